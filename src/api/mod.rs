@@ -1,0 +1,5 @@
+//! Server functions: thin. State and session → guard → parse → service → error mapping.
+
+pub mod auth;
+pub mod dashboard;
+pub mod public;

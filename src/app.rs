@@ -1,0 +1,67 @@
+//! The HTML shell, `<App/>` and the route table. No logic lives here.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::{
+    auth::{Login, Signup},
+    dashboard::Dashboard,
+    landing::Landing,
+    not_found::NotFound,
+    staff::StaffHome,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_csp();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-stone-50 text-stone-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Pages get a CSP whose script-src names this response's nonce.
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    use axum::http::{HeaderValue, header};
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        let csp = crate::server::http::middleware::page_csp(nonce.as_inner());
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            res.insert_header(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/inboxgrove.css" />
+        <Title text="InboxGrove — cold-email inboxes in seconds" />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("") view=Landing />
+                <Route path=path!("/signup") view=Signup />
+                <Route path=path!("/login") view=Login />
+                <Route path=path!("/dashboard") view=Dashboard />
+                <Route path=path!("/staff") view=StaffHome />
+            </Routes>
+        </Router>
+    }
+}

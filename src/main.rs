@@ -1,0 +1,42 @@
+//! `inboxgrove [serve|migrate|seed]`: load settings, init telemetry, run.
+
+use anyhow::Context;
+use inboxgrove::server::{config::Settings, seed, startup, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(&settings.log);
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let pool = startup::pool(&settings)?;
+    match command.as_str() {
+        "migrate" => startup::migrate(&pool).await,
+        "seed" => {
+            startup::migrate(&pool).await?;
+            let app = startup::Application::build(settings, pool, "127.0.0.1:0".parse()?).await?;
+            seed::seed_demo(app.state()).await?;
+            println!("Demo customer: {} / {}", seed::DEMO_EMAIL, seed::DEMO_PASSWORD);
+            println!("Staff user:    {} / {}", seed::STAFF_EMAIL, seed::STAFF_PASSWORD);
+            Ok(())
+        }
+        "serve" => {
+            startup::migrate(&pool).await?;
+            let addr = settings.server.site_addr;
+            tracing::info!(
+                payments = %settings.providers.payments,
+                registrar = %settings.providers.registrar,
+                dns = %settings.providers.dns,
+                relay = %settings.providers.relay,
+                mail = %settings.providers.mail,
+                "providers (sandbox = embedded, offline)"
+            );
+            let app = startup::Application::build(settings, pool, addr).await?;
+            tracing::info!(addr = %app.local_addr(), "InboxGrove listening");
+            app.run_until_stopped().await
+        }
+        other => Err(anyhow::anyhow!(
+            "unknown command {other:?}; use serve, migrate or seed"
+        ))
+        .context("parsing arguments"),
+    }
+}

@@ -1,0 +1,158 @@
+//! Signup and login forms. Controlled inputs keep what the user typed when the server says
+//! no (the password is cleared); without JavaScript they still POST to the same endpoints.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
+
+use crate::api::auth::{Login as LoginFn, Signup as SignupFn};
+use crate::components::{Alert, Field, FieldKind, PublicHeader};
+use crate::domain::{CompanyName, EmailAddress, Password, Website};
+use crate::error::AppError;
+
+fn company_rule(s: &str) -> Option<String> {
+    CompanyName::parse(s).err()
+}
+fn email_rule(s: &str) -> Option<String> {
+    EmailAddress::parse(s).err()
+}
+fn password_rule(s: &str) -> Option<String> {
+    Password::parse(s).err()
+}
+fn website_rule(s: &str) -> Option<String> {
+    Website::parse_optional(s).err()
+}
+fn required_rule(s: &str) -> Option<String> {
+    s.is_empty().then(|| "Enter your password.".to_string())
+}
+
+/// The error of the last finished submission, if it failed.
+fn last_error<I: 'static, O: Clone + 'static>(
+    action: ServerAction<I>,
+) -> Signal<Option<AppError>>
+where
+    I: ServerFn<Output = O, Error = AppError> + Clone + Send + Sync,
+    O: Send + Sync,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+#[component]
+fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <PublicHeader />
+        <main class="mx-auto w-full max-w-md px-4 py-10">
+            <h1 class="text-2xl font-bold">{title}</h1>
+            {children()}
+        </main>
+    }
+}
+
+#[component]
+pub fn Signup() -> impl IntoView {
+    let action = ServerAction::<SignupFn>::new();
+    let company = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let website = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let error = last_error(action);
+    Effect::new(move |_| {
+        if error.get().is_some() {
+            password.set(String::new());
+        }
+    });
+    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(name)));
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        let ok = company_rule(&company.get_untracked()).is_none()
+            && email_rule(&email.get_untracked()).is_none()
+            && password_rule(&password.get_untracked()).is_none()
+            && website_rule(&website.get_untracked()).is_none();
+        if ok {
+            action.dispatch(SignupFn {
+                company: company.get_untracked(),
+                email: email.get_untracked(),
+                password: password.get_untracked(),
+                website: website.get_untracked(),
+            });
+        }
+    };
+
+    view! {
+        <AuthCard title="Start your free trial">
+            <p class="mt-1 text-stone-600">"7 days, full product. No inboxes are created until you ask."</p>
+            <form method="post" action=SignupFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                <Field name="company" label="Company name" kind=FieldKind::Text value=company validate=company_rule force=attempted server_error=field("company") autocomplete="organization" />
+                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=field("email") autocomplete="email" hint="Your work email; you will log in with it." />
+                <Field name="password" label="Password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=field("password") autocomplete="new-password" />
+                <Field name="website" label="Website (optional)" kind=FieldKind::Url value=website validate=website_rule force=attempted server_error=field("website") autocomplete="url" />
+                <button
+                    type="submit"
+                    class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"
+                    disabled=move || action.pending().get()
+                >
+                    {move || if action.pending().get() { "Creating your workspace…" } else { "Create account" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                "Already have an account? " <a href="/login" class="text-emerald-800 underline">"Log in"</a>
+            </p>
+        </AuthCard>
+    }
+}
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let action = ServerAction::<LoginFn>::new();
+    let query = use_query_map();
+    let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let error = last_error(action);
+    Effect::new(move |_| {
+        if error.get().is_some() {
+            password.set(String::new());
+        }
+    });
+    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(name)));
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if email_rule(&email.get_untracked()).is_none()
+            && required_rule(&password.get_untracked()).is_none()
+        {
+            action.dispatch(LoginFn {
+                email: email.get_untracked(),
+                password: password.get_untracked(),
+                next: Some(next.get_untracked()),
+            });
+        }
+    };
+
+    view! {
+        <AuthCard title="Log in">
+            <form method="post" action=LoginFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                <input type="hidden" name="next" prop:value=next />
+                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=field("email") autocomplete="username" />
+                <Field name="password" label="Password" kind=FieldKind::CurrentPassword value=password validate=required_rule force=attempted server_error=field("password") autocomplete="current-password" />
+                <button
+                    type="submit"
+                    class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"
+                    disabled=move || action.pending().get()
+                >
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                "New to InboxGrove? " <a href="/signup" class="text-emerald-800 underline">"Start a free trial"</a>
+            </p>
+        </AuthCard>
+    }
+}

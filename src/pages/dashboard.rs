@@ -1,0 +1,96 @@
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::api::auth::Logout;
+use crate::api::dashboard::get_dashboard;
+use crate::components::UsageBar;
+use crate::domain::DashboardView;
+use crate::error::AppError;
+
+/// The header inside the signed-in app, with the logout button.
+#[component]
+pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="border-b border-stone-200 bg-white">
+            <div class="mx-auto flex max-w-5xl flex-wrap items-center justify-between gap-2 px-4 py-3">
+                <div class="min-w-0">
+                    <a href="/dashboard" class="text-lg font-bold text-emerald-800">"InboxGrove"</a>
+                    <span class="ml-2 truncate text-sm text-stone-500">{subtitle}</span>
+                </div>
+                <ActionForm action=logout>
+                    <button type="submit" class="rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100">
+                        "Log out"
+                    </button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_dashboard());
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-stone-500">"Loading your workspace…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) => view! { <DashboardBody view /> }.into_any(),
+                    Err(AppError::Unauthorized) => {
+                        view! { <Redirect path="/login?next=%2Fdashboard" /> }.into_any()
+                    }
+                    Err(e) => view! { <p role="alert" class="p-8 text-red-700">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardBody(view: DashboardView) -> impl IntoView {
+    let trial = view.trial_label();
+    let subtitle = format!("{} · {}", view.tenant_name, view.user_email);
+    let can_manage = view.role.can_manage();
+    view! {
+        <AppHeader subtitle />
+        <main class="mx-auto max-w-5xl space-y-8 px-4 py-8">
+            <div class="flex flex-col gap-2 sm:flex-row sm:items-end sm:justify-between">
+                <div>
+                    <h1 class="text-2xl font-bold" data-testid="tenant-name">{view.tenant_name.clone()}</h1>
+                    <p class="text-stone-600">{format!("Plan: {}", view.plan_name)}</p>
+                </div>
+                {trial.map(|t| view! {
+                    <p class="rounded-full bg-amber-100 px-3 py-1 text-sm font-medium text-amber-900" data-testid="trial">
+                        {t}
+                    </p>
+                })}
+            </div>
+            <section aria-labelledby="usage-h">
+                <h2 id="usage-h" class="text-lg font-semibold">"Usage"</h2>
+                <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
+                    <UsageBar label="Domains" usage=view.domains />
+                    <UsageBar label="Inboxes" usage=view.inboxes />
+                </div>
+            </section>
+            <section aria-labelledby="next-h">
+                <h2 id="next-h" class="text-lg font-semibold">"Next steps"</h2>
+                <ol class="mt-3 list-decimal space-y-2 pl-5 text-stone-700">
+                    <li class=done_class(view.domains.used)>
+                        "Buy or connect a sending domain — we set MX, SPF, DKIM and DMARC and check each record."
+                    </li>
+                    <li class=done_class(view.inboxes.used)>
+                        "Press the magic button to create your inboxes on it."
+                    </li>
+                    <li>"Export the credentials file to Instantly, Smartlead or Salesforge."</li>
+                </ol>
+                {(!can_manage).then(|| view! {
+                    <p class="mt-3 text-sm text-stone-500">"You are a member: an owner or admin makes purchases."</p>
+                })}
+            </section>
+        </main>
+    }
+}
+
+fn done_class(used: i64) -> &'static str {
+    if used > 0 { "text-stone-400 line-through" } else { "" }
+}

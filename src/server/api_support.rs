@@ -1,0 +1,108 @@
+//! What every server function needs: state, session, client IP, and turning errors into
+//! the right status code (with the cause logged, never sent).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use std::net::IpAddr;
+
+use crate::error::{AppError, FieldError};
+use crate::server::auth::{TenantCtx, TypedSession, guard};
+use crate::server::http::middleware::ClientIp;
+use crate::server::services::accounts::{LoginError, SignupError};
+use crate::server::state::AppState;
+
+/// Logs the whole cause chain and returns the opaque `Internal` error.
+pub fn internal(e: impl Into<anyhow::Error>) -> AppError {
+    let e = e.into();
+    tracing::error!(error = ?e, "unexpected error");
+    AppError::Internal
+}
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| internal(anyhow::anyhow!("AppState not provided")))
+}
+
+pub async fn session() -> Result<TypedSession, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map(TypedSession)
+        .map_err(|e| internal(anyhow::anyhow!("session layer missing: {e}")))
+}
+
+pub async fn client_ip() -> Result<IpAddr, AppError> {
+    leptos_axum::extract::<axum::Extension<ClientIp>>()
+        .await
+        .map(|axum::Extension(ClientIp(ip))| ip)
+        .map_err(|e| internal(anyhow::anyhow!("client ip middleware missing: {e}")))
+}
+
+/// The signed-in user's tenant context.
+pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
+    guard::require_tenant(state, &session().await?).await
+}
+
+/// Sets the HTTP status (and `Retry-After`) for an error result.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result
+        && let Some(res) = use_context::<ResponseOptions>()
+    {
+        res.set_status(
+            StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        if let AppError::RateLimited { retry_after_secs } = e {
+            res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+    }
+    result
+}
+
+impl From<SignupError> for AppError {
+    fn from(e: SignupError) -> Self {
+        match e {
+            SignupError::Invalid(errors) => AppError::Invalid(errors),
+            SignupError::EmailTaken => AppError::Conflict(FieldError::new(
+                "email",
+                "An account with this email already exists. Log in instead?",
+            )),
+            SignupError::Throttled(secs) => AppError::RateLimited {
+                retry_after_secs: secs,
+            },
+            SignupError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+impl From<LoginError> for AppError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidCredentials => AppError::InvalidCredentials,
+            LoginError::Throttled(secs) => AppError::RateLimited {
+                retry_after_secs: secs,
+            },
+            LoginError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+/// A `next` target is honoured only when it is a path on this site.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/dashboard",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_local_paths_only() {
+        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+}

@@ -1,0 +1,72 @@
+//! The tenant guard. A `TenantCtx` can only be made here, from a live session and a real
+//! membership, and every tenant-owned query takes one.
+
+use crate::domain::{Role, TenantId, UserId};
+use crate::error::AppError;
+use crate::server::auth::TypedSession;
+use crate::server::db;
+use crate::server::state::AppState;
+
+#[derive(Clone, Copy, Debug)]
+pub struct TenantCtx {
+    tenant_id: TenantId,
+    user_id: UserId,
+    role: Role,
+}
+
+impl TenantCtx {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Owner/admin-only actions call this first.
+    pub fn require_manager(&self) -> Result<(), AppError> {
+        if self.role.can_manage() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Only owners and admins can do this.".into(),
+            ))
+        }
+    }
+
+    /// For tests and internal jobs that act for a known membership.
+    #[cfg(test)]
+    pub(crate) fn for_tests(tenant_id: TenantId, user_id: UserId, role: Role) -> Self {
+        Self {
+            tenant_id,
+            user_id,
+            role,
+        }
+    }
+}
+
+/// The signed-in user's tenant context, or `Unauthorized`.
+pub async fn require_tenant(state: &AppState, session: &TypedSession) -> Result<TenantCtx, AppError> {
+    let auth = session
+        .auth()
+        .await
+        .map_err(crate::server::api_support::internal)?
+        .ok_or(AppError::Unauthorized)?;
+    let Some(tenant) = auth.tenant_id else {
+        return Err(AppError::Forbidden(
+            "This staff account has no customer workspace.".into(),
+        ));
+    };
+    let role = db::accounts::membership_role(&state.pool, UserId(auth.user_id), TenantId(tenant))
+        .await
+        .map_err(crate::server::api_support::internal)?
+        // The membership is gone (removed, tenant deleted): the session is no longer valid.
+        .ok_or(AppError::Unauthorized)?;
+    Ok(TenantCtx {
+        tenant_id: TenantId(tenant),
+        user_id: UserId(auth.user_id),
+        role,
+    })
+}

@@ -1,0 +1,259 @@
+//! Runtime settings: `Leptos.toml`, then `INBOXGROVE_…` environment variables (`__` between
+//! levels, e.g. `INBOXGROVE_TRIAL__DAYS=14`), then the standard `DATABASE_URL` and
+//! `LEPTOS_SITE_ADDR` / `LEPTOS_SITE_ROOT` / `LEPTOS_SITE_PKG_DIR` / `LEPTOS_OUTPUT_NAME`.
+//! Secrets come only from the environment.
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use crate::domain::PlanView;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub trial: TrialSettings,
+    pub plans: BTreeMap<String, PlanSettings>,
+    pub rate_limits: RateLimitSettings,
+    pub security: SecuritySettings,
+    pub providers: ProviderSettings,
+    #[serde(default)]
+    pub log: LogSettings,
+    /// From `DATABASE_URL` only.
+    #[serde(skip)]
+    pub database_url: Option<SecretString>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    pub site_addr: SocketAddr,
+    /// The address customers use; `https://…` turns on Secure cookies.
+    pub public_url: String,
+    pub site_root: String,
+    pub site_pkg_dir: String,
+    pub output_name: String,
+    pub body_limit_bytes: usize,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+    pub session_days: i64,
+    pub db_max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct TrialSettings {
+    pub days: i64,
+    pub max_domains: i64,
+    pub max_inboxes: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PlanSettings {
+    pub name: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub stripe_price_id: String,
+    pub max_domains: i64,
+    pub max_inboxes: i64,
+    pub api_calls_per_month: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RateLimitSettings {
+    /// Failed logins / signups allowed per IP and per email inside the window.
+    pub auth_max_failures: i64,
+    pub auth_window_secs: i64,
+    pub tenant_per_minute: u32,
+    pub tenant_per_hour: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SecuritySettings {
+    /// argon2id memory in KiB, iterations, lanes (OWASP: 19456 / 2 / 1).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core.
+    pub argon2_max_concurrent: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProviderSettings {
+    pub payments: String,
+    pub registrar: String,
+    pub dns: String,
+    pub relay: String,
+    pub mail: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    /// `json` (default) or `text`.
+    pub format: String,
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "json".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads from the file named by `INBOXGROVE_CONFIG` (default `Leptos.toml`) and the
+    /// environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let path = std::env::var("INBOXGROVE_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        Self::load_from(&path, std::env::vars())
+    }
+
+    pub fn load_from(
+        path: &str,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::with_name(path).format(config::FileFormat::Toml))
+            .add_source(
+                config::Environment::with_prefix("INBOXGROVE")
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(vars.clone())),
+            );
+        for (var, key) in [
+            ("LEPTOS_SITE_ADDR", "server.site_addr"),
+            ("LEPTOS_SITE_ROOT", "server.site_root"),
+            ("LEPTOS_SITE_PKG_DIR", "server.site_pkg_dir"),
+            ("LEPTOS_OUTPUT_NAME", "server.output_name"),
+        ] {
+            if let Some(v) = vars.get(var) {
+                builder = builder.set_override(key, v.clone())?;
+            }
+        }
+        let mut settings: Settings = builder
+            .build()
+            .with_context(|| format!("reading settings from {path} and the environment"))?
+            .try_deserialize()
+            .with_context(|| format!("settings in {path} or INBOXGROVE_* are invalid"))?;
+        settings.database_url = vars
+            .get("DATABASE_URL")
+            .filter(|s| !s.is_empty())
+            .map(|s| SecretString::from(s.clone()));
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.trial.days > 0, "trial.days must be positive");
+        anyhow::ensure!(!self.plans.is_empty(), "at least one plan is required");
+        for (id, p) in &self.plans {
+            anyhow::ensure!(p.price_cents >= 0, "plan {id}: price_cents must be >= 0");
+            anyhow::ensure!(
+                p.max_domains > 0 && p.max_inboxes > 0,
+                "plan {id}: limits must be positive"
+            );
+        }
+        anyhow::ensure!(
+            self.rate_limits.auth_max_failures > 0 && self.rate_limits.auth_window_secs > 0,
+            "rate_limits.auth_* must be positive"
+        );
+        Ok(())
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+
+    /// Plans ordered by price, as customers see them.
+    pub fn plan_views(&self) -> Vec<PlanView> {
+        let mut plans: Vec<PlanView> = self
+            .plans
+            .iter()
+            .map(|(id, p)| PlanView {
+                id: id.clone(),
+                name: p.name.clone(),
+                price_cents: p.price_cents,
+                currency: p.currency.clone(),
+                max_domains: p.max_domains,
+                max_inboxes: p.max_inboxes,
+                api_calls_per_month: p.api_calls_per_month,
+            })
+            .collect();
+        plans.sort_by_key(|p| (p.price_cents, p.id.clone()));
+        plans
+    }
+
+    pub fn leptos_options(&self) -> leptos::config::LeptosOptions {
+        leptos::config::LeptosOptions::builder()
+            .output_name(self.server.output_name.clone())
+            .site_root(self.server.site_root.clone())
+            .site_pkg_dir(self.server.site_pkg_dir.clone())
+            .site_addr(self.server.site_addr)
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_file() -> String {
+        format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn the_shipped_settings_file_loads_with_a_seven_day_trial_and_three_plans() {
+        let s = Settings::load_from(&manifest_file(), []).unwrap();
+        assert_eq!(s.trial.days, 7);
+        let names: Vec<String> = s.plan_views().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["Starter", "Growth", "Scale"]);
+        assert!(s.database_url.is_none());
+    }
+
+    #[test]
+    fn an_environment_variable_overrides_a_nested_key() {
+        let s = Settings::load_from(
+            &manifest_file(),
+            [
+                ("INBOXGROVE_TRIAL__DAYS".to_string(), "14".to_string()),
+                (
+                    "INBOXGROVE_PLANS__GROWTH__PRICE_CENTS".to_string(),
+                    "12300".to_string(),
+                ),
+                ("LEPTOS_SITE_ADDR".to_string(), "127.0.0.1:4999".to_string()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.trial.days, 14);
+        assert_eq!(s.plans["growth"].price_cents, 12300);
+        assert_eq!(s.server.site_addr.port(), 4999);
+    }
+
+    #[test]
+    fn secure_cookies_follow_the_public_url_scheme() {
+        let s = Settings::load_from(
+            &manifest_file(),
+            [(
+                "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
+                "https://app.inboxgrove.com".to_string(),
+            )],
+        )
+        .unwrap();
+        assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn a_non_positive_trial_is_refused() {
+        let err = Settings::load_from(
+            &manifest_file(),
+            [("INBOXGROVE_TRIAL__DAYS".to_string(), "0".to_string())],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("trial.days"));
+    }
+}

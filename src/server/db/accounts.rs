@@ -1,0 +1,156 @@
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::domain::{CompanyName, EmailAddress, Role, TenantId, UserId, Website};
+use crate::server::auth::password::PasswordHash;
+
+pub struct NewSignup<'a> {
+    pub company: &'a CompanyName,
+    pub website: Option<&'a Website>,
+    pub email: &'a EmailAddress,
+    pub password_hash: &'a PasswordHash,
+    pub trial_ends_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateSignupError {
+    #[error("email already registered")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Creates tenant, owner user and owner membership in one transaction: all or nothing.
+pub async fn create_signup(
+    pool: &PgPool,
+    s: NewSignup<'_>,
+) -> Result<(TenantId, UserId), CreateSignupError> {
+    let mut tx = pool.begin().await.context("starting signup transaction")?;
+    let tenant_id = Uuid::new_v4();
+    let user_id = Uuid::new_v4();
+    sqlx::query("INSERT INTO tenants (id, name, website, trial_ends_at) VALUES ($1, $2, $3, $4)")
+        .bind(tenant_id)
+        .bind(s.company.as_str())
+        .bind(s.website.map(Website::as_str))
+        .bind(s.trial_ends_at)
+        .execute(&mut *tx)
+        .await
+        .context("inserting tenant")?;
+    insert_user(&mut tx, user_id, s.email, s.password_hash, false).await?;
+    sqlx::query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')")
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .context("inserting owner membership")?;
+    tx.commit().await.context("committing signup")?;
+    Ok((TenantId(tenant_id), UserId(user_id)))
+}
+
+async fn insert_user(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    email: &EmailAddress,
+    hash: &PasswordHash,
+    is_staff: bool,
+) -> Result<(), CreateSignupError> {
+    let res = sqlx::query(
+        "INSERT INTO users (id, email, password_hash, is_staff) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(email.as_str())
+    .bind(hash.as_phc())
+    .bind(is_staff)
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if super::violated_constraint(&e) == Some("users_email_key") => {
+            Err(CreateSignupError::EmailTaken)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("inserting user").into()),
+    }
+}
+
+/// Creates a staff user with no customer workspace. Returns false if the email exists.
+pub async fn create_staff_user(
+    pool: &PgPool,
+    email: &EmailAddress,
+    hash: &PasswordHash,
+) -> Result<bool, anyhow::Error> {
+    let mut tx = pool.begin().await?;
+    match insert_user(&mut tx, Uuid::new_v4(), email, hash, true).await {
+        Ok(()) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(CreateSignupError::EmailTaken) => Ok(false),
+        Err(CreateSignupError::Unexpected(e)) => Err(e),
+    }
+}
+
+pub struct LoginRow {
+    pub user_id: UserId,
+    pub password_hash: PasswordHash,
+    pub is_staff: bool,
+    /// The user's first tenant (the one they signed up with), if any.
+    pub tenant_id: Option<TenantId>,
+}
+
+pub async fn find_login(
+    pool: &PgPool,
+    email: &EmailAddress,
+) -> anyhow::Result<Option<LoginRow>> {
+    let row: Option<(Uuid, String, bool, Option<Uuid>)> = sqlx::query_as(
+        "SELECT u.id, u.password_hash, u.is_staff,
+                (SELECT m.tenant_id FROM memberships m WHERE m.user_id = u.id
+                  ORDER BY m.created_at, m.tenant_id LIMIT 1)
+           FROM users u WHERE u.email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(pool)
+    .await
+    .context("looking up login")?;
+    Ok(row.map(|(id, hash, is_staff, tenant)| LoginRow {
+        user_id: UserId(id),
+        password_hash: PasswordHash::from_db(hash),
+        is_staff,
+        tenant_id: tenant.map(TenantId),
+    }))
+}
+
+pub async fn membership_role(
+    pool: &PgPool,
+    user: UserId,
+    tenant: TenantId,
+) -> anyhow::Result<Option<Role>> {
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT m.role FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
+    )
+    .bind(user.0)
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading membership")?;
+    role.map(|r| Role::parse(&r).map_err(anyhow::Error::msg))
+        .transpose()
+}
+
+pub async fn user_email(pool: &PgPool, user: UserId) -> anyhow::Result<String> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_one(pool)
+        .await
+        .context("loading user email")
+}
+
+pub async fn is_staff(pool: &PgPool, user: UserId) -> anyhow::Result<bool> {
+    let staff: Option<bool> = sqlx::query_scalar("SELECT is_staff FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(pool)
+        .await
+        .context("loading staff flag")?;
+    Ok(staff.unwrap_or(false))
+}

@@ -1,0 +1,80 @@
+//! Failed login/signup attempts, kept in Postgres so every app process sees the same counts.
+
+use anyhow::Context;
+use sqlx::PgPool;
+use std::net::IpAddr;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Login,
+    Signup,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Login => "login",
+            Kind::Signup => "signup",
+        }
+    }
+}
+
+pub async fn record(pool: &PgPool, kind: Kind, ip: IpAddr, email: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO auth_failures (kind, ip, email) VALUES ($1, $2, $3)")
+        .bind(kind.as_str())
+        .bind(ip.to_string())
+        .bind(email)
+        .execute(pool)
+        .await
+        .context("recording auth failure")?;
+    Ok(())
+}
+
+/// Seconds until another attempt is allowed, or `None` when under the limit for both the IP
+/// and the email. The wait ends when the oldest counted failure leaves the window.
+pub async fn retry_after(
+    pool: &PgPool,
+    kind: Kind,
+    ip: IpAddr,
+    email: Option<&str>,
+    max_failures: i64,
+    window_secs: i64,
+) -> anyhow::Result<Option<u64>> {
+    let wait: Option<f64> = sqlx::query_scalar(
+        "WITH recent AS (
+             SELECT at, (ip = $2) AS by_ip, (email IS NOT DISTINCT FROM $3 AND $3 IS NOT NULL) AS by_email
+               FROM auth_failures
+              WHERE kind = $1 AND at > now() - make_interval(secs => $5)
+                AND (ip = $2 OR ($3 IS NOT NULL AND email = $3))
+         ),
+         ranked AS (
+             SELECT at, row_number() OVER (PARTITION BY by_ip ORDER BY at DESC) AS n_ip,
+                        row_number() OVER (PARTITION BY by_email ORDER BY at DESC) AS n_email,
+                    by_ip, by_email
+               FROM recent
+         )
+         SELECT max(EXTRACT(EPOCH FROM (at + make_interval(secs => $5) - now()))::float8)
+           FROM ranked
+          WHERE (by_ip AND n_ip = $4) OR (by_email AND n_email = $4)",
+    )
+    .bind(kind.as_str())
+    .bind(ip.to_string())
+    .bind(email)
+    .bind(max_failures)
+    .bind(window_secs as f64)
+    .fetch_one(pool)
+    .await
+    .context("checking auth throttle")?;
+    Ok(wait.filter(|w| *w > 0.0).map(|w| w.ceil() as u64))
+}
+
+/// A successful login forgives that email's earlier failures (not the IP's).
+pub async fn clear_email(pool: &PgPool, kind: Kind, email: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM auth_failures WHERE kind = $1 AND email = $2")
+        .bind(kind.as_str())
+        .bind(email)
+        .execute(pool)
+        .await
+        .context("clearing auth failures")?;
+    Ok(())
+}

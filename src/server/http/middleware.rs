@@ -1,0 +1,202 @@
+//! Request-level protections that apply to every route.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::net::{IpAddr, SocketAddr};
+
+use crate::server::auth::TypedSession;
+use crate::server::state::AppState;
+
+/// The client's IP, as far as this server can tell.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let ip = if state.settings.server.trust_forwarded_for {
+        forwarded_for(req.headers()).unwrap_or(peer)
+    } else {
+        peer
+    };
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    headers
+        .get("x-forwarded-for")?
+        .to_str()
+        .ok()?
+        .split(',')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Refuses state-changing requests that a browser sent from another origin: the `Origin`
+/// (or, failing that, `Referer`) must name this host. `Sec-Fetch-Site: cross-site` is refused
+/// outright. Requests with neither header (non-browser clients) cannot carry a victim's
+/// cookies cross-site, so they pass.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if is_safe_method(req.method()) || req.uri().path().starts_with("/webhooks/") {
+        return next.run(req).await;
+    }
+    match origin_verdict(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(why) => {
+            tracing::warn!(reason = why, path = req.uri().path(), "cross-origin request refused");
+            (
+                StatusCode::FORBIDDEN,
+                "Cross-origin request refused: this action must come from InboxGrove itself.",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn is_safe_method(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+}
+
+fn origin_verdict(h: &HeaderMap) -> Result<(), &'static str> {
+    if h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return Err("sec-fetch-site is cross-site");
+    }
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no host header")?;
+    let source = h
+        .get(header::ORIGIN)
+        .or_else(|| h.get(header::REFERER))
+        .map(|v| v.to_str().unwrap_or("null"));
+    match source {
+        None => Ok(()),
+        Some(src) if authority_of(src) == Some(host) => Ok(()),
+        Some(_) => Err("origin does not match host"),
+    }
+}
+
+/// `http://host:port/path` → `host:port`.
+fn authority_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Security headers on every response; a page that set its own CSP (with a nonce) keeps it.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    res
+}
+
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The CSP for a rendered page: scripts only from this site or carrying this response's nonce.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Pages that need a signed-in user redirect to `/login?next=…` before rendering.
+const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff"];
+
+pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let protected = req.method() == Method::GET
+        && SIGNED_IN_PREFIXES
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if !protected {
+        return next.run(req).await;
+    }
+    let signed_in = match req.extensions().get::<tower_sessions::Session>() {
+        Some(s) => matches!(TypedSession(s.clone()).auth().await, Ok(Some(_))),
+        None => false,
+    };
+    if signed_in {
+        return next.run(req).await;
+    }
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(path.to_string(), |pq| pq.as_str().to_string());
+    let query = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn a_post_from_the_same_origin_passes() {
+        let h = headers(&[("host", "app.test:3000"), ("origin", "http://app.test:3000")]);
+        assert!(origin_verdict(&h).is_ok());
+    }
+
+    #[test]
+    fn a_post_from_another_origin_is_refused() {
+        let h = headers(&[("host", "app.test:3000"), ("origin", "http://evil.test")]);
+        assert!(origin_verdict(&h).is_err());
+    }
+
+    #[test]
+    fn a_referer_is_used_when_origin_is_missing() {
+        let ok = headers(&[("host", "app.test"), ("referer", "https://app.test/signup")]);
+        assert!(origin_verdict(&ok).is_ok());
+        let bad = headers(&[("host", "app.test"), ("referer", "https://app.test.evil/x")]);
+        assert!(origin_verdict(&bad).is_err());
+    }
+
+    #[test]
+    fn a_null_origin_is_refused() {
+        let h = headers(&[("host", "app.test"), ("origin", "null")]);
+        assert!(origin_verdict(&h).is_err());
+    }
+
+    #[test]
+    fn sec_fetch_site_cross_site_is_refused_even_with_a_matching_origin() {
+        let h = headers(&[
+            ("host", "app.test"),
+            ("origin", "http://app.test"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(origin_verdict(&h).is_err());
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_first_address() {
+        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.1")]);
+        assert_eq!(forwarded_for(&h), Some("203.0.113.9".parse().unwrap()));
+    }
+}

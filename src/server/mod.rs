@@ -1,0 +1,12 @@
+//! Everything that runs only on the server. Nothing here is compiled into the browser bundle.
+
+pub mod api_support;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod seed;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,164 @@
+//! Signup and login.
+
+use chrono::{Duration, Utc};
+use std::net::IpAddr;
+
+use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Website};
+use crate::error::FieldError;
+use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
+use crate::server::db::{self, accounts::CreateSignupError, auth_failures::Kind};
+use crate::server::state::AppState;
+
+/// The raw signup form, exactly as typed.
+pub struct SignupForm {
+    pub company: String,
+    pub email: String,
+    pub password: String,
+    pub website: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error("invalid signup input")]
+    Invalid(Vec<FieldError>),
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("too many failed signups; retry after {0}s")]
+    Throttled(u64),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many failed logins; retry after {0}s")]
+    Throttled(u64),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+pub struct SignedIn {
+    pub user_id: UserId,
+    pub tenant_id: Option<TenantId>,
+    pub is_staff: bool,
+}
+
+/// Parses every field (all errors at once), then creates tenant + owner + trial atomically.
+pub async fn signup(state: &AppState, form: SignupForm, ip: IpAddr) -> Result<SignedIn, SignupError> {
+    let limits = &state.settings.rate_limits;
+    let email_key = form.email.trim().to_lowercase();
+    if let Some(wait) = db::auth_failures::retry_after(
+        &state.pool,
+        Kind::Signup,
+        ip,
+        Some(&email_key),
+        limits.auth_max_failures,
+        limits.auth_window_secs,
+    )
+    .await?
+    {
+        return Err(SignupError::Throttled(wait));
+    }
+
+    let result = create(state, &form).await;
+    if matches!(result, Err(SignupError::Invalid(_) | SignupError::EmailTaken)) {
+        db::auth_failures::record(&state.pool, Kind::Signup, ip, Some(&email_key)).await?;
+    }
+    result
+}
+
+async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupError> {
+    let mut errors = Vec::new();
+    let company = CompanyName::parse(&form.company)
+        .map_err(|m| errors.push(FieldError::new("company", m)))
+        .ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|m| errors.push(FieldError::new("email", m)))
+        .ok();
+    let password = Password::parse(&form.password)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
+    let website = Website::parse_optional(&form.website)
+        .map_err(|m| errors.push(FieldError::new("website", m)))
+        .ok();
+    let (Some(company), Some(email), Some(password), Some(website)) =
+        (company, email, password, website)
+    else {
+        return Err(SignupError::Invalid(errors));
+    };
+
+    let hash = state.passwords.hash(&password).await?;
+    let trial_ends_at = Utc::now() + Duration::days(state.settings.trial.days);
+    let (tenant_id, user_id) = db::accounts::create_signup(
+        &state.pool,
+        db::accounts::NewSignup {
+            company: &company,
+            website: website.as_ref(),
+            email: &email,
+            password_hash: &hash,
+            trial_ends_at,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        CreateSignupError::EmailTaken => SignupError::EmailTaken,
+        CreateSignupError::Unexpected(e) => SignupError::Unexpected(e),
+    })?;
+    tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
+    Ok(SignedIn {
+        user_id,
+        tenant_id: Some(tenant_id),
+        is_staff: false,
+    })
+}
+
+/// Checks the credentials. Unknown email and wrong password fail the same way, in the same
+/// time (a dummy hash is verified for unknown emails).
+pub async fn login(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<SignedIn, LoginError> {
+    let limits = &state.settings.rate_limits;
+    let email_key = raw_email.trim().to_lowercase();
+    if let Some(wait) = db::auth_failures::retry_after(
+        &state.pool,
+        Kind::Login,
+        ip,
+        Some(&email_key),
+        limits.auth_max_failures,
+        limits.auth_window_secs,
+    )
+    .await?
+    {
+        return Err(LoginError::Throttled(wait));
+    }
+
+    let row = match EmailAddress::parse(raw_email) {
+        Ok(email) => db::accounts::find_login(&state.pool, &email).await?,
+        Err(_) => None,
+    };
+    let (hash, row) = match row {
+        Some(r) => (Some(r.password_hash.clone()), Some(r)),
+        None => (None, None),
+    };
+    let too_long = password.chars().count() > MAX_LOGIN_PASSWORD_CHARS;
+    let ok = state.passwords.verify(password, hash).await? && !too_long;
+    match row {
+        Some(r) if ok && (r.tenant_id.is_some() || r.is_staff) => {
+            db::auth_failures::clear_email(&state.pool, Kind::Login, &email_key).await?;
+            Ok(SignedIn {
+                user_id: r.user_id,
+                tenant_id: r.tenant_id,
+                is_staff: r.is_staff,
+            })
+        }
+        _ => {
+            db::auth_failures::record(&state.pool, Kind::Login, ip, Some(&email_key)).await?;
+            Err(LoginError::InvalidCredentials)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Use cases as plain async functions, testable without HTTP.
+
+pub mod accounts;
+pub mod dashboard;

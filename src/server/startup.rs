@@ -1,0 +1,182 @@
+//! Building and running the application: one function used by `main` and by every test.
+
+use anyhow::Context;
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{SameSite, time};
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::app::{App, shell};
+use crate::server::auth::password::PasswordService;
+use crate::server::config::Settings;
+use crate::server::http::{health, middleware};
+use crate::server::state::AppState;
+
+pub const SESSION_COOKIE: &str = "ig_session";
+
+/// A lazily connecting pool: the app starts even while the database is down (readiness
+/// reports it).
+pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
+    let url = settings
+        .database_url
+        .as_ref()
+        .context("DATABASE_URL is not set (make run / make test start a local Postgres)")?;
+    Ok(PgPoolOptions::new()
+        .max_connections(settings.server.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy(url.expose_secret())?)
+}
+
+/// Applies the app's migrations and the session store's table.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("running migrations")?;
+    PostgresStore::new(pool.clone())
+        .migrate()
+        .await
+        .context("creating the session table")?;
+    Ok(())
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the app on `pool` and binds `addr` (port 0 picks a free port).
+    pub async fn build(settings: Settings, pool: PgPool, addr: SocketAddr) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let state = AppState {
+            pool,
+            leptos_options: settings.leptos_options(),
+            passwords: PasswordService::new(&settings.security)?,
+            settings,
+        };
+        let router = router(state.clone());
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let store = PostgresStore::new(self.state.pool.clone());
+        let cleanup = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+            }
+        });
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+        cleanup.abort();
+        served.context("serving HTTP")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            settings.server.session_days,
+        )));
+
+    let page_state = state.clone();
+    let page_context = move || {
+        provide_context(page_state.clone());
+        leptos::nonce::provide_nonce();
+    };
+
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/health/ready", get(health::ready))
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            page_context,
+            shell,
+        ))
+        .layer(from_fn(middleware::require_login_for_pages))
+        .layer(sessions)
+        .layer(from_fn(middleware::same_origin))
+        .layer(from_fn(middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), middleware::client_ip))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                // Path only: query strings and headers (cookies) are never logged.
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
