@@ -35,16 +35,6 @@ impl TenantCtx {
             ))
         }
     }
-
-    /// For tests and internal jobs that act for a known membership.
-    #[cfg(test)]
-    pub(crate) fn for_tests(tenant_id: TenantId, user_id: UserId, role: Role) -> Self {
-        Self {
-            tenant_id,
-            user_id,
-            role,
-        }
-    }
 }
 
 /// The signed-in user's tenant context, or `Unauthorized`.

@@ -1,0 +1,40 @@
+# InboxGrove. Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+CARGO_FEATURES := --no-default-features --features ssr
+
+.PHONY: run test test-unit test-e2e build-debug lint fmt bench tools
+
+## Build in release mode, start Postgres if needed, migrate, seed the demo logins, serve.
+run:
+	scripts/setup-tools.sh build
+	cargo leptos build --release
+	scripts/with-db.sh scripts/serve.sh release
+
+## Every suite: unit + integration (real Postgres), then end-to-end (Playwright, Chromium).
+test:
+	scripts/setup-tools.sh test
+	scripts/with-db.sh $(MAKE) --no-print-directory test-unit
+	cargo leptos build
+	scripts/with-db.sh $(MAKE) --no-print-directory test-e2e
+
+test-unit:
+	cargo test --no-fail-fast $(CARGO_FEATURES)
+
+test-e2e:
+	cd end2end && npx playwright test
+
+## Formatting and clippy for both halves, warnings denied.
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets $(CARGO_FEATURES) -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt
+
+## Signed-in GET /dashboard under load against the release build; prints rps, latency, RSS.
+bench:
+	scripts/setup-tools.sh bench
+	cargo leptos build --release
+	scripts/with-db.sh scripts/bench.sh

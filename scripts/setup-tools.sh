@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping whatever is already present.
+#   scripts/setup-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, npm packages
+#   scripts/setup-tools.sh test    the above + Debian's Chromium for Playwright
+#   scripts/setup-tools.sh bench   the above (build) + wrk
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-build}"
+CARGO_LEPTOS_VERSION=0.3.10
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { echo "[setup] $*"; }
+
+apt_install() {
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32 target"; rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; ~20 min cold)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+# The CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
+wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+    say "installing wasm-bindgen-cli $wb_version"
+    # Not --locked: its lock file names a webpki-roots release the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$wb_version"
+fi
+
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages (tailwind, binaryen, playwright)"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ "$what" = test ] && [ ! -x /usr/bin/chromium ]; then
+    say "installing Debian's chromium"; apt_install chromium
+fi
+if [ "$what" = bench ] && ! command -v wrk >/dev/null; then
+    say "installing wrk"; apt_install wrk
+fi
+if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ -z "${DATABASE_URL:-}" ]; then say "installing PostgreSQL"; apt_install postgresql; fi
+fi

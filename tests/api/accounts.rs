@@ -1,0 +1,291 @@
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+#[sqlx::test]
+async fn signup_creates_tenant_owner_membership_and_a_seven_day_trial(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.signup(&Signup::valid("  Jane@Acme.IO ")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["location"], "/dashboard");
+    assert!(session_set_cookie(res.headers()).is_some(), "signed in");
+
+    let (name, website, trial_ends_at): (String, Option<String>, DateTime<Utc>) =
+        sqlx::query_as("SELECT name, website, trial_ends_at FROM tenants")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(name, "Acme Outreach");
+    assert_eq!(website.as_deref(), Some("https://acme.io"));
+    let expected = Utc::now() + Duration::days(7);
+    assert!((trial_ends_at - expected).num_seconds().abs() < 60, "trial ends in 7 days");
+
+    let (email, role, hash): (String, String, String) = sqlx::query_as(
+        "SELECT u.email, m.role, u.password_hash FROM users u JOIN memberships m ON m.user_id = u.id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(email, "jane@acme.io", "trimmed and lower-cased");
+    assert_eq!(role, "owner");
+    assert!(hash.starts_with("$argon2id$"), "stored as argon2id, never plain");
+
+    let page = app.get("/dashboard").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Acme Outreach"));
+    assert!(html.contains("Trial — 7 days left"));
+    assert!(html.contains("0 / 2"), "domains used vs the trial cap");
+    assert!(html.contains("0 / 50"), "inboxes used vs the trial cap");
+}
+
+#[sqlx::test]
+async fn a_duplicate_email_is_a_conflict_on_the_email_field_and_creates_nothing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    assert_eq!(app.signup(&Signup::valid("jane@acme.io")).await.status(), 200);
+
+    let other = browser();
+    let mut again = Signup::valid("JANE@acme.io");
+    again.company = "Other Co";
+    let res = app.signup_with(&other, &again).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(session_set_cookie(res.headers()).is_none(), "not signed in");
+    let body = json(res).await;
+    assert_eq!(body["Conflict"]["field"], "email");
+    assert!(body["Conflict"]["message"].as_str().unwrap().contains("already exists"));
+    assert_eq!(app.count("tenants").await, 1, "no second tenant half-created");
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("memberships").await, 1);
+}
+
+#[sqlx::test]
+async fn invalid_signup_input_names_every_bad_field_and_creates_nothing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .signup(&Signup {
+            company: "A",
+            email: "not-an-email",
+            password: "short",
+            website: "not a site",
+        })
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json(res).await;
+    let fields: Vec<&str> = body["Invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["company", "email", "password", "website"]);
+    assert_eq!(app.count("tenants").await, 0);
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test]
+async fn wrong_password_and_unknown_email_get_the_same_generic_error(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    let fresh = browser();
+
+    let wrong = app.login_with(&fresh, "jane@acme.io", "not-the-password").await;
+    let wrong_status = wrong.status();
+    let wrong_body = wrong.text().await.unwrap();
+    let unknown = app.login_with(&fresh, "nobody@acme.io", "not-the-password").await;
+    let unknown_status = unknown.status();
+    let unknown_body = unknown.text().await.unwrap();
+
+    assert_eq!(wrong_status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_status, wrong_status);
+    assert_eq!(unknown_body, wrong_body);
+    assert_eq!(wrong_body, "\"InvalidCredentials\"");
+}
+
+#[sqlx::test]
+async fn login_with_the_right_password_signs_in_and_honours_a_local_next(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    let fresh = browser();
+    let res = fresh
+        .post(app.url("/api/auth/login"))
+        .form(&[("email", " JANE@acme.io"), ("password", PASSWORD), ("next", "/dashboard?tab=usage")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["location"], "/dashboard?tab=usage");
+    let res = fresh
+        .post(app.url("/api/auth/login"))
+        .form(&[("email", "jane@acme.io"), ("password", PASSWORD), ("next", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/dashboard", "no open redirect");
+    let page = fresh.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn five_failed_logins_for_one_email_throttle_the_sixth_with_retry_after(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    for _ in 0..5 {
+        let res = app.login_with(&browser(), "jane@acme.io", "wrong-password").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password waits: the throttle is checked first.
+    let res = app.login_with(&browser(), "jane@acme.io", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((850..=900).contains(&retry), "retry-after {retry} ≈ 15 minutes");
+    let body = json(res).await;
+    assert!(body["RateLimited"]["retry_after_secs"].as_u64().is_some());
+}
+
+#[sqlx::test]
+async fn failures_across_many_emails_from_one_ip_throttle_that_ip(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for i in 0..5 {
+        let res = app
+            .login_with(&browser(), &format!("user{i}@acme.io"), "wrong-password")
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = app.login_with(&browser(), "someone-else@acme.io", "whatever-pass").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+}
+
+#[sqlx::test]
+async fn four_failures_do_not_throttle_and_a_success_forgives_the_email(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_RATE_LIMITS__AUTH_MAX_FAILURES", "5")]).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    for _ in 0..4 {
+        app.login_with(&browser(), "jane@acme.io", "wrong-password").await;
+    }
+    assert_eq!(app.login_with(&browser(), "jane@acme.io", PASSWORD).await.status(), 200);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[sqlx::test]
+async fn repeated_failed_signups_are_throttled_too(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let bad = Signup {
+        company: "Acme",
+        email: "jane@acme.io",
+        password: "short",
+        website: "",
+    };
+    for _ in 0..5 {
+        assert_eq!(app.signup_with(&browser(), &bad).await.status(), 422);
+    }
+    let res = app.signup_with(&browser(), &Signup::valid("jane@acme.io")).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.count("tenants").await, 0);
+}
+
+#[sqlx::test]
+async fn logout_destroys_the_session_so_the_old_cookie_stops_working(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.signup(&Signup::valid("jane@acme.io")).await;
+    let old_cookie = session_pair(res.headers());
+
+    let res = app.client.post(app.url("/api/auth/logout")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["location"], "/login");
+
+    // Replay the old cookie by hand, as a thief would.
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/dashboard"))
+        .header("cookie", old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+}
+
+#[sqlx::test]
+async fn the_session_id_rotates_at_login(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let first = session_pair(app.signup(&Signup::valid("jane@acme.io")).await.headers());
+    let res = app.login("jane@acme.io", PASSWORD).await;
+    let second = session_pair(res.headers());
+    assert_ne!(first, second);
+
+    let stale = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/dashboard"))
+        .header("cookie", first)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::SEE_OTHER, "the pre-login id is dead");
+}
+
+#[sqlx::test]
+async fn a_deleted_membership_ends_access_even_with_a_live_session(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    sqlx::query("DELETE FROM memberships").execute(&app.pool).await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn the_dashboard_counts_only_the_signed_in_tenants_resources(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    let other = browser();
+    let mut b = Signup::valid("bob@other.io");
+    b.company = "Other Co";
+    app.signup_with(&other, &b).await;
+
+    // Give the other tenant a domain and three inboxes.
+    sqlx::query(
+        "WITH t AS (SELECT id FROM tenants WHERE name = 'Other Co'),
+              d AS (INSERT INTO domains (id, tenant_id, name, status)
+                    SELECT gen_random_uuid(), id, 'other.io', 'active' FROM t RETURNING id, tenant_id)
+         INSERT INTO inboxes (id, tenant_id, domain_id, local_part, status)
+         SELECT gen_random_uuid(), d.tenant_id, d.id, n::text, 'active' FROM d, generate_series(1, 3) n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let mine = json(app.client.post(app.url("/api/dashboard")).send().await.unwrap()).await;
+    assert_eq!(mine["tenant_name"], "Acme Outreach");
+    assert_eq!(mine["domains"]["used"], 0);
+    assert_eq!(mine["inboxes"]["used"], 0);
+    let theirs = json(other.post(app.url("/api/dashboard")).send().await.unwrap()).await;
+    assert_eq!(theirs["tenant_name"], "Other Co");
+    assert_eq!(theirs["domains"]["used"], 1);
+    assert_eq!(theirs["inboxes"]["used"], 3);
+}
+
+#[sqlx::test]
+async fn the_dashboard_api_without_a_session_is_401(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.client.post(app.url("/api/dashboard")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,146 @@
+use inboxgrove::server::config::Settings;
+use inboxgrove::server::startup::{self, Application, SESSION_COOKIE};
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::{Client, Response, redirect::Policy};
+use sqlx::PgPool;
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub client: Client,
+}
+
+pub fn settings(extra: &[(&str, &str)]) -> Settings {
+    let path = format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR"));
+    let mut vars: Vec<(String, String)> = vec![
+        // Keep OWASP-shaped argon2id but cheaper, so many tests can hash in parallel.
+        ("INBOXGROVE_SECURITY__ARGON2_MEMORY_KIB".into(), "8192".into()),
+        ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load_from(&path, vars).expect("test settings load")
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, &[]).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, extra: &[(&str, &str)]) -> TestApp {
+    startup::migrate(&pool).await.expect("migrations");
+    spawn_on(pool, settings(extra)).await
+}
+
+/// Starts the app without touching the database (for readiness tests).
+pub async fn spawn_on(pool: PgPool, settings: Settings) -> TestApp {
+    let app = Application::build(settings, pool.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("app builds");
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        pool,
+        client: browser(),
+    }
+}
+
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub struct Signup<'a> {
+    pub company: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    pub website: &'a str,
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+impl<'a> Signup<'a> {
+    pub fn valid(email: &'a str) -> Self {
+        Self {
+            company: "Acme Outreach",
+            email,
+            password: PASSWORD,
+            website: "acme.io",
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn signup_with(&self, client: &Client, s: &Signup<'_>) -> Response {
+        client
+            .post(self.url("/api/auth/signup"))
+            .form(&[
+                ("company", s.company),
+                ("email", s.email),
+                ("password", s.password),
+                ("website", s.website),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, s: &Signup<'_>) -> Response {
+        self.signup_with(&self.client, s).await
+    }
+
+    pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/auth/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.login_with(&self.client, email, password).await
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+/// The full `Set-Cookie` line for the session cookie, if the response sets it.
+pub fn session_set_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{SESSION_COOKIE}=")))
+        .map(str::to_string)
+}
+
+/// `name=value` of the session cookie, to replay by hand.
+pub fn session_pair(headers: &HeaderMap) -> String {
+    session_set_cookie(headers)
+        .expect("session cookie set")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+pub async fn json(res: Response) -> serde_json::Value {
+    res.json().await.expect("json body")
+}

@@ -1,0 +1,8 @@
+//! HTTP-level tests: the whole app on a random port, each test in its own fresh Postgres
+//! database (`#[sqlx::test]` creates and drops it, with the migrations applied).
+
+mod helpers;
+
+mod accounts;
+mod pages;
+mod security;

@@ -1,0 +1,60 @@
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+#[sqlx::test]
+async fn the_dashboard_redirects_to_login_with_next_when_signed_out(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.get("/dashboard").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login?next=%2Fdashboard");
+}
+
+#[sqlx::test]
+async fn the_landing_page_shows_the_plans_from_settings(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_PLANS__GROWTH__PRICE_CENTS", "12345")]).await;
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(html.contains("Starter") && html.contains("Growth") && html.contains("Scale"));
+    assert!(html.contains("$123.45"), "price read from settings");
+    assert!(html.contains("$49"));
+}
+
+#[sqlx::test]
+async fn signup_and_login_pages_label_every_input(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let signup = app.get("/signup").await.text().await.unwrap();
+    for (id, label) in [("company", "Company name"), ("email", "Email"), ("password", "Password")] {
+        assert!(signup.contains(&format!("<label for=\"{id}\"")), "label for {id}");
+        assert!(signup.contains(label));
+    }
+    let login = app.get("/login").await.text().await.unwrap();
+    assert!(login.contains("<label for=\"email\"") && login.contains("<label for=\"password\""));
+}
+
+#[sqlx::test]
+async fn an_unknown_page_is_404(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    assert_eq!(app.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn health_is_ok_and_ready_when_postgres_answers(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.get("/health").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(json(res).await["status"], "ok");
+    assert_eq!(app.get("/health/ready").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ready_is_503_when_the_database_is_unreachable() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(std::time::Duration::from_millis(500))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/nowhere")
+        .unwrap();
+    let app = spawn_on(pool, settings(&[])).await;
+    let res = app.get("/health/ready").await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK, "liveness unaffected");
+}
