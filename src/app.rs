@@ -24,6 +24,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-stone-50 text-stone-900 antialiased">
@@ -51,9 +52,13 @@ fn set_page_csp() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser: this flips to "true" once hydration has happened.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/inboxgrove.css" />
         <Title text="InboxGrove — cold-email inboxes in seconds" />
+        <div id="app" data-hydrated=move || hydrated.get().to_string()>
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("") view=Landing />
@@ -63,5 +68,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff") view=StaffHome />
             </Routes>
         </Router>
+        </div>
     }
 }

@@ -15,8 +15,16 @@ async fn main() -> anyhow::Result<()> {
             startup::migrate(&pool).await?;
             let app = startup::Application::build(settings, pool, "127.0.0.1:0".parse()?).await?;
             seed::seed_demo(app.state()).await?;
-            println!("Demo customer: {} / {}", seed::DEMO_EMAIL, seed::DEMO_PASSWORD);
-            println!("Staff user:    {} / {}", seed::STAFF_EMAIL, seed::STAFF_PASSWORD);
+            println!(
+                "Demo customer: {} / {}",
+                seed::DEMO_EMAIL,
+                seed::DEMO_PASSWORD
+            );
+            println!(
+                "Staff user:    {} / {}",
+                seed::STAFF_EMAIL,
+                seed::STAFF_PASSWORD
+            );
             Ok(())
         }
         "serve" => {

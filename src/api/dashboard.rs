@@ -10,7 +10,9 @@ pub async fn get_dashboard() -> Result<DashboardView, AppError> {
         async {
             let state = s::state()?;
             let ctx = s::tenant_ctx(&state).await?;
-            dashboard::dashboard(&state, &ctx).await.map_err(s::internal)
+            dashboard::dashboard(&state, &ctx)
+                .await
+                .map_err(s::internal)
         }
         .await,
     )
@@ -32,11 +34,18 @@ pub async fn get_staff_summary() -> Result<(String, i64), AppError> {
                 .ok_or(AppError::Unauthorized)?;
             let user = UserId(auth.user_id);
             // Non-staff see "not found", never data.
-            if !db::accounts::is_staff(&state.pool, user).await.map_err(s::internal)? {
+            if !db::accounts::is_staff(&state.pool, user)
+                .await
+                .map_err(s::internal)?
+            {
                 return Err(AppError::NotFound);
             }
-            let email = db::accounts::user_email(&state.pool, user).await.map_err(s::internal)?;
-            let tenants = db::tenants::count_all(&state.pool).await.map_err(s::internal)?;
+            let email = db::accounts::user_email(&state.pool, user)
+                .await
+                .map_err(s::internal)?;
+            let tenants = db::tenants::count_all(&state.pool)
+                .await
+                .map_err(s::internal)?;
             Ok((email, tenants))
         }
         .await,

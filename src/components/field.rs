@@ -141,7 +141,10 @@ fn StrengthMeter(value: RwSignal<String>) -> impl IntoView {
                 Strength::Strong => "bg-emerald-600",
             };
             let on = !value.get().is_empty() && s.score() >= step;
-            format!("h-1.5 flex-1 rounded {}", if on { colour } else { "bg-stone-200" })
+            format!(
+                "h-1.5 flex-1 rounded {}",
+                if on { colour } else { "bg-stone-200" }
+            )
         }
     };
     view! {

@@ -19,7 +19,9 @@ impl EmailAddress {
         if email.chars().count() > 254 {
             return Err("That email address is too long (254 characters at most).".into());
         }
-        let (local, domain) = email.rsplit_once('@').ok_or_else(|| Self::INVALID.to_string())?;
+        let (local, domain) = email
+            .rsplit_once('@')
+            .ok_or_else(|| Self::INVALID.to_string())?;
         if !valid_local_part(local) || !valid_mail_domain(domain) {
             return Err(Self::INVALID.into());
         }
@@ -375,7 +377,9 @@ mod tests {
 
     #[test]
     fn a_website_with_scheme_and_path_is_kept() {
-        let w = Website::parse_optional("http://acme.io/about").unwrap().unwrap();
+        let w = Website::parse_optional("http://acme.io/about")
+            .unwrap()
+            .unwrap();
         assert_eq!(w.as_str(), "http://acme.io/about");
     }
 

@@ -27,12 +27,10 @@ fn required_rule(s: &str) -> Option<String> {
 }
 
 /// The error of the last finished submission, if it failed.
-fn last_error<I: 'static, O: Clone + 'static>(
-    action: ServerAction<I>,
-) -> Signal<Option<AppError>>
+fn last_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
 where
-    I: ServerFn<Output = O, Error = AppError> + Clone + Send + Sync,
-    O: Send + Sync,
+    I: ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
 {
     Signal::derive(move || action.value().get().and_then(|r| r.err()))
 }
@@ -62,7 +60,9 @@ pub fn Signup() -> impl IntoView {
             password.set(String::new());
         }
     });
-    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(name)));
+    let field = move |name: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -119,7 +119,9 @@ pub fn Login() -> impl IntoView {
             password.set(String::new());
         }
     });
-    let field = move |name: &'static str| Signal::derive(move || error.get().and_then(|e| e.field_message(name)));
+    let field = move |name: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

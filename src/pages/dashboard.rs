@@ -13,10 +13,10 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <header class="border-b border-stone-200 bg-white">
-            <div class="mx-auto flex max-w-5xl flex-wrap items-center justify-between gap-2 px-4 py-3">
-                <div class="min-w-0">
+            <div class="mx-auto flex max-w-5xl items-center justify-between gap-3 px-4 py-3">
+                <div class="min-w-0 flex-1">
                     <a href="/dashboard" class="text-lg font-bold text-emerald-800">"InboxGrove"</a>
-                    <span class="ml-2 truncate text-sm text-stone-500">{subtitle}</span>
+                    <p class="truncate text-sm text-stone-500" title=subtitle.clone()>{subtitle.clone()}</p>
                 </div>
                 <ActionForm action=logout>
                     <button type="submit" class="rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100">
@@ -56,11 +56,11 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
         <main class="mx-auto max-w-5xl space-y-8 px-4 py-8">
             <div class="flex flex-col gap-2 sm:flex-row sm:items-end sm:justify-between">
                 <div>
-                    <h1 class="text-2xl font-bold" data-testid="tenant-name">{view.tenant_name.clone()}</h1>
+                    <h1 class="text-2xl font-bold break-words" data-testid="tenant-name">{view.tenant_name.clone()}</h1>
                     <p class="text-stone-600">{format!("Plan: {}", view.plan_name)}</p>
                 </div>
                 {trial.map(|t| view! {
-                    <p class="rounded-full bg-amber-100 px-3 py-1 text-sm font-medium text-amber-900" data-testid="trial">
+                    <p class="self-start rounded-full bg-amber-100 px-3 py-1 text-sm font-medium text-amber-900" data-testid="trial">
                         {t}
                     </p>
                 })}
@@ -92,5 +92,9 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
 }
 
 fn done_class(used: i64) -> &'static str {
-    if used > 0 { "text-stone-400 line-through" } else { "" }
+    if used > 0 {
+        "text-stone-400 line-through"
+    } else {
+        ""
+    }
 }

@@ -22,13 +22,14 @@ pub fn Landing() -> impl IntoView {
                         href="/signup"
                         class="rounded bg-emerald-700 px-5 py-3 text-center font-semibold text-white hover:bg-emerald-800"
                     >
-                        {move || {
-                            plans
-                                .get()
-                                .and_then(|r| r.ok())
-                                .map(|(_, days)| format!("Start your {days}-day free trial"))
-                                .unwrap_or_else(|| "Start your free trial".into())
-                        }}
+                        <Suspense fallback=|| "Start your free trial">
+                            {move || Suspend::new(async move {
+                                match plans.await {
+                                    Ok((_, days)) => format!("Start your {days}-day free trial"),
+                                    Err(_) => "Start your free trial".to_string(),
+                                }
+                            })}
+                        </Suspense>
                     </a>
                     <a
                         href="/login"

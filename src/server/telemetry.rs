@@ -11,7 +11,12 @@ pub fn init(settings: &LogSettings) {
         registry.with(fmt::layer().compact()).init();
     } else {
         registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true),
+            )
             .init();
     }
 }

@@ -20,7 +20,10 @@ async fn signup_creates_tenant_owner_membership_and_a_seven_day_trial(pool: PgPo
     assert_eq!(name, "Acme Outreach");
     assert_eq!(website.as_deref(), Some("https://acme.io"));
     let expected = Utc::now() + Duration::days(7);
-    assert!((trial_ends_at - expected).num_seconds().abs() < 60, "trial ends in 7 days");
+    assert!(
+        (trial_ends_at - expected).num_seconds().abs() < 60,
+        "trial ends in 7 days"
+    );
 
     let (email, role, hash): (String, String, String) = sqlx::query_as(
         "SELECT u.email, m.role, u.password_hash FROM users u JOIN memberships m ON m.user_id = u.id",
@@ -30,7 +33,10 @@ async fn signup_creates_tenant_owner_membership_and_a_seven_day_trial(pool: PgPo
     .unwrap();
     assert_eq!(email, "jane@acme.io", "trimmed and lower-cased");
     assert_eq!(role, "owner");
-    assert!(hash.starts_with("$argon2id$"), "stored as argon2id, never plain");
+    assert!(
+        hash.starts_with("$argon2id$"),
+        "stored as argon2id, never plain"
+    );
 
     let page = app.get("/dashboard").await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -44,7 +50,10 @@ async fn signup_creates_tenant_owner_membership_and_a_seven_day_trial(pool: PgPo
 #[sqlx::test]
 async fn a_duplicate_email_is_a_conflict_on_the_email_field_and_creates_nothing(pool: PgPool) {
     let app = spawn_app(pool).await;
-    assert_eq!(app.signup(&Signup::valid("jane@acme.io")).await.status(), 200);
+    assert_eq!(
+        app.signup(&Signup::valid("jane@acme.io")).await.status(),
+        200
+    );
 
     let other = browser();
     let mut again = Signup::valid("JANE@acme.io");
@@ -54,8 +63,17 @@ async fn a_duplicate_email_is_a_conflict_on_the_email_field_and_creates_nothing(
     assert!(session_set_cookie(res.headers()).is_none(), "not signed in");
     let body = json(res).await;
     assert_eq!(body["Conflict"]["field"], "email");
-    assert!(body["Conflict"]["message"].as_str().unwrap().contains("already exists"));
-    assert_eq!(app.count("tenants").await, 1, "no second tenant half-created");
+    assert!(
+        body["Conflict"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    assert_eq!(
+        app.count("tenants").await,
+        1,
+        "no second tenant half-created"
+    );
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("memberships").await, 1);
 }
@@ -90,10 +108,14 @@ async fn wrong_password_and_unknown_email_get_the_same_generic_error(pool: PgPoo
     app.signup(&Signup::valid("jane@acme.io")).await;
     let fresh = browser();
 
-    let wrong = app.login_with(&fresh, "jane@acme.io", "not-the-password").await;
+    let wrong = app
+        .login_with(&fresh, "jane@acme.io", "not-the-password")
+        .await;
     let wrong_status = wrong.status();
     let wrong_body = wrong.text().await.unwrap();
-    let unknown = app.login_with(&fresh, "nobody@acme.io", "not-the-password").await;
+    let unknown = app
+        .login_with(&fresh, "nobody@acme.io", "not-the-password")
+        .await;
     let unknown_status = unknown.status();
     let unknown_body = unknown.text().await.unwrap();
 
@@ -110,7 +132,11 @@ async fn login_with_the_right_password_signs_in_and_honours_a_local_next(pool: P
     let fresh = browser();
     let res = fresh
         .post(app.url("/api/auth/login"))
-        .form(&[("email", " JANE@acme.io"), ("password", PASSWORD), ("next", "/dashboard?tab=usage")])
+        .form(&[
+            ("email", " JANE@acme.io"),
+            ("password", PASSWORD),
+            ("next", "/dashboard?tab=usage"),
+        ])
         .send()
         .await
         .unwrap();
@@ -118,7 +144,11 @@ async fn login_with_the_right_password_signs_in_and_honours_a_local_next(pool: P
     assert_eq!(res.headers()["location"], "/dashboard?tab=usage");
     let res = fresh
         .post(app.url("/api/auth/login"))
-        .form(&[("email", "jane@acme.io"), ("password", PASSWORD), ("next", "https://evil.example/")])
+        .form(&[
+            ("email", "jane@acme.io"),
+            ("password", PASSWORD),
+            ("next", "https://evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -132,14 +162,23 @@ async fn five_failed_logins_for_one_email_throttle_the_sixth_with_retry_after(po
     let app = spawn_app(pool).await;
     app.signup(&Signup::valid("jane@acme.io")).await;
     for _ in 0..5 {
-        let res = app.login_with(&browser(), "jane@acme.io", "wrong-password").await;
+        let res = app
+            .login_with(&browser(), "jane@acme.io", "wrong-password")
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
     // Even the right password waits: the throttle is checked first.
     let res = app.login_with(&browser(), "jane@acme.io", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((850..=900).contains(&retry), "retry-after {retry} ≈ 15 minutes");
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (850..=900).contains(&retry),
+        "retry-after {retry} ≈ 15 minutes"
+    );
     let body = json(res).await;
     assert!(body["RateLimited"]["retry_after_secs"].as_u64().is_some());
 }
@@ -153,7 +192,9 @@ async fn failures_across_many_emails_from_one_ip_throttle_that_ip(pool: PgPool) 
             .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = app.login_with(&browser(), "someone-else@acme.io", "whatever-pass").await;
+    let res = app
+        .login_with(&browser(), "someone-else@acme.io", "whatever-pass")
+        .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
 }
@@ -163,13 +204,20 @@ async fn four_failures_do_not_throttle_and_a_success_forgives_the_email(pool: Pg
     let app = spawn_app_with(pool, &[("INBOXGROVE_RATE_LIMITS__AUTH_MAX_FAILURES", "5")]).await;
     app.signup(&Signup::valid("jane@acme.io")).await;
     for _ in 0..4 {
-        app.login_with(&browser(), "jane@acme.io", "wrong-password").await;
+        app.login_with(&browser(), "jane@acme.io", "wrong-password")
+            .await;
     }
-    assert_eq!(app.login_with(&browser(), "jane@acme.io", PASSWORD).await.status(), 200);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert_eq!(
+        app.login_with(&browser(), "jane@acme.io", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    let left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(left, 0);
 }
 
@@ -185,7 +233,9 @@ async fn repeated_failed_signups_are_throttled_too(pool: PgPool) {
     for _ in 0..5 {
         assert_eq!(app.signup_with(&browser(), &bad).await.status(), 422);
     }
-    let res = app.signup_with(&browser(), &Signup::valid("jane@acme.io")).await;
+    let res = app
+        .signup_with(&browser(), &Signup::valid("jane@acme.io"))
+        .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.count("tenants").await, 0);
 }
@@ -196,7 +246,12 @@ async fn logout_destroys_the_session_so_the_old_cookie_stops_working(pool: PgPoo
     let res = app.signup(&Signup::valid("jane@acme.io")).await;
     let old_cookie = session_pair(res.headers());
 
-    let res = app.client.post(app.url("/api/auth/logout")).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["location"], "/login");
 
@@ -235,14 +290,21 @@ async fn the_session_id_rotates_at_login(pool: PgPool) {
         .send()
         .await
         .unwrap();
-    assert_eq!(stale.status(), StatusCode::SEE_OTHER, "the pre-login id is dead");
+    assert_eq!(
+        stale.status(),
+        StatusCode::SEE_OTHER,
+        "the pre-login id is dead"
+    );
 }
 
 #[sqlx::test]
 async fn a_deleted_membership_ends_access_even_with_a_live_session(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.signup(&Signup::valid("jane@acme.io")).await;
-    sqlx::query("DELETE FROM memberships").execute(&app.pool).await.unwrap();
+    sqlx::query("DELETE FROM memberships")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let res = app
         .client
         .post(app.url("/api/dashboard"))
@@ -273,7 +335,14 @@ async fn the_dashboard_counts_only_the_signed_in_tenants_resources(pool: PgPool)
     .await
     .unwrap();
 
-    let mine = json(app.client.post(app.url("/api/dashboard")).send().await.unwrap()).await;
+    let mine = json(
+        app.client
+            .post(app.url("/api/dashboard"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(mine["tenant_name"], "Acme Outreach");
     assert_eq!(mine["domains"]["used"], 0);
     assert_eq!(mine["inboxes"]["used"], 0);
@@ -286,6 +355,11 @@ async fn the_dashboard_counts_only_the_signed_in_tenants_resources(pool: PgPool)
 #[sqlx::test]
 async fn the_dashboard_api_without_a_session_is_401(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.client.post(app.url("/api/dashboard")).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/dashboard"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }

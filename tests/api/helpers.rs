@@ -15,7 +15,10 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
     let path = format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR"));
     let mut vars: Vec<(String, String)> = vec![
         // Keep OWASP-shaped argon2id but cheaper, so many tests can hash in parallel.
-        ("INBOXGROVE_SECURITY__ARGON2_MEMORY_KIB".into(), "8192".into()),
+        (
+            "INBOXGROVE_SECURITY__ARGON2_MEMORY_KIB".into(),
+            "8192".into(),
+        ),
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));

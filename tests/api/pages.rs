@@ -24,8 +24,15 @@ async fn the_landing_page_shows_the_plans_from_settings(pool: PgPool) {
 async fn signup_and_login_pages_label_every_input(pool: PgPool) {
     let app = spawn_app(pool).await;
     let signup = app.get("/signup").await.text().await.unwrap();
-    for (id, label) in [("company", "Company name"), ("email", "Email"), ("password", "Password")] {
-        assert!(signup.contains(&format!("<label for=\"{id}\"")), "label for {id}");
+    for (id, label) in [
+        ("company", "Company name"),
+        ("email", "Email"),
+        ("password", "Password"),
+    ] {
+        assert!(
+            signup.contains(&format!("<label for=\"{id}\"")),
+            "label for {id}"
+        );
         assert!(signup.contains(label));
     }
     let login = app.get("/login").await.text().await.unwrap();
@@ -35,7 +42,10 @@ async fn signup_and_login_pages_label_every_input(pool: PgPool) {
 #[sqlx::test]
 async fn an_unknown_page_is_404(pool: PgPool) {
     let app = spawn_app(pool).await;
-    assert_eq!(app.get("/no-such-page").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/no-such-page").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[sqlx::test]
@@ -56,5 +66,9 @@ async fn ready_is_503_when_the_database_is_unreachable() {
     let app = spawn_on(pool, settings(&[])).await;
     let res = app.get("/health/ready").await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(app.get("/health").await.status(), StatusCode::OK, "liveness unaffected");
+    assert_eq!(
+        app.get("/health").await.status(),
+        StatusCode::OK,
+        "liveness unaffected"
+    );
 }

@@ -15,7 +15,14 @@ async fn the_session_cookie_is_http_only_and_same_site_lax_and_not_secure_on_htt
 
 #[sqlx::test]
 async fn the_session_cookie_is_secure_when_served_over_https(pool: PgPool) {
-    let app = spawn_app_with(pool, &[("INBOXGROVE_SERVER__PUBLIC_URL", "https://app.inboxgrove.test")]).await;
+    let app = spawn_app_with(
+        pool,
+        &[(
+            "INBOXGROVE_SERVER__PUBLIC_URL",
+            "https://app.inboxgrove.test",
+        )],
+    )
+    .await;
     let res = app.signup(&Signup::valid("jane@acme.io")).await;
     let cookie = session_set_cookie(res.headers()).unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
@@ -28,7 +35,12 @@ async fn a_cross_origin_post_is_refused_and_changes_nothing(pool: PgPool) {
         .client
         .post(app.url("/api/auth/signup"))
         .header("origin", "https://evil.example")
-        .form(&[("company", "Acme"), ("email", "jane@acme.io"), ("password", PASSWORD), ("website", "")])
+        .form(&[
+            ("company", "Acme"),
+            ("email", "jane@acme.io"),
+            ("password", PASSWORD),
+            ("website", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -39,7 +51,12 @@ async fn a_cross_origin_post_is_refused_and_changes_nothing(pool: PgPool) {
         .client
         .post(app.url("/api/auth/signup"))
         .header("origin", app.address.clone())
-        .form(&[("company", "Acme"), ("email", "jane@acme.io"), ("password", PASSWORD), ("website", "")])
+        .form(&[
+            ("company", "Acme"),
+            ("email", "jane@acme.io"),
+            ("password", PASSWORD),
+            ("website", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -58,7 +75,11 @@ async fn a_cross_site_logout_is_refused(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.get("/dashboard").await.status(), StatusCode::OK, "still signed in");
+    assert_eq!(
+        app.get("/dashboard").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
 }
 
 #[sqlx::test]
@@ -68,7 +89,12 @@ async fn a_body_over_the_limit_gets_413_and_creates_nothing(pool: PgPool) {
     let res = app
         .client
         .post(app.url("/api/auth/signup"))
-        .form(&[("company", huge.as_str()), ("email", "jane@acme.io"), ("password", PASSWORD), ("website", "")])
+        .form(&[
+            ("company", huge.as_str()),
+            ("email", "jane@acme.io"),
+            ("password", PASSWORD),
+            ("website", ""),
+        ])
         .send()
         .await
         .unwrap();
@@ -94,12 +120,20 @@ async fn pages_carry_security_headers_and_a_nonce_csp_matching_their_scripts(poo
         .expect("csp names a nonce")
         .to_string();
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries it");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries it"
+    );
 
     let other = app.get("/signup").await;
     let csp2 = other.headers()["content-security-policy"].to_str().unwrap();
     assert!(!csp2.contains(&nonce), "a fresh nonce per response");
 
     let health = app.get("/health").await;
-    assert!(health.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        health.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
 }

@@ -38,7 +38,10 @@ impl TenantCtx {
 }
 
 /// The signed-in user's tenant context, or `Unauthorized`.
-pub async fn require_tenant(state: &AppState, session: &TypedSession) -> Result<TenantCtx, AppError> {
+pub async fn require_tenant(
+    state: &AppState,
+    session: &TypedSession,
+) -> Result<TenantCtx, AppError> {
     let auth = session
         .auth()
         .await

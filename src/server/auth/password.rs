@@ -130,7 +130,11 @@ mod tests {
         let p = Password::parse("correct horse battery").unwrap();
         let h = s.hash(&p).await.unwrap();
         assert!(h.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(s.verify("correct horse battery", Some(h.clone())).await.unwrap());
+        assert!(
+            s.verify("correct horse battery", Some(h.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!s.verify("correct horse battery!", Some(h)).await.unwrap());
     }
 

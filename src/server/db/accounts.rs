@@ -99,10 +99,7 @@ pub struct LoginRow {
     pub tenant_id: Option<TenantId>,
 }
 
-pub async fn find_login(
-    pool: &PgPool,
-    email: &EmailAddress,
-) -> anyhow::Result<Option<LoginRow>> {
+pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> anyhow::Result<Option<LoginRow>> {
     let row: Option<(Uuid, String, bool, Option<Uuid>)> = sqlx::query_as(
         "SELECT u.id, u.password_hash, u.is_staff,
                 (SELECT m.tenant_id FROM memberships m WHERE m.user_id = u.id

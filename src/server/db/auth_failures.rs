@@ -19,7 +19,12 @@ impl Kind {
     }
 }
 
-pub async fn record(pool: &PgPool, kind: Kind, ip: IpAddr, email: Option<&str>) -> anyhow::Result<()> {
+pub async fn record(
+    pool: &PgPool,
+    kind: Kind,
+    ip: IpAddr,
+    email: Option<&str>,
+) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO auth_failures (kind, ip, email) VALUES ($1, $2, $3)")
         .bind(kind.as_str())
         .bind(ip.to_string())

@@ -16,7 +16,10 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     )
     .await;
     match ping {
-        Ok(Ok(_)) => (StatusCode::OK, Json(json!({"status": "ok", "database": "ok"}))),
+        Ok(Ok(_)) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "database": "ok"})),
+        ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database error");
             unavailable()

@@ -51,7 +51,11 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
     match origin_verdict(req.headers()) {
         Ok(()) => next.run(req).await,
         Err(why) => {
-            tracing::warn!(reason = why, path = req.uri().path(), "cross-origin request refused");
+            tracing::warn!(
+                reason = why,
+                path = req.uri().path(),
+                "cross-origin request refused"
+            );
             (
                 StatusCode::FORBIDDEN,
                 "Cross-origin request refused: this action must come from InboxGrove itself.",
@@ -62,7 +66,10 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
 }
 
 fn is_safe_method(m: &Method) -> bool {
-    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 fn origin_verdict(h: &HeaderMap) -> Result<(), &'static str> {
@@ -97,7 +104,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let h = res.headers_mut();
     h.entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(DEFAULT_CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
@@ -160,7 +170,10 @@ mod tests {
 
     #[test]
     fn a_post_from_the_same_origin_passes() {
-        let h = headers(&[("host", "app.test:3000"), ("origin", "http://app.test:3000")]);
+        let h = headers(&[
+            ("host", "app.test:3000"),
+            ("origin", "http://app.test:3000"),
+        ]);
         assert!(origin_verdict(&h).is_ok());
     }
 

@@ -46,7 +46,11 @@ pub struct SignedIn {
 }
 
 /// Parses every field (all errors at once), then creates tenant + owner + trial atomically.
-pub async fn signup(state: &AppState, form: SignupForm, ip: IpAddr) -> Result<SignedIn, SignupError> {
+pub async fn signup(
+    state: &AppState,
+    form: SignupForm,
+    ip: IpAddr,
+) -> Result<SignedIn, SignupError> {
     let limits = &state.settings.rate_limits;
     let email_key = form.email.trim().to_lowercase();
     if let Some(wait) = db::auth_failures::retry_after(
@@ -63,7 +67,10 @@ pub async fn signup(state: &AppState, form: SignupForm, ip: IpAddr) -> Result<Si
     }
 
     let result = create(state, &form).await;
-    if matches!(result, Err(SignupError::Invalid(_) | SignupError::EmailTaken)) {
+    if matches!(
+        result,
+        Err(SignupError::Invalid(_) | SignupError::EmailTaken)
+    ) {
         db::auth_failures::record(&state.pool, Kind::Signup, ip, Some(&email_key)).await?;
     }
     result

@@ -8,7 +8,11 @@ use crate::server::state::AppState;
 /// Whole days of trial left, rounded up, never negative.
 pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64 {
     let secs = (ends - now).num_seconds();
-    if secs <= 0 { 0 } else { (secs + 86_399) / 86_400 }
+    if secs <= 0 {
+        0
+    } else {
+        (secs + 86_399) / 86_400
+    }
 }
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
@@ -16,7 +20,10 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
     let (domains, inboxes) = db::tenants::usage_counts(&state.pool, ctx).await?;
     let email = db::accounts::user_email(&state.pool, ctx.user_id()).await?;
     let settings = &state.settings;
-    let plan = tenant.plan_id.as_deref().and_then(|id| settings.plans.get(id));
+    let plan = tenant
+        .plan_id
+        .as_deref()
+        .and_then(|id| settings.plans.get(id));
     let (plan_name, max_domains, max_inboxes, trial_days_left) = match plan {
         Some(p) => (p.name.clone(), p.max_domains, p.max_inboxes, None),
         None => (
@@ -52,7 +59,10 @@ mod tests {
     fn days_left_rounds_up_partial_days_and_never_goes_negative() {
         let now = Utc::now();
         assert_eq!(days_left(now, now + Duration::days(7)), 7);
-        assert_eq!(days_left(now, now + Duration::days(6) + Duration::hours(1)), 7);
+        assert_eq!(
+            days_left(now, now + Duration::days(6) + Duration::hours(1)),
+            7
+        );
         assert_eq!(days_left(now, now + Duration::hours(1)), 1);
         assert_eq!(days_left(now, now - Duration::days(2)), 0);
     }

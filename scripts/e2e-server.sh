@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The server Playwright starts: the debug build on its own fresh database and port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?run through scripts/with-db.sh}"
+base="${DATABASE_URL%/*}"
+db="inboxgrove_e2e"
+psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+export DATABASE_URL="$base/$db"
+export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100}"
+export INBOXGROVE_LOG__FORMAT=text
+exec target/debug/inboxgrove serve
