@@ -24,10 +24,10 @@ pub async fn signup(
             };
             let signed_in = accounts::signup(&state, form, ip).await?;
             session
-                .sign_in(SessionAuth {
-                    user_id: signed_in.user_id.0,
-                    tenant_id: signed_in.tenant_id.map(|t| t.0),
-                })
+                .sign_in(SessionAuth::new(
+                    signed_in.user_id.0,
+                    signed_in.tenant_id.map(|t| t.0),
+                ))
                 .await
                 .map_err(s::internal)?;
             leptos_axum::redirect("/dashboard");
@@ -52,10 +52,10 @@ pub async fn login(
             let session = s::session().await?;
             let signed_in = accounts::login(&state, &email, &password, ip).await?;
             session
-                .sign_in(SessionAuth {
-                    user_id: signed_in.user_id.0,
-                    tenant_id: signed_in.tenant_id.map(|t| t.0),
-                })
+                .sign_in(SessionAuth::new(
+                    signed_in.user_id.0,
+                    signed_in.tenant_id.map(|t| t.0),
+                ))
                 .await
                 .map_err(s::internal)?;
             let target = if signed_in.tenant_id.is_none() && signed_in.is_staff {

@@ -137,3 +137,18 @@ async fn pages_carry_security_headers_and_a_nonce_csp_matching_their_scripts(poo
             .contains("default-src 'self'")
     );
 }
+
+#[sqlx::test]
+async fn a_session_is_stored_server_side_for_the_configured_days(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_SERVER__SESSION_DAYS", "3")]).await;
+    let res = app.signup(&Signup::valid("jane@acme.io")).await;
+    let cookie = session_set_cookie(res.headers()).unwrap();
+    assert!(cookie.contains("Max-Age=259200"), "{cookie}");
+    let expires: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT expiry_date FROM tower_sessions.session")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let expected = chrono::Utc::now() + chrono::Duration::days(3);
+    assert!((expires - expected).num_seconds().abs() < 60);
+}

@@ -57,6 +57,10 @@ pub async fn require_tenant(
         .map_err(crate::server::api_support::internal)?
         // The membership is gone (removed, tenant deleted): the session is no longer valid.
         .ok_or(AppError::Unauthorized)?;
+    session
+        .keep_alive(auth)
+        .await
+        .map_err(crate::server::api_support::internal)?;
     Ok(TenantCtx {
         tenant_id: TenantId(tenant),
         user_id: UserId(auth.user_id),

@@ -12,6 +12,19 @@ pub struct SessionAuth {
     pub user_id: Uuid,
     /// The tenant the user is working in; `None` for staff without a customer workspace.
     pub tenant_id: Option<Uuid>,
+    /// When the session's expiry was last pushed forward (unix seconds).
+    #[serde(default)]
+    pub refreshed_at: i64,
+}
+
+impl SessionAuth {
+    pub fn new(user_id: Uuid, tenant_id: Option<Uuid>) -> Self {
+        Self {
+            user_id,
+            tenant_id,
+            refreshed_at: chrono::Utc::now().timestamp(),
+        }
+    }
 }
 
 pub struct TypedSession(pub Session);
@@ -32,6 +45,26 @@ impl TypedSession {
             .get::<SessionAuth>(AUTH_KEY)
             .await
             .context("reading the session")
+    }
+
+    /// Sliding expiry without a write per request: a session used at least once a day never
+    /// expires while in use, yet the store is written at most once a day per session
+    /// (re-inserting marks it modified, so the record and cookie get a fresh expiry).
+    pub async fn keep_alive(&self, auth: SessionAuth) -> anyhow::Result<()> {
+        let now = chrono::Utc::now().timestamp();
+        if now - auth.refreshed_at >= 86_400 {
+            self.0
+                .insert(
+                    AUTH_KEY,
+                    SessionAuth {
+                        refreshed_at: now,
+                        ..auth
+                    },
+                )
+                .await
+                .context("extending the session")?;
+        }
+        Ok(())
     }
 
     /// Signs out: the server-side record is deleted and the cookie cleared.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make bench: signed-in GET /dashboard, 50 connections for 10 s, against the release build.
+# Prints requests/s, p50/p95/p99 latency and the server's peak RSS. Numbers, not assertions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DATABASE_URL:?run through scripts/with-db.sh}"
+addr="${BENCH_ADDR:-127.0.0.1:3200}"
+conns="${BENCH_CONNECTIONS:-50}"
+duration="${BENCH_DURATION:-10s}"
+base="${DATABASE_URL%/*}"
+mkdir -p .bench
+psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
+
+DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
+    INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -fs "http://$addr/health/ready" >/dev/null && break; sleep 0.1; done
+
+jar=.bench/cookies.txt; rm -f "$jar"
+curl -fs -c "$jar" -o /dev/null -X POST "http://$addr/api/auth/signup" \
+    --data-urlencode "company=Bench Co" --data-urlencode "email=bench@inboxgrove.test" \
+    --data-urlencode "password=bench-password-2026" --data-urlencode "website="
+cookie="ig_session=$(awk '$6 == "ig_session" {print $7}' "$jar")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "http://$addr/dashboard")
+[ "$code" = 200 ] || { echo "signed-in /dashboard answered $code, not 200" >&2; exit 1; }
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
+echo "== InboxGrove bench: signed-in GET /dashboard, $conns connections, $duration, release build"
+echo "server RSS before load: $(( $(rss_kib) / 1024 )) MiB"
+wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua -H "Cookie: $cookie" "http://$addr/dashboard" \
+    | sed -n '/^requests:/,$p'
+echo "server RSS after load:  $(( $(rss_kib) / 1024 )) MiB"
+echo "server peak RSS (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
