@@ -6,36 +6,31 @@ use sqlx::PgPool;
 
 use crate::server::auth::TenantCtx;
 
-pub struct TenantRow {
+/// What the dashboard needs about the tenant and the signed-in user, in one round trip.
+#[derive(sqlx::FromRow)]
+pub struct DashboardRow {
     pub name: String,
     pub plan_id: Option<String>,
     pub trial_ends_at: DateTime<Utc>,
+    pub user_email: String,
+    /// Domains and inboxes the tenant holds, deleted ones excluded.
+    pub domains: i64,
+    pub inboxes: i64,
 }
 
-pub async fn overview(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<TenantRow> {
-    let (name, plan_id, trial_ends_at): (String, Option<String>, DateTime<Utc>) =
-        sqlx::query_as("SELECT name, plan_id, trial_ends_at FROM tenants WHERE id = $1")
-            .bind(ctx.tenant_id().0)
-            .fetch_one(pool)
-            .await
-            .context("loading tenant")?;
-    Ok(TenantRow {
-        name,
-        plan_id,
-        trial_ends_at,
-    })
-}
-
-/// (domains, inboxes) the tenant holds, deleted ones excluded.
-pub async fn usage_counts(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<(i64, i64)> {
+pub async fn dashboard_row(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<DashboardRow> {
     sqlx::query_as(
-        "SELECT (SELECT count(*) FROM domains WHERE tenant_id = $1 AND status <> 'deleted'),
-                (SELECT count(*) FROM inboxes WHERE tenant_id = $1 AND status <> 'deleted')",
+        "SELECT t.name, t.plan_id, t.trial_ends_at,
+                (SELECT email FROM users WHERE id = $2) AS user_email,
+                (SELECT count(*) FROM domains WHERE tenant_id = t.id AND status <> 'deleted') AS domains,
+                (SELECT count(*) FROM inboxes WHERE tenant_id = t.id AND status <> 'deleted') AS inboxes
+           FROM tenants t WHERE t.id = $1",
     )
     .bind(ctx.tenant_id().0)
+    .bind(ctx.user_id().0)
     .fetch_one(pool)
     .await
-    .context("counting usage")
+    .context("loading the dashboard")
 }
 
 /// Number of tenants on the platform (for the seed summary and staff views).

@@ -16,9 +16,7 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 }
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
-    let tenant = db::tenants::overview(&state.pool, ctx).await?;
-    let (domains, inboxes) = db::tenants::usage_counts(&state.pool, ctx).await?;
-    let email = db::accounts::user_email(&state.pool, ctx.user_id()).await?;
+    let tenant = db::tenants::dashboard_row(&state.pool, ctx).await?;
     let settings = &state.settings;
     let plan = tenant
         .plan_id
@@ -35,16 +33,16 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
     };
     Ok(DashboardView {
         tenant_name: tenant.name,
-        user_email: email,
+        user_email: tenant.user_email,
         role: ctx.role(),
         trial_days_left,
         plan_name,
         domains: Usage {
-            used: domains,
+            used: tenant.domains,
             limit: max_domains,
         },
         inboxes: Usage {
-            used: inboxes,
+            used: tenant.inboxes,
             limit: max_inboxes,
         },
     })
