@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::Usage;
+use crate::domain::{Usage, format_count};
 
 /// The header on public pages.
 #[component]
@@ -53,7 +53,7 @@ pub fn UsageBar(label: &'static str, usage: Usage) -> impl IntoView {
                 <span class="text-sm text-stone-500">{format!("{pct}%")}</span>
             </div>
             <p class="mt-1 text-2xl font-semibold" data-testid=format!("usage-{}", label.to_lowercase())>
-                {format!("{} / {}", usage.used, usage.limit)}
+                {format!("{} / {}", format_count(usage.used), format_count(usage.limit))}
             </p>
             <progress
                 class="mt-2 h-2 w-full overflow-hidden rounded [&::-webkit-progress-bar]:bg-stone-200 [&::-webkit-progress-value]:bg-emerald-600 [&::-moz-progress-bar]:bg-emerald-600"

@@ -4,4 +4,4 @@ pub mod account;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
-pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId};
+pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};

@@ -58,6 +58,24 @@ impl PlanView {
     }
 }
 
+/// 1000000 → "1,000,000".
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// "1 tenant", "2 tenants".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", format_count(n), if n == 1 { one } else { many })
+}
+
 pub fn format_money(cents: i64, currency: &str) -> String {
     let symbol = match currency.to_ascii_lowercase().as_str() {
         "usd" => "$",
@@ -143,6 +161,22 @@ mod tests {
         assert_eq!(format_money(4900, "usd"), "$49");
         assert_eq!(format_money(4950, "usd"), "$49.50");
         assert_eq!(format_money(1205, "chf"), "12.05 CHF");
+    }
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1000), "1,000");
+        assert_eq!(format_count(1000000), "1,000,000");
+        assert_eq!(format_count(-12345), "-12,345");
+    }
+
+    #[test]
+    fn plural_picks_the_word_for_one_and_for_many() {
+        assert_eq!(plural(1, "tenant", "tenants"), "1 tenant");
+        assert_eq!(plural(0, "tenant", "tenants"), "0 tenants");
+        assert_eq!(plural(2500, "inbox", "inboxes"), "2,500 inboxes");
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub fn Signup() -> impl IntoView {
 
     view! {
         <AuthCard title="Start your free trial">
-            <p class="mt-1 text-stone-600">"7 days, full product. No inboxes are created until you ask."</p>
+            <p class="mt-1 text-stone-600">"The whole product, free for the trial. Nothing is bought or created until you ask."</p>
             <form method="post" action=SignupFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
                 <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
                 <Field name="company" label="Company name" kind=FieldKind::Text value=company validate=company_rule force=attempted server_error=field("company") autocomplete="organization" />

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::public::list_plans;
 use crate::components::PublicHeader;
-use crate::domain::PlanView;
+use crate::domain::{PlanView, format_count, plural};
 
 #[component]
 pub fn Landing() -> impl IntoView {
@@ -98,9 +98,9 @@ fn PlanCard(plan: PlanView) -> impl IntoView {
                 <span class="text-stone-500">" / month"</span>
             </p>
             <ul class="mt-4 space-y-1 text-sm text-stone-700">
-                <li>{format!("{} domains", plan.max_domains)}</li>
-                <li>{format!("{} inboxes", plan.max_inboxes)}</li>
-                <li>{format!("{} API calls / month", plan.api_calls_per_month)}</li>
+                <li>{plural(plan.max_domains, "domain", "domains")}</li>
+                <li>{plural(plan.max_inboxes, "inbox", "inboxes")}</li>
+                <li>{format!("{} API calls / month", format_count(plan.api_calls_per_month))}</li>
             </ul>
         </div>
     }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api::dashboard::get_staff_summary;
+use crate::domain::plural;
 use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
 use crate::pages::not_found::NotFound;
@@ -19,7 +20,7 @@ pub fn StaffHome() -> impl IntoView {
                         <main class="mx-auto max-w-5xl px-4 py-8">
                             <h1 class="text-2xl font-bold">"Staff"</h1>
                             <p class="mt-2 text-stone-700" data-testid="tenant-count">
-                                {format!("{tenants} tenants on the platform.")}
+                                {format!("{} on the platform.", plural(tenants, "tenant", "tenants"))}
                             </p>
                         </main>
                     }
