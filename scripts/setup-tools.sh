@@ -36,7 +36,9 @@ fi
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
     || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages (tailwind, binaryen, playwright)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: with Debian's omit-lockfile-registry-resolved the lock has no versions for
+    # other platforms' optional packages (Tailwind's oxide), which `npm ci` rejects.
+    npm install --no-audit --no-fund --loglevel=error
 fi
 
 if [ "$what" = test ] && [ ! -x /usr/bin/chromium ]; then

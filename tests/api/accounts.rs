@@ -130,28 +130,14 @@ async fn login_with_the_right_password_signs_in_and_honours_a_local_next(pool: P
     let app = spawn_app(pool).await;
     app.signup(&Signup::valid("jane@acme.io")).await;
     let fresh = browser();
-    let res = fresh
-        .post(app.url("/api/auth/login"))
-        .form(&[
-            ("email", " JANE@acme.io"),
-            ("password", PASSWORD),
-            ("next", "/dashboard?tab=usage"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .login_next(&fresh, " JANE@acme.io", PASSWORD, "/dashboard?tab=usage")
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["location"], "/dashboard?tab=usage");
-    let res = fresh
-        .post(app.url("/api/auth/login"))
-        .form(&[
-            ("email", "jane@acme.io"),
-            ("password", PASSWORD),
-            ("next", "https://evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .login_next(&fresh, "jane@acme.io", PASSWORD, "https://evil.example/")
+        .await;
     assert_eq!(res.headers()["location"], "/dashboard", "no open redirect");
     let page = fresh.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
@@ -213,11 +199,9 @@ async fn four_failures_do_not_throttle_and_a_success_forgives_the_email(pool: Pg
             .status(),
         200
     );
-    let left: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let left = app
+        .scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
+        .await;
     assert_eq!(left, 0);
 }
 
@@ -256,21 +240,9 @@ async fn logout_destroys_the_session_so_the_old_cookie_stops_working(pool: PgPoo
     assert_eq!(res.headers()["location"], "/login");
 
     // Replay the old cookie by hand, as a thief would.
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/dashboard"))
-        .header("cookie", old_cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_with_cookie("/dashboard", &old_cookie).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(sessions, 0);
+    assert_eq!(app.count("tower_sessions.session").await, 0);
 }
 
 #[sqlx::test]
@@ -281,15 +253,7 @@ async fn the_session_id_rotates_at_login(pool: PgPool) {
     let second = session_pair(res.headers());
     assert_ne!(first, second);
 
-    let stale = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url("/dashboard"))
-        .header("cookie", first)
-        .send()
-        .await
-        .unwrap();
+    let stale = app.get_with_cookie("/dashboard", &first).await;
     assert_eq!(
         stale.status(),
         StatusCode::SEE_OTHER,

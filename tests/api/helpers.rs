@@ -1,7 +1,7 @@
 use inboxgrove::server::config::Settings;
 use inboxgrove::server::startup::{self, Application, SESSION_COOKIE};
 use reqwest::header::{HeaderMap, SET_COOKIE};
-use reqwest::{Client, Response, redirect::Policy};
+use reqwest::{Client, RequestBuilder, Response, redirect::Policy};
 use sqlx::PgPool;
 
 pub struct TestApp {
@@ -81,18 +81,18 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// The signup POST, ready for extra headers.
+    pub fn signup_request(&self, client: &Client, s: &Signup<'_>) -> RequestBuilder {
+        client.post(self.url("/api/auth/signup")).form(&[
+            ("company", s.company),
+            ("email", s.email),
+            ("password", s.password),
+            ("website", s.website),
+        ])
+    }
+
     pub async fn signup_with(&self, client: &Client, s: &Signup<'_>) -> Response {
-        client
-            .post(self.url("/api/auth/signup"))
-            .form(&[
-                ("company", s.company),
-                ("email", s.email),
-                ("password", s.password),
-                ("website", s.website),
-            ])
-            .send()
-            .await
-            .unwrap()
+        self.signup_request(client, s).send().await.unwrap()
     }
 
     pub async fn signup(&self, s: &Signup<'_>) -> Response {
@@ -100,9 +100,32 @@ impl TestApp {
     }
 
     pub async fn login_with(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.login_next(client, email, password, "").await
+    }
+
+    pub async fn login_next(
+        &self,
+        client: &Client,
+        email: &str,
+        password: &str,
+        next: &str,
+    ) -> Response {
         client
             .post(self.url("/api/auth/login"))
-            .form(&[("email", email), ("password", password)])
+            .form(&[("email", email), ("password", password), ("next", next)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET that carries only the given `Cookie` header, as someone replaying it would.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
+        Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+            .get(self.url(path))
+            .header("cookie", cookie)
             .send()
             .await
             .unwrap()
@@ -117,10 +140,12 @@ impl TestApp {
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
+        self.scalar(&format!("SELECT count(*) FROM {table}")).await
+    }
+
+    /// One integer from the test database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 }
 

@@ -31,16 +31,10 @@ async fn the_session_cookie_is_secure_when_served_over_https(pool: PgPool) {
 #[sqlx::test]
 async fn a_cross_origin_post_is_refused_and_changes_nothing(pool: PgPool) {
     let app = spawn_app(pool).await;
+    let form = Signup::valid("jane@acme.io");
     let res = app
-        .client
-        .post(app.url("/api/auth/signup"))
+        .signup_request(&app.client, &form)
         .header("origin", "https://evil.example")
-        .form(&[
-            ("company", "Acme"),
-            ("email", "jane@acme.io"),
-            ("password", PASSWORD),
-            ("website", ""),
-        ])
         .send()
         .await
         .unwrap();
@@ -48,15 +42,8 @@ async fn a_cross_origin_post_is_refused_and_changes_nothing(pool: PgPool) {
     assert_eq!(app.count("tenants").await, 0);
 
     let same = app
-        .client
-        .post(app.url("/api/auth/signup"))
+        .signup_request(&app.client, &form)
         .header("origin", app.address.clone())
-        .form(&[
-            ("company", "Acme"),
-            ("email", "jane@acme.io"),
-            ("password", PASSWORD),
-            ("website", ""),
-        ])
         .send()
         .await
         .unwrap();
