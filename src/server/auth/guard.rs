@@ -67,3 +67,30 @@ pub async fn require_tenant(
         role,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn ctx(role: Role) -> TenantCtx {
+        TenantCtx {
+            tenant_id: TenantId(Uuid::new_v4()),
+            user_id: UserId(Uuid::new_v4()),
+            role,
+        }
+    }
+
+    #[test]
+    fn owners_and_admins_pass_the_manager_check() {
+        assert!(ctx(Role::Owner).require_manager().is_ok());
+        assert!(ctx(Role::Admin).require_manager().is_ok());
+    }
+
+    #[test]
+    fn a_member_is_forbidden_from_manager_actions_with_a_403() {
+        let err = ctx(Role::Member).require_manager().unwrap_err();
+        assert_eq!(err.status_code(), 403);
+        assert_eq!(err.to_string(), "Only owners and admins can do this.");
+    }
+}
