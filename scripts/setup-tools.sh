@@ -22,7 +22,9 @@ fi
 
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
     say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; ~20 min cold)"
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+    # --force: reached only when the binary is missing or the wrong version, whatever cargo's
+    # install records say.
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --force
 fi
 
 # The CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
@@ -30,7 +32,7 @@ wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); p
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
     say "installing wasm-bindgen-cli $wb_version"
     # Not --locked: its lock file names a webpki-roots release the registry no longer serves.
-    cargo install wasm-bindgen-cli --version "$wb_version"
+    cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
