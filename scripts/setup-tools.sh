@@ -49,6 +49,9 @@ fi
 if [ "$what" = bench ] && ! command -v wrk >/dev/null; then
     say "installing wrk"; apt_install wrk
 fi
-if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    if [ -z "${DATABASE_URL:-}" ]; then say "installing PostgreSQL"; apt_install postgresql; fi
+# The server only when we must start one ourselves; the psql client always (scripts use it).
+if [ -z "${DATABASE_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "installing PostgreSQL"; apt_install postgresql
+elif ! command -v psql >/dev/null; then
+    say "installing the PostgreSQL client"; apt_install postgresql-client
 fi

@@ -141,7 +141,7 @@ pub fn Login() -> impl IntoView {
         <AuthCard title="Log in">
             <form method="post" action=LoginFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
                 <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=field("email") autocomplete="username" />
                 <Field name="password" label="Password" kind=FieldKind::CurrentPassword value=password validate=required_rule force=attempted server_error=field("password") autocomplete="current-password" />
                 <button

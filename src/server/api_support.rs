@@ -42,9 +42,18 @@ pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     guard::require_tenant(state, &session().await?).await
 }
 
-/// Sets the HTTP status (and `Retry-After`) for an error result.
+/// Sets the HTTP status (and `Retry-After`) for an error result. A plain HTML form post
+/// (no JavaScript yet) is left alone: leptos_axum then sends the browser back to the form
+/// instead of showing it a JSON error.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
     if let Err(e) = &result
+        && !plain_form_post
         && let Some(res) = use_context::<ResponseOptions>()
     {
         res.set_status(
@@ -85,10 +94,20 @@ impl From<LoginError> for AppError {
     }
 }
 
-/// A `next` target is honoured only when it is a path on this site.
+/// A `next` target is honoured only when it is plainly a path on this site: it starts with
+/// one `/`, and has no backslash, whitespace or control character (browsers strip tabs and
+/// newlines, so `/\t/evil.example` would otherwise become `//evil.example`).
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            n
+        }
         _ => "/dashboard",
     }
 }
@@ -104,5 +123,12 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
         assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
         assert_eq!(safe_next(None), "/dashboard");
+    }
+
+    #[test]
+    fn next_with_a_tab_newline_or_space_is_refused() {
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
     }
 }

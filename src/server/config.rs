@@ -64,8 +64,6 @@ pub struct RateLimitSettings {
     /// Failed logins / signups allowed per IP and per email inside the window.
     pub auth_max_failures: i64,
     pub auth_window_secs: i64,
-    pub tenant_per_minute: u32,
-    pub tenant_per_hour: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -169,8 +169,9 @@ pub fn router(state: AppState) -> Router {
             shell,
         ))
         .layer(from_fn(middleware::require_login_for_pages))
+        .layer(from_fn(middleware::server_fn_status))
         .layer(sessions)
-        .layer(from_fn(middleware::same_origin))
+        .layer(from_fn_with_state(state.clone(), middleware::same_origin))
         .layer(from_fn(middleware::security_headers))
         .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), middleware::client_ip))

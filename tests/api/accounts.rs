@@ -327,3 +327,79 @@ async fn the_dashboard_api_without_a_session_is_401(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test]
+async fn parallel_failed_logins_cannot_outrun_the_throttle(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    let attempts = (0..12).map(|_| {
+        let url = app.url("/api/auth/login");
+        async move {
+            browser()
+                .post(url)
+                .form(&[("email", "jane@acme.io"), ("password", "wrong-password")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        checked <= 5,
+        "{checked} passwords checked, limit is 5: {statuses:?}"
+    );
+    assert_eq!(checked + throttled, 12);
+}
+
+#[sqlx::test]
+async fn a_next_with_a_tab_cannot_redirect_off_site(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    let res = app
+        .login_next(&browser(), "jane@acme.io", PASSWORD, "/\t/evil.example")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["location"], "/dashboard");
+}
+
+#[sqlx::test]
+async fn a_plain_form_post_without_javascript_signs_up_or_returns_to_the_form(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let form = Signup::valid("jane@acme.io");
+    let ok = app
+        .signup_request(&app.client, &form)
+        .header("accept", "text/html")
+        .header("referer", app.url("/signup"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::FOUND);
+    assert_eq!(ok.headers()["location"], "/dashboard");
+
+    let again = app
+        .signup_request(&browser(), &form)
+        .header("accept", "text/html")
+        .header("referer", app.url("/signup"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::FOUND,
+        "back to the form, not a JSON page"
+    );
+    // Leptos carries the error back to the form (`__err`), where the action shows it.
+    let location = again.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&app.url("/signup?")), "{location}");
+    assert!(location.contains("__err="), "{location}");
+    assert_eq!(app.count("tenants").await, 1);
+}

@@ -139,3 +139,58 @@ async fn a_session_is_stored_server_side_for_the_configured_days(pool: PgPool) {
     let expected = chrono::Utc::now() + chrono::Duration::days(3);
     assert!((expires - expected).num_seconds().abs() < 60);
 }
+
+#[sqlx::test]
+async fn a_missing_field_or_a_malformed_body_is_400_not_500(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let missing = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .form(&[("email", "jane@acme.io")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    let body = json(missing).await;
+    assert!(
+        body["Transport"].as_str().unwrap().contains("password"),
+        "{body}"
+    );
+
+    let malformed = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=%%%")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test]
+async fn a_chunked_body_over_the_limit_gets_413_and_creates_nothing(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(pool, &[("INBOXGROVE_SERVER__BODY_LIMIT_BYTES", "1024")]).await;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let chunk = format!(
+        "company={}&email=jane%40acme.io&password={PASSWORD}",
+        "a".repeat(4096)
+    );
+    let request = format!(
+        "POST /api/auth/signup HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\
+         Connection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    let _ = tcp.read_to_string(&mut response).await;
+    assert!(
+        response.starts_with("HTTP/1.1 413"),
+        "{}",
+        response.lines().next().unwrap_or("")
+    );
+    assert_eq!(app.count("tenants").await, 0);
+}

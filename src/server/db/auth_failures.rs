@@ -19,24 +19,38 @@ impl Kind {
     }
 }
 
-pub async fn record(
+/// Records an attempt as a failure *before* it is checked or run, so that attempts sent in
+/// parallel all see each other and cannot outrun the limit. `forget` removes it again when
+/// the attempt turns out not to be a failure.
+pub async fn begin(
     pool: &PgPool,
     kind: Kind,
     ip: IpAddr,
     email: Option<&str>,
-) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO auth_failures (kind, ip, email) VALUES ($1, $2, $3)")
-        .bind(kind.as_str())
-        .bind(ip.to_string())
-        .bind(email)
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO auth_failures (kind, ip, email) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(kind.as_str())
+    .bind(ip.to_string())
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .context("recording auth attempt")
+}
+
+pub async fn forget(pool: &PgPool, attempt: i64) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM auth_failures WHERE id = $1")
+        .bind(attempt)
         .execute(pool)
         .await
-        .context("recording auth failure")?;
+        .context("forgetting auth attempt")?;
     Ok(())
 }
 
-/// Seconds until another attempt is allowed, or `None` when under the limit for both the IP
-/// and the email. The wait ends when the oldest counted failure leaves the window.
+/// Seconds until another attempt is allowed, or `None` when the failures other than
+/// `attempt` are under the limit for both the IP and the email. The wait ends when the
+/// oldest counted failure leaves the window.
 pub async fn retry_after(
     pool: &PgPool,
     kind: Kind,
@@ -44,12 +58,13 @@ pub async fn retry_after(
     email: Option<&str>,
     max_failures: i64,
     window_secs: i64,
+    attempt: i64,
 ) -> anyhow::Result<Option<u64>> {
     let wait: Option<f64> = sqlx::query_scalar(
         "WITH recent AS (
              SELECT at, (ip = $2) AS by_ip, (email IS NOT DISTINCT FROM $3 AND $3 IS NOT NULL) AS by_email
                FROM auth_failures
-              WHERE kind = $1 AND at > now() - make_interval(secs => $5)
+              WHERE kind = $1 AND at > now() - make_interval(secs => $5) AND id <> $6
                 AND (ip = $2 OR ($3 IS NOT NULL AND email = $3))
          ),
          ranked AS (
@@ -67,6 +82,7 @@ pub async fn retry_after(
     .bind(email)
     .bind(max_failures)
     .bind(window_secs as f64)
+    .bind(attempt)
     .fetch_one(pool)
     .await
     .context("checking auth throttle")?;

@@ -6,6 +6,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 
+use crate::error::AppError;
 use crate::server::auth::TypedSession;
 use crate::server::state::AppState;
 
@@ -28,12 +29,14 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// The right-most `X-Forwarded-For` entry: the one our own proxy appended. Entries to its
+/// left come from the client and can say anything.
 fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
     headers
         .get("x-forwarded-for")?
         .to_str()
         .ok()?
-        .split(',')
+        .rsplit(',')
         .next()?
         .trim()
         .parse()
@@ -41,14 +44,16 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
 }
 
 /// Refuses state-changing requests that a browser sent from another origin: the `Origin`
-/// (or, failing that, `Referer`) must name this host. `Sec-Fetch-Site: cross-site` is refused
+/// (or, failing that, `Referer`) must name this host, or the configured public URL (for a
+/// proxy that rewrites `Host`). `Sec-Fetch-Site: cross-site` is refused
 /// outright. Requests with neither header (non-browser clients) cannot carry a victim's
 /// cookies cross-site, so they pass.
-pub async fn same_origin(req: Request, next: Next) -> Response {
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if is_safe_method(req.method()) || req.uri().path().starts_with("/webhooks/") {
         return next.run(req).await;
     }
-    match origin_verdict(req.headers()) {
+    let public = authority_of(&state.settings.server.public_url);
+    match origin_verdict(req.headers(), public) {
         Ok(()) => next.run(req).await,
         Err(why) => {
             tracing::warn!(
@@ -72,7 +77,7 @@ fn is_safe_method(m: &Method) -> bool {
     )
 }
 
-fn origin_verdict(h: &HeaderMap) -> Result<(), &'static str> {
+fn origin_verdict(h: &HeaderMap, public: Option<&str>) -> Result<(), &'static str> {
     if h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return Err("sec-fetch-site is cross-site");
     }
@@ -87,6 +92,7 @@ fn origin_verdict(h: &HeaderMap) -> Result<(), &'static str> {
     match source {
         None => Ok(()),
         Some(src) if authority_of(src) == Some(host) => Ok(()),
+        Some(src) if public.is_some() && authority_of(src) == public => Ok(()),
         Some(_) => Err("origin does not match host"),
     }
 }
@@ -96,6 +102,33 @@ fn authority_of(url: &str) -> Option<&str> {
     let rest = url.split_once("://")?.1;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     Some(&rest[..end])
+}
+
+/// server_fn answers a request it could not decode (a missing field, a malformed or
+/// over-long body) with 500 before our code runs. This gives such answers the status their
+/// `AppError` names: 400 for transport errors, 422 for a missing field, 413 for a body that
+/// blew the limit while streaming. Our own `Internal` errors stay 500.
+pub async fn server_fn_status(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = match &err {
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Transport(msg) if msg.contains("length limit exceeded") => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            other => StatusCode::from_u16(other.status_code())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        };
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Security headers on every response; a page that set its own CSP (with a nonce) keeps it.
@@ -174,27 +207,27 @@ mod tests {
             ("host", "app.test:3000"),
             ("origin", "http://app.test:3000"),
         ]);
-        assert!(origin_verdict(&h).is_ok());
+        assert!(origin_verdict(&h, None).is_ok());
     }
 
     #[test]
     fn a_post_from_another_origin_is_refused() {
         let h = headers(&[("host", "app.test:3000"), ("origin", "http://evil.test")]);
-        assert!(origin_verdict(&h).is_err());
+        assert!(origin_verdict(&h, None).is_err());
     }
 
     #[test]
     fn a_referer_is_used_when_origin_is_missing() {
         let ok = headers(&[("host", "app.test"), ("referer", "https://app.test/signup")]);
-        assert!(origin_verdict(&ok).is_ok());
+        assert!(origin_verdict(&ok, None).is_ok());
         let bad = headers(&[("host", "app.test"), ("referer", "https://app.test.evil/x")]);
-        assert!(origin_verdict(&bad).is_err());
+        assert!(origin_verdict(&bad, None).is_err());
     }
 
     #[test]
     fn a_null_origin_is_refused() {
         let h = headers(&[("host", "app.test"), ("origin", "null")]);
-        assert!(origin_verdict(&h).is_err());
+        assert!(origin_verdict(&h, None).is_err());
     }
 
     #[test]
@@ -204,12 +237,22 @@ mod tests {
             ("origin", "http://app.test"),
             ("sec-fetch-site", "cross-site"),
         ]);
-        assert!(origin_verdict(&h).is_err());
+        assert!(origin_verdict(&h, None).is_err());
     }
 
     #[test]
-    fn forwarded_for_takes_the_first_address() {
-        let h = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.1")]);
+    fn forwarded_for_takes_the_address_our_proxy_appended() {
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]);
         assert_eq!(forwarded_for(&h), Some("203.0.113.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_public_url_origin_passes_when_a_proxy_rewrote_host() {
+        let h = headers(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://app.inboxgrove.com"),
+        ]);
+        assert!(origin_verdict(&h, Some("app.inboxgrove.com")).is_ok());
+        assert!(origin_verdict(&h, None).is_err());
     }
 }

@@ -51,29 +51,40 @@ pub async fn signup(
     form: SignupForm,
     ip: IpAddr,
 ) -> Result<SignedIn, SignupError> {
-    let limits = &state.settings.rate_limits;
     let email_key = form.email.trim().to_lowercase();
-    if let Some(wait) = db::auth_failures::retry_after(
-        &state.pool,
-        Kind::Signup,
-        ip,
-        Some(&email_key),
-        limits.auth_max_failures,
-        limits.auth_window_secs,
-    )
-    .await?
-    {
-        return Err(SignupError::Throttled(wait));
-    }
-
-    let result = create(state, &form).await;
-    if matches!(
+    let attempt = db::auth_failures::begin(&state.pool, Kind::Signup, ip, Some(&email_key)).await?;
+    let result = match throttled(state, Kind::Signup, ip, &email_key, attempt).await? {
+        Some(wait) => Err(SignupError::Throttled(wait)),
+        None => create(state, &form).await,
+    };
+    // Bad input and taken emails stay counted as failures; anything else is forgotten.
+    if !matches!(
         result,
         Err(SignupError::Invalid(_) | SignupError::EmailTaken)
     ) {
-        db::auth_failures::record(&state.pool, Kind::Signup, ip, Some(&email_key)).await?;
+        db::auth_failures::forget(&state.pool, attempt).await?;
     }
     result
+}
+
+async fn throttled(
+    state: &AppState,
+    kind: Kind,
+    ip: IpAddr,
+    email_key: &str,
+    attempt: i64,
+) -> anyhow::Result<Option<u64>> {
+    let limits = &state.settings.rate_limits;
+    db::auth_failures::retry_after(
+        &state.pool,
+        kind,
+        ip,
+        Some(email_key),
+        limits.auth_max_failures,
+        limits.auth_window_secs,
+        attempt,
+    )
+    .await
 }
 
 async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupError> {
@@ -129,43 +140,42 @@ pub async fn login(
     password: &str,
     ip: IpAddr,
 ) -> Result<SignedIn, LoginError> {
-    let limits = &state.settings.rate_limits;
     let email_key = raw_email.trim().to_lowercase();
-    if let Some(wait) = db::auth_failures::retry_after(
-        &state.pool,
-        Kind::Login,
-        ip,
-        Some(&email_key),
-        limits.auth_max_failures,
-        limits.auth_window_secs,
-    )
-    .await?
-    {
-        return Err(LoginError::Throttled(wait));
+    let attempt = db::auth_failures::begin(&state.pool, Kind::Login, ip, Some(&email_key)).await?;
+    let result = match throttled(state, Kind::Login, ip, &email_key, attempt).await? {
+        Some(wait) => Err(LoginError::Throttled(wait)),
+        None => check_credentials(state, raw_email, password).await,
+    };
+    match &result {
+        // A wrong email or password stays counted.
+        Err(LoginError::InvalidCredentials) => {}
+        Ok(_) => {
+            db::auth_failures::forget(&state.pool, attempt).await?;
+            db::auth_failures::clear_email(&state.pool, Kind::Login, &email_key).await?;
+        }
+        Err(_) => db::auth_failures::forget(&state.pool, attempt).await?,
     }
+    result
+}
 
+async fn check_credentials(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+) -> Result<SignedIn, LoginError> {
     let row = match EmailAddress::parse(raw_email) {
         Ok(email) => db::accounts::find_login(&state.pool, &email).await?,
         Err(_) => None,
     };
-    let (hash, row) = match row {
-        Some(r) => (Some(r.password_hash.clone()), Some(r)),
-        None => (None, None),
-    };
+    let hash = row.as_ref().map(|r| r.password_hash.clone());
     let too_long = password.chars().count() > MAX_LOGIN_PASSWORD_CHARS;
     let ok = state.passwords.verify(password, hash).await? && !too_long;
     match row {
-        Some(r) if ok && (r.tenant_id.is_some() || r.is_staff) => {
-            db::auth_failures::clear_email(&state.pool, Kind::Login, &email_key).await?;
-            Ok(SignedIn {
-                user_id: r.user_id,
-                tenant_id: r.tenant_id,
-                is_staff: r.is_staff,
-            })
-        }
-        _ => {
-            db::auth_failures::record(&state.pool, Kind::Login, ip, Some(&email_key)).await?;
-            Err(LoginError::InvalidCredentials)
-        }
+        Some(r) if ok && (r.tenant_id.is_some() || r.is_staff) => Ok(SignedIn {
+            user_id: r.user_id,
+            tenant_id: r.tenant_id,
+            is_staff: r.is_staff,
+        }),
+        _ => Err(LoginError::InvalidCredentials),
     }
 }
