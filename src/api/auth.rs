@@ -10,31 +10,23 @@ pub async fn signup(
     password: String,
     #[server(default)] website: String,
 ) -> Result<(), AppError> {
-    use crate::server::{api_support as s, auth::SessionAuth, services::accounts};
-    s::respond(
-        async {
-            let state = s::state()?;
-            let ip = s::client_ip().await?;
-            let session = s::session().await?;
-            let form = accounts::SignupForm {
-                company,
-                email,
-                password,
-                website,
-            };
-            let signed_in = accounts::signup(&state, form, ip).await?;
-            session
-                .sign_in(SessionAuth::new(
-                    signed_in.user_id.0,
-                    signed_in.tenant_id.map(|t| t.0),
-                ))
-                .await
-                .map_err(s::internal)?;
-            leptos_axum::redirect("/dashboard");
-            Ok(())
-        }
-        .await,
-    )
+    use crate::server::{api_support as s, services::accounts};
+    let state = s::state()?;
+    let ip = s::client_ip().await?;
+    let session = s::session().await?;
+    let form = accounts::SignupForm {
+        company,
+        email,
+        password,
+        website,
+    };
+    let signed_in = accounts::signup(&state, form, ip).await?;
+    session
+        .sign_in(signed_in.user_id, signed_in.tenant_id)
+        .await
+        .map_err(s::internal)?;
+    leptos_axum::redirect("/dashboard");
+    Ok(())
 }
 
 /// Signs in with email and password; goes to `next` when it is a path on this site.
@@ -44,43 +36,30 @@ pub async fn login(
     password: String,
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{api_support as s, auth::SessionAuth, services::accounts};
-    s::respond(
-        async {
-            let state = s::state()?;
-            let ip = s::client_ip().await?;
-            let session = s::session().await?;
-            let signed_in = accounts::login(&state, &email, &password, ip).await?;
-            session
-                .sign_in(SessionAuth::new(
-                    signed_in.user_id.0,
-                    signed_in.tenant_id.map(|t| t.0),
-                ))
-                .await
-                .map_err(s::internal)?;
-            let target = if signed_in.tenant_id.is_none() && signed_in.is_staff {
-                "/staff"
-            } else {
-                s::safe_next(next.as_deref().filter(|n| !n.is_empty()))
-            };
-            leptos_axum::redirect(target);
-            Ok(())
-        }
-        .await,
-    )
+    use crate::server::{api_support as s, services::accounts};
+    let state = s::state()?;
+    let ip = s::client_ip().await?;
+    let session = s::session().await?;
+    let signed_in = accounts::login(&state, &email, &password, ip).await?;
+    session
+        .sign_in(signed_in.user_id, signed_in.tenant_id)
+        .await
+        .map_err(s::internal)?;
+    let target = if signed_in.tenant_id.is_none() && signed_in.is_staff {
+        "/staff"
+    } else {
+        s::safe_next(next.as_deref().filter(|n| !n.is_empty()))
+    };
+    leptos_axum::redirect(target);
+    Ok(())
 }
 
 /// Ends the session on the server (the old cookie stops working) and goes home.
 #[server(prefix = "/api", endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::api_support as s;
-    s::respond(
-        async {
-            let session = s::session().await?;
-            session.sign_out().await.map_err(s::internal)?;
-            leptos_axum::redirect("/login");
-            Ok(())
-        }
-        .await,
-    )
+    let session = s::session().await?;
+    session.sign_out().await.map_err(s::internal)?;
+    leptos_axum::redirect("/login");
+    Ok(())
 }

@@ -6,16 +6,11 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "dashboard")]
 pub async fn get_dashboard() -> Result<DashboardView, AppError> {
     use crate::server::{api_support as s, services::dashboard};
-    s::respond(
-        async {
-            let state = s::state()?;
-            let ctx = s::tenant_ctx(&state).await?;
-            dashboard::dashboard(&state, &ctx)
-                .await
-                .map_err(s::internal)
-        }
-        .await,
-    )
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    dashboard::dashboard(&state, &ctx)
+        .await
+        .map_err(s::internal)
 }
 
 /// Who is signed in on the staff side: (email, tenants on the platform).
@@ -23,31 +18,26 @@ pub async fn get_dashboard() -> Result<DashboardView, AppError> {
 pub async fn get_staff_summary() -> Result<(String, i64), AppError> {
     use crate::domain::UserId;
     use crate::server::{api_support as s, db};
-    s::respond(
-        async {
-            let state = s::state()?;
-            let auth = s::session()
-                .await?
-                .auth()
-                .await
-                .map_err(s::internal)?
-                .ok_or(AppError::Unauthorized)?;
-            let user = UserId(auth.user_id);
-            // Non-staff see "not found", never data.
-            if !db::accounts::is_staff(&state.pool, user)
-                .await
-                .map_err(s::internal)?
-            {
-                return Err(AppError::NotFound);
-            }
-            let email = db::accounts::user_email(&state.pool, user)
-                .await
-                .map_err(s::internal)?;
-            let tenants = db::tenants::count_all(&state.pool)
-                .await
-                .map_err(s::internal)?;
-            Ok((email, tenants))
-        }
-        .await,
-    )
+    let state = s::state()?;
+    let auth = s::session()
+        .await?
+        .auth()
+        .await
+        .map_err(s::internal)?
+        .ok_or(AppError::Unauthorized)?;
+    let user = UserId(auth.user_id);
+    // Non-staff see "not found", never data.
+    if !db::accounts::is_staff(&state.pool, user)
+        .await
+        .map_err(s::internal)?
+    {
+        return Err(AppError::NotFound);
+    }
+    let email = db::accounts::user_email(&state.pool, user)
+        .await
+        .map_err(s::internal)?;
+    let tenants = db::tenants::count_all(&state.pool)
+        .await
+        .map_err(s::internal)?;
+    Ok((email, tenants))
 }

@@ -7,6 +7,6 @@ use crate::error::AppError;
 #[server(prefix = "/api", endpoint = "plans")]
 pub async fn list_plans() -> Result<(Vec<PlanView>, i64), AppError> {
     use crate::server::api_support as s;
-    let state = s::respond(s::state())?;
+    let state = s::state()?;
     Ok((state.settings.plan_views(), state.settings.trial.days))
 }

@@ -1,9 +1,8 @@
-//! What every server function needs: state, session, client IP, and turning errors into
-//! the right status code (with the cause logged, never sent).
+//! What every server function needs: state, session, client IP, and service errors turned
+//! into `AppError`s (with the cause logged, never sent). Their HTTP status is set in one place,
+//! `http::middleware::server_fn_errors`.
 
-use axum::http::{HeaderValue, StatusCode, header};
 use leptos::prelude::*;
-use leptos_axum::ResponseOptions;
 use std::net::IpAddr;
 
 use crate::error::{AppError, FieldError};
@@ -40,30 +39,6 @@ pub async fn client_ip() -> Result<IpAddr, AppError> {
 /// The signed-in user's tenant context.
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     guard::require_tenant(state, &session().await?).await
-}
-
-/// Sets the HTTP status (and `Retry-After`) for an error result. A plain HTML form post
-/// (no JavaScript yet) is left alone: leptos_axum then sends the browser back to the form
-/// instead of showing it a JSON error.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    let plain_form_post = use_context::<axum::http::request::Parts>().is_some_and(|p| {
-        p.headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-    });
-    if let Err(e) = &result
-        && !plain_form_post
-        && let Some(res) = use_context::<ResponseOptions>()
-    {
-        res.set_status(
-            StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        );
-        if let AppError::RateLimited { retry_after_secs } = e {
-            res.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
-    }
-    result
 }
 
 impl From<SignupError> for AppError {

@@ -169,7 +169,7 @@ pub fn router(state: AppState) -> Router {
             shell,
         ))
         .layer(from_fn(middleware::require_login_for_pages))
-        .layer(from_fn(middleware::server_fn_status))
+        .layer(from_fn(middleware::server_fn_errors))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), middleware::same_origin))
         .layer(from_fn(middleware::security_headers))

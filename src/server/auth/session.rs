@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use crate::domain::{TenantId, UserId};
+
 const AUTH_KEY: &str = "auth";
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -17,21 +19,16 @@ pub struct SessionAuth {
     pub refreshed_at: i64,
 }
 
-impl SessionAuth {
-    pub fn new(user_id: Uuid, tenant_id: Option<Uuid>) -> Self {
-        Self {
-            user_id,
-            tenant_id,
-            refreshed_at: chrono::Utc::now().timestamp(),
-        }
-    }
-}
-
 pub struct TypedSession(pub Session);
 
 impl TypedSession {
     /// Signs in: a new session id (no fixation), then the identity.
-    pub async fn sign_in(&self, auth: SessionAuth) -> anyhow::Result<()> {
+    pub async fn sign_in(&self, user: UserId, tenant: Option<TenantId>) -> anyhow::Result<()> {
+        let auth = SessionAuth {
+            user_id: user.0,
+            tenant_id: tenant.map(|t| t.0),
+            refreshed_at: chrono::Utc::now().timestamp(),
+        };
         self.0.cycle_id().await.context("rotating the session id")?;
         self.0
             .insert(AUTH_KEY, auth)

@@ -6,6 +6,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 
+use server_fn::error::SERVER_FN_ERROR_HEADER;
+
 use crate::error::AppError;
 use crate::server::auth::TypedSession;
 use crate::server::state::AppState;
@@ -104,14 +106,16 @@ fn authority_of(url: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// server_fn answers a request it could not decode (a missing field, a malformed or
-/// over-long body) with 500 before our code runs. This gives such answers the status their
-/// `AppError` names: 400 for transport errors, 422 for a missing field, 413 for a body that
-/// blew the limit while streaming. Our own `Internal` errors stay 500.
-pub async fn server_fn_status(req: Request, next: Next) -> Response {
-    let api = req.uri().path().starts_with("/api/");
+/// The one place server-function errors get their HTTP status. server_fn sends every error
+/// (a wrong password, a throttle, a body it could not decode) as a 500 tagged with its error
+/// header and the `AppError` as JSON; this gives each the status that error names, plus
+/// `Retry-After` when throttled. `Internal` stays 500. Other statuses (a plain form post
+/// redirected back to its form) pass untouched.
+pub async fn server_fn_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
-    if !api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -120,13 +124,18 @@ pub async fn server_fn_status(req: Request, next: Next) -> Response {
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = match &err {
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            // The body limit tripped while server_fn was still reading a streamed body.
             AppError::Transport(msg) if msg.contains("length limit exceeded") => {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             other => StatusCode::from_u16(other.status_code())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         };
+        if let AppError::RateLimited { retry_after_secs } = err {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
