@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 use std::net::IpAddr;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Login,
     Signup,
@@ -19,15 +19,9 @@ impl Kind {
     }
 }
 
-/// Records an attempt as a failure *before* it is checked or run, so that attempts sent in
-/// parallel all see each other and cannot outrun the limit. `forget` removes it again when
-/// the attempt turns out not to be a failure.
-pub async fn begin(
-    pool: &PgPool,
-    kind: Kind,
-    ip: IpAddr,
-    email: Option<&str>,
-) -> anyhow::Result<i64> {
+/// Records an attempt as a failure before it is checked or run (see
+/// `services::accounts::throttled`); `forget` removes it again.
+pub async fn begin(pool: &PgPool, kind: Kind, ip: IpAddr, email: &str) -> anyhow::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO auth_failures (kind, ip, email) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -55,17 +49,17 @@ pub async fn retry_after(
     pool: &PgPool,
     kind: Kind,
     ip: IpAddr,
-    email: Option<&str>,
+    email: &str,
     max_failures: i64,
     window_secs: i64,
     attempt: i64,
 ) -> anyhow::Result<Option<u64>> {
     let wait: Option<f64> = sqlx::query_scalar(
         "WITH recent AS (
-             SELECT at, (ip = $2) AS by_ip, (email IS NOT DISTINCT FROM $3 AND $3 IS NOT NULL) AS by_email
+             SELECT at, (ip = $2) AS by_ip, coalesce(email = $3, false) AS by_email
                FROM auth_failures
               WHERE kind = $1 AND at > now() - make_interval(secs => $5) AND id <> $6
-                AND (ip = $2 OR ($3 IS NOT NULL AND email = $3))
+                AND (ip = $2 OR email = $3)
          ),
          ranked AS (
              SELECT at, row_number() OVER (PARTITION BY by_ip ORDER BY at DESC) AS n_ip,

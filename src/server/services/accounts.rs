@@ -52,39 +52,57 @@ pub async fn signup(
     ip: IpAddr,
 ) -> Result<SignedIn, SignupError> {
     let email_key = form.email.trim().to_lowercase();
-    let attempt = db::auth_failures::begin(&state.pool, Kind::Signup, ip, Some(&email_key)).await?;
-    let result = match throttled(state, Kind::Signup, ip, &email_key, attempt).await? {
-        Some(wait) => Err(SignupError::Throttled(wait)),
-        None => create(state, &form).await,
-    };
-    // Bad input and taken emails stay counted as failures; anything else is forgotten.
-    if !matches!(
-        result,
-        Err(SignupError::Invalid(_) | SignupError::EmailTaken)
-    ) {
-        db::auth_failures::forget(&state.pool, attempt).await?;
-    }
-    result
+    throttled(
+        state,
+        Kind::Signup,
+        ip,
+        &email_key,
+        SignupError::Throttled,
+        |e| matches!(e, SignupError::Invalid(_) | SignupError::EmailTaken),
+        create(state, &form),
+    )
+    .await
 }
 
-async fn throttled(
+/// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
+/// failure *first*, so attempts sent in parallel see each other and cannot outrun the limit;
+/// it is refused if the failures before it reach the limit; otherwise it runs, and is
+/// forgotten again unless `is_failure` says it failed. A successful login also forgives the
+/// email's earlier failures.
+async fn throttled<T, E: From<anyhow::Error>>(
     state: &AppState,
     kind: Kind,
     ip: IpAddr,
     email_key: &str,
-    attempt: i64,
-) -> anyhow::Result<Option<u64>> {
+    throttled_error: fn(u64) -> E,
+    is_failure: fn(&E) -> bool,
+    attempt: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let pool = &state.pool;
     let limits = &state.settings.rate_limits;
-    db::auth_failures::retry_after(
-        &state.pool,
+    let id = db::auth_failures::begin(pool, kind, ip, email_key).await?;
+    let wait = db::auth_failures::retry_after(
+        pool,
         kind,
         ip,
-        Some(email_key),
+        email_key,
         limits.auth_max_failures,
         limits.auth_window_secs,
-        attempt,
+        id,
     )
-    .await
+    .await?;
+    let result = match wait {
+        Some(secs) => Err(throttled_error(secs)),
+        None => attempt.await,
+    };
+    match &result {
+        Err(e) if is_failure(e) => {}
+        _ => db::auth_failures::forget(pool, id).await?,
+    }
+    if result.is_ok() && kind == Kind::Login {
+        db::auth_failures::clear_email(pool, kind, email_key).await?;
+    }
+    result
 }
 
 async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupError> {
@@ -141,21 +159,16 @@ pub async fn login(
     ip: IpAddr,
 ) -> Result<SignedIn, LoginError> {
     let email_key = raw_email.trim().to_lowercase();
-    let attempt = db::auth_failures::begin(&state.pool, Kind::Login, ip, Some(&email_key)).await?;
-    let result = match throttled(state, Kind::Login, ip, &email_key, attempt).await? {
-        Some(wait) => Err(LoginError::Throttled(wait)),
-        None => check_credentials(state, raw_email, password).await,
-    };
-    match &result {
-        // A wrong email or password stays counted.
-        Err(LoginError::InvalidCredentials) => {}
-        Ok(_) => {
-            db::auth_failures::forget(&state.pool, attempt).await?;
-            db::auth_failures::clear_email(&state.pool, Kind::Login, &email_key).await?;
-        }
-        Err(_) => db::auth_failures::forget(&state.pool, attempt).await?,
-    }
-    result
+    throttled(
+        state,
+        Kind::Login,
+        ip,
+        &email_key,
+        LoginError::Throttled,
+        |e| matches!(e, LoginError::InvalidCredentials),
+        check_credentials(state, raw_email, password),
+    )
+    .await
 }
 
 async fn check_credentials(
