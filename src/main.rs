@@ -1,7 +1,7 @@
 //! `inboxgrove [serve|migrate|seed]`: load settings, init telemetry, run.
 
 use anyhow::Context;
-use inboxgrove::server::{config::Settings, seed, startup, telemetry};
+use inboxgrove::server::{config::Settings, seed, startup, state::AppState, telemetry};
 
 // glibc malloc spent ~15% of the dashboard benchmark in malloc/free/consolidate; mimalloc
 // handles many small, short-lived per-request allocations across threads far better.
@@ -18,8 +18,7 @@ async fn main() -> anyhow::Result<()> {
         "migrate" => startup::migrate(&pool).await,
         "seed" => {
             startup::migrate(&pool).await?;
-            let app = startup::Application::build(settings, pool, "127.0.0.1:0".parse()?).await?;
-            seed::seed_demo(app.state()).await?;
+            seed::seed_demo(&AppState::new(settings, pool)?).await?;
             println!(
                 "Demo customer: {} / {}",
                 seed::DEMO_EMAIL,

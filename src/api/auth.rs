@@ -45,7 +45,7 @@ pub async fn login(
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await
         .map_err(s::internal)?;
-    let target = if signed_in.tenant_id.is_none() && signed_in.is_staff {
+    let target = if signed_in.tenant_id.is_none() {
         "/staff"
     } else {
         s::safe_next(next.as_deref().filter(|n| !n.is_empty()))

@@ -25,17 +25,11 @@ pub async fn get_staff_summary() -> Result<(String, i64), AppError> {
         .await
         .map_err(s::internal)?
         .ok_or(AppError::Unauthorized)?;
-    let user = UserId(auth.user_id);
     // Non-staff see "not found", never data.
-    if !db::accounts::is_staff(&state.pool, user)
+    let email = db::accounts::staff_email(&state.pool, UserId(auth.user_id))
         .await
         .map_err(s::internal)?
-    {
-        return Err(AppError::NotFound);
-    }
-    let email = db::accounts::user_email(&state.pool, user)
-        .await
-        .map_err(s::internal)?;
+        .ok_or(AppError::NotFound)?;
     let tenants = db::tenants::count_all(&state.pool)
         .await
         .map_err(s::internal)?;

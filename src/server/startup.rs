@@ -11,7 +11,6 @@ use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -23,7 +22,6 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
-use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
 use crate::server::http::{health, middleware};
 use crate::server::state::AppState;
@@ -65,13 +63,7 @@ pub struct Application {
 impl Application {
     /// Builds the app on `pool` and binds `addr` (port 0 picks a free port).
     pub async fn build(settings: Settings, pool: PgPool, addr: SocketAddr) -> anyhow::Result<Self> {
-        let settings = Arc::new(settings);
-        let state = AppState {
-            pool,
-            leptos_options: settings.leptos_options(),
-            passwords: PasswordService::new(&settings.security)?,
-            settings,
-        };
+        let state = AppState::new(settings, pool)?;
         let router = router(state.clone());
         let listener = TcpListener::bind(addr)
             .await
@@ -87,10 +79,6 @@ impl Application {
         self.listener
             .local_addr()
             .expect("bound listener has an address")
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {

@@ -15,6 +15,18 @@ pub struct AppState {
     pub passwords: PasswordService,
 }
 
+impl AppState {
+    pub fn new(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        Ok(Self {
+            pool,
+            leptos_options: settings.leptos_options(),
+            passwords: PasswordService::new(&settings.security)?,
+            settings,
+        })
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

@@ -71,3 +71,36 @@ async fn ready_is_503_when_the_database_is_unreachable() {
         "liveness unaffected"
     );
 }
+
+#[sqlx::test]
+async fn the_staff_summary_is_for_staff_only(pool: PgPool) {
+    use inboxgrove::server::{seed, state::AppState};
+    let app = spawn_app(pool).await;
+    seed::seed_demo(&AppState::new(settings(&[]), app.pool.clone()).unwrap())
+        .await
+        .unwrap();
+    let summary = "/api/staff/summary";
+
+    let anonymous = browser().post(app.url(summary)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let customer = browser();
+    let res = app
+        .login_with(&customer, seed::DEMO_EMAIL, seed::DEMO_PASSWORD)
+        .await;
+    assert_eq!(res.headers()["location"], "/dashboard");
+    let res = customer.post(app.url(summary)).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "never data for non-staff"
+    );
+
+    let staff = browser();
+    let res = app
+        .login_with(&staff, seed::STAFF_EMAIL, seed::STAFF_PASSWORD)
+        .await;
+    assert_eq!(res.headers()["location"], "/staff");
+    let body = json(staff.post(app.url(summary)).send().await.unwrap()).await;
+    assert_eq!(body, serde_json::json!([seed::STAFF_EMAIL, 1]));
+}

@@ -135,19 +135,11 @@ pub async fn membership_role(
         .transpose()
 }
 
-pub async fn user_email(pool: &PgPool, user: UserId) -> anyhow::Result<String> {
-    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
-        .bind(user.0)
-        .fetch_one(pool)
-        .await
-        .context("loading user email")
-}
-
-pub async fn is_staff(pool: &PgPool, user: UserId) -> anyhow::Result<bool> {
-    let staff: Option<bool> = sqlx::query_scalar("SELECT is_staff FROM users WHERE id = $1")
+/// The user's email if the user is staff; `None` for anyone else (or no such user).
+pub async fn staff_email(pool: &PgPool, user: UserId) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND is_staff")
         .bind(user.0)
         .fetch_optional(pool)
         .await
-        .context("loading staff flag")?;
-    Ok(staff.unwrap_or(false))
+        .context("loading staff user")
 }

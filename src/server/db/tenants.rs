@@ -33,7 +33,7 @@ pub async fn dashboard_row(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<Das
     .context("loading the dashboard")
 }
 
-/// Number of tenants on the platform (for the seed summary and staff views).
+/// Number of tenants on the platform (for staff).
 pub async fn count_all(pool: &PgPool) -> anyhow::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM tenants")
         .fetch_one(pool)

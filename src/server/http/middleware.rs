@@ -177,9 +177,10 @@ const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff"];
 pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let protected = req.method() == Method::GET
-        && SIGNED_IN_PREFIXES
-            .iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+        && SIGNED_IN_PREFIXES.iter().any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
     if !protected {
         return next.run(req).await;
     }

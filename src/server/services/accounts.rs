@@ -41,8 +41,8 @@ pub enum LoginError {
 
 pub struct SignedIn {
     pub user_id: UserId,
+    /// `None` only for staff without a customer workspace: nobody else can sign in without one.
     pub tenant_id: Option<TenantId>,
-    pub is_staff: bool,
 }
 
 /// Parses every field (all errors at once), then creates tenant + owner + trial atomically.
@@ -146,7 +146,6 @@ async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupE
     Ok(SignedIn {
         user_id,
         tenant_id: Some(tenant_id),
-        is_staff: false,
     })
 }
 
@@ -187,7 +186,6 @@ async fn check_credentials(
         Some(r) if ok && (r.tenant_id.is_some() || r.is_staff) => Ok(SignedIn {
             user_id: r.user_id,
             tenant_id: r.tenant_id,
-            is_staff: r.is_staff,
         }),
         _ => Err(LoginError::InvalidCredentials),
     }
