@@ -26,13 +26,35 @@ fn required_rule(s: &str) -> Option<String> {
     s.is_empty().then(|| "Enter your password.".to_string())
 }
 
-/// The error of the last finished submission, if it failed.
-fn last_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
-where
-    I: ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+/// What the server said about the last submission of a form. When it refused, the password
+/// the user typed is cleared; everything else they typed stays.
+#[derive(Clone, Copy)]
+struct FormErrors(Signal<Option<AppError>>);
+
+impl FormErrors {
+    fn watch<I, O>(action: ServerAction<I>, password: RwSignal<String>) -> Self
+    where
+        I: ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+        O: Clone + Send + Sync + 'static,
+    {
+        let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+        Effect::new(move |_| {
+            if error.get().is_some() {
+                password.set(String::new());
+            }
+        });
+        Self(error)
+    }
+
+    /// The message for one field.
+    fn field(self, name: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.get().and_then(|e| e.field_message(name)))
+    }
+
+    /// The message for the whole form (not about one field).
+    fn form(self) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.get().and_then(|e| e.form_message()))
+    }
 }
 
 #[component]
@@ -54,15 +76,7 @@ pub fn Signup() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let website = RwSignal::new(String::new());
     let attempted = RwSignal::new(false);
-    let error = last_error(action);
-    Effect::new(move |_| {
-        if error.get().is_some() {
-            password.set(String::new());
-        }
-    });
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
-    };
+    let errors = FormErrors::watch(action, password);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -85,11 +99,11 @@ pub fn Signup() -> impl IntoView {
         <AuthCard title="Start your free trial">
             <p class="mt-1 text-stone-600">"The whole product, free for the trial. Nothing is bought or created until you ask."</p>
             <form method="post" action=SignupFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
-                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
-                <Field name="company" label="Company name" kind=FieldKind::Text value=company validate=company_rule force=attempted server_error=field("company") autocomplete="organization" />
-                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=field("email") autocomplete="email" hint="Your work email; you will log in with it." />
-                <Field name="password" label="Password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=field("password") autocomplete="new-password" />
-                <Field name="website" label="Website (optional)" kind=FieldKind::Url value=website validate=website_rule force=attempted server_error=field("website") autocomplete="url" />
+                <Alert message=errors.form() />
+                <Field name="company" label="Company name" kind=FieldKind::Text value=company validate=company_rule force=attempted server_error=errors.field("company") autocomplete="organization" />
+                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=errors.field("email") autocomplete="email" hint="Your work email; you will log in with it." />
+                <Field name="password" label="Password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=errors.field("password") autocomplete="new-password" />
+                <Field name="website" label="Website (optional)" kind=FieldKind::Url value=website validate=website_rule force=attempted server_error=errors.field("website") autocomplete="url" />
                 <button
                     type="submit"
                     class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"
@@ -113,15 +127,7 @@ pub fn Login() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let attempted = RwSignal::new(false);
-    let error = last_error(action);
-    Effect::new(move |_| {
-        if error.get().is_some() {
-            password.set(String::new());
-        }
-    });
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.field_message(name)))
-    };
+    let errors = FormErrors::watch(action, password);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -140,10 +146,10 @@ pub fn Login() -> impl IntoView {
     view! {
         <AuthCard title="Log in">
             <form method="post" action=LoginFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
-                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                <Alert message=errors.form() />
                 <input type="hidden" name="next" value=next />
-                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=field("email") autocomplete="username" />
-                <Field name="password" label="Password" kind=FieldKind::CurrentPassword value=password validate=required_rule force=attempted server_error=field("password") autocomplete="current-password" />
+                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=errors.field("email") autocomplete="username" />
+                <Field name="password" label="Password" kind=FieldKind::CurrentPassword value=password validate=required_rule force=attempted server_error=errors.field("password") autocomplete="current-password" />
                 <button
                     type="submit"
                     class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"
