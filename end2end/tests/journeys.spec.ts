@@ -17,9 +17,22 @@ async function hydrated(page: Page) {
   await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
 }
 
-async function signUp(page: Page, company: string, email: string) {
-  await page.goto('/signup');
+/** An account that exists, with the browser signed out again; returns its email. */
+async function existingAccount(page: Page, company: string): Promise<string> {
+  const email = uniqueEmail();
+  await signUp(page, company, email);
+  await page.context().clearCookies();
+  return email;
+}
+
+/** Opens a page and waits until it has hydrated. */
+async function visit(page: Page, path: string) {
+  await page.goto(path);
   await hydrated(page);
+}
+
+async function signUp(page: Page, company: string, email: string) {
+  await visit(page, '/signup');
   await page.getByLabel('Company name').fill(company);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
@@ -56,8 +69,7 @@ test('logout, then login, returns to the dashboard', async ({ page }) => {
 
 test('the hydrated password field gives strength feedback and a show toggle', async ({ page }) => {
   const errors = watchConsole(page);
-  await page.goto('/signup');
-  await hydrated(page);
+  await visit(page, '/signup');
   const field = page.getByLabel('Password', { exact: true });
   const strength = page.getByTestId('password-strength');
   await expect(strength).toHaveText('12+ characters');
@@ -77,12 +89,8 @@ test('the hydrated password field gives strength feedback and a show toggle', as
 });
 
 test('bad input is explained next to the field and what was typed is kept', async ({ page }) => {
-  const email = uniqueEmail();
-  await signUp(page, 'First Co', email);
-  await page.context().clearCookies();
-
-  await page.goto('/signup');
-  await hydrated(page);
+  const email = await existingAccount(page, 'First Co');
+  await visit(page, '/signup');
   // Client-side: the shared parse rules speak before anything is sent.
   await page.getByLabel('Email').fill('not-an-email');
   await page.getByLabel('Company name').focus();
@@ -101,11 +109,8 @@ test('bad input is explained next to the field and what was typed is kept', asyn
 });
 
 test('a wrong password shows one generic message', async ({ page }) => {
-  const email = uniqueEmail();
-  await signUp(page, 'Generic Co', email);
-  await page.context().clearCookies();
-  await page.goto('/login');
-  await hydrated(page);
+  const email = await existingAccount(page, 'Generic Co');
+  await visit(page, '/login');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill('wrong-password-here');
   await page.getByRole('button', { name: 'Log in' }).click();

@@ -230,12 +230,7 @@ async fn logout_destroys_the_session_so_the_old_cookie_stops_working(pool: PgPoo
     let res = app.signup(&Signup::valid("jane@acme.io")).await;
     let old_cookie = session_pair(res.headers());
 
-    let res = app
-        .client
-        .post(app.url("/api/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(&app.client, "/api/auth/logout").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["location"], "/login");
 
@@ -269,12 +264,7 @@ async fn a_deleted_membership_ends_access_even_with_a_live_session(pool: PgPool)
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = app
-        .client
-        .post(app.url("/api/dashboard"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(&app.client, "/api/dashboard").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -299,18 +289,11 @@ async fn the_dashboard_counts_only_the_signed_in_tenants_resources(pool: PgPool)
     .await
     .unwrap();
 
-    let mine = json(
-        app.client
-            .post(app.url("/api/dashboard"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let mine = json(app.call(&app.client, "/api/dashboard").await).await;
     assert_eq!(mine["tenant_name"], "Acme Outreach");
     assert_eq!(mine["domains"]["used"], 0);
     assert_eq!(mine["inboxes"]["used"], 0);
-    let theirs = json(other.post(app.url("/api/dashboard")).send().await.unwrap()).await;
+    let theirs = json(app.call(&other, "/api/dashboard").await).await;
     assert_eq!(theirs["tenant_name"], "Other Co");
     assert_eq!(theirs["domains"]["used"], 1);
     assert_eq!(theirs["inboxes"]["used"], 3);
@@ -319,12 +302,7 @@ async fn the_dashboard_counts_only_the_signed_in_tenants_resources(pool: PgPool)
 #[sqlx::test]
 async fn the_dashboard_api_without_a_session_is_401(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app
-        .client
-        .post(app.url("/api/dashboard"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.call(&app.client, "/api/dashboard").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 

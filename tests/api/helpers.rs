@@ -135,6 +135,11 @@ impl TestApp {
         self.login_with(&self.client, email, password).await
     }
 
+    /// Calls a server function that takes no arguments (a bodiless POST).
+    pub async fn call(&self, client: &Client, path: &str) -> Response {
+        client.post(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }

@@ -81,7 +81,7 @@ async fn the_staff_summary_is_for_staff_only(pool: PgPool) {
         .unwrap();
     let summary = "/api/staff/summary";
 
-    let anonymous = browser().post(app.url(summary)).send().await.unwrap();
+    let anonymous = app.call(&browser(), summary).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 
     let customer = browser();
@@ -89,7 +89,7 @@ async fn the_staff_summary_is_for_staff_only(pool: PgPool) {
         .login_with(&customer, seed::DEMO_EMAIL, seed::DEMO_PASSWORD)
         .await;
     assert_eq!(res.headers()["location"], "/dashboard");
-    let res = customer.post(app.url(summary)).send().await.unwrap();
+    let res = app.call(&customer, summary).await;
     assert_eq!(
         res.status(),
         StatusCode::NOT_FOUND,
@@ -101,6 +101,6 @@ async fn the_staff_summary_is_for_staff_only(pool: PgPool) {
         .login_with(&staff, seed::STAFF_EMAIL, seed::STAFF_PASSWORD)
         .await;
     assert_eq!(res.headers()["location"], "/staff");
-    let body = json(staff.post(app.url(summary)).send().await.unwrap()).await;
+    let body = json(app.call(&staff, summary).await).await;
     assert_eq!(body, serde_json::json!([seed::STAFF_EMAIL, 1]));
 }
