@@ -11,3 +11,8 @@ pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
         _ => None,
     }
 }
+
+/// One round trip to the database, for readiness checks.
+pub async fn ping(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+}

@@ -1,6 +1,7 @@
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::json;
 
+use crate::server::db;
 use crate::server::state::AppState;
 
 /// Liveness: the process answers.
@@ -10,11 +11,7 @@ pub async fn health() -> impl IntoResponse {
 
 /// Readiness: Postgres answers within two seconds.
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let ping = tokio::time::timeout(
-        std::time::Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.pool),
-    )
-    .await;
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), db::ping(&state.pool)).await;
     match ping {
         Ok(Ok(_)) => (
             StatusCode::OK,
