@@ -18,9 +18,13 @@ pub struct Settings {
     pub plans: BTreeMap<String, PlanSettings>,
     pub rate_limits: RateLimitSettings,
     pub security: SecuritySettings,
+    pub billing: BillingSettings,
     pub providers: ProviderSettings,
     #[serde(default)]
     pub log: LogSettings,
+    /// `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET`, from the environment only.
+    #[serde(skip)]
+    pub stripe: StripeSecrets,
     /// From `DATABASE_URL` only.
     #[serde(skip)]
     pub database_url: Option<SecretString>,
@@ -77,7 +81,29 @@ pub struct SecuritySettings {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+pub struct BillingSettings {
+    /// Collect a card in Checkout before the trial starts (`payment_method_collection=always`);
+    /// false lets a trial start without one (`if_required`).
+    pub card_required: bool,
+    /// Failed payments (invoice attempts) before the tenant is suspended for billing.
+    pub failed_payments_before_suspension: i32,
+    /// Stripe's API root, ending in `/` (a local fake in tests).
+    pub stripe_api_base: String,
+    /// Webhook bodies may be larger than form posts (invoices with many lines).
+    pub webhook_body_limit_bytes: usize,
+    /// A webhook signature older or newer than this is refused.
+    pub webhook_tolerance_secs: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StripeSecrets {
+    pub secret_key: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
 pub struct ProviderSettings {
+    /// `auto` (Stripe when `STRIPE_SECRET_KEY` is set, else the sandbox), `stripe`, `sandbox`.
     pub payments: String,
     pub registrar: String,
     pub dns: String,
@@ -142,6 +168,15 @@ impl Settings {
             .get("DATABASE_URL")
             .filter(|s| !s.is_empty())
             .map(|s| SecretString::from(s.clone()));
+        let secret = |name: &str| {
+            vars.get(name)
+                .filter(|s| !s.is_empty())
+                .map(|s| SecretString::from(s.clone()))
+        };
+        settings.stripe = StripeSecrets {
+            secret_key: secret("STRIPE_SECRET_KEY"),
+            webhook_secret: secret("STRIPE_WEBHOOK_SECRET"),
+        };
         settings.validate()?;
         Ok(settings)
     }
@@ -160,7 +195,42 @@ impl Settings {
             self.rate_limits.auth_max_failures > 0 && self.rate_limits.auth_window_secs > 0,
             "rate_limits.auth_* must be positive"
         );
+        anyhow::ensure!(
+            self.billing.failed_payments_before_suspension > 0,
+            "billing.failed_payments_before_suspension must be positive"
+        );
+        anyhow::ensure!(
+            self.billing.stripe_api_base.ends_with('/'),
+            "billing.stripe_api_base must end with /"
+        );
+        match self.providers.payments.as_str() {
+            "auto" | "sandbox" => {}
+            "stripe" => anyhow::ensure!(
+                self.stripe.secret_key.is_some(),
+                "providers.payments = \"stripe\" needs STRIPE_SECRET_KEY"
+            ),
+            other => anyhow::bail!("providers.payments must be auto, stripe or sandbox, not {other}"),
+        }
+        if self.uses_real_stripe() {
+            anyhow::ensure!(
+                self.stripe.webhook_secret.is_some(),
+                "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: webhooks could not be verified"
+            );
+        }
         Ok(())
+    }
+
+    /// True when payments go to Stripe itself rather than the sandbox.
+    pub fn uses_real_stripe(&self) -> bool {
+        self.providers.payments != "sandbox" && self.stripe.secret_key.is_some()
+    }
+
+    /// The plan whose Stripe price is `price_id`.
+    pub fn plan_by_price(&self, price_id: &str) -> Option<(&str, &PlanSettings)> {
+        self.plans
+            .iter()
+            .find(|(_, p)| p.stripe_price_id == price_id)
+            .map(|(id, p)| (id.as_str(), p))
     }
 
     pub fn secure_cookies(&self) -> bool {

@@ -1,0 +1,3 @@
+//! One module per external system: a trait, the real client and a stateful sandbox.
+
+pub mod payments;

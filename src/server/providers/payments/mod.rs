@@ -1,0 +1,148 @@
+//! Payments: one trait, the real Stripe client (async-stripe) and a stateful sandbox that
+//! behaves like Stripe (hosted Checkout page, portal, signed webhooks, a test clock).
+//!
+//! Every mutating call carries an idempotency key chosen by the caller from what the call is
+//! *for* (`ig:customer:{tenant}`, `ig:refund:{purchase}`, …), so a retry after a crash or a
+//! double click can never charge, refund or create twice.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub mod sandbox;
+pub mod stripe;
+
+/// The Stripe API version our request and event shapes follow (async-stripe 1.0.0-rc.10).
+pub const STRIPE_API_VERSION: &str = "2026-09-30.endive";
+
+#[derive(Clone, Debug)]
+pub struct NewCustomer {
+    pub tenant_id: Uuid,
+    pub email: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum CheckoutMode {
+    /// A monthly plan, optionally starting with a trial.
+    Subscription {
+        price_id: String,
+        trial_period_days: Option<u32>,
+        /// `payment_method_collection=always` (true) or `if_required` (false).
+        card_required: bool,
+    },
+    /// A one-time charge at a price computed by us (domain purchase).
+    Payment {
+        amount_cents: i64,
+        currency: String,
+        description: String,
+        purchase_id: Uuid,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckoutRequest {
+    pub tenant_id: Uuid,
+    pub customer_id: String,
+    pub mode: CheckoutMode,
+    /// Must contain the literal `{CHECKOUT_SESSION_ID}`; the provider fills it in.
+    pub success_url: String,
+    pub cancel_url: String,
+    pub idempotency_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckoutSession {
+    pub id: String,
+    /// Where to send the customer's browser.
+    pub url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct PortalRequest {
+    pub customer_id: String,
+    pub return_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubscriptionChange {
+    /// Swap the item's price, prorated.
+    ChangePrice { item_id: String, price_id: String },
+    CancelAtPeriodEnd,
+    Reactivate,
+}
+
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    pub payment_intent_id: String,
+    /// `None` refunds the whole remaining amount.
+    pub amount_cents: Option<i64>,
+    pub reason: RefundReason,
+    pub idempotency_key: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundReason {
+    RequestedByCustomer,
+    Duplicate,
+    Fraudulent,
+}
+
+impl RefundReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RequestedByCustomer => "requested_by_customer",
+            Self::Duplicate => "duplicate",
+            Self::Fraudulent => "fraudulent",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refund {
+    pub id: String,
+    pub payment_intent_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentsError {
+    /// The provider refused the request; the message is safe to show to the customer.
+    #[error("{message}")]
+    Rejected { code: Option<String>, message: String },
+    #[error("the payment provider is rate limiting us")]
+    RateLimited,
+    #[error("the payment provider is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[async_trait]
+pub trait Payments: Send + Sync + 'static {
+    /// `"stripe"` or `"sandbox"`, for logs and the admin panel.
+    fn name(&self) -> &'static str;
+
+    async fn create_customer(
+        &self,
+        customer: &NewCustomer,
+        idempotency_key: &str,
+    ) -> Result<String, PaymentsError>;
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, PaymentsError>;
+
+    async fn create_portal(&self, request: &PortalRequest) -> Result<String, PaymentsError>;
+
+    async fn update_subscription(
+        &self,
+        subscription_id: &str,
+        change: &SubscriptionChange,
+        idempotency_key: &str,
+    ) -> Result<(), PaymentsError>;
+
+    async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentsError>;
+}

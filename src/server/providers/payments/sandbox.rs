@@ -1,0 +1,1 @@
+//! The sandbox Stripe: stateful in Postgres, same code paths as the real one.
