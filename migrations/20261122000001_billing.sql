@@ -239,3 +239,15 @@ CREATE TABLE sandbox_stripe_events (
     last_error   text
 );
 CREATE INDEX sandbox_stripe_events_pending_idx ON sandbox_stripe_events (seq) WHERE delivered_at IS NULL;
+
+CREATE FUNCTION invoice_status_rank(status text) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE status WHEN 'draft' THEN 0 WHEN 'open' THEN 1 WHEN 'uncollectible' THEN 2
+                       WHEN 'void' THEN 3 WHEN 'paid' THEN 4 ELSE 0 END
+$$;
+
+CREATE TABLE sandbox_stripe_portal_sessions (
+    id          text PRIMARY KEY,
+    customer_id text NOT NULL,
+    return_url  text NOT NULL,
+    created     timestamptz NOT NULL
+);

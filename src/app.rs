@@ -7,6 +7,7 @@ use leptos_router::path;
 
 use crate::pages::{
     auth::{Login, Signup},
+    billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
     landing::Landing,
     not_found::NotFound,
@@ -65,6 +66,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=Signup />
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/dashboard") view=Dashboard />
+                <Route path=path!("/billing") view=Billing />
+                <Route path=path!("/billing/success") view=CheckoutSuccess />
+                <Route path=path!("/billing/cancel") view=CheckoutCanceled />
                 <Route path=path!("/staff") view=StaffHome />
             </Routes>
         </Router>

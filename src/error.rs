@@ -46,6 +46,9 @@ pub enum AppError {
     /// Something failed on our side (500). The cause is in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// A provider (Stripe, registrar, …) refused or failed; the message says what to do (502).
+    #[error("{0}")]
+    Upstream(String),
     /// The request could not be sent or understood (transport, encoding).
     #[error("Could not reach InboxGrove: {0}")]
     Transport(String),
@@ -69,6 +72,7 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::RateLimited { .. } => 429,
             AppError::Internal => 500,
+            AppError::Upstream(_) => 502,
             AppError::Transport(_) => 400,
         }
     }

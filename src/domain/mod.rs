@@ -1,6 +1,7 @@
 //! Types shared by the browser and the server: parsed inputs, ids and view DTOs.
 
 pub mod account;
+pub mod billing;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};

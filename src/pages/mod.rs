@@ -1,6 +1,7 @@
 //! Route components, one module per area.
 
 pub mod auth;
+pub mod billing;
 pub mod dashboard;
 pub mod landing;
 pub mod not_found;

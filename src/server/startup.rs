@@ -3,7 +3,7 @@
 use anyhow::Context;
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -23,7 +23,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
-use crate::server::http::{health, middleware};
+use crate::server::http::{health, middleware, sandbox_stripe, webhooks};
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -63,11 +63,11 @@ pub struct Application {
 impl Application {
     /// Builds the app on `pool` and binds `addr` (port 0 picks a free port).
     pub async fn build(settings: Settings, pool: PgPool, addr: SocketAddr) -> anyhow::Result<Self> {
-        let state = AppState::new(settings, pool)?;
-        let router = router(state.clone());
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        let state = AppState::build(settings, pool, Some(listener.local_addr()?))?;
+        let router = router(state.clone());
         Ok(Self {
             listener,
             router,
@@ -92,6 +92,18 @@ impl Application {
                 }
             }
         });
+        // The sandbox Stripe retries webhook deliveries that failed (e.g. during a restart).
+        let redeliver = self.state.stripe_sandbox.clone().map(|sandbox| {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = sandbox.deliver().await {
+                        tracing::warn!(error = ?e, "sandbox webhook redelivery failed");
+                    }
+                }
+            })
+        });
         // Streamed SSR writes several small chunks per response; with Nagle's algorithm on,
         // each waits ~40 ms for the client's delayed ACK (make bench: 228 -> 1458 req/s at 10 conns).
         let listener = self.listener.tap_io(|tcp| {
@@ -107,6 +119,9 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         cleanup.abort();
+        if let Some(task) = redeliver {
+            task.abort();
+        }
         served.context("serving HTTP")
     }
 }
@@ -145,9 +160,27 @@ pub fn router(state: AppState) -> Router {
         leptos::nonce::provide_nonce();
     };
 
-    Router::new()
+    // Machine-to-machine endpoints: no session, no origin check, their own body limit.
+    let webhooks = Router::new()
+        .route("/webhooks/stripe", post(webhooks::stripe))
+        .layer(RequestBodyLimitLayer::new(settings.billing.webhook_body_limit_bytes));
+
+    // The sandbox Stripe's hosted pages (404 when real Stripe is configured).
+    let sandbox = Router::new()
+        .route(
+            "/sandbox/stripe/checkout/{id}",
+            get(sandbox_stripe::checkout_page).post(sandbox_stripe::checkout_pay),
+        )
+        .route("/sandbox/stripe/portal/{id}", get(sandbox_stripe::portal_page))
+        .route("/sandbox/stripe/portal/{id}/card", post(sandbox_stripe::portal_card))
+        .route("/sandbox/stripe/portal/{id}/cancel", post(sandbox_stripe::portal_cancel))
+        .route("/sandbox/stripe/portal/{id}/keep", post(sandbox_stripe::portal_keep))
+        .route("/sandbox/stripe/invoices/{id}", get(sandbox_stripe::invoice_page));
+
+    let app = Router::new()
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
+        .merge(sandbox)
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -160,8 +193,10 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(middleware::server_fn_errors))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), middleware::same_origin))
+        .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes));
+
+    app.merge(webhooks)
         .layer(from_fn(middleware::security_headers))
-        .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes))
         .layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth_failures;
+pub mod billing;
 pub mod tenants;
 
 /// The name of the constraint a database error violated, if any.

@@ -160,19 +160,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+    base-uri 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'";
 
 /// The CSP for a rendered page: scripts only from this site or carrying this response's nonce.
 pub fn page_csp(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+         base-uri 'self'; form-action 'self' https://checkout.stripe.com https://billing.stripe.com; frame-ancestors 'none'"
     )
 }
 
 /// Pages that need a signed-in user redirect to `/login?next=…` before rendering.
-const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff"];
+const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff", "/billing"];
 
 pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
     let path = req.uri().path();

@@ -1,4 +1,5 @@
 //! Use cases as plain async functions, testable without HTTP.
 
 pub mod accounts;
+pub mod billing;
 pub mod dashboard;

@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub mod events;
 pub mod sandbox;
+pub mod signature;
 pub mod stripe;
 
 /// The Stripe API version our request and event shapes follow (async-stripe 1.0.0-rc.10).

@@ -1,0 +1,95 @@
+use leptos::prelude::*;
+
+use crate::domain::billing::{BillingView, CheckoutStatus};
+use crate::error::AppError;
+
+#[server(prefix = "/api", endpoint = "billing")]
+pub async fn get_billing() -> Result<BillingView, AppError> {
+    use crate::server::{api_support as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    billing::overview(&state, &ctx).await.map_err(s::internal)
+}
+
+/// Choose, upgrade or downgrade. Returns the Checkout URL to send the browser to, or `None`
+/// when the live subscription was changed in place.
+#[server(prefix = "/api", endpoint = "billing/plan")]
+pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
+    use crate::server::services::billing::{self, PlanOutcome};
+    use crate::server::api_support as s;
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    match billing::choose_plan(&state, &ctx, plan.trim()).await? {
+        PlanOutcome::Checkout(url) => {
+            leptos_axum::redirect(&url);
+            Ok(Some(url))
+        }
+        PlanOutcome::Changed => {
+            leptos_axum::redirect("/billing");
+            Ok(None)
+        }
+    }
+}
+
+/// Cancel at the end of the period (`cancel = true`) or keep the subscription.
+#[server(prefix = "/api", endpoint = "billing/cancel")]
+pub async fn set_cancel(cancel: bool) -> Result<(), AppError> {
+    use crate::server::{api_support as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    billing::set_cancel_at_period_end(&state, &ctx, cancel).await?;
+    leptos_axum::redirect("/billing");
+    Ok(())
+}
+
+/// The Billing Portal ("Manage payment methods").
+#[server(prefix = "/api", endpoint = "billing/portal")]
+pub async fn open_portal() -> Result<String, AppError> {
+    use crate::server::{api_support as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let url = billing::portal_url(&state, &ctx).await?;
+    leptos_axum::redirect(&url);
+    Ok(url)
+}
+
+/// What the database says about a Checkout session (never trusts the redirect alone).
+#[server(prefix = "/api", endpoint = "billing/checkout-status")]
+pub async fn get_checkout_status(session_id: String) -> Result<CheckoutStatus, AppError> {
+    use crate::server::{api_support as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    billing::checkout_status(&state, &ctx, &session_id)
+        .await
+        .map_err(s::internal)
+}
+
+/// Staff only, sandbox only: move the sandbox Stripe clock forward by `days`. Returns the
+/// number of webhook events that were delivered.
+#[server(prefix = "/api", endpoint = "staff/sandbox-clock")]
+pub async fn advance_sandbox_clock(days: i64) -> Result<usize, AppError> {
+    use crate::domain::UserId;
+    use crate::error::FieldError;
+    use crate::server::{api_support as s, db};
+    let state = s::state()?;
+    let auth = s::session()
+        .await?
+        .auth()
+        .await
+        .map_err(s::internal)?
+        .ok_or(AppError::Unauthorized)?;
+    db::accounts::staff_email(&state.pool, UserId(auth.user_id))
+        .await
+        .map_err(s::internal)?
+        .ok_or(AppError::NotFound)?;
+    let sandbox = state.stripe_sandbox.clone().ok_or_else(|| {
+        AppError::Forbidden("The clock exists only in the sandbox; real Stripe runs on real time.".into())
+    })?;
+    if !(1..=400).contains(&days) {
+        return Err(AppError::Invalid(vec![FieldError::new(
+            "days",
+            "Advance by 1 to 400 days.",
+        )]));
+    }
+    sandbox.advance(days).await.map_err(s::internal)
+}

@@ -1,0 +1,85 @@
+//! What the billing pages show, computed on the server.
+
+use serde::{Deserialize, Serialize};
+
+use super::{PlanView, Usage};
+
+/// How a plan card relates to the tenant's current plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanAction {
+    Current,
+    Choose,
+    Upgrade,
+    Downgrade,
+}
+
+impl PlanAction {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Current => "Current plan",
+            Self::Choose => "Choose",
+            Self::Upgrade => "Upgrade",
+            Self::Downgrade => "Downgrade",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanCard {
+    pub plan: PlanView,
+    pub action: PlanAction,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceView {
+    pub id: String,
+    pub number: String,
+    /// "2026-11-29"
+    pub date: String,
+    pub amount: String,
+    pub status: String,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerView {
+    pub date: String,
+    pub kind: String,
+    pub description: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BillingView {
+    /// "Growth", or "Free trial" before a plan is chosen.
+    pub plan_name: String,
+    pub plan_id: Option<String>,
+    /// "Trialing", "Active", "Past due", "Canceled", "Trial", "Trial ended", …
+    pub status: String,
+    pub trial_days_left: Option<i64>,
+    /// "Renews on 2026-12-29" / "Ends on …" / "Trial ends on …"
+    pub period_note: Option<String>,
+    pub cancel_at_period_end: bool,
+    /// A live subscription exists (plan changes go to it rather than to Checkout).
+    pub subscribed: bool,
+    /// Shown at the top in amber (past due) …
+    pub warning: Option<String>,
+    /// … or red: why nothing new can be created right now.
+    pub blocked: Option<String>,
+    pub can_manage: bool,
+    pub plans: Vec<PlanCard>,
+    pub domains: Usage,
+    pub inboxes: Usage,
+    pub invoices: Vec<InvoiceView>,
+    pub ledger: Vec<LedgerView>,
+}
+
+/// The success page's view of one Checkout session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CheckoutStatus {
+    /// The redirect came back but the webhook has not landed yet.
+    Confirming,
+    Complete { plan_name: String, status: String },
+    /// A session that is not this tenant's (or never existed).
+    Unknown,
+}

@@ -1,0 +1,239 @@
+//! What a tenant may do, from its subscription mirror, trial and suspensions — and the one
+//! answer to "may this tenant add N more domains / inboxes?".
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use crate::server::auth::TenantCtx;
+use crate::server::config::Settings;
+use crate::server::db::billing::{self as db, BillingRow, CurrentSubscription};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entitlement {
+    pub plan_id: Option<String>,
+    pub plan_name: String,
+    pub max_domains: i64,
+    pub max_inboxes: i64,
+    /// Why nothing new may be created (suspended, canceled, trial over), if so.
+    pub blocked: Option<String>,
+    /// Access continues but the customer must act (a failed payment).
+    pub warning: Option<String>,
+    /// The trial end that applies, while on a trial.
+    pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+pub fn entitlement(
+    settings: &Settings,
+    row: &BillingRow,
+    sub: Option<&CurrentSubscription>,
+    now: DateTime<Utc>,
+) -> Entitlement {
+    let plan = sub
+        .and_then(|s| s.plan_id.as_deref())
+        .and_then(|id| settings.plans.get(id).map(|p| (id, p)));
+    let plan_name = plan.map(|(_, p)| p.name.clone()).unwrap_or_else(|| "Free trial".into());
+    let trial = (settings.trial.max_domains, settings.trial.max_inboxes);
+    let paid = plan.map(|(_, p)| (p.max_domains, p.max_inboxes)).unwrap_or(trial);
+    let mut e = Entitlement {
+        plan_id: plan.map(|(id, _)| id.to_string()),
+        plan_name,
+        max_domains: trial.0,
+        max_inboxes: trial.1,
+        blocked: None,
+        warning: None,
+        trial_ends_at: None,
+    };
+    match sub.map(|s| s.status.as_str()) {
+        None => {
+            e.trial_ends_at = Some(row.trial_ends_at);
+            if now >= row.trial_ends_at {
+                e.blocked = Some("Your free trial has ended. Choose a plan to keep adding domains and inboxes; everything you have stays exportable.".into());
+            }
+        }
+        Some("trialing") => e.trial_ends_at = sub.and_then(|s| s.trial_end),
+        Some("active") => (e.max_domains, e.max_inboxes) = paid,
+        Some("past_due") => {
+            (e.max_domains, e.max_inboxes) = paid;
+            e.warning = Some("Your last payment failed. Update your card under “Manage payment methods” — Stripe will retry, and after repeated failures the account is suspended.".into());
+        }
+        Some("canceled") | Some("incomplete_expired") => {
+            e.blocked = Some("Your subscription is canceled. The account is read-only: you can export everything, and choose a plan to create again.".into());
+        }
+        Some("incomplete") => {
+            e.blocked = Some("Your first payment has not gone through yet. Complete it to start creating.".into());
+        }
+        Some(_) => {
+            (e.max_domains, e.max_inboxes) = paid;
+            e.blocked = Some("Your subscription is unpaid. The account is read-only until an invoice is paid.".into());
+        }
+    }
+    if let Some(category) = &row.suspension {
+        e.blocked = Some(format!(
+            "Your account is suspended ({category}). Nothing new can be created; contact support@inboxgrove.com."
+        ));
+    }
+    e
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LimitError {
+    #[error("{0}")]
+    Blocked(String),
+    #[error("Your {plan} plan allows {limit} {what}; you have {used}, so {requested} more would go over by {over}. Choose a bigger plan on the Billing page or remove some first.", over = used + requested - limit)]
+    OverLimit {
+        what: &'static str,
+        plan: String,
+        limit: i64,
+        used: i64,
+        requested: i64,
+    },
+}
+
+/// Checks `entitlement` for `domains` + `inboxes` more, given current usage.
+pub fn check(e: &Entitlement, row: &BillingRow, domains: i64, inboxes: i64) -> Result<(), LimitError> {
+    if let Some(reason) = &e.blocked {
+        return Err(LimitError::Blocked(reason.clone()));
+    }
+    for (what, used, limit, requested) in [
+        ("domains", row.domains, e.max_domains, domains),
+        ("inboxes", row.inboxes, e.max_inboxes, inboxes),
+    ] {
+        if requested > 0 && used + requested > limit {
+            return Err(LimitError::OverLimit {
+                what,
+                plan: e.plan_name.clone(),
+                limit,
+                used,
+                requested,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// "May this tenant add `domains` more domains and `inboxes` more inboxes?" Locks the tenant
+/// row, so call it inside the transaction that then creates them: two concurrent batches
+/// cannot both squeeze under the limit.
+pub async fn may_add(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    ctx: &TenantCtx,
+    domains: i64,
+    inboxes: i64,
+) -> Result<(), MayAddError> {
+    db::lock_customer(conn, ctx).await?;
+    let row = db::billing_row(conn, ctx).await?;
+    let sub = db::current_subscription(conn, ctx).await?;
+    let e = entitlement(settings, &row, sub.as_ref(), Utc::now());
+    check(&e, &row, domains, inboxes).map_err(MayAddError::Refused)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MayAddError {
+    #[error(transparent)]
+    Refused(LimitError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn settings() -> Settings {
+        Settings::load_from(&format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR")), []).unwrap()
+    }
+
+    fn row(domains: i64, inboxes: i64, trial_left: Duration) -> BillingRow {
+        BillingRow {
+            trial_ends_at: Utc::now() + trial_left,
+            customer_id: None,
+            domains,
+            inboxes,
+            suspension: None,
+        }
+    }
+
+    fn sub(status: &str, plan: &str) -> CurrentSubscription {
+        CurrentSubscription {
+            id: "sub_1".into(),
+            status: status.into(),
+            plan_id: Some(plan.into()),
+            item_id: "si_1".into(),
+            current_period_end: None,
+            trial_end: Some(Utc::now() + Duration::days(3)),
+            cancel_at_period_end: false,
+        }
+    }
+
+    #[test]
+    fn a_new_tenant_gets_the_trial_caps() {
+        let s = settings();
+        let e = entitlement(&s, &row(0, 0, Duration::days(7)), None, Utc::now());
+        assert_eq!((e.max_domains, e.max_inboxes), (2, 50));
+        assert_eq!(e.blocked, None);
+    }
+
+    #[test]
+    fn the_trial_cap_stops_the_third_domain_and_says_which_limit() {
+        let s = settings();
+        let r = row(2, 0, Duration::days(7));
+        let e = entitlement(&s, &r, None, Utc::now());
+        let err = check(&e, &r, 1, 0).unwrap_err();
+        assert!(matches!(err, LimitError::OverLimit { what: "domains", limit: 2, used: 2, requested: 1, .. }));
+        assert_eq!(
+            err.to_string(),
+            "Your Free trial plan allows 2 domains; you have 2, so 1 more would go over by 1. Choose a bigger plan on the Billing page or remove some first."
+        );
+        assert!(check(&e, &r, 0, 50).is_ok());
+        assert!(matches!(check(&e, &r, 0, 51), Err(LimitError::OverLimit { what: "inboxes", .. })));
+    }
+
+    #[test]
+    fn an_active_plan_uses_the_plan_limits() {
+        let s = settings();
+        let r = row(4, 0, Duration::days(-30));
+        let e = entitlement(&s, &r, Some(&sub("active", "starter")), Utc::now());
+        assert_eq!((e.max_domains, e.max_inboxes), (5, 100));
+        assert!(check(&e, &r, 1, 0).is_ok());
+        assert!(check(&e, &r, 2, 0).is_err());
+    }
+
+    #[test]
+    fn a_trialing_subscription_keeps_the_trial_caps() {
+        let s = settings();
+        let e = entitlement(&s, &row(0, 0, Duration::days(-1)), Some(&sub("trialing", "scale")), Utc::now());
+        assert_eq!((e.max_domains, e.max_inboxes), (2, 50));
+        assert_eq!(e.plan_name, "Scale");
+        assert_eq!(e.blocked, None);
+    }
+
+    #[test]
+    fn past_due_keeps_access_with_a_warning() {
+        let s = settings();
+        let e = entitlement(&s, &row(0, 0, Duration::days(-1)), Some(&sub("past_due", "growth")), Utc::now());
+        assert!(e.warning.is_some());
+        assert_eq!(e.blocked, None);
+        assert_eq!(e.max_domains, 20);
+    }
+
+    #[test]
+    fn canceled_is_read_only_and_an_ended_trial_without_a_plan_too() {
+        let s = settings();
+        let r = row(0, 0, Duration::days(-1));
+        let canceled = entitlement(&s, &r, Some(&sub("canceled", "growth")), Utc::now());
+        assert!(matches!(check(&canceled, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("canceled")));
+        let ended = entitlement(&s, &r, None, Utc::now());
+        assert!(matches!(check(&ended, &r, 0, 1), Err(LimitError::Blocked(m)) if m.contains("trial has ended")));
+    }
+
+    #[test]
+    fn a_suspension_blocks_creation_whatever_the_plan() {
+        let s = settings();
+        let mut r = row(0, 0, Duration::days(5));
+        r.suspension = Some("payment".into());
+        let e = entitlement(&s, &r, Some(&sub("active", "scale")), Utc::now());
+        assert!(matches!(check(&e, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("suspended (payment)")));
+    }
+}

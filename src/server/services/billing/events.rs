@@ -1,0 +1,436 @@
+//! Applying Stripe events to the mirror: each event is stored by id and applied in the same
+//! transaction; duplicates do nothing; an older event never overwrites newer state; unknown
+//! types are recorded and ignored. Tenant effects are recomputed from the mirror afterwards,
+//! so any delivery order ends in the same state.
+
+use anyhow::Context;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::server::config::Settings;
+use crate::server::db::billing as db;
+use crate::server::providers::payments::events::{
+    Charge, CheckoutSession, Event, Invoice, PaymentIntent, Subscription,
+};
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Applied,
+    /// Older than what the mirror holds: stored, changed nothing.
+    Stale,
+    /// A type we don't handle (or an object we can't place): stored, changed nothing.
+    Ignored,
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the event is not valid JSON of a Stripe event: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+pub const HANDLED: &[&str] = &[
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.trial_will_end",
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "invoice.payment_failed",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+];
+
+fn ts(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, EventError> {
+    serde_json::from_value(v.clone()).map_err(|e| EventError::Malformed(e.to_string()))
+}
+
+/// Event types ordered within one second: a delete is newer than an update, an update newer
+/// than a create.
+fn type_rank(kind: &str) -> i16 {
+    match kind {
+        "customer.subscription.trial_will_end" => 0,
+        "customer.subscription.created" => 1,
+        "customer.subscription.updated" => 2,
+        "customer.subscription.deleted" => 3,
+        _ => 0,
+    }
+}
+
+fn status_rank(status: &str) -> i16 {
+    match status {
+        "incomplete" => 0,
+        "trialing" => 1,
+        "active" => 2,
+        "past_due" => 3,
+        "unpaid" | "paused" => 4,
+        "canceled" | "incomplete_expired" => 5,
+        _ => 0,
+    }
+}
+
+/// Verifies nothing (the caller did): parses, stores and applies one event body.
+pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Applied, EventError> {
+    let payload: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| EventError::Malformed(e.to_string()))?;
+    let event: Event = parse(&payload)?;
+    let object_id = event.data.object.get("id").and_then(|v| v.as_str());
+    let mut tx = pool.begin().await.context("starting the event transaction")?;
+    let stored = db::insert_event(
+        &mut tx,
+        &db::EventMeta {
+            id: &event.id,
+            kind: &event.kind,
+            api_version: event.api_version.as_deref(),
+            livemode: event.livemode,
+            created: ts(event.created),
+            object_id,
+        },
+        &payload,
+    )
+    .await?;
+    if !stored {
+        tx.commit().await.context("committing")?;
+        return Ok(Applied::Duplicate);
+    }
+    let (outcome, tenant) = apply_in(&mut tx, settings, &event).await?;
+    if let Some(tenant) = tenant {
+        db::recompute_tenant(&mut tx, tenant, settings.billing.failed_payments_before_suspension)
+            .await?;
+    }
+    let label = match outcome {
+        Applied::Stale => "stale",
+        Applied::Ignored => "ignored",
+        _ => "applied",
+    };
+    db::finish_event(&mut tx, &event.id, label, tenant).await?;
+    tx.commit().await.context("committing the event")?;
+    Ok(outcome)
+}
+
+/// The tenant an object belongs to: our customer record first, then the ids we put in
+/// metadata / client_reference_id (only if that tenant exists).
+async fn tenant_of(
+    conn: &mut PgConnection,
+    customer: Option<&str>,
+    hints: &[Option<&String>],
+) -> anyhow::Result<Option<Uuid>> {
+    if let Some(c) = customer
+        && let Some(t) = db::tenant_for_customer(conn, c).await?
+    {
+        return Ok(Some(t));
+    }
+    for hint in hints.iter().flatten() {
+        if let Ok(id) = Uuid::parse_str(hint)
+            && db::tenant_exists(conn, id).await?
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+async fn apply_in(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    event: &Event,
+) -> Result<(Applied, Option<Uuid>), EventError> {
+    let object = &event.data.object;
+    let at = ts(event.created);
+    match event.kind.as_str() {
+        "checkout.session.completed" => {
+            let s: CheckoutSession = parse(object)?;
+            let tenant = tenant_of(
+                conn,
+                s.customer.as_deref(),
+                &[s.client_reference_id.as_ref(), s.metadata.get("tenant_id")],
+            )
+            .await?;
+            let Some(tenant) = tenant else {
+                return Ok((Applied::Ignored, None));
+            };
+            db::complete_checkout(
+                conn,
+                &db::CheckoutCompletion {
+                    id: &s.id,
+                    payment_status: s.payment_status.as_deref(),
+                    subscription_id: s.subscription.as_deref(),
+                    payment_intent_id: s.payment_intent.as_deref(),
+                    at,
+                },
+            )
+            .await?;
+            if s.mode.as_deref() == Some("payment")
+                && s.payment_status.as_deref() == Some("paid")
+                && let (Some(pi), Some(purchase)) = (
+                    s.payment_intent.as_deref(),
+                    s.metadata.get("purchase_id").and_then(|p| Uuid::parse_str(p).ok()),
+                )
+            {
+                let amount = s.amount_total.unwrap_or(0);
+                let currency = s.currency.as_deref().unwrap_or("usd");
+                one_time_paid(conn, tenant, pi, purchase, amount, currency, at, &event.id).await?;
+            }
+            Ok((Applied::Applied, Some(tenant)))
+        }
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted"
+        | "customer.subscription.trial_will_end" => {
+            let s: Subscription = parse(object)?;
+            let tenant =
+                tenant_of(conn, s.customer.as_deref(), &[s.metadata.get("tenant_id")]).await?;
+            let (Some(tenant), Some(item), Some(customer)) =
+                (tenant, s.items.data.first(), s.customer.as_deref())
+            else {
+                return Ok((Applied::Ignored, None));
+            };
+            let written = db::upsert_subscription(
+                conn,
+                &db::SubscriptionRow {
+                    id: &s.id,
+                    tenant_id: tenant,
+                    customer_id: customer,
+                    status: &s.status,
+                    plan_id: settings.plan_by_price(&item.price.id).map(|(id, _)| id),
+                    price_id: &item.price.id,
+                    item_id: &item.id,
+                    current_period_end: item.current_period_end.map(ts),
+                    trial_start: s.trial_start.map(ts),
+                    trial_end: s.trial_end.map(ts),
+                    cancel_at_period_end: s.cancel_at_period_end,
+                    canceled_at: s.canceled_at.map(ts),
+                    ended_at: s.ended_at.map(ts),
+                    src_created: at,
+                    src_type_rank: type_rank(&event.kind),
+                    src_status_rank: status_rank(&s.status),
+                    src_event_id: &event.id,
+                },
+            )
+            .await?;
+            Ok((
+                if written { Applied::Applied } else { Applied::Stale },
+                Some(tenant),
+            ))
+        }
+        "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
+            let i: Invoice = parse(object)?;
+            let Some(customer) = i.customer.as_deref() else {
+                return Ok((Applied::Ignored, None));
+            };
+            let Some(tenant) = tenant_of(conn, Some(customer), &[]).await? else {
+                return Ok((Applied::Ignored, None));
+            };
+            let status = match (event.kind.as_str(), i.status.as_deref()) {
+                (_, Some(s)) => s.to_string(),
+                ("invoice.payment_failed", None) => "open".into(),
+                _ => "paid".into(),
+            };
+            let paid_at = i
+                .status_transitions
+                .as_ref()
+                .and_then(|t| t.paid_at)
+                .map(ts)
+                .or((status == "paid").then_some(at));
+            let (start, end) = i.period();
+            let subscription = i.subscription_id();
+            db::upsert_invoice(
+                conn,
+                &db::InvoiceRow {
+                    id: &i.id,
+                    tenant_id: tenant,
+                    customer_id: customer,
+                    subscription_id: subscription.as_deref(),
+                    number: i.number.as_deref(),
+                    status: &status,
+                    amount_due: i.amount_due,
+                    amount_paid: i.amount_paid,
+                    currency: &i.currency,
+                    billing_reason: i.billing_reason.as_deref(),
+                    attempt_count: i.attempt_count,
+                    period_start: start.map(ts),
+                    period_end: end.map(ts),
+                    hosted_invoice_url: i.hosted_invoice_url.as_deref(),
+                    invoice_pdf: i.invoice_pdf.as_deref(),
+                    created: ts(i.created),
+                    paid_at,
+                },
+            )
+            .await?;
+            if status == "paid" && i.amount_paid > 0 {
+                let description = format!(
+                    "Subscription invoice {}",
+                    i.number.as_deref().unwrap_or(&i.id)
+                );
+                db::append_ledger(
+                    conn,
+                    &db::LedgerEntry {
+                        tenant_id: tenant,
+                        kind: "subscription_payment",
+                        amount_cents: i.amount_paid,
+                        currency: &i.currency,
+                        provider_ref: &i.id,
+                        invoice_id: Some(&i.id),
+                        payment_intent_id: None,
+                        charge_id: None,
+                        purchase_id: None,
+                        description: &description,
+                        occurred_at: paid_at.unwrap_or(at),
+                        event_id: Some(&event.id),
+                    },
+                )
+                .await?;
+            }
+            Ok((Applied::Applied, Some(tenant)))
+        }
+        "payment_intent.succeeded" | "payment_intent.payment_failed" => {
+            let p: PaymentIntent = parse(object)?;
+            // Only the one-time charges we asked for; subscription invoices make PIs too.
+            let Some(purchase) = p.metadata.get("purchase_id").and_then(|v| Uuid::parse_str(v).ok())
+            else {
+                return Ok((Applied::Ignored, None));
+            };
+            let Some(tenant) =
+                tenant_of(conn, p.customer.as_deref(), &[p.metadata.get("tenant_id")]).await?
+            else {
+                return Ok((Applied::Ignored, None));
+            };
+            if event.kind == "payment_intent.succeeded" {
+                let amount = if p.amount_received > 0 { p.amount_received } else { p.amount };
+                one_time_paid(conn, tenant, &p.id, purchase, amount, &p.currency, at, &event.id)
+                    .await?;
+            } else {
+                let message = p
+                    .last_payment_error
+                    .as_ref()
+                    .and_then(|e| e.message.as_deref())
+                    .unwrap_or("The payment failed.");
+                db::upsert_payment(
+                    conn,
+                    &db::PaymentRow {
+                        payment_intent_id: &p.id,
+                        tenant_id: tenant,
+                        purchase_id: purchase,
+                        amount: p.amount,
+                        currency: &p.currency,
+                        status: "failed",
+                        failure_message: Some(message),
+                    },
+                )
+                .await?;
+            }
+            Ok((Applied::Applied, Some(tenant)))
+        }
+        "charge.refunded" => {
+            let c: Charge = parse(object)?;
+            let from_payment = match c.payment_intent.as_deref() {
+                Some(pi) => db::purchase_for_payment(conn, pi).await?,
+                None => None,
+            };
+            let tenant = match from_payment {
+                Some((t, _)) => Some(t),
+                None => tenant_of(conn, c.customer.as_deref(), &[c.metadata.get("tenant_id")]).await?,
+            };
+            let Some(tenant) = tenant else {
+                return Ok((Applied::Ignored, None));
+            };
+            let so_far = db::refunded_so_far(conn, &c.id).await?;
+            let delta = c.amount_refunded - so_far;
+            if delta > 0 {
+                let reference = format!("{}:{}", c.id, c.amount_refunded);
+                db::append_ledger(
+                    conn,
+                    &db::LedgerEntry {
+                        tenant_id: tenant,
+                        kind: "refund",
+                        amount_cents: -delta,
+                        currency: &c.currency,
+                        provider_ref: &reference,
+                        invoice_id: None,
+                        payment_intent_id: c.payment_intent.as_deref(),
+                        charge_id: Some(&c.id),
+                        purchase_id: from_payment.map(|(_, p)| p),
+                        description: "Refund",
+                        occurred_at: at,
+                        event_id: Some(&event.id),
+                    },
+                )
+                .await?;
+            }
+            Ok((Applied::Applied, Some(tenant)))
+        }
+        _ => Ok((Applied::Ignored, None)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn one_time_paid(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    payment_intent: &str,
+    purchase: Uuid,
+    amount: i64,
+    currency: &str,
+    at: DateTime<Utc>,
+    event_id: &str,
+) -> anyhow::Result<()> {
+    db::upsert_payment(
+        conn,
+        &db::PaymentRow {
+            payment_intent_id: payment_intent,
+            tenant_id: tenant,
+            purchase_id: purchase,
+            amount,
+            currency,
+            status: "succeeded",
+            failure_message: None,
+        },
+    )
+    .await?;
+    db::append_ledger(
+        conn,
+        &db::LedgerEntry {
+            tenant_id: tenant,
+            kind: "one_time_charge",
+            amount_cents: amount,
+            currency,
+            provider_ref: payment_intent,
+            invoice_id: None,
+            payment_intent_id: Some(payment_intent),
+            charge_id: None,
+            purchase_id: Some(purchase),
+            description: "One-time charge",
+            occurred_at: at,
+            event_id: Some(event_id),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_one_second_a_delete_outranks_an_update_which_outranks_a_create() {
+        assert!(type_rank("customer.subscription.deleted") > type_rank("customer.subscription.updated"));
+        assert!(type_rank("customer.subscription.updated") > type_rank("customer.subscription.created"));
+    }
+
+    #[test]
+    fn canceled_is_the_highest_status_rank() {
+        for s in ["incomplete", "trialing", "active", "past_due", "unpaid"] {
+            assert!(status_rank("canceled") > status_rank(s), "{s}");
+        }
+    }
+}

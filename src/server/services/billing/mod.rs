@@ -1,0 +1,348 @@
+//! Billing use cases: the billing page, Checkout, plan changes, cancel / reactivate, the
+//! portal, and the success page's "has the webhook landed yet?".
+
+pub mod access;
+pub mod events;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::billing::{
+    BillingView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
+};
+use crate::domain::tenant::format_money;
+use crate::domain::Usage;
+use crate::server::auth::TenantCtx;
+use crate::server::db::billing as db;
+use crate::server::providers::payments::{
+    CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
+};
+use crate::server::services::dashboard::days_left;
+use crate::server::state::AppState;
+
+pub use access::{Entitlement, LimitError, MayAddError, may_add};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("There is no plan called {0:?}.")]
+    UnknownPlan(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Provider(#[from] PaymentsError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn status_label(status: &str) -> String {
+    match status {
+        "trialing" => "Trialing",
+        "active" => "Active",
+        "past_due" => "Past due",
+        "canceled" => "Canceled",
+        "unpaid" => "Unpaid",
+        "incomplete" => "Incomplete",
+        "incomplete_expired" => "Expired",
+        "paused" => "Paused",
+        other => other,
+    }
+    .to_string()
+}
+
+pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<BillingView> {
+    let settings = &state.settings;
+    let mut conn = state.pool.acquire().await.context("acquiring a connection")?;
+    let row = db::billing_row(&mut conn, ctx).await?;
+    let sub = db::current_subscription(&mut conn, ctx).await?;
+    drop(conn);
+    let now = Utc::now();
+    let e = access::entitlement(settings, &row, sub.as_ref(), now);
+    let live = sub
+        .as_ref()
+        .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"));
+    let current_price = live
+        .and_then(|s| s.plan_id.as_deref())
+        .and_then(|id| settings.plans.get(id))
+        .map(|p| p.price_cents);
+    let plans = settings
+        .plan_views()
+        .into_iter()
+        .map(|plan| {
+            let action = match (live.and_then(|s| s.plan_id.as_deref()), current_price) {
+                (Some(id), _) if id == plan.id => PlanAction::Current,
+                (_, Some(price)) if plan.price_cents > price => PlanAction::Upgrade,
+                (_, Some(_)) => PlanAction::Downgrade,
+                _ => PlanAction::Choose,
+            };
+            PlanCard { plan, action }
+        })
+        .collect();
+    let (status, period_note) = match &sub {
+        None if now < row.trial_ends_at => {
+            ("Trial".to_string(), Some(format!("Trial ends on {}", day(row.trial_ends_at))))
+        }
+        None => ("Trial ended".to_string(), None),
+        Some(s) => {
+            let note = match (s.status.as_str(), s.trial_end, s.current_period_end) {
+                ("trialing", Some(t), _) => Some(format!(
+                    "Trial ends on {}; then {} a month",
+                    day(t),
+                    e.plan_id
+                        .as_deref()
+                        .and_then(|id| settings.plans.get(id))
+                        .map(|p| format_money(p.price_cents, &p.currency))
+                        .unwrap_or_default()
+                )),
+                ("canceled", _, _) => None,
+                (_, _, Some(end)) if s.cancel_at_period_end => Some(format!("Ends on {}", day(end))),
+                (_, _, Some(end)) => Some(format!("Renews on {}", day(end))),
+                _ => None,
+            };
+            (status_label(&s.status), note)
+        }
+    };
+    let invoices = db::invoices(&state.pool, ctx, 24)
+        .await?
+        .into_iter()
+        .map(|i| InvoiceView {
+            number: i.number.unwrap_or_else(|| i.id.clone()),
+            id: i.id,
+            date: day(i.created),
+            amount: format_money(if i.status == "paid" { i.amount_paid } else { i.amount_due }, &i.currency),
+            status: match i.status.as_str() {
+                "paid" => "Paid",
+                "open" => "Open",
+                "void" => "Void",
+                "uncollectible" => "Uncollectible",
+                _ => "Draft",
+            }
+            .to_string(),
+            url: i.hosted_invoice_url,
+        })
+        .collect();
+    let ledger = db::ledger(&state.pool, ctx, 50)
+        .await?
+        .into_iter()
+        .map(|l| LedgerView {
+            date: day(l.occurred_at),
+            kind: match l.kind.as_str() {
+                "subscription_payment" => "Subscription",
+                "one_time_charge" => "One-time charge",
+                "refund" => "Refund",
+                other => other,
+            }
+            .to_string(),
+            description: l.description,
+            amount: format_money(l.amount_cents, &l.currency),
+        })
+        .collect();
+    Ok(BillingView {
+        plan_name: e.plan_name.clone(),
+        plan_id: e.plan_id.clone(),
+        status,
+        trial_days_left: e.trial_ends_at.map(|t| days_left(now, t)),
+        period_note,
+        cancel_at_period_end: live.is_some_and(|s| s.cancel_at_period_end),
+        subscribed: live.is_some(),
+        warning: e.warning,
+        blocked: e.blocked,
+        can_manage: ctx.role().can_manage(),
+        plans,
+        domains: Usage { used: row.domains, limit: e.max_domains },
+        inboxes: Usage { used: row.inboxes, limit: e.max_inboxes },
+        invoices,
+        ledger,
+    })
+}
+
+/// The tenant's Stripe customer, created once (the tenant row is locked while we ask).
+pub async fn ensure_customer(state: &AppState, ctx: &TenantCtx) -> Result<String, BillingError> {
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if let Some(id) = db::lock_customer(&mut tx, ctx).await? {
+        return Ok(id);
+    }
+    let (name, email) = db::customer_details(&state.pool, ctx).await?;
+    let tenant_id = ctx.tenant_id().0;
+    let id = state
+        .payments
+        .create_customer(
+            &NewCustomer { tenant_id, email, name },
+            &format!("ig:customer:{tenant_id}"),
+        )
+        .await?;
+    db::insert_customer(&mut tx, ctx, &id).await?;
+    tx.commit().await.context("saving the customer")?;
+    Ok(id)
+}
+
+/// Usage that would not fit `plan_id`, as a sentence saying what to remove first.
+fn downgrade_blocker(state: &AppState, row: &db::BillingRow, plan_id: &str) -> Option<String> {
+    let plan = state.settings.plans.get(plan_id)?;
+    let mut over = Vec::new();
+    if row.domains > plan.max_domains {
+        over.push(format!("{} domains", row.domains - plan.max_domains));
+    }
+    if row.inboxes > plan.max_inboxes {
+        over.push(format!("{} inboxes", row.inboxes - plan.max_inboxes));
+    }
+    (!over.is_empty()).then(|| {
+        format!(
+            "{} allows {} domains and {} inboxes; you have {} and {}. Remove {} first.",
+            plan.name,
+            plan.max_domains,
+            plan.max_inboxes,
+            row.domains,
+            row.inboxes,
+            over.join(" and ")
+        )
+    })
+}
+
+pub enum PlanOutcome {
+    /// Send the browser to Checkout.
+    Checkout(String),
+    /// The live subscription was changed in place.
+    Changed,
+}
+
+/// "Choose" / "Upgrade" / "Downgrade": Checkout for a tenant without a live subscription,
+/// otherwise a prorated price change on the subscription it has.
+pub async fn choose_plan(
+    state: &AppState,
+    ctx: &TenantCtx,
+    plan_id: &str,
+) -> Result<PlanOutcome, BillingError> {
+    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    let plan = state
+        .settings
+        .plans
+        .get(plan_id)
+        .ok_or_else(|| BillingError::UnknownPlan(plan_id.into()))?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let row = db::billing_row(&mut conn, ctx).await?;
+    let sub = db::current_subscription(&mut conn, ctx).await?;
+    drop(conn);
+    if let Some(reason) = downgrade_blocker(state, &row, plan_id) {
+        return Err(BillingError::Refused(reason));
+    }
+    if let Some(s) = sub.filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired")) {
+        if s.plan_id.as_deref() == Some(plan_id) {
+            return Err(BillingError::Refused(format!("You are already on {}.", plan.name)));
+        }
+        state
+            .payments
+            .update_subscription(
+                &s.id,
+                &SubscriptionChange::ChangePrice {
+                    item_id: s.item_id.clone(),
+                    price_id: plan.stripe_price_id.clone(),
+                },
+                &format!("ig:plan:{}:{}:{}", s.id, plan_id, Uuid::new_v4()),
+            )
+            .await?;
+        return Ok(PlanOutcome::Changed);
+    }
+    let customer_id = ensure_customer(state, ctx).await?;
+    let mut tx = state.pool.begin().await.context("starting")?;
+    db::lock_customer(&mut tx, ctx).await?;
+    if let Some(url) = db::recent_open_checkout(&mut tx, ctx, plan_id).await? {
+        return Ok(PlanOutcome::Checkout(url));
+    }
+    // The trial runs from signup: Checkout gets whatever is left of it (none once it is over).
+    let left = days_left(Utc::now(), row.trial_ends_at);
+    let base = state.settings.server.public_url.trim_end_matches('/');
+    let session = state
+        .payments
+        .create_checkout(&CheckoutRequest {
+            tenant_id: ctx.tenant_id().0,
+            customer_id,
+            mode: CheckoutMode::Subscription {
+                price_id: plan.stripe_price_id.clone(),
+                trial_period_days: (left > 0).then_some(left as u32),
+                card_required: state.settings.billing.card_required,
+            },
+            success_url: format!("{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
+            cancel_url: format!("{base}/billing/cancel"),
+            idempotency_key: format!("ig:checkout:{}:{}", ctx.tenant_id().0, Uuid::new_v4()),
+        })
+        .await?;
+    db::insert_checkout(
+        &mut tx,
+        ctx,
+        &db::NewCheckout {
+            id: &session.id,
+            mode: "subscription",
+            plan_id: Some(plan_id),
+            purchase_id: None,
+            url: &session.url,
+        },
+    )
+    .await?;
+    tx.commit().await.context("recording the checkout")?;
+    Ok(PlanOutcome::Checkout(session.url))
+}
+
+/// Cancel at period end (`true`) or undo that (`false`).
+pub async fn set_cancel_at_period_end(
+    state: &AppState,
+    ctx: &TenantCtx,
+    cancel: bool,
+) -> Result<(), BillingError> {
+    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let sub = db::current_subscription(&mut conn, ctx)
+        .await?
+        .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
+        .ok_or_else(|| BillingError::Refused("There is no active subscription to change.".into()))?;
+    drop(conn);
+    if sub.cancel_at_period_end == cancel {
+        return Ok(());
+    }
+    let change = if cancel {
+        SubscriptionChange::CancelAtPeriodEnd
+    } else {
+        SubscriptionChange::Reactivate
+    };
+    state
+        .payments
+        .update_subscription(&sub.id, &change, &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()))
+        .await?;
+    Ok(())
+}
+
+pub async fn portal_url(state: &AppState, ctx: &TenantCtx) -> Result<String, BillingError> {
+    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    let customer_id = ensure_customer(state, ctx).await?;
+    let base = state.settings.server.public_url.trim_end_matches('/');
+    Ok(state
+        .payments
+        .create_portal(&PortalRequest {
+            customer_id,
+            return_url: format!("{base}/billing"),
+        })
+        .await?)
+}
+
+pub async fn checkout_status(
+    state: &AppState,
+    ctx: &TenantCtx,
+    session_id: &str,
+) -> anyhow::Result<CheckoutStatus> {
+    let Some(c) = db::checkout_state(&state.pool, ctx, session_id).await? else {
+        return Ok(CheckoutStatus::Unknown);
+    };
+    let landed = c.status == "complete" && (c.mode != "subscription" || c.subscription_mirrored);
+    if !landed {
+        return Ok(CheckoutStatus::Confirming);
+    }
+    let view = overview(state, ctx).await?;
+    Ok(CheckoutStatus::Complete {
+        plan_name: view.plan_name,
+        status: view.status,
+    })
+}
