@@ -6,3 +6,4 @@ mod helpers;
 mod accounts;
 mod pages;
 mod security;
+mod stripe_client;
