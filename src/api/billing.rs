@@ -15,8 +15,8 @@ pub async fn get_billing() -> Result<BillingView, AppError> {
 /// when the live subscription was changed in place.
 #[server(prefix = "/api", endpoint = "billing/plan")]
 pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
-    use crate::server::services::billing::{self, PlanOutcome};
     use crate::server::api_support as s;
+    use crate::server::services::billing::{self, PlanOutcome};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     match billing::choose_plan(&state, &ctx, plan.trim()).await? {
@@ -83,7 +83,9 @@ pub async fn advance_sandbox_clock(days: i64) -> Result<usize, AppError> {
         .map_err(s::internal)?
         .ok_or(AppError::NotFound)?;
     let sandbox = state.stripe_sandbox.clone().ok_or_else(|| {
-        AppError::Forbidden("The clock exists only in the sandbox; real Stripe runs on real time.".into())
+        AppError::Forbidden(
+            "The clock exists only in the sandbox; real Stripe runs on real time.".into(),
+        )
     })?;
     if !(1..=400).contains(&days) {
         return Err(AppError::Invalid(vec![FieldError::new(

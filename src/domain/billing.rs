@@ -79,7 +79,10 @@ pub struct BillingView {
 pub enum CheckoutStatus {
     /// The redirect came back but the webhook has not landed yet.
     Confirming,
-    Complete { plan_name: String, status: String },
+    Complete {
+        plan_name: String,
+        status: String,
+    },
     /// A session that is not this tenant's (or never existed).
     Unknown,
 }

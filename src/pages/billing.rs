@@ -2,18 +2,14 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::billing::{
-    ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status,
-};
+use crate::api::billing::{ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status};
 use crate::components::{Alert, UsageBar};
 use crate::domain::billing::{BillingView, CheckoutStatus, PlanAction, PlanCard};
 use crate::domain::format_count;
 use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
 
-fn error_of<T: Clone + Send + Sync + 'static>(
-    action: ServerAction<T>,
-) -> Signal<Option<String>>
+fn error_of<T: Clone + Send + Sync + 'static>(action: ServerAction<T>) -> Signal<Option<String>>
 where
     T: server_fn::ServerFn<Error = AppError>,
     T::Output: Clone + Send + Sync + 'static,
@@ -177,7 +173,11 @@ fn BillingBody(
 }
 
 #[component]
-fn PlanCardView(card: PlanCard, choose: ServerAction<ChoosePlan>, can_manage: bool) -> impl IntoView {
+fn PlanCardView(
+    card: PlanCard,
+    choose: ServerAction<ChoosePlan>,
+    can_manage: bool,
+) -> impl IntoView {
     let PlanCard { plan, action } = card;
     let current = action == PlanAction::Current;
     let id = plan.id.clone();
@@ -216,7 +216,10 @@ pub fn CheckoutSuccess() -> impl IntoView {
     let query = use_query_map();
     let session = move || query.read().get("session_id").unwrap_or_default();
     let tick = RwSignal::new(0u32);
-    let status = Resource::new(move || (session(), tick.get()), |(id, _)| get_checkout_status(id));
+    let status = Resource::new(
+        move || (session(), tick.get()),
+        |(id, _)| get_checkout_status(id),
+    );
     view! {
         <AppHeader subtitle="Billing" />
         <main class="mx-auto max-w-xl px-4 py-12">

@@ -113,15 +113,21 @@ impl From<crate::server::services::billing::BillingError> for AppError {
         use crate::server::providers::payments::PaymentsError;
         use crate::server::services::billing::BillingError;
         match e {
-            BillingError::UnknownPlan(_) => AppError::Invalid(vec![FieldError::new("plan", e.to_string())]),
+            BillingError::UnknownPlan(_) => {
+                AppError::Invalid(vec![FieldError::new("plan", e.to_string())])
+            }
             BillingError::Refused(message) => AppError::Conflict(FieldError::new("plan", message)),
             BillingError::Provider(PaymentsError::Rejected { message, .. }) => {
                 AppError::Upstream(format!("Stripe refused the request: {message}"))
             }
             BillingError::Provider(PaymentsError::RateLimited | PaymentsError::Unavailable(_)) => {
-                AppError::Upstream("Payments are unavailable right now. Please try again in a minute.".into())
+                AppError::Upstream(
+                    "Payments are unavailable right now. Please try again in a minute.".into(),
+                )
             }
-            BillingError::Provider(PaymentsError::Unexpected(e)) | BillingError::Unexpected(e) => internal(e),
+            BillingError::Provider(PaymentsError::Unexpected(e)) | BillingError::Unexpected(e) => {
+                internal(e)
+            }
         }
     }
 }

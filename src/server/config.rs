@@ -209,7 +209,9 @@ impl Settings {
                 self.stripe.secret_key.is_some(),
                 "providers.payments = \"stripe\" needs STRIPE_SECRET_KEY"
             ),
-            other => anyhow::bail!("providers.payments must be auto, stripe or sandbox, not {other}"),
+            other => {
+                anyhow::bail!("providers.payments must be auto, stripe or sandbox, not {other}")
+            }
         }
         if self.uses_real_stripe() {
             anyhow::ensure!(

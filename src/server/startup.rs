@@ -163,7 +163,9 @@ pub fn router(state: AppState) -> Router {
     // Machine-to-machine endpoints: no session, no origin check, their own body limit.
     let webhooks = Router::new()
         .route("/webhooks/stripe", post(webhooks::stripe))
-        .layer(RequestBodyLimitLayer::new(settings.billing.webhook_body_limit_bytes));
+        .layer(RequestBodyLimitLayer::new(
+            settings.billing.webhook_body_limit_bytes,
+        ));
 
     // The sandbox Stripe's hosted pages (404 when real Stripe is configured).
     let sandbox = Router::new()
@@ -171,11 +173,26 @@ pub fn router(state: AppState) -> Router {
             "/sandbox/stripe/checkout/{id}",
             get(sandbox_stripe::checkout_page).post(sandbox_stripe::checkout_pay),
         )
-        .route("/sandbox/stripe/portal/{id}", get(sandbox_stripe::portal_page))
-        .route("/sandbox/stripe/portal/{id}/card", post(sandbox_stripe::portal_card))
-        .route("/sandbox/stripe/portal/{id}/cancel", post(sandbox_stripe::portal_cancel))
-        .route("/sandbox/stripe/portal/{id}/keep", post(sandbox_stripe::portal_keep))
-        .route("/sandbox/stripe/invoices/{id}", get(sandbox_stripe::invoice_page));
+        .route(
+            "/sandbox/stripe/portal/{id}",
+            get(sandbox_stripe::portal_page),
+        )
+        .route(
+            "/sandbox/stripe/portal/{id}/card",
+            post(sandbox_stripe::portal_card),
+        )
+        .route(
+            "/sandbox/stripe/portal/{id}/cancel",
+            post(sandbox_stripe::portal_cancel),
+        )
+        .route(
+            "/sandbox/stripe/portal/{id}/keep",
+            post(sandbox_stripe::portal_keep),
+        )
+        .route(
+            "/sandbox/stripe/invoices/{id}",
+            get(sandbox_stripe::invoice_page),
+        );
 
     let app = Router::new()
         .route("/health", get(health::health))
@@ -185,10 +202,10 @@ pub fn router(state: AppState) -> Router {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            page_context,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell))
         .layer(from_fn(middleware::require_login_for_pages))
         .layer(from_fn(middleware::server_fn_errors))
         .layer(sessions)

@@ -37,13 +37,15 @@ impl AppState {
         listening: Option<SocketAddr>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let webhook_secret = settings
-            .stripe
-            .webhook_secret
-            .clone()
-            .unwrap_or_else(|| SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple())));
+        let webhook_secret = settings.stripe.webhook_secret.clone().unwrap_or_else(|| {
+            SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple()))
+        });
         let (payments, stripe_sandbox): (Arc<dyn Payments>, _) = if settings.uses_real_stripe() {
-            let key = settings.stripe.secret_key.as_ref().expect("checked by uses_real_stripe");
+            let key = settings
+                .stripe
+                .secret_key
+                .as_ref()
+                .expect("checked by uses_real_stripe");
             let client = crate::server::providers::payments::stripe::StripeClient::new(
                 key,
                 &settings.billing.stripe_api_base,

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod billing;
 mod pages;
 mod security;
 mod stripe_client;

@@ -340,11 +340,13 @@ pub async fn purchase_for_payment(
     conn: &mut PgConnection,
     payment_intent_id: &str,
 ) -> anyhow::Result<Option<(Uuid, Uuid)>> {
-    sqlx::query_as("SELECT tenant_id, purchase_id FROM billing_payments WHERE payment_intent_id = $1")
-        .bind(payment_intent_id)
-        .fetch_optional(conn)
-        .await
-        .context("finding the purchase")
+    sqlx::query_as(
+        "SELECT tenant_id, purchase_id FROM billing_payments WHERE payment_intent_id = $1",
+    )
+    .bind(payment_intent_id)
+    .fetch_optional(conn)
+    .await
+    .context("finding the purchase")
 }
 
 /// Recomputes what the tenant's billing means for it, from the mirror (never from one event):
@@ -413,7 +415,10 @@ pub async fn recompute_tenant(
 // ---- customer records ----------------------------------------------------------------------
 
 /// The tenant's Stripe customer, locking the tenant row so two requests cannot both create one.
-pub async fn lock_customer(conn: &mut PgConnection, ctx: &TenantCtx) -> anyhow::Result<Option<String>> {
+pub async fn lock_customer(
+    conn: &mut PgConnection,
+    ctx: &TenantCtx,
+) -> anyhow::Result<Option<String>> {
     sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
         .bind(ctx.tenant_id().0)
         .execute(&mut *conn)
@@ -592,7 +597,11 @@ pub struct InvoiceListRow {
     pub hosted_invoice_url: Option<String>,
 }
 
-pub async fn invoices(pool: &PgPool, ctx: &TenantCtx, limit: i64) -> anyhow::Result<Vec<InvoiceListRow>> {
+pub async fn invoices(
+    pool: &PgPool,
+    ctx: &TenantCtx,
+    limit: i64,
+) -> anyhow::Result<Vec<InvoiceListRow>> {
     sqlx::query_as(
         "SELECT id, number, created, amount_due, amount_paid, currency, status, hosted_invoice_url
            FROM billing_invoices WHERE tenant_id = $1 ORDER BY created DESC, id LIMIT $2",

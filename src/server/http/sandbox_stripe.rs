@@ -179,7 +179,9 @@ pub async fn checkout_pay(
     };
     match sandbox.pay(&id, &form.card).await {
         Ok(success) | Err(PayError::NotOpen(success)) => Redirect::to(&success).into_response(),
-        Err(PayError::NotFound) => (StatusCode::NOT_FOUND, "No such checkout session").into_response(),
+        Err(PayError::NotFound) => {
+            (StatusCode::NOT_FOUND, "No such checkout session").into_response()
+        }
         Err(PayError::Card(e)) => render_checkout(&state, &id, Some(e.to_string())).await,
         Err(PayError::Rejected(m)) => render_checkout(&state, &id, Some(m)).await,
         Err(PayError::Unexpected(e)) => {
@@ -217,7 +219,11 @@ async fn render_portal(state: &AppState, id: &str, error: Option<String>) -> Res
         (_, Some(l)) => format!("Card ending {l}"),
     };
     let base = format!("/sandbox/stripe/portal/{id}");
-    let (keep_url, cancel_url, card_url) = (format!("{base}/keep"), format!("{base}/cancel"), format!("{base}/card"));
+    let (keep_url, cancel_url, card_url) = (
+        format!("{base}/keep"),
+        format!("{base}/cancel"),
+        format!("{base}/card"),
+    );
     let plan = v.subscription.as_ref().map(|s| {
         let name = state
             .settings
@@ -273,14 +279,24 @@ async fn render_portal(state: &AppState, id: &str, error: Option<String>) -> Res
         </div>
     }
     .into_any();
-    (status, page(state, "Billing portal — InboxGrove (sandbox)", body)).into_response()
+    (
+        status,
+        page(state, "Billing portal — InboxGrove (sandbox)", body),
+    )
+        .into_response()
 }
 
-fn portal_result(state: &AppState, id: &str, r: Result<(), PayError>) -> Result<Response, Option<String>> {
+fn portal_result(
+    state: &AppState,
+    id: &str,
+    r: Result<(), PayError>,
+) -> Result<Response, Option<String>> {
     let _ = state;
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/sandbox/stripe/portal/{id}")).into_response()),
-        Err(PayError::NotFound) => Ok((StatusCode::NOT_FOUND, "No such portal session").into_response()),
+        Err(PayError::NotFound) => {
+            Ok((StatusCode::NOT_FOUND, "No such portal session").into_response())
+        }
         Err(PayError::Card(e)) => Err(Some(e.to_string())),
         Err(PayError::Rejected(m)) => Err(Some(m)),
         Err(e) => {
@@ -356,7 +372,9 @@ pub async fn invoice_page(State(state): State<AppState>, Path(id): Path<String>)
     }
     .into_any();
     let mut res = page(&state, "Invoice — InboxGrove (sandbox)", body).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
     res
 }

@@ -2,11 +2,11 @@
 //! parsed; a bad or missing one is a 400 and nothing is stored. Then the event is stored and
 //! applied in one transaction (see `services::billing::events`).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -15,7 +15,9 @@ use crate::server::services::billing::events::{self, Applied, EventError};
 use crate::server::state::AppState;
 
 pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    let header = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
     if let Err(e) = signature::verify(
         header,
         &body,
@@ -24,7 +26,11 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
         state.settings.billing.webhook_tolerance_secs,
     ) {
         tracing::warn!(error = %e, "stripe webhook refused");
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": e.to_string()}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": e.to_string()})),
+        )
+            .into_response();
     }
     match events::apply(&state.pool, &state.settings, &body).await {
         Ok(outcome) => {
@@ -34,16 +40,25 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 Applied::Ignored => "ignored",
                 Applied::Duplicate => "duplicate",
             };
-            (StatusCode::OK, Json(json!({"received": true, "outcome": outcome}))).into_response()
-        }
-        Err(EventError::Malformed(msg)) => {
-            (StatusCode::BAD_REQUEST, Json(json!({"error": format!("not a Stripe event: {msg}")})))
+            (
+                StatusCode::OK,
+                Json(json!({"received": true, "outcome": outcome})),
+            )
                 .into_response()
         }
+        Err(EventError::Malformed(msg)) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": format!("not a Stripe event: {msg}")})),
+        )
+            .into_response(),
         Err(EventError::Unexpected(e)) => {
             // 500 makes Stripe retry later; the transaction rolled back, so nothing is half-applied.
             tracing::error!(error = ?e, "applying a stripe event failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "internal error"}))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "internal error"})),
+            )
+                .into_response()
         }
     }
 }

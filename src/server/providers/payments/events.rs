@@ -27,7 +27,9 @@ pub struct EventData {
 fn expandable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Option::<serde_json::Value>::deserialize(d)? {
         Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Object(o)) => o.get("id").and_then(|v| v.as_str()).map(String::from),
+        Some(serde_json::Value::Object(o)) => {
+            o.get("id").and_then(|v| v.as_str()).map(String::from)
+        }
         _ => None,
     })
 }
@@ -153,8 +155,20 @@ impl Invoice {
 
     /// The service period: from the lines (the invoice-level period is the previous one).
     pub fn period(&self) -> (Option<i64>, Option<i64>) {
-        let start = self.lines.data.iter().filter_map(|l| l.period.as_ref()).map(|p| p.start).min();
-        let end = self.lines.data.iter().filter_map(|l| l.period.as_ref()).map(|p| p.end).max();
+        let start = self
+            .lines
+            .data
+            .iter()
+            .filter_map(|l| l.period.as_ref())
+            .map(|p| p.start)
+            .min();
+        let end = self
+            .lines
+            .data
+            .iter()
+            .filter_map(|l| l.period.as_ref())
+            .map(|p| p.end)
+            .max();
         (start, end)
     }
 }

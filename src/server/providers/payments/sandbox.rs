@@ -49,7 +49,10 @@ pub enum CardError {
 
 /// Reads a card number the way Checkout does (spaces allowed).
 pub fn parse_card(raw: &str) -> Result<Card, CardError> {
-    let digits: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    let digits: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     match digits.as_str() {
         CARD_OK => Ok(Card::Succeeds),
         CARD_FAILS_LATER => Ok(Card::FailsCharges),
@@ -61,7 +64,9 @@ pub fn parse_card(raw: &str) -> Result<Card, CardError> {
 
 fn templates() -> &'static Value {
     static T: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    T.get_or_init(|| serde_json::from_str(include_str!("stripe_templates.json")).expect("valid templates"))
+    T.get_or_init(|| {
+        serde_json::from_str(include_str!("stripe_templates.json")).expect("valid templates")
+    })
 }
 
 fn template(name: &str) -> Value {
@@ -215,15 +220,21 @@ impl SandboxStripe {
         if fresh.is_some() {
             return Ok(None);
         }
-        let stored: Value = sqlx::query_scalar("SELECT response FROM sandbox_stripe_idempotency WHERE key = $1")
-            .bind(key)
-            .fetch_one(tx)
-            .await
-            .context("reading the idempotent response")?;
+        let stored: Value =
+            sqlx::query_scalar("SELECT response FROM sandbox_stripe_idempotency WHERE key = $1")
+                .bind(key)
+                .fetch_one(tx)
+                .await
+                .context("reading the idempotent response")?;
         Ok(Some(stored))
     }
 
-    async fn remember(&self, tx: &mut PgConnection, key: &str, response: &Value) -> anyhow::Result<()> {
+    async fn remember(
+        &self,
+        tx: &mut PgConnection,
+        key: &str,
+        response: &Value,
+    ) -> anyhow::Result<()> {
         sqlx::query("UPDATE sandbox_stripe_idempotency SET response = $2 WHERE key = $1")
             .bind(key)
             .bind(response)
@@ -395,7 +406,15 @@ impl SandboxStripe {
         )
     }
 
-    fn checkout_json(&self, c: &StoredCheckout, status: &str, payment_status: &str, subscription: Option<&str>, payment_intent: Option<&str>, created: DateTime<Utc>) -> Value {
+    fn checkout_json(
+        &self,
+        c: &StoredCheckout,
+        status: &str,
+        payment_status: &str,
+        subscription: Option<&str>,
+        payment_intent: Option<&str>,
+        created: DateTime<Utc>,
+    ) -> Value {
         let mut metadata = json!({"tenant_id": c.tenant_id.to_string()});
         if let Some(p) = c.purchase_id {
             metadata["purchase_id"] = json!(p.to_string());
@@ -428,7 +447,13 @@ impl SandboxStripe {
 
     /// Queues an event for delivery (in the caller's transaction, so it exists iff the change
     /// it reports does).
-    async fn emit(&self, tx: &mut PgConnection, kind: &str, object: Value, created: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn emit(
+        &self,
+        tx: &mut PgConnection,
+        kind: &str,
+        object: Value,
+        created: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let id = new_id("evt");
         let event = json!({
             "id": id,
@@ -469,7 +494,11 @@ impl SandboxStripe {
             }
             for (id, payload) in batch {
                 let body = serde_json::to_vec(&payload).context("encoding the event")?;
-                let header = signature::sign(self.webhook_secret.expose_secret(), Utc::now().timestamp(), &body);
+                let header = signature::sign(
+                    self.webhook_secret.expose_secret(),
+                    Utc::now().timestamp(),
+                    &body,
+                );
                 let result = self
                     .http
                     .post(&self.webhook_url)
@@ -511,15 +540,17 @@ impl SandboxStripe {
     // ---- Checkout -------------------------------------------------------------------------
 
     pub async fn checkout(&self, id: &str) -> anyhow::Result<Option<StoredCheckout>> {
-        let row: Option<(Value, String)> =
-            sqlx::query_as("SELECT request, status FROM sandbox_stripe_checkout_sessions WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .context("loading the sandbox checkout")?;
+        let row: Option<(Value, String)> = sqlx::query_as(
+            "SELECT request, status FROM sandbox_stripe_checkout_sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("loading the sandbox checkout")?;
         Ok(match row {
             Some((request, status)) => {
-                let mut c: StoredCheckout = serde_json::from_value(request).context("decoding the checkout")?;
+                let mut c: StoredCheckout =
+                    serde_json::from_value(request).context("decoding the checkout")?;
                 c.status = status;
                 Some(c)
             }
@@ -560,7 +591,11 @@ impl SandboxStripe {
         sqlx::query("UPDATE sandbox_stripe_customers SET card = $2, card_last4 = $3 WHERE id = $1")
             .bind(&c.customer_id)
             .bind(card_state)
-            .bind(if card == Card::Succeeds { last4 } else { "0341" })
+            .bind(if card == Card::Succeeds {
+                last4
+            } else {
+                "0341"
+            })
             .execute(&mut *tx)
             .await
             .context("saving the card")?;
@@ -568,7 +603,8 @@ impl SandboxStripe {
         let (subscription_id, payment_intent_id, payment_status) = if c.mode == "subscription" {
             let sub_id = new_id("sub");
             let trial_end = c.trial_period_days.map(|d| now + Duration::days(d as i64));
-            let period_end = trial_end.unwrap_or_else(|| now.checked_add_months(Months::new(1)).unwrap_or(now));
+            let period_end =
+                trial_end.unwrap_or_else(|| now.checked_add_months(Months::new(1)).unwrap_or(now));
             let sub = SubRow {
                 id: sub_id.clone(),
                 customer_id: c.customer_id.clone(),
@@ -576,7 +612,12 @@ impl SandboxStripe {
                 price_id: c.price_id.clone().unwrap_or_default(),
                 amount: c.amount,
                 currency: c.currency.clone(),
-                status: if trial_end.is_some() { "trialing" } else { "active" }.into(),
+                status: if trial_end.is_some() {
+                    "trialing"
+                } else {
+                    "active"
+                }
+                .into(),
                 trial_start: trial_end.map(|_| now),
                 trial_end,
                 current_period_start: now,
@@ -591,13 +632,30 @@ impl SandboxStripe {
             insert_subscription(&mut tx, &sub).await?;
             let amount = if trial_end.is_some() { 0 } else { c.amount };
             let invoice = self
-                .new_invoice(&mut tx, &sub, "subscription_create", amount, now, period_end, now)
+                .new_invoice(
+                    &mut tx,
+                    &sub,
+                    "subscription_create",
+                    amount,
+                    now,
+                    period_end,
+                    now,
+                )
                 .await?;
-            self.emit(&mut tx, "customer.subscription.created", self.subscription_json(&sub, Some(&invoice.id)), now)
-                .await?;
+            self.emit(
+                &mut tx,
+                "customer.subscription.created",
+                self.subscription_json(&sub, Some(&invoice.id)),
+                now,
+            )
+            .await?;
             let (invoice, pi) = self.collect(&mut tx, invoice, Card::Succeeds, now).await?;
             debug_assert_eq!(invoice.status, "paid");
-            let payment_status = if amount == 0 { "no_payment_required" } else { "paid" };
+            let payment_status = if amount == 0 {
+                "no_payment_required"
+            } else {
+                "paid"
+            };
             (Some(sub_id), pi, payment_status)
         } else {
             let pi = self
@@ -626,8 +684,16 @@ impl SandboxStripe {
         .execute(&mut *tx)
         .await
         .context("completing the checkout")?;
-        let session = self.checkout_json(&c, "complete", payment_status, subscription_id.as_deref(), payment_intent_id.as_deref(), now);
-        self.emit(&mut tx, "checkout.session.completed", session, now).await?;
+        let session = self.checkout_json(
+            &c,
+            "complete",
+            payment_status,
+            subscription_id.as_deref(),
+            payment_intent_id.as_deref(),
+            now,
+        );
+        self.emit(&mut tx, "checkout.session.completed", session, now)
+            .await?;
         tx.commit().await.context("committing the payment")?;
         self.deliver_logged().await;
         Ok(success)
@@ -695,8 +761,19 @@ impl SandboxStripe {
         .execute(&mut *tx)
         .await
         .context("recording the sandbox payment")?;
-        let object = self.payment_intent_json(&pi, customer, amount, currency, "succeeded", &metadata, Some(&ch), None, at);
-        self.emit(tx, "payment_intent.succeeded", object, at).await?;
+        let object = self.payment_intent_json(
+            &pi,
+            customer,
+            amount,
+            currency,
+            "succeeded",
+            &metadata,
+            Some(&ch),
+            None,
+            at,
+        );
+        self.emit(tx, "payment_intent.succeeded", object, at)
+            .await?;
         Ok(pi)
     }
 
@@ -712,7 +789,18 @@ impl SandboxStripe {
         let mut pi = None;
         if inv.amount_due == 0 || card == Card::Succeeds {
             if inv.amount_due > 0 {
-                pi = Some(self.charge(tx, Some(&inv.customer_id), Some(&inv.id), inv.amount_due, &inv.currency.clone(), json!({}), at).await?);
+                pi = Some(
+                    self.charge(
+                        tx,
+                        Some(&inv.customer_id),
+                        Some(&inv.id),
+                        inv.amount_due,
+                        &inv.currency.clone(),
+                        json!({}),
+                        at,
+                    )
+                    .await?,
+                );
                 inv.attempt_count += 1;
             }
             inv.status = "paid".into();
@@ -721,7 +809,8 @@ impl SandboxStripe {
             inv.next_attempt_at = None;
         } else {
             inv.attempt_count += 1;
-            inv.next_attempt_at = (inv.attempt_count < MAX_ATTEMPTS).then(|| at + Duration::days(RETRY_DAYS));
+            inv.next_attempt_at =
+                (inv.attempt_count < MAX_ATTEMPTS).then(|| at + Duration::days(RETRY_DAYS));
         }
         sqlx::query(
             "UPDATE sandbox_stripe_invoices SET status = $2, amount_paid = $3, paid_at = $4,
@@ -739,19 +828,25 @@ impl SandboxStripe {
         let object = self.invoice_json(&inv);
         if inv.status == "paid" {
             self.emit(tx, "invoice.paid", object.clone(), at).await?;
-            self.emit(tx, "invoice.payment_succeeded", object, at).await?;
+            self.emit(tx, "invoice.payment_succeeded", object, at)
+                .await?;
         } else {
             self.emit(tx, "invoice.payment_failed", object, at).await?;
         }
         Ok((inv, pi))
     }
 
-    async fn customer_card(&self, tx: &mut PgConnection, customer: &str) -> anyhow::Result<Option<Card>> {
-        let card: Option<String> = sqlx::query_scalar("SELECT card FROM sandbox_stripe_customers WHERE id = $1")
-            .bind(customer)
-            .fetch_optional(tx)
-            .await
-            .context("reading the card")?;
+    async fn customer_card(
+        &self,
+        tx: &mut PgConnection,
+        customer: &str,
+    ) -> anyhow::Result<Option<Card>> {
+        let card: Option<String> =
+            sqlx::query_scalar("SELECT card FROM sandbox_stripe_customers WHERE id = $1")
+                .bind(customer)
+                .fetch_optional(tx)
+                .await
+                .context("reading the card")?;
         Ok(match card.as_deref() {
             Some("succeeds") => Some(Card::Succeeds),
             Some("fails_charges") => Some(Card::FailsCharges),
@@ -810,7 +905,12 @@ impl SandboxStripe {
         self.deliver().await
     }
 
-    async fn play_out(&self, tx: &mut PgConnection, id: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn play_out(
+        &self,
+        tx: &mut PgConnection,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let mut sub = load_subscription(tx, id).await?;
         for _ in 0..1000 {
             let open: Option<InvoiceRow> = sqlx::query_as(
@@ -828,18 +928,32 @@ impl SandboxStripe {
                 .trial_end
                 .filter(|_| sub.status == "trialing" && !sub.trial_will_end_sent)
                 .map(|t| (t - Duration::days(3)).max(sub.created));
-            let renew_at = (!matches!(sub.status.as_str(), "canceled" | "unpaid")).then_some(sub.current_period_end);
+            let renew_at = (!matches!(sub.status.as_str(), "canceled" | "unpaid"))
+                .then_some(sub.current_period_end);
             let retry_at = open.as_ref().and_then(|i| i.next_attempt_at);
-            let next = [notice_at, retry_at, renew_at].into_iter().flatten().filter(|t| *t <= now).min();
+            let next = [notice_at, retry_at, renew_at]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t <= now)
+                .min();
             let Some(at) = next else { return Ok(()) };
 
             if Some(at) == notice_at {
                 sub.trial_will_end_sent = true;
                 self.save_subscription(tx, &sub).await?;
-                self.emit(tx, "customer.subscription.trial_will_end", self.subscription_json(&sub, None), at).await?;
+                self.emit(
+                    tx,
+                    "customer.subscription.trial_will_end",
+                    self.subscription_json(&sub, None),
+                    at,
+                )
+                .await?;
             } else if Some(at) == retry_at {
                 let inv = open.expect("retry implies an open invoice");
-                let card = self.customer_card(tx, &sub.customer_id).await?.unwrap_or(Card::FailsCharges);
+                let card = self
+                    .customer_card(tx, &sub.customer_id)
+                    .await?
+                    .unwrap_or(Card::FailsCharges);
                 let (inv, _) = self.collect(tx, inv, card, at).await?;
                 let status = if inv.status == "paid" {
                     "active"
@@ -851,7 +965,13 @@ impl SandboxStripe {
                 if sub.status != status {
                     sub.status = status.into();
                     self.save_subscription(tx, &sub).await?;
-                    self.emit(tx, "customer.subscription.updated", self.subscription_json(&sub, Some(&inv.id)), at).await?;
+                    self.emit(
+                        tx,
+                        "customer.subscription.updated",
+                        self.subscription_json(&sub, Some(&inv.id)),
+                        at,
+                    )
+                    .await?;
                 }
             } else {
                 self.renew(tx, &mut sub, at).await?;
@@ -860,7 +980,12 @@ impl SandboxStripe {
         anyhow::bail!("subscription {id}: too many clock steps")
     }
 
-    async fn renew(&self, tx: &mut PgConnection, sub: &mut SubRow, at: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn renew(
+        &self,
+        tx: &mut PgConnection,
+        sub: &mut SubRow,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let card = self.customer_card(tx, &sub.customer_id).await?;
         let no_card_after_trial = sub.status == "trialing" && card.is_none();
         if sub.cancel_at_period_end || no_card_after_trial {
@@ -868,32 +993,58 @@ impl SandboxStripe {
             sub.canceled_at = Some(at);
             sub.ended_at = Some(at);
             self.save_subscription(tx, sub).await?;
-            self.emit(tx, "customer.subscription.deleted", self.subscription_json(sub, None), at).await?;
+            self.emit(
+                tx,
+                "customer.subscription.deleted",
+                self.subscription_json(sub, None),
+                at,
+            )
+            .await?;
             return Ok(());
         }
         let start = sub.current_period_end;
-        let end = start.checked_add_months(Months::new(1)).context("period end overflow")?;
+        let end = start
+            .checked_add_months(Months::new(1))
+            .context("period end overflow")?;
         sub.current_period_start = start;
         sub.current_period_end = end;
         let amount = sub.amount;
-        let inv = self.new_invoice(tx, sub, "subscription_cycle", amount, start, end, at).await?;
-        let (inv, _) = self.collect(tx, inv, card.unwrap_or(Card::FailsCharges), at).await?;
-        sub.status = if inv.status == "paid" { "active" } else { "past_due" }.into();
+        let inv = self
+            .new_invoice(tx, sub, "subscription_cycle", amount, start, end, at)
+            .await?;
+        let (inv, _) = self
+            .collect(tx, inv, card.unwrap_or(Card::FailsCharges), at)
+            .await?;
+        sub.status = if inv.status == "paid" {
+            "active"
+        } else {
+            "past_due"
+        }
+        .into();
         self.save_subscription(tx, sub).await?;
-        self.emit(tx, "customer.subscription.updated", self.subscription_json(sub, Some(&inv.id)), at).await?;
+        self.emit(
+            tx,
+            "customer.subscription.updated",
+            self.subscription_json(sub, Some(&inv.id)),
+            at,
+        )
+        .await?;
         Ok(())
     }
 
     // ---- the portal -----------------------------------------------------------------------
 
     pub async fn portal(&self, id: &str) -> anyhow::Result<Option<PortalView>> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT customer_id, return_url FROM sandbox_stripe_portal_sessions WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .context("loading the portal session")?;
-        let Some((customer_id, return_url)) = row else { return Ok(None) };
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT customer_id, return_url FROM sandbox_stripe_portal_sessions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("loading the portal session")?;
+        let Some((customer_id, return_url)) = row else {
+            return Ok(None);
+        };
         let card: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT card, card_last4 FROM sandbox_stripe_customers WHERE id = $1")
                 .bind(&customer_id)
@@ -908,7 +1059,13 @@ impl SandboxStripe {
         .await
         .context("loading the subscription")?;
         let (card, last4) = card.unwrap_or(("none".into(), None));
-        Ok(Some(PortalView { customer_id, return_url, card, card_last4: last4, subscription: sub }))
+        Ok(Some(PortalView {
+            customer_id,
+            return_url,
+            card,
+            card_last4: last4,
+            subscription: sub,
+        }))
     }
 
     /// The portal's "Update card": saves it and, like Stripe, retries open invoices with it.
@@ -919,8 +1076,16 @@ impl SandboxStripe {
         let now = self.now(&mut tx).await?;
         sqlx::query("UPDATE sandbox_stripe_customers SET card = $2, card_last4 = $3 WHERE id = $1")
             .bind(&view.customer_id)
-            .bind(if card == Card::Succeeds { "succeeds" } else { "fails_charges" })
-            .bind(if card == Card::Succeeds { "4242" } else { "0341" })
+            .bind(if card == Card::Succeeds {
+                "succeeds"
+            } else {
+                "fails_charges"
+            })
+            .bind(if card == Card::Succeeds {
+                "4242"
+            } else {
+                "0341"
+            })
             .execute(&mut *tx)
             .await
             .context("saving the card")?;
@@ -945,7 +1110,13 @@ impl SandboxStripe {
             if any && matches!(sub.status.as_str(), "past_due" | "unpaid") {
                 sub.status = "active".into();
                 self.save_subscription(&mut tx, &sub).await?;
-                self.emit(&mut tx, "customer.subscription.updated", self.subscription_json(&sub, last.as_deref()), now).await?;
+                self.emit(
+                    &mut tx,
+                    "customer.subscription.updated",
+                    self.subscription_json(&sub, last.as_deref()),
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await.context("committing")?;
@@ -953,7 +1124,11 @@ impl SandboxStripe {
         Ok(())
     }
 
-    async fn change_subscription(&self, id: &str, change: &SubscriptionChange) -> Result<(), PaymentsError> {
+    async fn change_subscription(
+        &self,
+        id: &str,
+        change: &SubscriptionChange,
+    ) -> Result<(), PaymentsError> {
         let mut tx = self.pool.begin().await.context("starting")?;
         let now = self.now(&mut tx).await?;
         let mut sub: SubRow = sqlx::query_as(&format!("{SUB_COLUMNS} WHERE id = $1 FOR UPDATE"))
@@ -965,18 +1140,21 @@ impl SandboxStripe {
         if sub.status == "canceled" {
             return Err(rejected(
                 "subscription_canceled",
-                "A canceled subscription can only update its cancellation_details and metadata.".into(),
+                "A canceled subscription can only update its cancellation_details and metadata."
+                    .into(),
             ));
         }
         match change {
             SubscriptionChange::ChangePrice { item_id, price_id } => {
                 if *item_id != sub.item_id {
-                    return Err(rejected("resource_missing", format!("No such subscription item: '{item_id}'")));
+                    return Err(rejected(
+                        "resource_missing",
+                        format!("No such subscription item: '{item_id}'"),
+                    ));
                 }
-                let (_, plan) = self
-                    .settings
-                    .plan_by_price(price_id)
-                    .ok_or_else(|| rejected("resource_missing", format!("No such price: '{price_id}'")))?;
+                let (_, plan) = self.settings.plan_by_price(price_id).ok_or_else(|| {
+                    rejected("resource_missing", format!("No such price: '{price_id}'"))
+                })?;
                 sub.price_id = price_id.clone();
                 sub.amount = plan.price_cents;
                 sub.currency = plan.currency.clone();
@@ -985,7 +1163,13 @@ impl SandboxStripe {
             SubscriptionChange::Reactivate => sub.cancel_at_period_end = false,
         }
         self.save_subscription(&mut tx, &sub).await?;
-        self.emit(&mut tx, "customer.subscription.updated", self.subscription_json(&sub, None), now).await?;
+        self.emit(
+            &mut tx,
+            "customer.subscription.updated",
+            self.subscription_json(&sub, None),
+            now,
+        )
+        .await?;
         tx.commit().await.context("committing")?;
         self.deliver_logged().await;
         Ok(())
@@ -995,7 +1179,11 @@ impl SandboxStripe {
     pub async fn portal_set_cancel(&self, portal_id: &str, cancel: bool) -> Result<(), PayError> {
         let view = self.portal(portal_id).await?.ok_or(PayError::NotFound)?;
         let sub = view.subscription.ok_or(PayError::NotFound)?;
-        let change = if cancel { SubscriptionChange::CancelAtPeriodEnd } else { SubscriptionChange::Reactivate };
+        let change = if cancel {
+            SubscriptionChange::CancelAtPeriodEnd
+        } else {
+            SubscriptionChange::Reactivate
+        };
         self.change_subscription(&sub.id, &change)
             .await
             .map_err(|e| PayError::Rejected(e.to_string()))
@@ -1039,7 +1227,8 @@ pub enum PayError {
     Unexpected(#[from] anyhow::Error),
 }
 
-const SUB_COLUMNS: &str = "SELECT id, customer_id, item_id, price_id, amount, currency, status, trial_start, trial_end,
+const SUB_COLUMNS: &str =
+    "SELECT id, customer_id, item_id, price_id, amount, currency, status, trial_start, trial_end,
         current_period_start, current_period_end, cancel_at_period_end, canceled_at, ended_at,
         trial_will_end_sent, metadata, created FROM sandbox_stripe_subscriptions";
 
@@ -1088,11 +1277,15 @@ struct PaymentRow {
 }
 
 fn rejected(code: &str, message: String) -> PaymentsError {
-    PaymentsError::Rejected { code: Some(code.into()), message }
+    PaymentsError::Rejected {
+        code: Some(code.into()),
+        message,
+    }
 }
 
 fn from_response<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, PaymentsError> {
-    serde_json::from_value(v).map_err(|e| PaymentsError::Unexpected(anyhow::anyhow!("stored response: {e}")))
+    serde_json::from_value(v)
+        .map_err(|e| PaymentsError::Unexpected(anyhow::anyhow!("stored response: {e}")))
 }
 
 #[async_trait]
@@ -1101,7 +1294,11 @@ impl Payments for SandboxStripe {
         "sandbox"
     }
 
-    async fn create_customer(&self, customer: &NewCustomer, key: &str) -> Result<String, PaymentsError> {
+    async fn create_customer(
+        &self,
+        customer: &NewCustomer,
+        key: &str,
+    ) -> Result<String, PaymentsError> {
         let mut tx = self.pool.begin().await.context("starting")?;
         if let Some(previous) = self.claim(&mut tx, key).await? {
             return from_response(previous);
@@ -1128,31 +1325,70 @@ impl Payments for SandboxStripe {
             let (id, url): (String, String) = from_response(previous)?;
             return Ok(CheckoutSession { id, url });
         }
-        let email: Option<String> = sqlx::query_scalar("SELECT email FROM sandbox_stripe_customers WHERE id = $1")
-            .bind(&r.customer_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("loading the customer")?;
-        let email = email.ok_or_else(|| rejected("resource_missing", format!("No such customer: '{}'", r.customer_id)))?;
+        let email: Option<String> =
+            sqlx::query_scalar("SELECT email FROM sandbox_stripe_customers WHERE id = $1")
+                .bind(&r.customer_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("loading the customer")?;
+        let email = email.ok_or_else(|| {
+            rejected(
+                "resource_missing",
+                format!("No such customer: '{}'", r.customer_id),
+            )
+        })?;
         let id = new_id("cs_test");
-        let (mode, price_id, product_name, amount, currency, trial, card_required, purchase_id) = match &r.mode {
-            CheckoutMode::Subscription { price_id, trial_period_days, card_required } => {
-                let (_, plan) = self
-                    .settings
-                    .plan_by_price(price_id)
-                    .ok_or_else(|| rejected("resource_missing", format!("No such price: '{price_id}'")))?;
-                if trial_period_days == &Some(0) {
-                    return Err(rejected("parameter_invalid_integer", "trial_period_days must be at least 1.".into()));
+        let (mode, price_id, product_name, amount, currency, trial, card_required, purchase_id) =
+            match &r.mode {
+                CheckoutMode::Subscription {
+                    price_id,
+                    trial_period_days,
+                    card_required,
+                } => {
+                    let (_, plan) = self.settings.plan_by_price(price_id).ok_or_else(|| {
+                        rejected("resource_missing", format!("No such price: '{price_id}'"))
+                    })?;
+                    if trial_period_days == &Some(0) {
+                        return Err(rejected(
+                            "parameter_invalid_integer",
+                            "trial_period_days must be at least 1.".into(),
+                        ));
+                    }
+                    (
+                        "subscription",
+                        Some(price_id.clone()),
+                        format!("InboxGrove {}", plan.name),
+                        plan.price_cents,
+                        plan.currency.clone(),
+                        *trial_period_days,
+                        *card_required,
+                        None,
+                    )
                 }
-                ("subscription", Some(price_id.clone()), format!("InboxGrove {}", plan.name), plan.price_cents, plan.currency.clone(), *trial_period_days, *card_required, None)
-            }
-            CheckoutMode::Payment { amount_cents, currency, description, purchase_id } => {
-                if *amount_cents < 50 {
-                    return Err(rejected("amount_too_small", "Amount must be at least $0.50 usd".into()));
+                CheckoutMode::Payment {
+                    amount_cents,
+                    currency,
+                    description,
+                    purchase_id,
+                } => {
+                    if *amount_cents < 50 {
+                        return Err(rejected(
+                            "amount_too_small",
+                            "Amount must be at least $0.50 usd".into(),
+                        ));
+                    }
+                    (
+                        "payment",
+                        None,
+                        description.clone(),
+                        *amount_cents,
+                        currency.clone(),
+                        None,
+                        true,
+                        Some(*purchase_id),
+                    )
                 }
-                ("payment", None, description.clone(), *amount_cents, currency.clone(), None, true, Some(*purchase_id))
-            }
-        };
+            };
         let stored = StoredCheckout {
             id: id.clone(),
             customer_id: r.customer_id.clone(),
@@ -1179,7 +1415,8 @@ impl Payments for SandboxStripe {
             .await
             .context("creating the sandbox checkout")?;
         let url = format!("{}/sandbox/stripe/checkout/{id}", self.base());
-        self.remember(&mut tx, &r.idempotency_key, &json!([id, url])).await?;
+        self.remember(&mut tx, &r.idempotency_key, &json!([id, url]))
+            .await?;
         tx.commit().await.context("committing")?;
         Ok(CheckoutSession { id, url })
     }
@@ -1199,7 +1436,12 @@ impl Payments for SandboxStripe {
         Ok(format!("{}/sandbox/stripe/portal/{id}", self.base()))
     }
 
-    async fn update_subscription(&self, id: &str, change: &SubscriptionChange, key: &str) -> Result<(), PaymentsError> {
+    async fn update_subscription(
+        &self,
+        id: &str,
+        change: &SubscriptionChange,
+        key: &str,
+    ) -> Result<(), PaymentsError> {
         {
             let mut tx = self.pool.begin().await.context("starting")?;
             if self.claim(&mut tx, key).await?.is_some() {
@@ -1214,8 +1456,15 @@ impl Payments for SandboxStripe {
     async fn refund(&self, r: &RefundRequest) -> Result<Refund, PaymentsError> {
         let mut tx = self.pool.begin().await.context("starting")?;
         if let Some(previous) = self.claim(&mut tx, &r.idempotency_key).await? {
-            let (id, payment_intent_id, amount_cents, currency): (String, String, i64, String) = from_response(previous)?;
-            return Ok(Refund { id, payment_intent_id, amount_cents, currency, status: "succeeded".into() });
+            let (id, payment_intent_id, amount_cents, currency): (String, String, i64, String) =
+                from_response(previous)?;
+            return Ok(Refund {
+                id,
+                payment_intent_id,
+                amount_cents,
+                currency,
+                status: "succeeded".into(),
+            });
         }
         let mut p: PaymentRow = sqlx::query_as(
             "SELECT id, charge_id, customer_id, amount, amount_refunded, currency, metadata
@@ -1225,16 +1474,26 @@ impl Payments for SandboxStripe {
         .fetch_optional(&mut *tx)
         .await
         .context("loading the payment")?
-        .ok_or_else(|| rejected("resource_missing", format!("No such payment_intent: '{}'", r.payment_intent_id)))?;
+        .ok_or_else(|| {
+            rejected(
+                "resource_missing",
+                format!("No such payment_intent: '{}'", r.payment_intent_id),
+            )
+        })?;
         let remaining = p.amount - p.amount_refunded;
         let amount = r.amount_cents.unwrap_or(remaining);
         if remaining <= 0 {
-            return Err(rejected("charge_already_refunded", format!("Charge {} has already been refunded.", p.charge_id)));
+            return Err(rejected(
+                "charge_already_refunded",
+                format!("Charge {} has already been refunded.", p.charge_id),
+            ));
         }
         if amount <= 0 || amount > remaining {
             return Err(rejected(
                 "amount_too_large",
-                format!("Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})"),
+                format!(
+                    "Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})"
+                ),
             ));
         }
         p.amount_refunded += amount;
@@ -1246,11 +1505,23 @@ impl Payments for SandboxStripe {
             .context("refunding")?;
         let now = self.now(&mut tx).await?;
         let id = new_id("re");
-        self.emit(&mut tx, "charge.refunded", self.charge_json(&p, now), now).await?;
-        self.remember(&mut tx, &r.idempotency_key, &json!([id, p.id, amount, p.currency])).await?;
+        self.emit(&mut tx, "charge.refunded", self.charge_json(&p, now), now)
+            .await?;
+        self.remember(
+            &mut tx,
+            &r.idempotency_key,
+            &json!([id, p.id, amount, p.currency]),
+        )
+        .await?;
         tx.commit().await.context("committing")?;
         self.deliver_logged().await;
-        Ok(Refund { id, payment_intent_id: p.id, amount_cents: amount, currency: p.currency, status: "succeeded".into() })
+        Ok(Refund {
+            id,
+            payment_intent_id: p.id,
+            amount_cents: amount,
+            currency: p.currency,
+            status: "succeeded".into(),
+        })
     }
 }
 
@@ -1268,7 +1539,10 @@ mod tests {
         assert_eq!(parse_card("4242 4242 4242 4242"), Ok(Card::Succeeds));
         assert_eq!(parse_card("4000-0000-0000-0341"), Ok(Card::FailsCharges));
         assert_eq!(parse_card("4000000000000002"), Err(CardError::Declined));
-        assert_eq!(parse_card("4000000000009995"), Err(CardError::InsufficientFunds));
+        assert_eq!(
+            parse_card("4000000000009995"),
+            Err(CardError::InsufficientFunds)
+        );
         assert_eq!(parse_card("1234"), Err(CardError::Invalid));
     }
 

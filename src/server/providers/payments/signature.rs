@@ -46,9 +46,18 @@ pub fn verify(
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
-        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        let (key, value) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
         match key {
-            "t" => timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
+            "t" => {
+                timestamp = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| SignatureError::Malformed)?,
+                )
+            }
             "v1" => candidates.push(hex::decode(value).map_err(|_| SignatureError::Malformed)?),
             _ => {} // v0 and future schemes are ignored
         }
@@ -58,9 +67,9 @@ pub fn verify(
         return Err(SignatureError::Malformed);
     }
     let expected = mac(secret, timestamp, body).finalize().into_bytes();
-    let matched = candidates
-        .iter()
-        .fold(false, |any, c| any | bool::from(c.as_slice().ct_eq(expected.as_slice())));
+    let matched = candidates.iter().fold(false, |any, c| {
+        any | bool::from(c.as_slice().ct_eq(expected.as_slice()))
+    });
     if !matched {
         return Err(SignatureError::Mismatch);
     }
@@ -96,7 +105,10 @@ mod tests {
 
     #[test]
     fn a_valid_signature_is_accepted() {
-        assert_eq!(check(&format!("t={T},v1={V1}"), BODY, SECRET, T + 10), Ok(()));
+        assert_eq!(
+            check(&format!("t={T},v1={V1}"), BODY, SECRET, T + 10),
+            Ok(())
+        );
     }
 
     #[test]
@@ -127,8 +139,14 @@ mod tests {
     #[test]
     fn a_timestamp_outside_300_seconds_either_way_is_refused() {
         let header = format!("t={T},v1={V1}");
-        assert_eq!(check(&header, BODY, SECRET, T + 301), Err(SignatureError::Expired));
-        assert_eq!(check(&header, BODY, SECRET, T - 301), Err(SignatureError::Expired));
+        assert_eq!(
+            check(&header, BODY, SECRET, T + 301),
+            Err(SignatureError::Expired)
+        );
+        assert_eq!(
+            check(&header, BODY, SECRET, T - 301),
+            Err(SignatureError::Expired)
+        );
         assert_eq!(check(&header, BODY, SECRET, T + 300), Ok(()));
     }
 
@@ -147,9 +165,21 @@ mod tests {
             verify(None, BODY.as_bytes(), SECRET, T, 300),
             Err(SignatureError::Missing)
         );
-        assert_eq!(check("v1=abcd", BODY, SECRET, T), Err(SignatureError::Malformed));
-        assert_eq!(check(&format!("t={T}"), BODY, SECRET, T), Err(SignatureError::Malformed));
-        assert_eq!(check("garbage", BODY, SECRET, T), Err(SignatureError::Malformed));
-        assert_eq!(check(&format!("t={T},v1=zz"), BODY, SECRET, T), Err(SignatureError::Malformed));
+        assert_eq!(
+            check("v1=abcd", BODY, SECRET, T),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            check(&format!("t={T}"), BODY, SECRET, T),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            check("garbage", BODY, SECRET, T),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            check(&format!("t={T},v1=zz"), BODY, SECRET, T),
+            Err(SignatureError::Malformed)
+        );
     }
 }

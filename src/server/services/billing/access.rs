@@ -31,9 +31,13 @@ pub fn entitlement(
     let plan = sub
         .and_then(|s| s.plan_id.as_deref())
         .and_then(|id| settings.plans.get(id).map(|p| (id, p)));
-    let plan_name = plan.map(|(_, p)| p.name.clone()).unwrap_or_else(|| "Free trial".into());
+    let plan_name = plan
+        .map(|(_, p)| p.name.clone())
+        .unwrap_or_else(|| "Free trial".into());
     let trial = (settings.trial.max_domains, settings.trial.max_inboxes);
-    let paid = plan.map(|(_, p)| (p.max_domains, p.max_inboxes)).unwrap_or(trial);
+    let paid = plan
+        .map(|(_, p)| (p.max_domains, p.max_inboxes))
+        .unwrap_or(trial);
     let mut e = Entitlement {
         plan_id: plan.map(|(id, _)| id.to_string()),
         plan_name,
@@ -60,11 +64,17 @@ pub fn entitlement(
             e.blocked = Some("Your subscription is canceled. The account is read-only: you can export everything, and choose a plan to create again.".into());
         }
         Some("incomplete") => {
-            e.blocked = Some("Your first payment has not gone through yet. Complete it to start creating.".into());
+            e.blocked = Some(
+                "Your first payment has not gone through yet. Complete it to start creating."
+                    .into(),
+            );
         }
         Some(_) => {
             (e.max_domains, e.max_inboxes) = paid;
-            e.blocked = Some("Your subscription is unpaid. The account is read-only until an invoice is paid.".into());
+            e.blocked = Some(
+                "Your subscription is unpaid. The account is read-only until an invoice is paid."
+                    .into(),
+            );
         }
     }
     if let Some(category) = &row.suspension {
@@ -90,7 +100,12 @@ pub enum LimitError {
 }
 
 /// Checks `entitlement` for `domains` + `inboxes` more, given current usage.
-pub fn check(e: &Entitlement, row: &BillingRow, domains: i64, inboxes: i64) -> Result<(), LimitError> {
+pub fn check(
+    e: &Entitlement,
+    row: &BillingRow,
+    domains: i64,
+    inboxes: i64,
+) -> Result<(), LimitError> {
     if let Some(reason) = &e.blocked {
         return Err(LimitError::Blocked(reason.clone()));
     }
@@ -181,13 +196,28 @@ mod tests {
         let r = row(2, 0, Duration::days(7));
         let e = entitlement(&s, &r, None, Utc::now());
         let err = check(&e, &r, 1, 0).unwrap_err();
-        assert!(matches!(err, LimitError::OverLimit { what: "domains", limit: 2, used: 2, requested: 1, .. }));
+        assert!(matches!(
+            err,
+            LimitError::OverLimit {
+                what: "domains",
+                limit: 2,
+                used: 2,
+                requested: 1,
+                ..
+            }
+        ));
         assert_eq!(
             err.to_string(),
             "Your Free trial plan allows 2 domains; you have 2, so 1 more would go over by 1. Choose a bigger plan on the Billing page or remove some first."
         );
         assert!(check(&e, &r, 0, 50).is_ok());
-        assert!(matches!(check(&e, &r, 0, 51), Err(LimitError::OverLimit { what: "inboxes", .. })));
+        assert!(matches!(
+            check(&e, &r, 0, 51),
+            Err(LimitError::OverLimit {
+                what: "inboxes",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -203,7 +233,12 @@ mod tests {
     #[test]
     fn a_trialing_subscription_keeps_the_trial_caps() {
         let s = settings();
-        let e = entitlement(&s, &row(0, 0, Duration::days(-1)), Some(&sub("trialing", "scale")), Utc::now());
+        let e = entitlement(
+            &s,
+            &row(0, 0, Duration::days(-1)),
+            Some(&sub("trialing", "scale")),
+            Utc::now(),
+        );
         assert_eq!((e.max_domains, e.max_inboxes), (2, 50));
         assert_eq!(e.plan_name, "Scale");
         assert_eq!(e.blocked, None);
@@ -212,7 +247,12 @@ mod tests {
     #[test]
     fn past_due_keeps_access_with_a_warning() {
         let s = settings();
-        let e = entitlement(&s, &row(0, 0, Duration::days(-1)), Some(&sub("past_due", "growth")), Utc::now());
+        let e = entitlement(
+            &s,
+            &row(0, 0, Duration::days(-1)),
+            Some(&sub("past_due", "growth")),
+            Utc::now(),
+        );
         assert!(e.warning.is_some());
         assert_eq!(e.blocked, None);
         assert_eq!(e.max_domains, 20);
@@ -223,9 +263,13 @@ mod tests {
         let s = settings();
         let r = row(0, 0, Duration::days(-1));
         let canceled = entitlement(&s, &r, Some(&sub("canceled", "growth")), Utc::now());
-        assert!(matches!(check(&canceled, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("canceled")));
+        assert!(
+            matches!(check(&canceled, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("canceled"))
+        );
         let ended = entitlement(&s, &r, None, Utc::now());
-        assert!(matches!(check(&ended, &r, 0, 1), Err(LimitError::Blocked(m)) if m.contains("trial has ended")));
+        assert!(
+            matches!(check(&ended, &r, 0, 1), Err(LimitError::Blocked(m)) if m.contains("trial has ended"))
+        );
     }
 
     #[test]
@@ -234,6 +278,8 @@ mod tests {
         let mut r = row(0, 0, Duration::days(5));
         r.suspension = Some("payment".into());
         let e = entitlement(&s, &r, Some(&sub("active", "scale")), Utc::now());
-        assert!(matches!(check(&e, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("suspended (payment)")));
+        assert!(
+            matches!(check(&e, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("suspended (payment)"))
+        );
     }
 }

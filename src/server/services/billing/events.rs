@@ -84,7 +84,10 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
         serde_json::from_slice(body).map_err(|e| EventError::Malformed(e.to_string()))?;
     let event: Event = parse(&payload)?;
     let object_id = event.data.object.get("id").and_then(|v| v.as_str());
-    let mut tx = pool.begin().await.context("starting the event transaction")?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("starting the event transaction")?;
     let stored = db::insert_event(
         &mut tx,
         &db::EventMeta {
@@ -104,8 +107,12 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
     }
     let (outcome, tenant) = apply_in(&mut tx, settings, &event).await?;
     if let Some(tenant) = tenant {
-        db::recompute_tenant(&mut tx, tenant, settings.billing.failed_payments_before_suspension)
-            .await?;
+        db::recompute_tenant(
+            &mut tx,
+            tenant,
+            settings.billing.failed_payments_before_suspension,
+        )
+        .await?;
     }
     let label = match outcome {
         Applied::Stale => "stale",
@@ -173,7 +180,9 @@ async fn apply_in(
                 && s.payment_status.as_deref() == Some("paid")
                 && let (Some(pi), Some(purchase)) = (
                     s.payment_intent.as_deref(),
-                    s.metadata.get("purchase_id").and_then(|p| Uuid::parse_str(p).ok()),
+                    s.metadata
+                        .get("purchase_id")
+                        .and_then(|p| Uuid::parse_str(p).ok()),
                 )
             {
                 let amount = s.amount_total.unwrap_or(0);
@@ -218,7 +227,11 @@ async fn apply_in(
             )
             .await?;
             Ok((
-                if written { Applied::Applied } else { Applied::Stale },
+                if written {
+                    Applied::Applied
+                } else {
+                    Applied::Stale
+                },
                 Some(tenant),
             ))
         }
@@ -295,7 +308,10 @@ async fn apply_in(
         "payment_intent.succeeded" | "payment_intent.payment_failed" => {
             let p: PaymentIntent = parse(object)?;
             // Only the one-time charges we asked for; subscription invoices make PIs too.
-            let Some(purchase) = p.metadata.get("purchase_id").and_then(|v| Uuid::parse_str(v).ok())
+            let Some(purchase) = p
+                .metadata
+                .get("purchase_id")
+                .and_then(|v| Uuid::parse_str(v).ok())
             else {
                 return Ok((Applied::Ignored, None));
             };
@@ -305,9 +321,22 @@ async fn apply_in(
                 return Ok((Applied::Ignored, None));
             };
             if event.kind == "payment_intent.succeeded" {
-                let amount = if p.amount_received > 0 { p.amount_received } else { p.amount };
-                one_time_paid(conn, tenant, &p.id, purchase, amount, &p.currency, at, &event.id)
-                    .await?;
+                let amount = if p.amount_received > 0 {
+                    p.amount_received
+                } else {
+                    p.amount
+                };
+                one_time_paid(
+                    conn,
+                    tenant,
+                    &p.id,
+                    purchase,
+                    amount,
+                    &p.currency,
+                    at,
+                    &event.id,
+                )
+                .await?;
             } else {
                 let message = p
                     .last_payment_error
@@ -338,7 +367,9 @@ async fn apply_in(
             };
             let tenant = match from_payment {
                 Some((t, _)) => Some(t),
-                None => tenant_of(conn, c.customer.as_deref(), &[c.metadata.get("tenant_id")]).await?,
+                None => {
+                    tenant_of(conn, c.customer.as_deref(), &[c.metadata.get("tenant_id")]).await?
+                }
             };
             let Some(tenant) = tenant else {
                 return Ok((Applied::Ignored, None));
@@ -423,8 +454,12 @@ mod tests {
 
     #[test]
     fn within_one_second_a_delete_outranks_an_update_which_outranks_a_create() {
-        assert!(type_rank("customer.subscription.deleted") > type_rank("customer.subscription.updated"));
-        assert!(type_rank("customer.subscription.updated") > type_rank("customer.subscription.created"));
+        assert!(
+            type_rank("customer.subscription.deleted") > type_rank("customer.subscription.updated")
+        );
+        assert!(
+            type_rank("customer.subscription.updated") > type_rank("customer.subscription.created")
+        );
     }
 
     #[test]

@@ -8,11 +8,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::Usage;
 use crate::domain::billing::{
     BillingView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::Usage;
 use crate::server::auth::TenantCtx;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::{
@@ -56,7 +56,11 @@ fn status_label(status: &str) -> String {
 
 pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<BillingView> {
     let settings = &state.settings;
-    let mut conn = state.pool.acquire().await.context("acquiring a connection")?;
+    let mut conn = state
+        .pool
+        .acquire()
+        .await
+        .context("acquiring a connection")?;
     let row = db::billing_row(&mut conn, ctx).await?;
     let sub = db::current_subscription(&mut conn, ctx).await?;
     drop(conn);
@@ -83,9 +87,10 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         })
         .collect();
     let (status, period_note) = match &sub {
-        None if now < row.trial_ends_at => {
-            ("Trial".to_string(), Some(format!("Trial ends on {}", day(row.trial_ends_at))))
-        }
+        None if now < row.trial_ends_at => (
+            "Trial".to_string(),
+            Some(format!("Trial ends on {}", day(row.trial_ends_at))),
+        ),
         None => ("Trial ended".to_string(), None),
         Some(s) => {
             let note = match (s.status.as_str(), s.trial_end, s.current_period_end) {
@@ -99,7 +104,9 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
                         .unwrap_or_default()
                 )),
                 ("canceled", _, _) => None,
-                (_, _, Some(end)) if s.cancel_at_period_end => Some(format!("Ends on {}", day(end))),
+                (_, _, Some(end)) if s.cancel_at_period_end => {
+                    Some(format!("Ends on {}", day(end)))
+                }
                 (_, _, Some(end)) => Some(format!("Renews on {}", day(end))),
                 _ => None,
             };
@@ -113,7 +120,14 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             number: i.number.unwrap_or_else(|| i.id.clone()),
             id: i.id,
             date: day(i.created),
-            amount: format_money(if i.status == "paid" { i.amount_paid } else { i.amount_due }, &i.currency),
+            amount: format_money(
+                if i.status == "paid" {
+                    i.amount_paid
+                } else {
+                    i.amount_due
+                },
+                &i.currency,
+            ),
             status: match i.status.as_str() {
                 "paid" => "Paid",
                 "open" => "Open",
@@ -153,8 +167,14 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         blocked: e.blocked,
         can_manage: ctx.role().can_manage(),
         plans,
-        domains: Usage { used: row.domains, limit: e.max_domains },
-        inboxes: Usage { used: row.inboxes, limit: e.max_inboxes },
+        domains: Usage {
+            used: row.domains,
+            limit: e.max_domains,
+        },
+        inboxes: Usage {
+            used: row.inboxes,
+            limit: e.max_inboxes,
+        },
         invoices,
         ledger,
     })
@@ -171,7 +191,11 @@ pub async fn ensure_customer(state: &AppState, ctx: &TenantCtx) -> Result<String
     let id = state
         .payments
         .create_customer(
-            &NewCustomer { tenant_id, email, name },
+            &NewCustomer {
+                tenant_id,
+                email,
+                name,
+            },
             &format!("ig:customer:{tenant_id}"),
         )
         .await?;
@@ -217,7 +241,8 @@ pub async fn choose_plan(
     ctx: &TenantCtx,
     plan_id: &str,
 ) -> Result<PlanOutcome, BillingError> {
-    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    ctx.require_manager()
+        .map_err(|e| BillingError::Refused(e.to_string()))?;
     let plan = state
         .settings
         .plans
@@ -230,9 +255,13 @@ pub async fn choose_plan(
     if let Some(reason) = downgrade_blocker(state, &row, plan_id) {
         return Err(BillingError::Refused(reason));
     }
-    if let Some(s) = sub.filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired")) {
+    if let Some(s) = sub.filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
+    {
         if s.plan_id.as_deref() == Some(plan_id) {
-            return Err(BillingError::Refused(format!("You are already on {}.", plan.name)));
+            return Err(BillingError::Refused(format!(
+                "You are already on {}.",
+                plan.name
+            )));
         }
         state
             .payments
@@ -293,12 +322,15 @@ pub async fn set_cancel_at_period_end(
     ctx: &TenantCtx,
     cancel: bool,
 ) -> Result<(), BillingError> {
-    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    ctx.require_manager()
+        .map_err(|e| BillingError::Refused(e.to_string()))?;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
     let sub = db::current_subscription(&mut conn, ctx)
         .await?
         .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
-        .ok_or_else(|| BillingError::Refused("There is no active subscription to change.".into()))?;
+        .ok_or_else(|| {
+            BillingError::Refused("There is no active subscription to change.".into())
+        })?;
     drop(conn);
     if sub.cancel_at_period_end == cancel {
         return Ok(());
@@ -310,13 +342,18 @@ pub async fn set_cancel_at_period_end(
     };
     state
         .payments
-        .update_subscription(&sub.id, &change, &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()))
+        .update_subscription(
+            &sub.id,
+            &change,
+            &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()),
+        )
         .await?;
     Ok(())
 }
 
 pub async fn portal_url(state: &AppState, ctx: &TenantCtx) -> Result<String, BillingError> {
-    ctx.require_manager().map_err(|e| BillingError::Refused(e.to_string()))?;
+    ctx.require_manager()
+        .map_err(|e| BillingError::Refused(e.to_string()))?;
     let customer_id = ensure_customer(state, ctx).await?;
     let base = state.settings.server.public_url.trim_end_matches('/');
     Ok(state
