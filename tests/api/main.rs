@@ -6,5 +6,6 @@ mod helpers;
 mod accounts;
 mod billing;
 mod pages;
+mod sandbox_billing;
 mod security;
 mod stripe_client;

@@ -1,0 +1,386 @@
+//! The sandbox Stripe end to end over HTTP: choose a plan → hosted Checkout → signed
+//! webhooks delivered to our own endpoint → the mirror; the clock; the portal; plan rules.
+
+use reqwest::Client;
+use sqlx::PgPool;
+
+use crate::helpers::{PASSWORD, Signup, TestApp, browser, spawn_app};
+use inboxgrove::server::seed;
+
+async fn customer(app: &TestApp, email: &str) {
+    assert!(
+        app.signup(&Signup::valid(email))
+            .await
+            .status()
+            .is_success()
+    );
+}
+
+/// Chooses `plan` and returns the Checkout URL the app redirects to.
+async fn choose(app: &TestApp, plan: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/billing/plan"))
+        .form(&[("plan", plan)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn checkout_url(app: &TestApp, plan: &str) -> String {
+    let res = choose(app, plan).await;
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    let status = res.status();
+    match location {
+        Some(l) => l,
+        None => panic!("no redirect: {status} {}", res.text().await.unwrap()),
+    }
+}
+
+fn local(app: &TestApp, url: &str) -> String {
+    // The sandbox builds URLs from public_url; the test app listens elsewhere.
+    let path = url
+        .split_once("/sandbox/")
+        .map(|(_, p)| format!("/sandbox/{p}"))
+        .unwrap();
+    app.url(&path)
+}
+
+async fn pay(app: &TestApp, checkout: &str, card: &str) -> reqwest::Response {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(local(app, checkout))
+        .header("origin", &app.address)
+        .form(&[("card", card)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn staff(app: &TestApp) -> Client {
+    seed::seed_demo(
+        &inboxgrove::server::state::AppState::new(crate::helpers::settings(&[]), app.pool.clone())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let staff = browser();
+    let res = app
+        .login_with(&staff, seed::STAFF_EMAIL, seed::STAFF_PASSWORD)
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    staff
+}
+
+async fn advance(app: &TestApp, staff: &Client, days: i64) {
+    let res = staff
+        .post(app.url("/api/staff/sandbox-clock"))
+        .form(&[("days", days.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn sub_state(app: &TestApp) -> (String, Option<String>) {
+    sqlx::query_as(
+        "SELECT status, plan_id FROM billing_subscriptions ORDER BY src_created DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test]
+async fn checkout_with_a_good_card_starts_a_trial_through_signed_webhooks(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "trial@acme.io").await;
+    let url = checkout_url(&app, "growth").await;
+    assert!(
+        url.contains("/sandbox/stripe/checkout/cs_test_sbx"),
+        "{url}"
+    );
+
+    let page = app.client.get(local(&app, &url)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("InboxGrove Growth") && html.contains("7 days free, then $149 per month"),
+        "{html}"
+    );
+    assert!(html.contains("/billing/cancel"), "cancel link back");
+
+    let res = pay(&app, &url, "4242 4242 4242 4242").await;
+    assert_eq!(res.status(), 303);
+    let success = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        success.contains("/billing/success?session_id=cs_test_sbx"),
+        "{success}"
+    );
+    assert!(!success.contains("{CHECKOUT_SESSION_ID}"));
+
+    // The events went through /webhooks/stripe (stored there), in Stripe's shape.
+    assert_eq!(
+        sub_state(&app).await,
+        ("trialing".into(), Some("growth".into()))
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_stripe_events WHERE delivered_at IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM stripe_events WHERE type IN ('checkout.session.completed', 'customer.subscription.created')").await,
+        2
+    );
+    let session = success.split("session_id=").nth(1).unwrap();
+    let status = app
+        .client
+        .post(app.url("/api/billing/checkout-status"))
+        .form(&[("session_id", session)])
+        .send()
+        .await
+        .unwrap();
+    let body = status.text().await.unwrap();
+    assert!(
+        body.contains("Complete") && body.contains("Growth") && body.contains("Trialing"),
+        "{body}"
+    );
+    // A trial charges nothing.
+    assert_eq!(app.count("ledger_entries").await, 0);
+}
+
+#[sqlx::test]
+async fn a_declined_card_gets_a_clear_message_and_no_subscription(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "declined@acme.io").await;
+    let url = checkout_url(&app, "starter").await;
+    let res = pay(&app, &url, "4000 0000 0000 0002").await;
+    assert_eq!(res.status(), 402);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Your card was declined.")
+    );
+    assert_eq!(app.count("billing_subscriptions").await, 0);
+    assert_eq!(app.count("sandbox_stripe_subscriptions").await, 0);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM billing_checkouts WHERE status = 'open'")
+            .await,
+        1
+    );
+}
+
+#[sqlx::test]
+async fn choosing_twice_reuses_the_open_checkout_and_one_customer(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "twice@acme.io").await;
+    let a = checkout_url(&app, "growth").await;
+    let b = checkout_url(&app, "growth").await;
+    assert_eq!(a, b);
+    assert_eq!(app.count("billing_customers").await, 1);
+    assert_eq!(app.count("sandbox_stripe_customers").await, 1);
+    assert_eq!(app.count("sandbox_stripe_checkout_sessions").await, 1);
+}
+
+#[sqlx::test]
+async fn an_unknown_plan_is_a_422_and_a_member_cannot_choose(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "plans@acme.io").await;
+    let res = choose(&app, "platinum").await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("There is no plan called")
+    );
+}
+
+#[sqlx::test]
+async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_a_new_card_lifts_it(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool).await;
+    customer(&app, "clock@acme.io").await;
+    let url = checkout_url(&app, "starter").await;
+    assert_eq!(pay(&app, &url, "4242424242424242").await.status(), 303);
+    let staff = staff(&app).await;
+
+    advance(&app, &staff, 5).await;
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM stripe_events WHERE type = 'customer.subscription.trial_will_end'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(sub_state(&app).await.0, "trialing");
+
+    advance(&app, &staff, 3).await;
+    assert_eq!(
+        sub_state(&app).await,
+        ("active".into(), Some("starter".into()))
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM billing_invoices WHERE status = 'paid' AND amount_paid = 4900"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT sum(amount_cents)::bigint FROM ledger_entries WHERE kind = 'subscription_payment'").await, 4900);
+    let billing = app
+        .client
+        .post(app.url("/api/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        billing.contains("SBX-") && billing.contains("$49"),
+        "invoice listed: {billing}"
+    );
+
+    // Switch to a card whose charges fail, then let the next renewal and its retries fail.
+    let portal = app
+        .client
+        .post(app.url("/api/billing/portal"))
+        .send()
+        .await
+        .unwrap();
+    let portal_url = portal.headers()["location"].to_str().unwrap().to_string();
+    let res = Client::new()
+        .post(format!("{}/card", local(&app, &portal_url)))
+        .header("origin", &app.address)
+        .form(&[("card", "4000000000000341")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    advance(&app, &staff, 31).await; // renewal fails (1) — past due
+    assert_eq!(sub_state(&app).await.0, "past_due");
+    assert_eq!(app.count("suspensions").await, 0);
+    advance(&app, &staff, 3).await; // retry fails (2)
+    assert_eq!(app.count("suspensions").await, 0);
+    advance(&app, &staff, 3).await; // retry fails (3): suspended for payment
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM suspensions WHERE category = 'payment' AND lifted_at IS NULL"
+        )
+        .await,
+        1
+    );
+    let billing = app
+        .client
+        .post(app.url("/api/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(billing.contains("suspended (payment)"), "{billing}");
+
+    // A card that pays: the open invoice is paid and the suspension lifts itself.
+    let res = Client::new()
+        .post(format!("{}/card", local(&app, &portal_url)))
+        .header("origin", &app.address)
+        .form(&[("card", "4242424242424242")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM suspensions WHERE lifted_at IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(sub_state(&app).await.0, "active");
+    assert_eq!(
+        app.scalar("SELECT sum(amount_cents)::bigint FROM ledger_entries")
+            .await,
+        2 * 4900
+    );
+}
+
+#[sqlx::test]
+async fn upgrade_cancel_and_reactivate_change_the_live_subscription(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "change@acme.io").await;
+    let url = checkout_url(&app, "starter").await;
+    pay(&app, &url, "4242424242424242").await;
+
+    let res = choose(&app, "growth").await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    assert_eq!(sub_state(&app).await.1.as_deref(), Some("growth"));
+    assert_eq!(
+        app.count("sandbox_stripe_subscriptions").await,
+        1,
+        "changed in place, not a second one"
+    );
+
+    let cancel = |v: &'static str| {
+        app.client
+            .post(app.url("/api/billing/cancel"))
+            .form(&[("cancel", v)])
+            .send()
+    };
+    assert!(!cancel("true").await.unwrap().status().is_client_error());
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM billing_subscriptions WHERE cancel_at_period_end")
+            .await,
+        1
+    );
+    assert!(!cancel("false").await.unwrap().status().is_client_error());
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM billing_subscriptions WHERE cancel_at_period_end")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn a_downgrade_below_current_usage_is_refused_with_what_to_remove(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "down@acme.io").await;
+    let url = checkout_url(&app, "growth").await;
+    pay(&app, &url, "4242424242424242").await;
+    sqlx::query(
+        "INSERT INTO domains (id, tenant_id, name, status)
+         SELECT gen_random_uuid(), tenant_id, 'd' || g || '.com', 'active'
+           FROM memberships, generate_series(1, 8) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let res = choose(&app, "starter").await;
+    assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("Starter allows 5 domains") && body.contains("Remove 3 domains first"),
+        "{body}"
+    );
+    assert_eq!(sub_state(&app).await.1.as_deref(), Some("growth"));
+}
+
+#[sqlx::test]
+async fn billing_pages_need_a_login(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.get("/billing").await;
+    assert_eq!(res.status(), 303);
+    let res = app.call(&browser(), "/api/billing").await;
+    assert_eq!(res.status(), 401);
+    let _ = PASSWORD;
+}
