@@ -21,7 +21,7 @@ pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
     let ctx = s::tenant_ctx(&state).await?;
     match billing::choose_plan(&state, &ctx, plan.trim()).await? {
         PlanOutcome::Checkout(url) => {
-            leptos_axum::redirect(&url);
+            s::redirect_form_post(&url).await;
             Ok(Some(url))
         }
         PlanOutcome::Changed => {
@@ -49,7 +49,7 @@ pub async fn open_portal() -> Result<String, AppError> {
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let url = billing::portal_url(&state, &ctx).await?;
-    leptos_axum::redirect(&url);
+    s::redirect_form_post(&url).await;
     Ok(url)
 }
 

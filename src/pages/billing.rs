@@ -29,6 +29,14 @@ pub fn Billing() -> impl IntoView {
         move || (choose.version().get(), cancel.version().get()),
         |_| get_billing(),
     );
+    // Checkout and the portal are full page loads (Stripe's own pages, or the sandbox's).
+    Effect::new(move |_| {
+        let url = match (choose.value().get(), portal.value().get()) {
+            (Some(Ok(Some(url))), _) | (_, Some(Ok(url))) => url,
+            _ => return,
+        };
+        go_to(&url);
+    });
     view! {
         <AppHeader subtitle="Billing" />
         <Suspense fallback=|| view! { <p class="p-8 text-stone-500">"Loading billing…"</p> }>
@@ -271,3 +279,13 @@ pub fn CheckoutCanceled() -> impl IntoView {
         </main>
     }
 }
+
+#[cfg(feature = "hydrate")]
+fn go_to(url: &str) {
+    if let Err(e) = window().location().set_href(url) {
+        leptos::logging::error!("could not open {url}: {e:?}");
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn go_to(_url: &str) {}

@@ -57,7 +57,10 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
             <div class="flex flex-col gap-2 sm:flex-row sm:items-end sm:justify-between">
                 <div>
                     <h1 class="text-2xl font-bold break-words" data-testid="tenant-name">{view.tenant_name.clone()}</h1>
-                    <p class="text-stone-600">{format!("Plan: {}", view.plan_name)}</p>
+                    <p class="text-stone-600">
+                        {format!("Plan: {} · ", view.plan_name)}
+                        <a href="/billing" class="text-emerald-800 underline" data-testid="billing-link">"Billing"</a>
+                    </p>
                 </div>
                 {trial.map(|t| view! {
                     <p class="self-start rounded-full bg-amber-100 px-3 py-1 text-sm font-medium text-amber-900" data-testid="trial">

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+use crate::api::billing::AdvanceSandboxClock;
 use crate::api::dashboard::get_staff_summary;
 use crate::domain::plural;
 use crate::error::AppError;
@@ -22,6 +23,7 @@ pub fn StaffHome() -> impl IntoView {
                             <p class="mt-2 text-stone-700" data-testid="tenant-count">
                                 {format!("{} on the platform.", plural(tenants, "tenant", "tenants"))}
                             </p>
+                            <SandboxClock />
                         </main>
                     }
                     .into_any(),
@@ -31,5 +33,41 @@ pub fn StaffHome() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Sandbox only: move the sandbox Stripe clock forward to play out trials and renewals.
+#[component]
+fn SandboxClock() -> impl IntoView {
+    let advance = ServerAction::<AdvanceSandboxClock>::new();
+    let result = move || {
+        match advance.value().get() {
+        Some(Ok(n)) => Some(view! {
+            <p role="status" class="mt-2 text-sm text-emerald-800" data-testid="clock-result">
+                {format!("Clock advanced; {} delivered.", plural(n as i64, "webhook event", "webhook events"))}
+            </p>
+        }.into_any()),
+        Some(Err(e)) => Some(view! { <p role="alert" class="mt-2 text-sm text-red-700">{e.to_string()}</p> }.into_any()),
+        None => None,
+    }
+    };
+    view! {
+        <section class="mt-8 rounded-lg border border-stone-200 bg-white p-5" aria-labelledby="clock-h">
+            <h2 id="clock-h" class="text-lg font-semibold">"Sandbox Stripe clock"</h2>
+            <p class="mt-1 text-sm text-stone-600">
+                "Advance the sandbox's time: trial-ending notices, renewals and failed payments are emitted as Stripe would."
+            </p>
+            <ActionForm action=advance attr:class="mt-3 flex items-end gap-2">
+                <label class="text-sm font-medium">"Days"
+                    <input type="number" name="days" min="1" max="400" value="8" required
+                        class="mt-1 block w-24 rounded border border-stone-300 px-2 py-1" />
+                </label>
+                <button type="submit" class="rounded bg-emerald-700 px-3 py-2 text-sm font-medium text-white"
+                    disabled=move || advance.pending().get()>
+                    "Advance clock"
+                </button>
+            </ActionForm>
+            {result}
+        </section>
     }
 }

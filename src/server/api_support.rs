@@ -131,3 +131,21 @@ impl From<crate::server::services::billing::BillingError> for AppError {
         }
     }
 }
+
+/// Sends a plain-HTML form post (no JavaScript) on to `url` with a redirect. Hydrated pages
+/// get the URL as the result instead and load it themselves: the client router would treat a
+/// same-origin URL (the sandbox Checkout) as one of its own routes.
+pub async fn redirect_form_post(url: &str) {
+    let accepts_html = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if accepts_html {
+        leptos_axum::redirect(url);
+    }
+}

@@ -17,20 +17,19 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let tenant = db::tenants::dashboard_row(&state.pool, ctx).await?;
-    let settings = &state.settings;
-    let plan = tenant
-        .plan_id
-        .as_deref()
-        .and_then(|id| settings.plans.get(id));
-    let (plan_name, max_domains, max_inboxes, trial_days_left) = match plan {
-        Some(p) => (p.name.clone(), p.max_domains, p.max_inboxes, None),
-        None => (
-            "Free trial".to_string(),
-            settings.trial.max_domains,
-            settings.trial.max_inboxes,
-            Some(days_left(Utc::now(), tenant.trial_ends_at)),
-        ),
-    };
+    let mut conn = state.pool.acquire().await?;
+    let row = db::billing::billing_row(&mut conn, ctx).await?;
+    let sub = db::billing::current_subscription(&mut conn, ctx).await?;
+    drop(conn);
+    let now = Utc::now();
+    let e = crate::server::services::billing::access::entitlement(
+        &state.settings,
+        &row,
+        sub.as_ref(),
+        now,
+    );
+    let (plan_name, max_domains, max_inboxes) = (e.plan_name, e.max_domains, e.max_inboxes);
+    let trial_days_left = e.trial_ends_at.map(|t| days_left(now, t));
     Ok(DashboardView {
         tenant_name: tenant.name,
         user_email: tenant.user_email,
