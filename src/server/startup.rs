@@ -23,7 +23,8 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
-use crate::server::http::{health, middleware};
+use crate::server::http::{health, middleware, outbox};
+use crate::server::jobs;
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -92,6 +93,11 @@ impl Application {
                 }
             }
         });
+        let workers = jobs::spawn_workers(
+            &self.state,
+            jobs::app_registry(&self.state.settings),
+            self.state.settings.jobs.workers,
+        );
         // Streamed SSR writes several small chunks per response; with Nagle's algorithm on,
         // each waits ~40 ms for the client's delayed ACK (make bench: 228 -> 1458 req/s at 10 conns).
         let listener = self.listener.tap_io(|tcp| {
@@ -107,6 +113,7 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         cleanup.abort();
+        workers.stop(Duration::from_secs(20)).await;
         served.context("serving HTTP")
     }
 }
@@ -148,6 +155,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
+        .route("/dev/outbox", get(outbox::list))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
+use crate::server::jobs::JobQueue;
+use crate::server::providers::mail::{self, Mailer};
 
 /// Everything a request needs; no global state, so every test builds its own.
 #[derive(Clone)]
@@ -13,12 +15,16 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     pub passwords: PasswordService,
+    pub mailer: Arc<dyn Mailer>,
+    pub jobs: JobQueue,
 }
 
 impl AppState {
     pub fn new(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         Ok(Self {
+            mailer: mail::from_settings(&settings, pool.clone())?,
+            jobs: JobQueue::new(pool.clone(), &settings.jobs),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

@@ -2,3 +2,4 @@
 
 pub mod accounts;
 pub mod dashboard;
+pub mod trial_reminder;

@@ -66,7 +66,10 @@ pub struct PortalRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubscriptionChange {
     /// Swap the item's price, prorated.
-    ChangePrice { item_id: String, price_id: String },
+    ChangePrice {
+        item_id: String,
+        price_id: String,
+    },
     CancelAtPeriodEnd,
     Reactivate,
 }
@@ -110,7 +113,10 @@ pub struct Refund {
 pub enum PaymentsError {
     /// The provider refused the request; the message is safe to show to the customer.
     #[error("{message}")]
-    Rejected { code: Option<String>, message: String },
+    Rejected {
+        code: Option<String>,
+        message: String,
+    },
     #[error("the payment provider is rate limiting us")]
     RateLimited,
     #[error("the payment provider is unavailable")]
