@@ -21,7 +21,14 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub providers: ProviderSettings,
     #[serde(default)]
+    pub mail: MailSettings,
+    #[serde(default)]
+    pub jobs: JobSettings,
+    #[serde(default)]
     pub log: LogSettings,
+    /// `SMTP_USERNAME` / `SMTP_PASSWORD`, from the environment only.
+    #[serde(skip)]
+    pub smtp: SmtpSecrets,
     /// `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET`, from the environment only.
     #[serde(skip)]
     pub stripe: StripeSecrets,
@@ -108,7 +115,78 @@ pub struct ProviderSettings {
     pub registrar: String,
     pub dns: String,
     pub relay: String,
+    /// `auto` (SMTP when `mail.smtp_host` is set, else the sandbox outbox), `smtp`, `sandbox`.
     pub mail: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// The SMTP relay; unset (or empty) means the sandbox outbox.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_tls: SmtpTls,
+    /// The `From:` of every message, e.g. `InboxGrove <hello@inboxgrove.com>`.
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            from: "InboxGrove <hello@inboxgrove.local>".into(),
+        }
+    }
+}
+
+/// How the SMTP connection is secured: `none` (local relays only), `starttls`, implicit `tls`.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SmtpSecrets {
+    pub username: Option<SecretString>,
+    pub password: Option<SecretString>,
+}
+
+/// The durable job queue (`server::jobs`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Job-running tasks in this process; 0 runs none (another process does the work).
+    pub workers: usize,
+    /// How often an idle worker looks for due jobs (an enqueue in this process wakes it early).
+    pub poll_interval_ms: u64,
+    /// A running job whose lease is not renewed for this long is taken again by any worker.
+    pub lease_secs: u64,
+    /// Attempts before a job ends `failed` (a job may ask for another number).
+    pub max_attempts: i32,
+    /// Retry n waits `backoff_base_ms * 2^(n-1)`, at most `backoff_max_secs`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_secs: u64,
+    /// How often the trial-reminder scanner runs.
+    pub trial_scan_every_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval_ms: 1000,
+            lease_secs: 300,
+            max_attempts: 8,
+            backoff_base_ms: 10_000,
+            backoff_max_secs: 3600,
+            trial_scan_every_secs: 900,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -177,6 +255,18 @@ impl Settings {
             secret_key: secret("STRIPE_SECRET_KEY"),
             webhook_secret: secret("STRIPE_WEBHOOK_SECRET"),
         };
+        settings.smtp = SmtpSecrets {
+            username: secret("SMTP_USERNAME"),
+            password: secret("SMTP_PASSWORD"),
+        };
+        if settings
+            .mail
+            .smtp_host
+            .as_deref()
+            .is_some_and(|h| h.trim().is_empty())
+        {
+            settings.mail.smtp_host = None;
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -213,6 +303,25 @@ impl Settings {
                 anyhow::bail!("providers.payments must be auto, stripe or sandbox, not {other}")
             }
         }
+        match self.providers.mail.as_str() {
+            "auto" | "sandbox" => {}
+            "smtp" => anyhow::ensure!(
+                self.mail.smtp_host.is_some(),
+                "providers.mail = \"smtp\" needs mail.smtp_host"
+            ),
+            other => anyhow::bail!("providers.mail must be auto, smtp or sandbox, not {other}"),
+        }
+        anyhow::ensure!(
+            self.smtp.username.is_some() == self.smtp.password.is_some(),
+            "set both SMTP_USERNAME and SMTP_PASSWORD, or neither"
+        );
+        anyhow::ensure!(
+            self.jobs.poll_interval_ms > 0
+                && self.jobs.lease_secs > 0
+                && self.jobs.max_attempts > 0
+                && self.jobs.trial_scan_every_secs > 0,
+            "jobs.poll_interval_ms, lease_secs, max_attempts and trial_scan_every_secs must be positive"
+        );
         if self.uses_real_stripe() {
             anyhow::ensure!(
                 self.stripe.webhook_secret.is_some(),
@@ -233,6 +342,11 @@ impl Settings {
             .iter()
             .find(|(_, p)| p.stripe_price_id == price_id)
             .map(|(id, p)| (id.as_str(), p))
+    }
+
+    /// True when mail goes out over SMTP rather than only into the sandbox outbox.
+    pub fn uses_real_smtp(&self) -> bool {
+        self.providers.mail != "sandbox" && self.mail.smtp_host.is_some()
     }
 
     pub fn secure_cookies(&self) -> bool {

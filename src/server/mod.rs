@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod jobs;
 pub mod providers;
 pub mod seed;
 pub mod services;

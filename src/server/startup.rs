@@ -23,7 +23,8 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
-use crate::server::http::{health, middleware, sandbox_stripe, webhooks};
+use crate::server::http::{health, middleware, outbox, sandbox_stripe, webhooks};
+use crate::server::jobs;
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -104,6 +105,11 @@ impl Application {
                 }
             })
         });
+        let workers = jobs::spawn_workers(
+            &self.state,
+            jobs::app_registry(&self.state.settings),
+            self.state.settings.jobs.workers,
+        );
         // Streamed SSR writes several small chunks per response; with Nagle's algorithm on,
         // each waits ~40 ms for the client's delayed ACK (make bench: 228 -> 1458 req/s at 10 conns).
         let listener = self.listener.tap_io(|tcp| {
@@ -122,6 +128,7 @@ impl Application {
         if let Some(task) = redeliver {
             task.abort();
         }
+        workers.stop(Duration::from_secs(20)).await;
         served.context("serving HTTP")
     }
 }
@@ -198,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready))
         .merge(sandbox)
+        .route("/dev/outbox", get(outbox::list))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
+use crate::server::jobs::JobQueue;
+use crate::server::providers::mail::{self, Mailer};
 use crate::server::providers::payments::Payments;
 use crate::server::providers::payments::sandbox::SandboxStripe;
 
@@ -22,6 +24,8 @@ pub struct AppState {
     pub stripe_sandbox: Option<Arc<SandboxStripe>>,
     /// `STRIPE_WEBHOOK_SECRET`, or a per-boot random one shared with the sandbox.
     pub webhook_secret: SecretString,
+    pub mailer: Arc<dyn Mailer>,
+    pub jobs: JobQueue,
 }
 
 impl AppState {
@@ -71,6 +75,8 @@ impl AppState {
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
         Ok(Self {
+            mailer: mail::from_settings(&settings, pool.clone())?,
+            jobs: JobQueue::new(pool.clone(), &settings.jobs),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

@@ -3,7 +3,10 @@
 pub mod accounts;
 pub mod auth_failures;
 pub mod billing;
+pub mod jobs;
+pub mod mail;
 pub mod tenants;
+pub mod trials;
 
 /// The name of the constraint a database error violated, if any.
 pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {

@@ -1,4 +1,5 @@
 pub mod health;
 pub mod middleware;
+pub mod outbox;
 pub mod sandbox_stripe;
 pub mod webhooks;

@@ -3,3 +3,4 @@
 pub mod accounts;
 pub mod billing;
 pub mod dashboard;
+pub mod trial_reminder;

@@ -1,0 +1,106 @@
+//! Real mail over SMTP (lettre on tokio, rustls), recorded in the outbox with its outcome.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use std::time::Duration;
+
+use super::{MailError, MailTransport, Mailer, OutgoingMail, begin};
+use crate::server::config::{MailSettings, SmtpSecrets, SmtpTls};
+use crate::server::db;
+
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    pool: PgPool,
+}
+
+impl SmtpMailer {
+    /// Builds the client; it connects on the first send.
+    pub fn new(
+        settings: &MailSettings,
+        secrets: &SmtpSecrets,
+        pool: PgPool,
+    ) -> anyhow::Result<Self> {
+        let host = settings
+            .smtp_host
+            .as_deref()
+            .context("mail.smtp_host is not set")?;
+        let tls = match settings.smtp_tls {
+            SmtpTls::None => Tls::None,
+            SmtpTls::Starttls => Tls::Required(tls_parameters(host)?),
+            SmtpTls::Tls => Tls::Wrapper(tls_parameters(host)?),
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(settings.smtp_port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(30)));
+        if let (Some(user), Some(password)) = (&secrets.username, &secrets.password) {
+            builder = builder.credentials(Credentials::new(
+                user.expose_secret().to_string(),
+                password.expose_secret().to_string(),
+            ));
+        }
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .with_context(|| format!("mail.from {:?} is not a valid mailbox", settings.from))?;
+        Ok(Self {
+            transport: builder.build(),
+            from,
+            pool,
+        })
+    }
+}
+
+fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
+    TlsParameters::new_rustls(host.to_string()).context("setting up TLS for SMTP")
+}
+
+#[async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, msg: &OutgoingMail) -> Result<(), MailError> {
+        let from = self.from.to_string();
+        let Some(id) = begin(&self.pool, msg, &from, MailTransport::Smtp).await? else {
+            return Ok(());
+        };
+        let outcome = self.deliver(msg).await;
+        match &outcome {
+            Ok(()) => db::mail::mark_sent(&self.pool, id).await?,
+            Err(e) => db::mail::mark_failed(&self.pool, id, &format!("{e:#}")).await?,
+        }
+        outcome
+    }
+
+    fn transport(&self) -> MailTransport {
+        MailTransport::Smtp
+    }
+}
+
+impl SmtpMailer {
+    async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError> {
+        let to: Mailbox = msg
+            .to
+            .as_str()
+            .parse()
+            .map_err(|e| MailError::Rejected(format!("invalid recipient: {e}")))?;
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(msg.subject.clone())
+            .header(ContentType::TEXT_PLAIN)
+            .body(msg.body.clone())
+            .context("building the message")?;
+        match self.transport.send(email).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(MailError::Rejected(e.to_string())),
+            Err(e) => Err(MailError::Unavailable(anyhow::Error::new(e))),
+        }
+    }
+}
