@@ -16,7 +16,7 @@ async fn customer(app: &TestApp, email: &str) {
     );
 }
 
-/// Chooses `plan` and returns the Checkout URL the app redirects to.
+/// Chooses `plan` as the hydrated page does (errors come back with their status code).
 async fn choose(app: &TestApp, plan: &str) -> reqwest::Response {
     app.client
         .post(app.url("/api/billing/plan"))
@@ -26,8 +26,17 @@ async fn choose(app: &TestApp, plan: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Chooses `plan` with a plain HTML form post (no JavaScript) and returns the Checkout URL
+/// it is redirected to.
 async fn checkout_url(app: &TestApp, plan: &str) -> String {
-    let res = choose(app, plan).await;
+    let res = app
+        .client
+        .post(app.url("/api/billing/plan"))
+        .header("accept", "text/html")
+        .form(&[("plan", plan)])
+        .send()
+        .await
+        .unwrap();
     let location = res
         .headers()
         .get("location")
@@ -250,13 +259,9 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
     );
 
     // Switch to a card whose charges fail, then let the next renewal and its retries fail.
-    let portal = app
-        .client
-        .post(app.url("/api/billing/portal"))
-        .send()
-        .await
-        .unwrap();
-    let portal_url = portal.headers()["location"].to_str().unwrap().to_string();
+    let portal = app.call(&app.client, "/api/billing/portal").await;
+    assert_eq!(portal.status(), 200);
+    let portal_url: String = portal.json().await.unwrap();
     let res = Client::new()
         .post(format!("{}/card", local(&app, &portal_url)))
         .header("origin", &app.address)
@@ -383,4 +388,24 @@ async fn billing_pages_need_a_login(pool: PgPool) {
     let res = app.call(&browser(), "/api/billing").await;
     assert_eq!(res.status(), 401);
     let _ = PASSWORD;
+}
+
+#[sqlx::test]
+async fn a_hydrated_page_gets_the_checkout_url_as_the_result_not_a_redirect(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "js@acme.io").await;
+    let res = app
+        .client
+        .post(app.url("/api/billing/plan"))
+        .form(&[("plan", "growth")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    let url: Option<String> = res.json().await.unwrap();
+    assert!(
+        url.unwrap()
+            .contains("/sandbox/stripe/checkout/cs_test_sbx")
+    );
 }

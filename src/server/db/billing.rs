@@ -129,7 +129,10 @@ pub struct SubscriptionRow<'a> {
 }
 
 /// Writes the subscription unless the stored row came from a newer event (or is already
-/// canceled, which is terminal). Returns whether it was written.
+/// canceled, which is terminal). Stripe's `created` has 1-second resolution; within one
+/// second a delete outranks an update outranks a create, a later status outranks an earlier
+/// one, and on a full tie the later delivery wins (two changes to the same subscription in
+/// the same second, e.g. cancel then undo). Returns whether it was written.
 pub async fn upsert_subscription(
     conn: &mut PgConnection,
     s: &SubscriptionRow<'_>,
@@ -149,8 +152,8 @@ pub async fn upsert_subscription(
              src_status_rank = EXCLUDED.src_status_rank, src_event_id = EXCLUDED.src_event_id,
              updated_at = now()
          WHERE o.status <> 'canceled'
-           AND (o.src_created, o.src_type_rank, o.src_status_rank, o.src_event_id)
-             < (EXCLUDED.src_created, EXCLUDED.src_type_rank, EXCLUDED.src_status_rank, EXCLUDED.src_event_id)",
+           AND (o.src_created, o.src_type_rank, o.src_status_rank)
+            <= (EXCLUDED.src_created, EXCLUDED.src_type_rank, EXCLUDED.src_status_rank)",
     )
     .bind(s.id)
     .bind(s.tenant_id)
