@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make bench: signed-in GET /dashboard, 50 connections for 10 s, against the release build.
-# Prints requests/s, p50/p95/p99 latency and the server's peak RSS. Numbers, not assertions.
+# make bench, against the release build:
+#  1. signed-in GET /dashboard, 50 connections for 10 s: requests/s, p50/p95/p99, peak RSS;
+#  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency.
+# Numbers, not assertions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?run through scripts/with-db.sh}"
@@ -11,6 +13,7 @@ base="${DATABASE_URL%/*}"
 mkdir -p .bench
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
+export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
     INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
 pid=$!
@@ -32,3 +35,8 @@ wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua -H "Cookie: $cookie
     | sed -n '/^requests:/,$p'
 echo "server RSS after load:  $(( $(rss_kib) / 1024 )) MiB"
 echo "server peak RSS (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example webhook_bench
+echo "server peak RSS after webhooks (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
