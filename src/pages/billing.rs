@@ -9,9 +9,9 @@ use crate::domain::format_count;
 use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
 
-fn error_of<T: Clone + Send + Sync + 'static>(action: ServerAction<T>) -> Signal<Option<String>>
+fn error_of<T>(action: ServerAction<T>) -> Signal<Option<String>>
 where
-    T: server_fn::ServerFn<Error = AppError>,
+    T: server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     T::Output: Clone + Send + Sync + 'static,
 {
     Signal::derive(move || match action.value().get() {

@@ -87,27 +87,6 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_accepts_local_paths_only() {
-        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
-        assert_eq!(safe_next(None), "/dashboard");
-    }
-
-    #[test]
-    fn next_with_a_tab_newline_or_space_is_refused() {
-        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
-        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
-    }
-}
-
 impl From<crate::server::services::billing::BillingError> for AppError {
     fn from(e: crate::server::services::billing::BillingError) -> Self {
         use crate::server::providers::payments::PaymentsError;
@@ -147,5 +126,26 @@ pub async fn redirect_form_post(url: &str) {
         .unwrap_or(false);
     if accepts_html {
         leptos_axum::redirect(url);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_local_paths_only() {
+        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+
+    #[test]
+    fn next_with_a_tab_newline_or_space_is_refused() {
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
     }
 }

@@ -271,8 +271,8 @@ fn lifetime(tenant: Uuid) -> Vec<Value> {
 /// Everything the events decide, as comparable text.
 async fn snapshot(pool: &PgPool, tenant: Uuid) -> Vec<String> {
     let mut out = Vec::new();
-    let subs: Vec<(String, String, Option<String>, bool, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
-        "SELECT id, status, plan_id, cancel_at_period_end, current_period_end FROM billing_subscriptions ORDER BY id",
+    let subs: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, status, plan_id, concat_ws(' ', cancel_at_period_end, current_period_end) FROM billing_subscriptions ORDER BY id",
     )
     .fetch_all(pool)
     .await
@@ -380,7 +380,7 @@ async fn thirty_events_twice_and_shuffled_end_in_the_same_state_as_in_order(pool
     // purchase charged and fully refunded in two steps, the open invoice of the canceled
     // subscription still counted, nothing suspended.
     let expected = [
-        r#"sub ("sub_1", "canceled", Some("scale""#,
+        r#"sub ("sub_1", "canceled", Some("scale"), "true "#,
         r#"invoice ("in_1", "paid", 14900, 4)"#,
         r#"invoice ("in_3", "open", 0, 1)"#,
         r#"ledger ("one_time_charge", 1299, "usd")"#,

@@ -9,19 +9,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 use serde::Deserialize;
-use std::sync::Arc;
 
 use crate::domain::tenant::format_money;
 use crate::server::providers::payments::sandbox::{
-    CARD_DECLINED, CARD_FAILS_LATER, CARD_NO_FUNDS, CARD_OK, PayError, SandboxStripe,
+    CARD_DECLINED, CARD_FAILS_LATER, CARD_NO_FUNDS, CARD_OK, PayError,
 };
 use crate::server::state::AppState;
 
-fn sandbox(state: &AppState) -> Result<Arc<SandboxStripe>, Response> {
-    state
-        .stripe_sandbox
-        .clone()
-        .ok_or_else(|| (StatusCode::NOT_FOUND, "Not found").into_response())
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Not found").into_response()
 }
 
 fn page(state: &AppState, title: &str, body: AnyView) -> Html<String> {
@@ -86,9 +82,8 @@ pub async fn checkout_page(State(state): State<AppState>, Path(id): Path<String>
 }
 
 async fn render_checkout(state: &AppState, id: &str, error: Option<String>) -> Response {
-    let sandbox = match sandbox(state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     let c = match sandbox.checkout(id).await {
         Ok(Some(c)) => c,
@@ -173,9 +168,8 @@ pub async fn checkout_pay(
     Path(id): Path<String>,
     Form(form): Form<CardForm>,
 ) -> Response {
-    let sandbox = match sandbox(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     match sandbox.pay(&id, &form.card).await {
         Ok(success) | Err(PayError::NotOpen(success)) => Redirect::to(&success).into_response(),
@@ -196,9 +190,8 @@ pub async fn portal_page(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 async fn render_portal(state: &AppState, id: &str, error: Option<String>) -> Response {
-    let sandbox = match sandbox(state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     let v = match sandbox.portal(id).await {
         Ok(Some(v)) => v,
@@ -311,9 +304,8 @@ pub async fn portal_card(
     Path(id): Path<String>,
     Form(form): Form<CardForm>,
 ) -> Response {
-    let sandbox = match sandbox(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     let r = sandbox.update_card(&id, &form.card).await;
     match portal_result(&state, &id, r) {
@@ -323,9 +315,8 @@ pub async fn portal_card(
 }
 
 async fn portal_set_cancel(state: AppState, id: String, cancel: bool) -> Response {
-    let sandbox = match sandbox(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     let r = sandbox.portal_set_cancel(&id, cancel).await;
     match portal_result(&state, &id, r) {
@@ -343,9 +334,8 @@ pub async fn portal_keep(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 pub async fn invoice_page(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let sandbox = match sandbox(&state) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
     };
     let inv = match sandbox.invoice_page(&id).await {
         Ok(Some(v)) => v,
