@@ -8,5 +8,6 @@ mod billing;
 mod jobs;
 mod pages;
 mod sandbox_billing;
+mod sandbox_shape;
 mod security;
 mod stripe_client;

@@ -273,6 +273,19 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
     advance(&app, &staff, 31).await; // renewal fails (1) — past due
     assert_eq!(sub_state(&app).await.0, "past_due");
     assert_eq!(app.count("suspensions").await, 0);
+    let billing = app
+        .client
+        .post(app.url("/api/billing"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        billing.contains("Your last payment failed"),
+        "past-due banner: {billing}"
+    );
     advance(&app, &staff, 3).await; // retry fails (2)
     assert_eq!(app.count("suspensions").await, 0);
     advance(&app, &staff, 3).await; // retry fails (3): suspended for payment
@@ -407,5 +420,31 @@ async fn a_hydrated_page_gets_the_checkout_url_as_the_result_not_a_redirect(pool
     assert!(
         url.unwrap()
             .contains("/sandbox/stripe/checkout/cs_test_sbx")
+    );
+}
+
+#[sqlx::test]
+async fn only_staff_can_advance_the_sandbox_clock(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    customer(&app, "notstaff@acme.io").await;
+    let res = app
+        .client
+        .post(app.url("/api/staff/sandbox-clock"))
+        .form(&[("days", "8")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = browser()
+        .post(app.url("/api/staff/sandbox-clock"))
+        .form(&[("days", "8")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
+        0
     );
 }
