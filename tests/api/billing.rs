@@ -380,7 +380,7 @@ async fn thirty_events_twice_and_shuffled_end_in_the_same_state_as_in_order(pool
     // purchase charged and fully refunded in two steps, the open invoice of the canceled
     // subscription still counted, nothing suspended.
     let expected = [
-        r#"sub ("sub_1", "canceled", Some("scale"), "true "#,
+        r#"sub ("sub_1", "canceled", Some("scale"), "t "#,
         r#"invoice ("in_1", "paid", 14900, 4)"#,
         r#"invoice ("in_3", "open", 0, 1)"#,
         r#"ledger ("one_time_charge", 1299, "usd")"#,

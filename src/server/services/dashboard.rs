@@ -17,14 +17,11 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let tenant = db::tenants::dashboard_row(&state.pool, ctx).await?;
-    let mut conn = state.pool.acquire().await?;
-    let row = db::billing::billing_row(&mut conn, ctx).await?;
-    let sub = db::billing::current_subscription(&mut conn, ctx).await?;
-    drop(conn);
     let now = Utc::now();
+    let sub = tenant.subscription();
     let e = crate::server::services::billing::access::entitlement(
         &state.settings,
-        &row,
+        &tenant.billing,
         sub.as_ref(),
         now,
     );
@@ -37,11 +34,11 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
         trial_days_left,
         plan_name,
         domains: Usage {
-            used: tenant.domains,
+            used: tenant.billing.domains,
             limit: max_domains,
         },
         inboxes: Usage {
-            used: tenant.inboxes,
+            used: tenant.billing.inboxes,
             limit: max_inboxes,
         },
     })

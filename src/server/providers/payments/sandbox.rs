@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Months, TimeZone, Utc};
+use chrono::{DateTime, Duration, Months, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
@@ -1523,11 +1523,6 @@ impl Payments for SandboxStripe {
             status: "succeeded".into(),
         })
     }
-}
-
-/// The seconds since the Unix epoch for a sandbox timestamp (for pages).
-pub fn at(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0).single().unwrap_or_default()
 }
 
 #[cfg(test)]
