@@ -68,20 +68,10 @@ pub async fn get_checkout_status(session_id: String) -> Result<CheckoutStatus, A
 /// number of webhook events that were delivered.
 #[server(prefix = "/api", endpoint = "staff/sandbox-clock")]
 pub async fn advance_sandbox_clock(days: i64) -> Result<usize, AppError> {
-    use crate::domain::UserId;
     use crate::error::FieldError;
-    use crate::server::{api_support as s, db};
+    use crate::server::api_support as s;
     let state = s::state()?;
-    let auth = s::session()
-        .await?
-        .auth()
-        .await
-        .map_err(s::internal)?
-        .ok_or(AppError::Unauthorized)?;
-    db::accounts::staff_email(&state.pool, UserId(auth.user_id))
-        .await
-        .map_err(s::internal)?
-        .ok_or(AppError::NotFound)?;
+    s::require_staff(&state).await?;
     let sandbox = state.stripe_sandbox.clone().ok_or_else(|| {
         AppError::Forbidden(
             "The clock exists only in the sandbox; real Stripe runs on real time.".into(),

@@ -16,20 +16,9 @@ pub async fn get_dashboard() -> Result<DashboardView, AppError> {
 /// Who is signed in on the staff side: (email, tenants on the platform).
 #[server(prefix = "/api", endpoint = "staff/summary")]
 pub async fn get_staff_summary() -> Result<(String, i64), AppError> {
-    use crate::domain::UserId;
     use crate::server::{api_support as s, db};
     let state = s::state()?;
-    let auth = s::session()
-        .await?
-        .auth()
-        .await
-        .map_err(s::internal)?
-        .ok_or(AppError::Unauthorized)?;
-    // Non-staff see "not found", never data.
-    let email = db::accounts::staff_email(&state.pool, UserId(auth.user_id))
-        .await
-        .map_err(s::internal)?
-        .ok_or(AppError::NotFound)?;
+    let email = s::require_staff(&state).await?;
     let tenants = db::tenants::count_all(&state.pool)
         .await
         .map_err(s::internal)?;

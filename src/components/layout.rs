@@ -64,3 +64,17 @@ pub fn UsageBar(label: &'static str, usage: Usage) -> impl IntoView {
         </div>
     }
 }
+
+/// The "Usage" section: domains and inboxes against the plan's limits.
+#[component]
+pub fn UsageSection(domains: Usage, inboxes: Usage) -> impl IntoView {
+    view! {
+        <section aria-labelledby="usage-h">
+            <h2 id="usage-h" class="text-lg font-semibold">"Usage"</h2>
+            <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
+                <UsageBar label="Domains" usage=domains />
+                <UsageBar label="Inboxes" usage=inboxes />
+            </div>
+        </section>
+    }
+}

@@ -4,4 +4,4 @@ pub mod field;
 pub mod layout;
 
 pub use field::{Field, FieldKind};
-pub use layout::{Alert, PublicHeader, UsageBar};
+pub use layout::{Alert, PublicHeader, UsageBar, UsageSection};

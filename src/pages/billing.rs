@@ -3,7 +3,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::billing::{ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status};
-use crate::components::{Alert, UsageBar};
+use crate::components::{Alert, UsageSection};
 use crate::domain::billing::{BillingView, CheckoutStatus, PlanAction, PlanCard};
 use crate::domain::format_count;
 use crate::error::AppError;
@@ -124,13 +124,7 @@ fn BillingBody(
                     {view.plans.clone().into_iter().map(|card| view! { <PlanCardView card choose can_manage /> }).collect_view()}
                 </div>
             </section>
-            <section aria-labelledby="usage-h">
-                <h2 id="usage-h" class="text-lg font-semibold">"Usage"</h2>
-                <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
-                    <UsageBar label="Domains" usage=view.domains />
-                    <UsageBar label="Inboxes" usage=view.inboxes />
-                </div>
-            </section>
+            <UsageSection domains=view.domains inboxes=view.inboxes />
             <section aria-labelledby="invoices-h">
                 <h2 id="invoices-h" class="text-lg font-semibold">"Invoices"</h2>
                 {if view.invoices.is_empty() {

@@ -3,7 +3,7 @@ use leptos_router::components::Redirect;
 
 use crate::api::auth::Logout;
 use crate::api::dashboard::get_dashboard;
-use crate::components::UsageBar;
+use crate::components::UsageSection;
 use crate::domain::DashboardView;
 use crate::error::AppError;
 
@@ -68,13 +68,7 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                     </p>
                 })}
             </div>
-            <section aria-labelledby="usage-h">
-                <h2 id="usage-h" class="text-lg font-semibold">"Usage"</h2>
-                <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
-                    <UsageBar label="Domains" usage=view.domains />
-                    <UsageBar label="Inboxes" usage=view.inboxes />
-                </div>
-            </section>
+            <UsageSection domains=view.domains inboxes=view.inboxes />
             <section aria-labelledby="next-h">
                 <h2 id="next-h" class="text-lg font-semibold">"Next steps"</h2>
                 <ol class="mt-3 list-decimal space-y-2 pl-5 text-stone-700">

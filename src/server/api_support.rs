@@ -36,6 +36,20 @@ pub async fn client_ip() -> Result<IpAddr, AppError> {
         .map_err(|e| internal(anyhow::anyhow!("client ip middleware missing: {e}")))
 }
 
+/// The signed-in staff user's email; a customer gets "not found" (never data), a visitor 401.
+pub async fn require_staff(state: &AppState) -> Result<String, AppError> {
+    let auth = session()
+        .await?
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(auth.user_id))
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)
+}
+
 /// The signed-in user's tenant context.
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     guard::require_tenant(state, &session().await?).await
@@ -96,6 +110,7 @@ impl From<crate::server::services::billing::BillingError> for AppError {
                 AppError::Invalid(vec![FieldError::new("plan", e.to_string())])
             }
             BillingError::Refused(message) => AppError::Conflict(FieldError::new("plan", message)),
+            BillingError::NotManager => AppError::Forbidden(e.to_string()),
             BillingError::Provider(PaymentsError::Rejected { message, .. }) => {
                 AppError::Upstream(format!("Stripe refused the request: {message}"))
             }

@@ -57,6 +57,7 @@ fn local(app: &TestApp, url: &str) -> String {
     app.url(&path)
 }
 
+/// Submits a card on a sandbox page (Checkout, or the portal's "Update card").
 async fn pay(app: &TestApp, checkout: &str, card: &str) -> reqwest::Response {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -262,14 +263,8 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
     let portal = app.call(&app.client, "/api/billing/portal").await;
     assert_eq!(portal.status(), 200);
     let portal_url: String = portal.json().await.unwrap();
-    let res = Client::new()
-        .post(format!("{}/card", local(&app, &portal_url)))
-        .header("origin", &app.address)
-        .form(&[("card", "4000000000000341")])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
+    let res = pay(&app, &format!("{portal_url}/card"), "4000000000000341").await;
+    assert_eq!(res.status(), 303);
     advance(&app, &staff, 31).await; // renewal fails (1) — past due
     assert_eq!(sub_state(&app).await.0, "past_due");
     assert_eq!(app.count("suspensions").await, 0);
@@ -308,14 +303,8 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
     assert!(billing.contains("suspended (payment)"), "{billing}");
 
     // A card that pays: the open invoice is paid and the suspension lifts itself.
-    let res = Client::new()
-        .post(format!("{}/card", local(&app, &portal_url)))
-        .header("origin", &app.address)
-        .form(&[("card", "4242424242424242")])
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    let res = pay(&app, &format!("{portal_url}/card"), "4242424242424242").await;
+    assert_eq!(res.status(), 303);
     assert_eq!(
         app.scalar("SELECT count(*) FROM suspensions WHERE lifted_at IS NULL")
             .await,

@@ -20,6 +20,29 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found").into_response()
 }
 
+/// A sandbox object for a page: 404 when missing, 500 (logged) when loading failed.
+fn loaded<T>(what: &str, r: anyhow::Result<Option<T>>) -> Result<T, Box<Response>> {
+    match r {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Err(Box::new(
+            (StatusCode::NOT_FOUND, format!("No such {what}")).into_response(),
+        )),
+        Err(e) => {
+            tracing::error!(error = ?e, "loading sandbox {what}");
+            Err(Box::new(StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+        }
+    }
+}
+
+/// 402 when the page shows a card error, like Stripe's hosted pages.
+fn page_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::PAYMENT_REQUIRED
+    } else {
+        StatusCode::OK
+    }
+}
+
 fn page(state: &AppState, title: &str, body: AnyView) -> Html<String> {
     let css = format!(
         "/{}/{}.css",
@@ -85,19 +108,11 @@ async fn render_checkout(state: &AppState, id: &str, error: Option<String>) -> R
     let Some(sandbox) = state.stripe_sandbox.clone() else {
         return not_found();
     };
-    let c = match sandbox.checkout(id).await {
-        Ok(Some(c)) => c,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such checkout session").into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "loading sandbox checkout");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+    let c = match loaded("checkout session", sandbox.checkout(id).await) {
+        Ok(v) => v,
+        Err(res) => return *res,
     };
-    let status = if error.is_some() {
-        StatusCode::PAYMENT_REQUIRED
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(&error);
     let price = format_money(c.amount, &c.currency);
     let due_today = match c.trial_period_days {
         Some(_) => format_money(0, &c.currency),
@@ -193,19 +208,11 @@ async fn render_portal(state: &AppState, id: &str, error: Option<String>) -> Res
     let Some(sandbox) = state.stripe_sandbox.clone() else {
         return not_found();
     };
-    let v = match sandbox.portal(id).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such portal session").into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "loading sandbox portal");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+    let v = match loaded("portal session", sandbox.portal(id).await) {
+        Ok(v) => v,
+        Err(res) => return *res,
     };
-    let status = if error.is_some() {
-        StatusCode::PAYMENT_REQUIRED
-    } else {
-        StatusCode::OK
-    };
+    let status = page_status(&error);
     let card = match (v.card.as_str(), &v.card_last4) {
         ("none", _) | (_, None) => "No card on file".to_string(),
         ("fails_charges", Some(l)) => format!("Card ending {l} (charges will fail)"),
@@ -337,13 +344,9 @@ pub async fn invoice_page(State(state): State<AppState>, Path(id): Path<String>)
     let Some(sandbox) = state.stripe_sandbox.clone() else {
         return not_found();
     };
-    let inv = match sandbox.invoice_page(&id).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such invoice").into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "loading sandbox invoice");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+    let inv = match loaded("invoice", sandbox.invoice_page(&id).await) {
+        Ok(v) => v,
+        Err(res) => return *res,
     };
     let s = |k: &str| inv[k].as_str().unwrap_or_default().to_string();
     let n = |k: &str| inv[k].as_i64().unwrap_or_default();

@@ -29,6 +29,8 @@ pub enum BillingError {
     UnknownPlan(String),
     #[error("{0}")]
     Refused(String),
+    #[error("Only owners and admins can change billing.")]
+    NotManager,
     #[error(transparent)]
     Provider(#[from] PaymentsError),
     #[error(transparent)]
@@ -242,7 +244,7 @@ pub async fn choose_plan(
     plan_id: &str,
 ) -> Result<PlanOutcome, BillingError> {
     ctx.require_manager()
-        .map_err(|e| BillingError::Refused(e.to_string()))?;
+        .map_err(|_| BillingError::NotManager)?;
     let plan = state
         .settings
         .plans
@@ -323,7 +325,7 @@ pub async fn set_cancel_at_period_end(
     cancel: bool,
 ) -> Result<(), BillingError> {
     ctx.require_manager()
-        .map_err(|e| BillingError::Refused(e.to_string()))?;
+        .map_err(|_| BillingError::NotManager)?;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
     let sub = db::current_subscription(&mut conn, ctx)
         .await?
@@ -353,7 +355,7 @@ pub async fn set_cancel_at_period_end(
 
 pub async fn portal_url(state: &AppState, ctx: &TenantCtx) -> Result<String, BillingError> {
     ctx.require_manager()
-        .map_err(|e| BillingError::Refused(e.to_string()))?;
+        .map_err(|_| BillingError::NotManager)?;
     let customer_id = ensure_customer(state, ctx).await?;
     let base = state.settings.server.public_url.trim_end_matches('/');
     Ok(state
