@@ -1,4 +1,6 @@
 //! One module per external system: a trait, the real client and a stateful sandbox.
 
+pub mod dns;
 pub mod mail;
 pub mod payments;
+pub mod registrar;

@@ -1,0 +1,1 @@
+//! Cloudflare v4 client.

@@ -1,0 +1,95 @@
+//! Domain registrar: one trait, the real Namecheap XML client and a stateful sandbox.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub mod namecheap;
+
+/// Availability and price of one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Availability {
+    /// ASCII (punycode) form, lower case.
+    pub name: String,
+    pub available: bool,
+    pub premium: bool,
+    /// What the registrar charges us for one year, when it says.
+    pub cost_cents: Option<i64>,
+    pub currency: String,
+}
+
+/// Who the domain is registered to (all four Namecheap contact roles get the same one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub first_name: String,
+    pub last_name: String,
+    pub organization: String,
+    pub address1: String,
+    pub city: String,
+    pub state_province: String,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, e.g. "US".
+    pub country: String,
+    /// "+1.5555555555"
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub years: u32,
+    pub contact: Contact,
+    /// Nameservers to set at registration (empty: the registrar's defaults).
+    pub nameservers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub name: String,
+    /// The registrar's id for the domain / order.
+    pub registrar_id: String,
+    pub charged_cents: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainInfo {
+    pub name: String,
+    pub expires: Option<DateTime<Utc>>,
+    pub nameservers: Vec<String>,
+    /// True when it is in our registrar account (so a retry must not register it again).
+    pub ours: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrarError {
+    /// The name cannot be registered (taken, premium refused, invalid TLD): never retry.
+    #[error("{message}")]
+    Refused {
+        code: Option<String>,
+        message: String,
+    },
+    /// Namecheap signals rate limiting with HTTP 405; wait and retry.
+    #[error("the registrar is rate limiting us")]
+    RateLimited { retry_after_secs: Option<u64> },
+    /// Network, 5xx, timeouts: retry with backoff.
+    #[error("the registrar is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[async_trait]
+pub trait Registrar: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    /// Up to 50 names per call (Namecheap's limit); results in the same order.
+    async fn check(&self, names: &[String]) -> Result<Vec<Availability>, RegistrarError>;
+    async fn register(&self, request: &RegisterRequest) -> Result<Registration, RegistrarError>;
+    async fn set_nameservers(
+        &self,
+        name: &str,
+        nameservers: &[String],
+    ) -> Result<(), RegistrarError>;
+    /// `None` when the domain is not in our account.
+    async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError>;
+    async fn list(&self) -> Result<Vec<DomainInfo>, RegistrarError>;
+}

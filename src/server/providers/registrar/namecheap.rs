@@ -1,0 +1,1 @@
+//! Namecheap XML API client.
