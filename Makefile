@@ -19,7 +19,7 @@ test:
 	scripts/with-db.sh $(MAKE) --no-print-directory test-e2e
 
 test-unit:
-	cargo test --no-fail-fast $(CARGO_FEATURES)
+	cargo test --no-fail-fast $(CARGO_FEATURES) --lib --tests
 
 test-e2e:
 	cd end2end && npx playwright test

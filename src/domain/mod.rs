@@ -2,7 +2,9 @@
 
 pub mod account;
 pub mod billing;
+pub mod domain_name;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
+pub use domain_name::{DomainName, DomainSearch};
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};
