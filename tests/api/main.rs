@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod billing;
+mod cloudflare;
 mod jobs;
 mod pages;
 mod sandbox_billing;
