@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod billing;
 mod jobs;
+mod namecheap;
 mod pages;
 mod sandbox_billing;
 mod sandbox_shape;
