@@ -7,6 +7,7 @@ mod accounts;
 mod billing;
 mod cloudflare;
 mod jobs;
+mod namecheap;
 mod pages;
 mod sandbox_billing;
 mod sandbox_shape;
