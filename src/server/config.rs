@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::domain::PlanView;
+use crate::server::dns::DnsSettings;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -20,6 +21,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub billing: BillingSettings,
     pub providers: ProviderSettings,
+    pub dns: DnsSettings,
     #[serde(default)]
     pub mail: MailSettings,
     #[serde(default)]
@@ -322,6 +324,7 @@ impl Settings {
                 && self.jobs.trial_scan_every_secs > 0,
             "jobs.poll_interval_ms, lease_secs, max_attempts and trial_scan_every_secs must be positive"
         );
+        self.dns.validate()?;
         if self.uses_real_stripe() {
             anyhow::ensure!(
                 self.stripe.webhook_secret.is_some(),

@@ -4,6 +4,7 @@ pub mod api_support;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod dns;
 pub mod http;
 pub mod jobs;
 pub mod providers;
