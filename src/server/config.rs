@@ -22,6 +22,7 @@ pub struct Settings {
     pub billing: BillingSettings,
     pub providers: ProviderSettings,
     pub dns: DnsSettings,
+    pub registrar: RegistrarSettings,
     #[serde(default)]
     pub mail: MailSettings,
     #[serde(default)]
@@ -102,6 +103,18 @@ pub struct BillingSettings {
     pub webhook_body_limit_bytes: usize,
     /// A webhook signature older or newer than this is refused.
     pub webhook_tolerance_secs: i64,
+}
+
+/// `[registrar]`: what customers can buy and what we add on top of the registrar's cost.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RegistrarSettings {
+    /// Extensions offered in search, e.g. `["com", "io", "co"]`.
+    pub tlds: Vec<String>,
+    /// Added to the registrar's cost for the customer's price, in cents.
+    pub margin_cents: i64,
+    /// Registration length sold (years).
+    pub years: u32,
+    pub sandbox: crate::server::providers::registrar::sandbox::SandboxRegistrarSettings,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -40,6 +40,16 @@ pub struct DnsSettings {
     pub resolver_timeout_ms: u64,
     /// How often each domain's records are checked again.
     pub check_interval_secs: u64,
+    /// The nameservers the sandbox DNS provider assigns to its zones.
+    #[serde(default = "default_sandbox_nameservers")]
+    pub sandbox_nameservers: Vec<String>,
+}
+
+fn default_sandbox_nameservers() -> Vec<String> {
+    vec![
+        "ns1.sandbox.inboxgrove.net".into(),
+        "ns2.sandbox.inboxgrove.net".into(),
+    ]
 }
 
 fn default_tracking_label() -> String {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 pub mod cloudflare;
+pub mod sandbox;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Zone {

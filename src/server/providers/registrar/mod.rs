@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub mod namecheap;
+pub mod sandbox;
 
 /// Availability and price of one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
