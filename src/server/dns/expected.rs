@@ -364,6 +364,7 @@ pub(crate) mod tests {
             resolver: "127.0.0.1:5354".parse().unwrap(),
             resolver_timeout_ms: 2000,
             check_interval_secs: 3600,
+            sandbox_nameservers: default_sandbox_nameservers(),
         }
     }
 
