@@ -14,7 +14,7 @@ mkdir -p .bench
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
-DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
+INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
     INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -9,6 +9,7 @@ psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CR
 export DATABASE_URL="$base/$db"
 export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100}"
 export INBOXGROVE_SERVER__PUBLIC_URL="http://${LEPTOS_SITE_ADDR}"
+export INBOXGROVE_DNS__RESOLVER=127.0.0.1:0   # sandbox DNS on a free port, not make run's
 export INBOXGROVE_LOG__FORMAT=text
 target/debug/inboxgrove seed >/dev/null   # the staff user drives the sandbox clock
 exec target/debug/inboxgrove serve

@@ -32,6 +32,11 @@ pub struct Settings {
     /// `SMTP_USERNAME` / `SMTP_PASSWORD`, from the environment only.
     #[serde(skip)]
     pub smtp: SmtpSecrets,
+    #[serde(default)]
+    pub cloudflare: Option<CloudflareSettings>,
+    /// `NAMECHEAP_API_KEY` / `CLOUDFLARE_API_TOKEN`, from the environment only.
+    #[serde(skip)]
+    pub provider_keys: ProviderKeys,
     /// `STRIPE_SECRET_KEY` / `STRIPE_WEBHOOK_SECRET`, from the environment only.
     #[serde(skip)]
     pub stripe: StripeSecrets,
@@ -115,6 +120,18 @@ pub struct RegistrarSettings {
     /// Registration length sold (years).
     pub years: u32,
     pub sandbox: crate::server::providers::registrar::sandbox::SandboxRegistrarSettings,
+    /// Used when `NAMECHEAP_API_KEY` is set.
+    #[serde(default)]
+    pub namecheap: Option<crate::server::providers::registrar::namecheap::NamecheapSettings>,
+}
+
+/// `[cloudflare]`: the DNS account used when `CLOUDFLARE_API_TOKEN` is set.
+pub type CloudflareSettings = crate::server::providers::dns::cloudflare::CloudflareSettings;
+
+#[derive(Clone, Debug, Default)]
+pub struct ProviderKeys {
+    pub namecheap_api_key: Option<SecretString>,
+    pub cloudflare_api_token: Option<SecretString>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -266,6 +283,10 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .map(|s| SecretString::from(s.clone()))
         };
+        settings.provider_keys = ProviderKeys {
+            namecheap_api_key: secret("NAMECHEAP_API_KEY"),
+            cloudflare_api_token: secret("CLOUDFLARE_API_TOKEN"),
+        };
         settings.stripe = StripeSecrets {
             secret_key: secret("STRIPE_SECRET_KEY"),
             webhook_secret: secret("STRIPE_WEBHOOK_SECRET"),
@@ -345,6 +366,20 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// True when domains are registered at Namecheap rather than in the sandbox registrar.
+    pub fn uses_real_registrar(&self) -> bool {
+        self.providers.registrar != "sandbox"
+            && self.provider_keys.namecheap_api_key.is_some()
+            && self.registrar.namecheap.is_some()
+    }
+
+    /// True when zones live at Cloudflare rather than in the sandbox DNS.
+    pub fn uses_real_dns(&self) -> bool {
+        self.providers.dns != "sandbox"
+            && self.provider_keys.cloudflare_api_token.is_some()
+            && self.cloudflare.is_some()
     }
 
     /// True when payments go to Stripe itself rather than the sandbox.

@@ -56,6 +56,8 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 pub struct Application {
+    /// The sandbox DNS listener, stopped with the app.
+    dns_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     listener: TcpListener,
     router: Router,
     state: AppState,
@@ -67,9 +69,33 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
-        let state = AppState::build(settings, pool, Some(listener.local_addr()?))?;
+        // Sandbox DNS: this process answers for the sandbox zones on `dns.resolver`, so the
+        // checker asks real DNS offline. Port 0 (tests) picks a free port; a port already taken
+        // by another process on this machine serving the same database is used as it is.
+        let mut dns_listener = None;
+        let mut dns_task = None;
+        if !settings.uses_real_dns() {
+            let source =
+                std::sync::Arc::new(crate::server::providers::dns::sandbox::SandboxDns::new(
+                    pool.clone(),
+                    settings.dns.sandbox_nameservers.clone(),
+                ));
+            match crate::server::dns::authority::spawn(settings.dns.resolver, source).await {
+                Ok((bound, task)) => {
+                    tracing::info!(addr = %bound, "sandbox DNS listening");
+                    dns_listener = Some(bound);
+                    dns_task = Some(task);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    tracing::warn!(addr = %settings.dns.resolver, "sandbox DNS port in use; using the listener already there");
+                }
+                Err(e) => return Err(e).context("starting the sandbox DNS listener"),
+            }
+        }
+        let state = AppState::build(settings, pool, Some(listener.local_addr()?), dns_listener)?;
         let router = router(state.clone());
         Ok(Self {
+            dns_task,
             listener,
             router,
             state,
@@ -125,6 +151,9 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         cleanup.abort();
+        if let Some(task) = self.dns_task {
+            task.abort();
+        }
         if let Some(task) = redeliver {
             task.abort();
         }

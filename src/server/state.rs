@@ -7,10 +7,17 @@ use std::sync::Arc;
 
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
+use crate::server::dns::DnsChecker;
 use crate::server::jobs::JobQueue;
+use crate::server::providers::dns::DnsProvider;
+use crate::server::providers::dns::cloudflare::CloudflareClient;
+use crate::server::providers::dns::sandbox::SandboxDns;
 use crate::server::providers::mail::{self, Mailer};
 use crate::server::providers::payments::Payments;
 use crate::server::providers::payments::sandbox::SandboxStripe;
+use crate::server::providers::registrar::Registrar;
+use crate::server::providers::registrar::namecheap::NamecheapClient;
+use crate::server::providers::registrar::sandbox::SandboxRegistrar;
 
 /// Everything a request needs; no global state, so every test builds its own.
 #[derive(Clone)]
@@ -26,21 +33,64 @@ pub struct AppState {
     pub webhook_secret: SecretString,
     pub mailer: Arc<dyn Mailer>,
     pub jobs: JobQueue,
+    pub registrar: Arc<dyn Registrar>,
+    pub dns: Arc<dyn DnsProvider>,
+    /// Present when zones live in the sandbox DNS (served by the local listener).
+    pub dns_sandbox: Option<Arc<SandboxDns>>,
+    /// Asks the configured resolver (or the local listener this process started).
+    pub dns_checker: Arc<DnsChecker>,
 }
 
 impl AppState {
     /// State for tools that serve nothing (seeding); the sandbox delivers to `public_url`.
     pub fn new(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
-        Self::build(settings, pool, None)
+        Self::build(settings, pool, None, None)
     }
 
     /// `listening` is where this process serves: the sandbox delivers its webhooks there.
+    /// `dns_listener` is where this process answers DNS for the sandbox zones (the checker
+    /// asks there instead of `dns.resolver`).
     pub fn build(
         settings: Settings,
         pool: PgPool,
         listening: Option<SocketAddr>,
+        dns_listener: Option<SocketAddr>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        let registrar: Arc<dyn Registrar> = match (
+            settings.uses_real_registrar(),
+            &settings.registrar.namecheap,
+            &settings.provider_keys.namecheap_api_key,
+        ) {
+            (true, Some(nc), Some(key)) => Arc::new(NamecheapClient::new(nc.clone(), key)?),
+            _ => Arc::new(SandboxRegistrar::new(
+                pool.clone(),
+                settings.registrar.sandbox.clone(),
+            )),
+        };
+        let (dns, dns_sandbox): (Arc<dyn DnsProvider>, _) = match (
+            settings.uses_real_dns(),
+            &settings.cloudflare,
+            &settings.provider_keys.cloudflare_api_token,
+        ) {
+            (true, Some(cf), Some(token)) => {
+                (Arc::new(CloudflareClient::new(cf.clone(), token)?), None)
+            }
+            _ => {
+                let sandbox = Arc::new(SandboxDns::new(
+                    pool.clone(),
+                    settings.dns.sandbox_nameservers.clone(),
+                ));
+                (sandbox.clone() as Arc<dyn DnsProvider>, Some(sandbox))
+            }
+        };
+        let dns_checker = Arc::new(match dns_listener {
+            Some(addr) => DnsChecker::with_nameserver(
+                addr,
+                std::time::Duration::from_millis(settings.dns.resolver_timeout_ms),
+            )?,
+            None => DnsChecker::new(&settings.dns)?,
+        });
         let webhook_secret = settings.stripe.webhook_secret.clone().unwrap_or_else(|| {
             SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple()))
         });
@@ -77,6 +127,10 @@ impl AppState {
         Ok(Self {
             mailer: mail::from_settings(&settings, pool.clone())?,
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
+            registrar,
+            dns,
+            dns_sandbox,
+            dns_checker,
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

@@ -20,6 +20,8 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
             "8192".into(),
         ),
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
+        // Each test app answers sandbox DNS on its own free port.
+        ("INBOXGROVE_DNS__RESOLVER".into(), "127.0.0.1:0".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_from(&path, vars).expect("test settings load")
