@@ -34,13 +34,14 @@ async fn main() -> anyhow::Result<()> {
         "serve" => {
             startup::migrate(&pool).await?;
             let addr = settings.server.site_addr;
+            let pick = |real: bool, name: &'static str| if real { name } else { "sandbox" };
             tracing::info!(
-                payments = %settings.providers.payments,
-                registrar = %settings.providers.registrar,
-                dns = %settings.providers.dns,
+                payments = pick(settings.uses_real_stripe(), "stripe"),
+                registrar = pick(settings.uses_real_registrar(), "namecheap"),
+                dns = pick(settings.uses_real_dns(), "cloudflare"),
                 relay = %settings.providers.relay,
                 mail = %settings.providers.mail,
-                "providers (sandbox = embedded, offline)"
+                "providers (sandbox = embedded, offline, stateful)"
             );
             let app = startup::Application::build(settings, pool, addr).await?;
             tracing::info!(addr = %app.local_addr(), "InboxGrove listening");
