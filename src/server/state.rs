@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
+use crate::server::crypto::SecretBox;
 use crate::server::jobs::JobQueue;
 use crate::server::providers::mail::{self, Mailer};
 use crate::server::providers::payments::Payments;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub webhook_secret: SecretString,
     pub mailer: Arc<dyn Mailer>,
     pub jobs: JobQueue,
+    /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
+    pub secrets: SecretBox,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         listening: Option<SocketAddr>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        settings.secret_key.warn_if_development();
         let webhook_secret = settings.stripe.webhook_secret.clone().unwrap_or_else(|| {
             SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple()))
         });
@@ -77,6 +81,7 @@ impl AppState {
         Ok(Self {
             mailer: mail::from_settings(&settings, pool.clone())?,
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
+            secrets: SecretBox::new(&settings.secret_key),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

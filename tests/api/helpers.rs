@@ -1,7 +1,9 @@
 use inboxgrove::server::config::Settings;
+use inboxgrove::server::crypto;
 use inboxgrove::server::startup::{self, Application, SESSION_COOKIE};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, Response, redirect::Policy};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 pub struct TestApp {
@@ -20,6 +22,11 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
             "8192".into(),
         ),
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
+        // Each app its own master key, in memory: nothing is written to the working dir.
+        (
+            "INBOXGROVE_SECRET_KEY".into(),
+            crypto::generate_key_base64().expose_secret().to_string(),
+        ),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_from(&path, vars).expect("test settings load")
