@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::domain::PlanView;
+use crate::server::crypto::{self, MasterKey};
 use crate::server::dns::DnsSettings;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -43,6 +44,10 @@ pub struct Settings {
     /// From `DATABASE_URL` only.
     #[serde(skip)]
     pub database_url: Option<SecretString>,
+    /// The key for secrets at rest: `INBOXGROVE_SECRET_KEY` (32 bytes, base64). Without it,
+    /// a development key: made in memory by `load_from`, kept in a file by `load`.
+    #[serde(skip, default = "MasterKey::ephemeral")]
+    pub secret_key: MasterKey,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -240,9 +245,17 @@ impl Default for LogSettings {
 impl Settings {
     /// Loads from the file named by `INBOXGROVE_CONFIG` (default `Leptos.toml`) and the
     /// environment.
+    /// Without `INBOXGROVE_SECRET_KEY` (and only where that is allowed, see `validate`), the
+    /// development key in `.inboxgrove-dev-secret-key` is used, made on the first run.
     pub fn load() -> anyhow::Result<Self> {
         let path = std::env::var("INBOXGROVE_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
-        Self::load_from(&path, std::env::vars())
+        let mut settings = Self::load_from(&path, std::env::vars())?;
+        if settings.secret_key.is_development() {
+            let file = std::path::Path::new(crypto::DEV_KEY_FILE);
+            settings.secret_key = MasterKey::load_or_create_dev_file(file)
+                .context("INBOXGROVE_SECRET_KEY is not set and the development key is unusable")?;
+        }
+        Ok(settings)
     }
 
     pub fn load_from(
@@ -250,6 +263,9 @@ impl Settings {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<Self> {
         let vars: std::collections::HashMap<String, String> = vars.into_iter().collect();
+        // The master key never enters the config tree (or its error messages).
+        let mut config_vars = vars.clone();
+        config_vars.remove(crypto::SECRET_KEY_VAR);
         let mut builder = config::Config::builder()
             .add_source(config::File::with_name(path).format(config::FileFormat::Toml))
             .add_source(
@@ -257,7 +273,7 @@ impl Settings {
                     .prefix_separator("_")
                     .separator("__")
                     .try_parsing(true)
-                    .source(Some(vars.clone())),
+                    .source(Some(config_vars)),
             );
         for (var, key) in [
             ("LEPTOS_SITE_ADDR", "server.site_addr"),
@@ -294,6 +310,11 @@ impl Settings {
         settings.smtp = SmtpSecrets {
             username: secret("SMTP_USERNAME"),
             password: secret("SMTP_PASSWORD"),
+        };
+        settings.secret_key = match secret(crypto::SECRET_KEY_VAR) {
+            Some(encoded) => MasterKey::from_base64(crypto::ENV_KEY_ID, &encoded)
+                .context("INBOXGROVE_SECRET_KEY is invalid")?,
+            None => MasterKey::ephemeral(),
         };
         if settings
             .mail
@@ -359,6 +380,12 @@ impl Settings {
             "jobs.poll_interval_ms, lease_secs, max_attempts and trial_scan_every_secs must be positive"
         );
         self.dns.validate()?;
+        anyhow::ensure!(
+            !(self.secure_cookies() && self.secret_key.is_development()),
+            "server.public_url is https (production) but INBOXGROVE_SECRET_KEY is not set: set it \
+             to 32 random bytes in base64 (`openssl rand -base64 32`) and keep it safe. Secrets \
+             at rest are never encrypted with a development key in production."
+        );
         if self.uses_real_stripe() {
             anyhow::ensure!(
                 self.stripe.webhook_secret.is_some(),
@@ -436,6 +463,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     fn manifest_file() -> String {
         format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR"))
@@ -469,17 +497,68 @@ mod tests {
         assert_eq!(s.server.site_addr.port(), 4999);
     }
 
+    fn https_with_key(key: Option<&str>) -> anyhow::Result<Settings> {
+        let mut vars = vec![(
+            "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
+            "https://app.inboxgrove.com".to_string(),
+        )];
+        if let Some(key) = key {
+            vars.push(("INBOXGROVE_SECRET_KEY".to_string(), key.to_string()));
+        }
+        Settings::load_from(&manifest_file(), vars)
+    }
+
     #[test]
     fn secure_cookies_follow_the_public_url_scheme() {
-        let s = Settings::load_from(
-            &manifest_file(),
-            [(
-                "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
-                "https://app.inboxgrove.com".to_string(),
-            )],
-        )
-        .unwrap();
+        let key = crypto::generate_key_base64();
+        let s = https_with_key(Some(key.expose_secret())).unwrap();
         assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn an_https_public_url_without_inboxgrove_secret_key_is_refused() {
+        let err = https_with_key(None).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("INBOXGROVE_SECRET_KEY is not set"), "{msg}");
+        assert!(msg.contains("https"), "{msg}");
+        let err = https_with_key(Some("")).unwrap_err();
+        assert!(format!("{err:#}").contains("INBOXGROVE_SECRET_KEY is not set"));
+    }
+
+    #[test]
+    fn the_secret_key_comes_from_the_environment_and_never_from_the_config_tree() {
+        let key = crypto::generate_key_base64();
+        let s = https_with_key(Some(key.expose_secret())).unwrap();
+        assert!(!s.secret_key.is_development());
+        assert_eq!(s.secret_key.id(), crypto::ENV_KEY_ID);
+        assert!(!format!("{s:?}").contains(key.expose_secret()));
+        // The same key opens what it sealed, through a second load.
+        let again = https_with_key(Some(key.expose_secret())).unwrap();
+        let blob = crypto::SecretBox::new(&s.secret_key).encrypt(b"x", b"a");
+        let opened = crypto::SecretBox::new(&again.secret_key).decrypt(&blob, b"a");
+        assert_eq!(opened.unwrap().as_slice(), b"x");
+    }
+
+    #[test]
+    fn a_malformed_secret_key_is_refused_without_echoing_it() {
+        let err = https_with_key(Some("c2hvcnQ=")).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("INBOXGROVE_SECRET_KEY is invalid"), "{msg}");
+        assert!(msg.contains("32 random bytes"), "{msg}");
+        assert!(!msg.contains("c2hvcnQ="), "{msg}");
+    }
+
+    #[test]
+    fn without_a_key_plain_http_gets_an_in_memory_development_key() {
+        let a = Settings::load_from(&manifest_file(), []).unwrap();
+        let b = Settings::load_from(&manifest_file(), []).unwrap();
+        assert_eq!(a.secret_key.origin(), &crypto::KeyOrigin::Ephemeral);
+        let blob = crypto::SecretBox::new(&a.secret_key).encrypt(b"x", b"a");
+        assert!(
+            crypto::SecretBox::new(&b.secret_key)
+                .decrypt(&blob, b"a")
+                .is_err()
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 pub mod api_support;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
+pub mod dkim;
 pub mod dns;
 pub mod http;
 pub mod jobs;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
+use crate::server::crypto::SecretBox;
 use crate::server::dns::DnsChecker;
 use crate::server::jobs::JobQueue;
 use crate::server::providers::dns::DnsProvider;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub dns_sandbox: Option<Arc<SandboxDns>>,
     /// Asks the configured resolver (or the local listener this process started).
     pub dns_checker: Arc<DnsChecker>,
+    /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
+    pub secrets: SecretBox,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             )?,
             None => DnsChecker::new(&settings.dns)?,
         });
+        settings.secret_key.warn_if_development();
         let webhook_secret = settings.stripe.webhook_secret.clone().unwrap_or_else(|| {
             SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple()))
         });
@@ -131,6 +135,7 @@ impl AppState {
             dns,
             dns_sandbox,
             dns_checker,
+            secrets: SecretBox::new(&settings.secret_key),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

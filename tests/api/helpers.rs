@@ -1,7 +1,9 @@
 use inboxgrove::server::config::Settings;
+use inboxgrove::server::crypto;
 use inboxgrove::server::startup::{self, Application, SESSION_COOKIE};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Client, RequestBuilder, Response, redirect::Policy};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 pub struct TestApp {
@@ -22,6 +24,11 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
         // Each test app answers sandbox DNS on its own free port.
         ("INBOXGROVE_DNS__RESOLVER".into(), "127.0.0.1:0".into()),
+        // Each app its own master key, in memory: nothing is written to the working dir.
+        (
+            "INBOXGROVE_SECRET_KEY".into(),
+            crypto::generate_key_base64().expose_secret().to_string(),
+        ),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_from(&path, vars).expect("test settings load")
