@@ -57,6 +57,13 @@ fn local(app: &TestApp, url: &str) -> String {
     app.url(&path)
 }
 
+/// A customer who chose `plan` and paid on Checkout with the card that pays.
+async fn subscribed(app: &TestApp, email: &str, plan: &str) {
+    customer(app, email).await;
+    let url = checkout_url(app, plan).await;
+    assert_eq!(pay(app, &url, "4242424242424242").await.status(), 303);
+}
+
 /// Submits a card on a sandbox page (Checkout, or the portal's "Update card").
 async fn pay(app: &TestApp, checkout: &str, card: &str) -> reqwest::Response {
     Client::builder()
@@ -217,9 +224,7 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
     pool: PgPool,
 ) {
     let app = spawn_app(pool).await;
-    customer(&app, "clock@acme.io").await;
-    let url = checkout_url(&app, "starter").await;
-    assert_eq!(pay(&app, &url, "4242424242424242").await.status(), 303);
+    subscribed(&app, "clock@acme.io", "starter").await;
     let staff = staff(&app).await;
 
     advance(&app, &staff, 5).await;
@@ -321,9 +326,7 @@ async fn the_clock_ends_the_trial_with_a_paid_invoice_then_failures_suspend_and_
 #[sqlx::test]
 async fn upgrade_cancel_and_reactivate_change_the_live_subscription(pool: PgPool) {
     let app = spawn_app(pool).await;
-    customer(&app, "change@acme.io").await;
-    let url = checkout_url(&app, "starter").await;
-    pay(&app, &url, "4242424242424242").await;
+    subscribed(&app, "change@acme.io", "starter").await;
 
     let res = choose(&app, "growth").await;
     assert!(
@@ -361,9 +364,7 @@ async fn upgrade_cancel_and_reactivate_change_the_live_subscription(pool: PgPool
 #[sqlx::test]
 async fn a_downgrade_below_current_usage_is_refused_with_what_to_remove(pool: PgPool) {
     let app = spawn_app(pool).await;
-    customer(&app, "down@acme.io").await;
-    let url = checkout_url(&app, "growth").await;
-    pay(&app, &url, "4242424242424242").await;
+    subscribed(&app, "down@acme.io", "growth").await;
     sqlx::query(
         "INSERT INTO domains (id, tenant_id, name, status)
          SELECT gen_random_uuid(), tenant_id, 'd' || g || '.com', 'active'

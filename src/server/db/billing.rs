@@ -546,6 +546,13 @@ pub struct CurrentSubscription {
     pub cancel_at_period_end: bool,
 }
 
+impl CurrentSubscription {
+    /// Not ended: plan changes and cancellation go to this subscription.
+    pub fn is_live(&self) -> bool {
+        !matches!(self.status.as_str(), "canceled" | "incomplete_expired")
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct BillingRow {
     pub trial_ends_at: DateTime<Utc>,
@@ -555,37 +562,65 @@ pub struct BillingRow {
     pub suspension: Option<String>,
 }
 
-pub async fn billing_row(conn: &mut PgConnection, ctx: &TenantCtx) -> anyhow::Result<BillingRow> {
-    sqlx::query_as(
-        "SELECT t.trial_ends_at,
-                (SELECT customer_id FROM billing_customers WHERE tenant_id = t.id) AS customer_id,
-                (SELECT count(*) FROM domains WHERE tenant_id = t.id AND status NOT IN ('deleted', 'failed')) AS domains,
-                (SELECT count(*) FROM inboxes WHERE tenant_id = t.id AND status <> 'deleted') AS inboxes,
-                (SELECT category FROM suspensions WHERE tenant_id = t.id AND lifted_at IS NULL
-                  ORDER BY created_at LIMIT 1) AS suspension
-           FROM tenants t WHERE t.id = $1",
-    )
+/// The columns and FROM clause of a tenant's billing state: `tenants t` with its counts, open
+/// suspension and governing subscription `s` (the newest one still alive, else the newest).
+/// Shared with the dashboard's query so both read the state the same way, in one round trip.
+pub(crate) const STATE_COLUMNS: &str = "t.trial_ends_at,
+    (SELECT customer_id FROM billing_customers WHERE tenant_id = t.id) AS customer_id,
+    (SELECT count(*) FROM domains WHERE tenant_id = t.id AND status NOT IN ('deleted', 'failed')) AS domains,
+    (SELECT count(*) FROM inboxes WHERE tenant_id = t.id AND status <> 'deleted') AS inboxes,
+    (SELECT category FROM suspensions WHERE tenant_id = t.id AND lifted_at IS NULL
+      ORDER BY created_at LIMIT 1) AS suspension,
+    s.id AS sub_id, s.status AS sub_status, s.plan_id AS sub_plan_id, s.item_id AS sub_item_id,
+    s.current_period_end AS sub_current_period_end, s.trial_end AS sub_trial_end,
+    s.cancel_at_period_end AS sub_cancel_at_period_end";
+
+pub(crate) const STATE_FROM: &str = "FROM tenants t
+    LEFT JOIN LATERAL (
+        SELECT * FROM billing_subscriptions WHERE tenant_id = t.id
+         ORDER BY (status NOT IN ('canceled', 'incomplete_expired')) DESC, src_created DESC
+         LIMIT 1) s ON true";
+
+/// A tenant's billing state as read by [`STATE_COLUMNS`].
+#[derive(sqlx::FromRow)]
+pub struct BillingState {
+    #[sqlx(flatten)]
+    pub row: BillingRow,
+    sub_id: Option<String>,
+    sub_status: Option<String>,
+    sub_plan_id: Option<String>,
+    sub_item_id: Option<String>,
+    sub_current_period_end: Option<DateTime<Utc>>,
+    sub_trial_end: Option<DateTime<Utc>>,
+    sub_cancel_at_period_end: Option<bool>,
+}
+
+impl BillingState {
+    /// The subscription that governs access, if the tenant has one.
+    pub fn subscription(&self) -> Option<CurrentSubscription> {
+        Some(CurrentSubscription {
+            id: self.sub_id.clone()?,
+            status: self.sub_status.clone()?,
+            plan_id: self.sub_plan_id.clone(),
+            item_id: self.sub_item_id.clone()?,
+            current_period_end: self.sub_current_period_end,
+            trial_end: self.sub_trial_end,
+            cancel_at_period_end: self.sub_cancel_at_period_end.unwrap_or(false),
+        })
+    }
+}
+
+pub async fn billing_state(
+    conn: &mut PgConnection,
+    ctx: &TenantCtx,
+) -> anyhow::Result<BillingState> {
+    sqlx::query_as(&format!(
+        "SELECT {STATE_COLUMNS} {STATE_FROM} WHERE t.id = $1"
+    ))
     .bind(ctx.tenant_id().0)
     .fetch_one(conn)
     .await
     .context("loading billing state")
-}
-
-/// The subscription that governs access: the newest one still alive, else the newest.
-pub async fn current_subscription(
-    conn: &mut PgConnection,
-    ctx: &TenantCtx,
-) -> anyhow::Result<Option<CurrentSubscription>> {
-    sqlx::query_as(
-        "SELECT id, status, plan_id, item_id, current_period_end, trial_end, cancel_at_period_end
-           FROM billing_subscriptions WHERE tenant_id = $1
-          ORDER BY (status NOT IN ('canceled', 'incomplete_expired')) DESC, src_created DESC
-          LIMIT 1",
-    )
-    .bind(ctx.tenant_id().0)
-    .fetch_optional(conn)
-    .await
-    .context("loading the subscription")
 }
 
 #[derive(sqlx::FromRow)]

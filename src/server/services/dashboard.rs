@@ -18,10 +18,10 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let tenant = db::tenants::dashboard_row(&state.pool, ctx).await?;
     let now = Utc::now();
-    let sub = tenant.subscription();
+    let sub = tenant.billing.subscription();
     let e = crate::server::services::billing::access::entitlement(
         &state.settings,
-        &tenant.billing,
+        &tenant.billing.row,
         sub.as_ref(),
         now,
     );
@@ -34,11 +34,11 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
         trial_days_left,
         plan_name,
         domains: Usage {
-            used: tenant.billing.domains,
+            used: tenant.billing.row.domains,
             limit: max_domains,
         },
         inboxes: Usage {
-            used: tenant.billing.inboxes,
+            used: tenant.billing.row.inboxes,
             limit: max_inboxes,
         },
     })

@@ -137,10 +137,14 @@ pub async fn may_add(
     inboxes: i64,
 ) -> Result<(), MayAddError> {
     db::lock_customer(conn, ctx).await?;
-    let row = db::billing_row(conn, ctx).await?;
-    let sub = db::current_subscription(conn, ctx).await?;
-    let e = entitlement(settings, &row, sub.as_ref(), Utc::now());
-    check(&e, &row, domains, inboxes).map_err(MayAddError::Refused)
+    let state = db::billing_state(conn, ctx).await?;
+    let e = entitlement(
+        settings,
+        &state.row,
+        state.subscription().as_ref(),
+        Utc::now(),
+    );
+    check(&e, &state.row, domains, inboxes).map_err(MayAddError::Refused)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,7 @@ use crate::domain::billing::{
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;
-use crate::server::db::billing as db;
+use crate::server::db::billing::{self as db, CurrentSubscription};
 use crate::server::providers::payments::{
     CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
 };
@@ -63,14 +63,12 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         .acquire()
         .await
         .context("acquiring a connection")?;
-    let row = db::billing_row(&mut conn, ctx).await?;
-    let sub = db::current_subscription(&mut conn, ctx).await?;
+    let billing = db::billing_state(&mut conn, ctx).await?;
     drop(conn);
+    let (row, sub) = (&billing.row, billing.subscription());
     let now = Utc::now();
-    let e = access::entitlement(settings, &row, sub.as_ref(), now);
-    let live = sub
-        .as_ref()
-        .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"));
+    let e = access::entitlement(settings, row, sub.as_ref(), now);
+    let live = sub.as_ref().filter(|s| s.is_live());
     let current_price = live
         .and_then(|s| s.plan_id.as_deref())
         .and_then(|id| settings.plans.get(id))
@@ -251,14 +249,13 @@ pub async fn choose_plan(
         .get(plan_id)
         .ok_or_else(|| BillingError::UnknownPlan(plan_id.into()))?;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let row = db::billing_row(&mut conn, ctx).await?;
-    let sub = db::current_subscription(&mut conn, ctx).await?;
+    let billing = db::billing_state(&mut conn, ctx).await?;
     drop(conn);
-    if let Some(reason) = downgrade_blocker(state, &row, plan_id) {
+    let (row, sub) = (&billing.row, billing.subscription());
+    if let Some(reason) = downgrade_blocker(state, row, plan_id) {
         return Err(BillingError::Refused(reason));
     }
-    if let Some(s) = sub.filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
-    {
+    if let Some(s) = sub.filter(CurrentSubscription::is_live) {
         if s.plan_id.as_deref() == Some(plan_id) {
             return Err(BillingError::Refused(format!(
                 "You are already on {}.",
@@ -327,9 +324,10 @@ pub async fn set_cancel_at_period_end(
     ctx.require_manager()
         .map_err(|_| BillingError::NotManager)?;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let sub = db::current_subscription(&mut conn, ctx)
+    let sub = db::billing_state(&mut conn, ctx)
         .await?
-        .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
+        .subscription()
+        .filter(CurrentSubscription::is_live)
         .ok_or_else(|| {
             BillingError::Refused("There is no active subscription to change.".into())
         })?;
