@@ -9,6 +9,7 @@ use crate::pages::{
     auth::{Login, Signup},
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
+    domains::{DomainPage, Domains},
     landing::Landing,
     not_found::NotFound,
     staff::StaffHome,
@@ -67,6 +68,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=Login />
                 <Route path=path!("/dashboard") view=Dashboard />
                 <Route path=path!("/billing") view=Billing />
+                <Route path=path!("/domains") view=Domains />
+                <Route path=path!("/domains/:id") view=DomainPage />
                 <Route path=path!("/billing/success") view=CheckoutSuccess />
                 <Route path=path!("/billing/cancel") view=CheckoutCanceled />
                 <Route path=path!("/staff") view=StaffHome />

@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod billing;
 pub mod dashboard;
+pub mod domains;
 pub mod public;

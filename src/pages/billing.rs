@@ -3,22 +3,11 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::billing::{ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status};
-use crate::components::{Alert, UsageSection};
+use crate::components::{Alert, UsageSection, error_of, go_to};
 use crate::domain::billing::{BillingView, CheckoutStatus, PlanAction, PlanCard};
 use crate::domain::format_count;
 use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
-
-fn error_of<T>(action: ServerAction<T>) -> Signal<Option<String>>
-where
-    T: server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    T::Output: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || match action.value().get() {
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    })
-}
 
 #[component]
 pub fn Billing() -> impl IntoView {
@@ -273,13 +262,3 @@ pub fn CheckoutCanceled() -> impl IntoView {
         </main>
     }
 }
-
-#[cfg(feature = "hydrate")]
-fn go_to(url: &str) {
-    if let Err(e) = window().location().set_href(url) {
-        leptos::logging::error!("could not open {url}: {e:?}");
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn go_to(_url: &str) {}

@@ -60,6 +60,8 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                     <p class="text-stone-600">
                         {format!("Plan: {} · ", view.plan_name)}
                         <a href="/billing" class="text-emerald-800 underline" data-testid="billing-link">"Billing"</a>
+                        " · "
+                        <a href="/domains" class="text-emerald-800 underline" data-testid="domains-link">"Domains"</a>
                     </p>
                 </div>
                 {trial.map(|t| view! {
@@ -73,7 +75,8 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                 <h2 id="next-h" class="text-lg font-semibold">"Next steps"</h2>
                 <ol class="mt-3 list-decimal space-y-2 pl-5 text-stone-700">
                     <li class=done_class(view.domains.used)>
-                        "Buy or connect a sending domain — we set MX, SPF, DKIM and DMARC and check each record."
+                        <a href="/domains" class="underline">"Buy or connect a sending domain"</a>
+                        " — we set MX, SPF, DKIM and DMARC and check each record."
                     </li>
                     <li class=done_class(view.inboxes.used)>
                         "Press the magic button to create your inboxes on it."

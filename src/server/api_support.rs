@@ -164,3 +164,26 @@ mod tests {
         assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
     }
 }
+
+impl From<crate::server::services::domains::DomainError> for AppError {
+    fn from(e: crate::server::services::domains::DomainError) -> Self {
+        use crate::server::services::domains::DomainError;
+        match e {
+            DomainError::Invalid(message) => {
+                AppError::Invalid(vec![FieldError::new("name", message)])
+            }
+            DomainError::NotManager => AppError::Forbidden(e.to_string()),
+            DomainError::NotFound => AppError::NotFound,
+            DomainError::Refused(message) => AppError::Conflict(FieldError::new("name", message)),
+            DomainError::Limit(limit) => {
+                AppError::Conflict(FieldError::new("name", limit.to_string()))
+            }
+            DomainError::Registrar(_) | DomainError::Dns(_) | DomainError::Lookup(_) => {
+                tracing::warn!(error = ?e, "domain provider call failed");
+                AppError::Upstream(e.to_string())
+            }
+            DomainError::Billing(e) => e.into(),
+            DomainError::Unexpected(e) => internal(e),
+        }
+    }
+}

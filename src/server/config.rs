@@ -29,6 +29,8 @@ pub struct Settings {
     #[serde(default)]
     pub jobs: JobSettings,
     #[serde(default)]
+    pub domains: DomainSettings,
+    #[serde(default)]
     pub log: LogSettings,
     /// `SMTP_USERNAME` / `SMTP_PASSWORD`, from the environment only.
     #[serde(skip)]
@@ -125,6 +127,9 @@ pub struct RegistrarSettings {
     /// Registration length sold (years).
     pub years: u32,
     pub sandbox: crate::server::providers::registrar::sandbox::SandboxRegistrarSettings,
+    /// The registrant of every domain we register (InboxGrove as reseller; the organisation is
+    /// replaced by the customer's company and the email by its owner's).
+    pub contact: crate::server::providers::registrar::Contact,
     /// Used when `NAMECHEAP_API_KEY` is set.
     #[serde(default)]
     pub namecheap: Option<crate::server::providers::registrar::namecheap::NamecheapSettings>,
@@ -222,6 +227,29 @@ impl Default for JobSettings {
             backoff_base_ms: 10_000,
             backoff_max_secs: 3600,
             trial_scan_every_secs: 900,
+        }
+    }
+}
+
+/// `[domains]`: the purchase saga and the DNS health checks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct DomainSettings {
+    /// Attempts of the purchase saga; a step still failing transiently on the last one is
+    /// treated as permanent (the payment is refunded).
+    pub saga_max_attempts: i32,
+    /// Attempts of a refund (Stripe down for a while must not lose it).
+    pub refund_max_attempts: i32,
+    /// A domain still awaiting payment after this long (Checkout abandoned) frees its name.
+    pub pending_payment_ttl_secs: i64,
+}
+
+impl Default for DomainSettings {
+    fn default() -> Self {
+        Self {
+            saga_max_attempts: 6,
+            refund_max_attempts: 20,
+            pending_payment_ttl_secs: 3600,
         }
     }
 }

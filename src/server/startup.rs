@@ -102,6 +102,11 @@ impl Application {
         })
     }
 
+    /// The state the app serves with (tests drive its job workers and providers directly).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()

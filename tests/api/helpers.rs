@@ -9,6 +9,8 @@ use sqlx::PgPool;
 pub struct TestApp {
     pub address: String,
     pub pool: PgPool,
+    /// The state the app serves with: its providers, job queue and settings.
+    pub state: inboxgrove::server::state::AppState,
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub client: Client,
 }
@@ -49,10 +51,12 @@ pub async fn spawn_on(pool: PgPool, settings: Settings) -> TestApp {
         .await
         .expect("app builds");
     let address = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         pool,
+        state,
         client: browser(),
     }
 }
@@ -185,4 +189,28 @@ pub fn session_pair(headers: &HeaderMap) -> String {
 
 pub async fn json(res: Response) -> serde_json::Value {
     res.json().await.expect("json body")
+}
+
+/// A sandbox page's URL (built from public_url) on the test app's own address.
+pub fn local(app: &TestApp, url: &str) -> String {
+    // The sandbox builds URLs from public_url; the test app listens elsewhere.
+    let path = url
+        .split_once("/sandbox/")
+        .map(|(_, p)| format!("/sandbox/{p}"))
+        .unwrap();
+    app.url(&path)
+}
+
+/// Submits a card on a sandbox page (Checkout, or the portal's "Update card").
+pub async fn pay(app: &TestApp, checkout: &str, card: &str) -> reqwest::Response {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(local(app, checkout))
+        .header("origin", &app.address)
+        .form(&[("card", card)])
+        .send()
+        .await
+        .unwrap()
 }

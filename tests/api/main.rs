@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod billing;
 mod cloudflare;
+mod domains;
 mod domains_sandbox;
 mod jobs;
 mod namecheap;

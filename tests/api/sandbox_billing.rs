@@ -4,7 +4,7 @@
 use reqwest::Client;
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, Signup, TestApp, browser, spawn_app};
+use crate::helpers::{PASSWORD, Signup, TestApp, browser, local, pay, spawn_app};
 use inboxgrove::server::seed;
 
 async fn customer(app: &TestApp, email: &str) {
@@ -48,34 +48,11 @@ async fn checkout_url(app: &TestApp, plan: &str) -> String {
     }
 }
 
-fn local(app: &TestApp, url: &str) -> String {
-    // The sandbox builds URLs from public_url; the test app listens elsewhere.
-    let path = url
-        .split_once("/sandbox/")
-        .map(|(_, p)| format!("/sandbox/{p}"))
-        .unwrap();
-    app.url(&path)
-}
-
 /// A customer who chose `plan` and paid on Checkout with the card that pays.
 async fn subscribed(app: &TestApp, email: &str, plan: &str) {
     customer(app, email).await;
     let url = checkout_url(app, plan).await;
     assert_eq!(pay(app, &url, "4242424242424242").await.status(), 303);
-}
-
-/// Submits a card on a sandbox page (Checkout, or the portal's "Update card").
-async fn pay(app: &TestApp, checkout: &str, card: &str) -> reqwest::Response {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(local(app, checkout))
-        .header("origin", &app.address)
-        .form(&[("card", card)])
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn staff(app: &TestApp) -> Client {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth_failures;
 pub mod billing;
+pub mod domains;
 pub mod jobs;
 pub mod mail;
 pub mod tenants;

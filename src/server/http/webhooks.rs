@@ -34,6 +34,10 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
     match events::apply(&state.pool, &state.settings, &body).await {
         Ok(outcome) => {
+            // An event may have enqueued work (a paid domain's saga): start it now.
+            if outcome == Applied::Applied {
+                state.jobs.wake();
+            }
             let outcome = match outcome {
                 Applied::Applied => "applied",
                 Applied::Stale => "stale",

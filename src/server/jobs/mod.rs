@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::domain::TenantId;
 use crate::server::config::{JobSettings, Settings};
 use crate::server::db;
+use crate::server::services::domains::{health, saga};
 use crate::server::services::trial_reminder;
 
 mod registry;
@@ -94,25 +95,43 @@ impl JobQueue {
         exec: impl sqlx::PgExecutor<'e>,
         job: NewJob,
     ) -> anyhow::Result<Enqueued> {
-        let id = Uuid::new_v4();
-        let inserted = db::jobs::insert(
-            exec,
-            &db::jobs::InsertJob {
-                id,
-                kind: &job.kind,
-                payload: &job.payload,
-                tenant_id: job.tenant_id.map(|t| t.0),
-                dedupe_key: job.dedupe_key.as_deref(),
-                run_at: job.run_at,
-                max_attempts: job.max_attempts.unwrap_or(self.default_max_attempts),
-            },
-        )
-        .await?;
-        Ok(match inserted {
-            Some(id) => Enqueued::Created(id),
-            None => Enqueued::Duplicate,
-        })
+        insert_job(exec, job, self.default_max_attempts).await
     }
+}
+
+/// Inserts `job` inside the caller's transaction where no [`JobQueue`] is at hand (e.g. while
+/// applying a payment webhook); the queue's [`JobQueue::wake`] starts it at once after commit.
+pub async fn enqueue_in(
+    conn: &mut PgConnection,
+    settings: &JobSettings,
+    job: NewJob,
+) -> anyhow::Result<Enqueued> {
+    insert_job(conn, job, settings.max_attempts).await
+}
+
+async fn insert_job<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    job: NewJob,
+    default_max_attempts: i32,
+) -> anyhow::Result<Enqueued> {
+    let id = Uuid::new_v4();
+    let inserted = db::jobs::insert(
+        exec,
+        &db::jobs::InsertJob {
+            id,
+            kind: &job.kind,
+            payload: &job.payload,
+            tenant_id: job.tenant_id.map(|t| t.0),
+            dedupe_key: job.dedupe_key.as_deref(),
+            run_at: job.run_at,
+            max_attempts: job.max_attempts.unwrap_or(default_max_attempts),
+        },
+    )
+    .await?;
+    Ok(match inserted {
+        Some(id) => Enqueued::Created(id),
+        None => Enqueued::Duplicate,
+    })
 }
 
 /// A job to enqueue: `NewJob::new(kind, &payload)` then the optional parts.
@@ -258,6 +277,23 @@ pub fn app_registry(settings: &Settings) -> Registry {
                 .await
                 .map(drop)
                 .map_err(trial_reminder::TrialReminderError::into_job_error)
+        })
+        .handle(saga::SAGA_KIND, |state, job| async move {
+            saga::run(&state, &job).await
+        })
+        .handle(saga::REFUND_KIND, |state, job| async move {
+            saga::refund(&state, &job).await
+        })
+        .handle(health::SCAN_KIND, |state, _job| async move {
+            health::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            health::SCAN_KIND,
+            Duration::from_secs((settings.dns.check_interval_secs / 4).clamp(30, 900)),
+        )
+        .handle(health::CHECK_KIND, |state, job| async move {
+            health::run_check(&state, &job.payload()?).await
         })
 }
 

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod billing;
 pub mod dashboard;
+pub mod domains;
 pub mod trial_reminder;

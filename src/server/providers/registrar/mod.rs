@@ -19,7 +19,7 @@ pub struct Availability {
 }
 
 /// Who the domain is registered to (all four Namecheap contact roles get the same one).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct Contact {
     pub first_name: String,
     pub last_name: String,

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::TenantId;
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -187,7 +188,10 @@ async fn apply_in(
             {
                 let amount = s.amount_total.unwrap_or(0);
                 let currency = s.currency.as_deref().unwrap_or("usd");
-                one_time_paid(conn, tenant, pi, purchase, amount, currency, at, &event.id).await?;
+                one_time_paid(
+                    conn, settings, tenant, pi, purchase, amount, currency, at, &event.id,
+                )
+                .await?;
             }
             Ok((Applied::Applied, Some(tenant)))
         }
@@ -328,6 +332,7 @@ async fn apply_in(
                 };
                 one_time_paid(
                     conn,
+                    settings,
                     tenant,
                     &p.id,
                     purchase,
@@ -406,6 +411,7 @@ async fn apply_in(
 #[allow(clippy::too_many_arguments)]
 async fn one_time_paid(
     conn: &mut PgConnection,
+    settings: &Settings,
     tenant: Uuid,
     payment_intent: &str,
     purchase: Uuid,
@@ -445,6 +451,9 @@ async fn one_time_paid(
         },
     )
     .await?;
+    // A domain bought with this purchase: its saga starts (once, however often this arrives).
+    crate::server::services::domains::saga::start_in(conn, settings, TenantId(tenant), purchase)
+        .await?;
     Ok(())
 }
 

@@ -1,0 +1,603 @@
+//! Domains: search and buy (the purchase saga takes over once paid), bring your own, the list
+//! and detail views, re-check, repair and delete.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::domains::{
+    DomainDetail, DomainListItem, DomainsView, RecordView, SAGA_STEPS, SearchResult, SearchView,
+    StepView, status_label, step_label,
+};
+use crate::domain::tenant::format_money;
+use crate::domain::{DomainName, DomainSearch};
+use crate::server::auth::guard::TenantCtx;
+use crate::server::db;
+use crate::server::db::domains::{DomainRow, InsertDomainError, NewDomain, RecordRow};
+use crate::server::dns::expected::normalize_name;
+use crate::server::dns::{DnsCheckError, ExpectedRecord, RecordPurpose};
+use crate::server::providers::dns::{DnsError, DnsRecord, RecordType};
+use crate::server::providers::payments::{CheckoutMode, CheckoutRequest};
+use crate::server::providers::registrar::RegistrarError;
+use crate::server::services::billing::{self, BillingError, access};
+use crate::server::state::AppState;
+
+pub mod health;
+pub mod saga;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The typed name is not a valid domain name; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Only owners and admins can buy, connect or remove domains.")]
+    NotManager,
+    #[error("Not found.")]
+    NotFound,
+    /// Cannot be done in the domain's current state, or the name is not to be had.
+    #[error("{0}")]
+    Refused(String),
+    /// The plan's domain limit or the trial cap.
+    #[error(transparent)]
+    Limit(access::LimitError),
+    #[error("The registrar could not answer: {0}")]
+    Registrar(#[from] RegistrarError),
+    #[error("The DNS provider could not answer: {0}")]
+    Dns(#[from] DnsError),
+    #[error("The DNS check could not finish ({0}). Please try again in a minute.")]
+    Lookup(#[from] DnsCheckError),
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<access::MayAddError> for DomainError {
+    fn from(e: access::MayAddError) -> Self {
+        match e {
+            access::MayAddError::Refused(l) => Self::Limit(l),
+            access::MayAddError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl From<health::CheckError> for DomainError {
+    fn from(e: health::CheckError) -> Self {
+        match e {
+            health::CheckError::NotReady => {
+                Self::Refused("The domain's records are not created yet.".into())
+            }
+            health::CheckError::Lookup(e) => Self::Lookup(e),
+            health::CheckError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+fn manager(ctx: &TenantCtx) -> Result<(), DomainError> {
+    ctx.require_manager().map_err(|_| DomainError::NotManager)
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// The customer's price for a name whose registrar cost is `cost_cents`.
+pub fn price_cents(state: &AppState, cost_cents: i64) -> i64 {
+    cost_cents * i64::from(state.settings.registrar.years) + state.settings.registrar.margin_cents
+}
+
+/// Availability and price of a name, or of a keyword with each configured extension, and
+/// whether the plan lets the tenant buy one more domain at all.
+pub async fn search(
+    state: &AppState,
+    ctx: &TenantCtx,
+    query: &str,
+) -> Result<SearchView, DomainError> {
+    let search = DomainSearch::parse(query).map_err(DomainError::Invalid)?;
+    let candidates = search.candidates(&state.settings.registrar.tlds);
+    let names: Vec<String> = candidates.iter().map(|n| n.as_str().to_string()).collect();
+    let found = state.registrar.check(&names).await?;
+    let results = candidates
+        .iter()
+        .map(|name| {
+            let a = found
+                .iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name.as_str()));
+            let (available, note, price) = match a {
+                None => (
+                    false,
+                    Some("This extension is not offered.".to_string()),
+                    None,
+                ),
+                Some(a) if a.premium => (
+                    false,
+                    Some("Premium name: not sold through InboxGrove.".into()),
+                    None,
+                ),
+                Some(a) if !a.available => (false, Some("Taken".into()), None),
+                Some(a) => match a.cost_cents {
+                    Some(cost) => (
+                        true,
+                        None,
+                        Some(format_money(price_cents(state, cost), &a.currency)),
+                    ),
+                    None => (false, Some("No price for this extension.".into()), None),
+                },
+            };
+            SearchResult {
+                name: name.as_str().to_string(),
+                display: name.display(),
+                available,
+                price,
+                note,
+            }
+        })
+        .collect();
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let limit = match access::may_add(&mut tx, &state.settings, ctx, 1, 0).await {
+        Ok(()) => None,
+        Err(access::MayAddError::Refused(l)) => Some(l.to_string()),
+        Err(access::MayAddError::Unexpected(e)) => return Err(e.into()),
+    };
+    tx.rollback().await.context("ending the limit check")?;
+    Ok(SearchView { results, limit })
+}
+
+/// Starts buying `name`: checks the price with the registrar (never the browser's), the plan's
+/// limit, reserves the name as `pending_payment` and opens a one-time Checkout. Returns the
+/// Checkout URL. A second click within 30 minutes gets the same Checkout.
+pub async fn buy(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<String, DomainError> {
+    manager(ctx)?;
+    let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
+    let a = state
+        .registrar
+        .check(&[name.as_str().to_string()])
+        .await?
+        .into_iter()
+        .next();
+    let (cost, currency) = match a {
+        Some(a) if a.available && !a.premium && a.cost_cents.is_some() => {
+            (a.cost_cents.unwrap_or_default(), a.currency)
+        }
+        _ => {
+            return Err(DomainError::Refused(format!(
+                "{} is not available. Try another name.",
+                name.display()
+            )));
+        }
+    };
+    let price = price_cents(state, cost);
+    let tenant = ctx.tenant_id();
+    let customer_id = billing::ensure_customer(state, ctx).await?;
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if let Some(url) = db::domains::open_checkout(&mut tx, tenant, name.as_str()).await? {
+        return Ok(url);
+    }
+    db::domains::release_abandoned(&mut tx, state.settings.domains.pending_payment_ttl_secs)
+        .await?;
+    access::may_add(&mut tx, &state.settings, ctx, 1, 0).await?;
+    let id = Uuid::new_v4();
+    let purchase = Uuid::new_v4();
+    db::domains::insert(
+        &mut tx,
+        tenant,
+        &NewDomain {
+            id,
+            name: name.as_str(),
+            status: "pending_payment",
+            kind: "purchased",
+            managed: true,
+            purchase_id: Some(purchase),
+            price_cents: Some(price),
+            currency: Some(&currency),
+            zone_id: None,
+        },
+    )
+    .await
+    .map_err(|e| in_use(e, &name))?;
+    let base = state.settings.server.public_url.trim_end_matches('/');
+    let session = state
+        .payments
+        .create_checkout(&CheckoutRequest {
+            tenant_id: tenant.0,
+            customer_id,
+            mode: CheckoutMode::Payment {
+                amount_cents: price,
+                currency: currency.clone(),
+                description: format!(
+                    "{} — registration for {} and DNS set-up",
+                    name.display(),
+                    years(state.settings.registrar.years)
+                ),
+                purchase_id: purchase,
+            },
+            success_url: format!("{base}/domains/{id}?session_id={{CHECKOUT_SESSION_ID}}"),
+            cancel_url: format!("{base}/domains?canceled={id}"),
+            idempotency_key: format!("ig:checkout:domain:{purchase}"),
+        })
+        .await
+        .map_err(BillingError::from)?;
+    db::billing::insert_checkout(
+        &mut tx,
+        ctx,
+        &db::billing::NewCheckout {
+            id: &session.id,
+            mode: "payment",
+            plan_id: None,
+            purchase_id: Some(purchase),
+            url: &session.url,
+        },
+    )
+    .await?;
+    tx.commit().await.context("recording the purchase")?;
+    Ok(session.url)
+}
+
+fn years(n: u32) -> String {
+    if n == 1 {
+        "1 year".into()
+    } else {
+        format!("{n} years")
+    }
+}
+
+fn in_use(e: InsertDomainError, name: &DomainName) -> DomainError {
+    match e {
+        InsertDomainError::NameInUse => {
+            DomainError::Refused(format!("{} is already on InboxGrove.", name.display()))
+        }
+        InsertDomainError::Unexpected(e) => e.into(),
+    }
+}
+
+/// Connects a domain the customer already owns: its DKIM key is made and the exact records to
+/// create are stored (unchecked). If the zone is in our DNS account the records can be
+/// created for the customer. Returns the new domain's id.
+pub async fn add_own(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Uuid, DomainError> {
+    manager(ctx)?;
+    let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
+    let zone = state.dns.find_zone(name.as_str()).await?;
+    let id = Uuid::new_v4();
+    let key = crate::server::dkim::DkimKey::generate_async()
+        .await
+        .context("generating DKIM")?;
+    let public = key.public_key_b64().context("encoding DKIM")?;
+    let sealed = key
+        .encrypt_with(&state.secrets, id)
+        .context("sealing DKIM")?;
+    let tenant = ctx.tenant_id();
+    let mut tx = state.pool.begin().await.context("starting")?;
+    db::domains::release_abandoned(&mut tx, state.settings.domains.pending_payment_ttl_secs)
+        .await?;
+    access::may_add(&mut tx, &state.settings, ctx, 1, 0).await?;
+    db::domains::insert(
+        &mut tx,
+        tenant,
+        &NewDomain {
+            id,
+            name: name.as_str(),
+            status: "verifying",
+            kind: "byod",
+            managed: zone.is_some(),
+            purchase_id: None,
+            price_cents: None,
+            currency: None,
+            zone_id: zone.as_ref().map(|z| z.id.as_str()),
+        },
+    )
+    .await
+    .map_err(|e| in_use(e, &name))?;
+    if let Some(z) = &zone {
+        db::domains::set_zone(&mut tx, tenant, id, &z.id, &z.nameservers).await?;
+    }
+    db::domains::set_dkim_once(
+        &mut tx,
+        tenant,
+        id,
+        &state.settings.dns.dkim_selector,
+        &public,
+        &sealed,
+    )
+    .await?;
+    let row = db::domains::get(&mut tx, tenant, id)
+        .await?
+        .context("the new domain")?;
+    let expected = health::expected_for(state, &row).context("expected records")?;
+    db::domains::store_records(
+        &mut tx,
+        tenant,
+        id,
+        &health::unchecked_rows(&expected),
+        false,
+    )
+    .await?;
+    tx.commit().await.context("connecting the domain")?;
+    Ok(id)
+}
+
+async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, DomainError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    db::domains::get(&mut conn, ctx.tenant_id(), id)
+        .await?
+        .filter(|d| d.status != "deleted")
+        .ok_or(DomainError::NotFound)
+}
+
+pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, DomainError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let rows = db::domains::list(&mut conn, ctx.tenant_id()).await?;
+    let mut domains = Vec::with_capacity(rows.len());
+    for d in rows {
+        let records = db::domains::records(&mut conn, ctx.tenant_id(), d.id).await?;
+        domains.push(DomainListItem {
+            id: d.id.to_string(),
+            name: health::display(&d.name),
+            status_label: status_label(&d.status).into(),
+            health_label: health_label(&d, &records),
+            health: d.health.clone(),
+            expires: d.expires_at.map(day),
+            byod: d.kind == "byod",
+            status: d.status,
+        });
+    }
+    Ok(DomainsView {
+        domains,
+        can_manage: ctx.role().can_manage(),
+        tlds: state.settings.registrar.tlds.clone(),
+    })
+}
+
+fn health_label(d: &DomainRow, records: &[RecordRow]) -> String {
+    if records.is_empty() || d.last_checked_at.is_none() {
+        return "Not checked yet".into();
+    }
+    let ok = records.iter().filter(|r| r.status == "ok").count();
+    format!("{ok} of {} records OK", records.len())
+}
+
+pub async fn detail(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: Uuid,
+) -> Result<DomainDetail, DomainError> {
+    let d = load(state, ctx, id).await?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let tenant = ctx.tenant_id();
+    let steps = db::domains::steps(&mut conn, tenant, id).await?;
+    let records = db::domains::records(&mut conn, tenant, id).await?;
+    drop(conn);
+    let step = |name: &str| steps.iter().find(|s| s.step == name);
+    let step_views: Vec<StepView> = if d.kind == "purchased" {
+        SAGA_STEPS
+            .iter()
+            .map(|(s, _)| *s)
+            .chain(step("refund").map(|_| "refund"))
+            .map(|s| match step(s) {
+                Some(r) => StepView {
+                    step: s.into(),
+                    label: step_label(s).into(),
+                    status: r.status.clone(),
+                    attempts: r.attempts,
+                    started: Some(r.started_at.format("%H:%M:%S").to_string()),
+                    took: r.finished_at.map(|f| {
+                        let ms = (f - r.started_at).num_milliseconds().max(0);
+                        format!("{:.2} s", ms as f64 / 1000.0)
+                    }),
+                    error: r.error.clone(),
+                },
+                None => StepView {
+                    step: s.into(),
+                    label: step_label(s).into(),
+                    status: "pending".into(),
+                    attempts: 0,
+                    started: None,
+                    took: None,
+                    error: None,
+                },
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let refund_step = step("refund");
+    let refunding = refund_step.is_some_and(|r| r.status == "running")
+        || (d.status == "failed" && d.purchase_id.is_some() && refund_step.is_none());
+    let verify_running = step("verify").is_none_or(|v| v.status == "running");
+    let in_progress = matches!(
+        d.status.as_str(),
+        "pending_payment" | "registering" | "configuring_dns"
+    ) || (d.status == "verifying" && d.kind == "purchased" && verify_running)
+        || refunding;
+    let price = d
+        .price_cents
+        .zip(d.currency.as_deref())
+        .map(|(c, cur)| format_money(c, cur));
+    let refund = refund_step.map(|r| match (r.status.as_str(), &price) {
+        ("done", Some(p)) => format!("Refunded {p} to your card."),
+        ("done", None) => "Refunded.".into(),
+        ("failed", _) => format!(
+            "The refund has not gone through yet ({}). We keep trying.",
+            r.error.as_deref().unwrap_or("no answer")
+        ),
+        _ => "Refunding your payment…".into(),
+    });
+    Ok(DomainDetail {
+        id: d.id.to_string(),
+        name: health::display(&d.name),
+        status_label: status_label(&d.status).into(),
+        byod: d.kind == "byod",
+        managed: d.managed && d.zone_id.is_some(),
+        health: d.health.clone(),
+        failure_reason: d.failure_reason.clone(),
+        price,
+        expires: d.expires_at.map(day),
+        nameservers: d.nameservers.clone(),
+        last_checked: d
+            .last_checked_at
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        steps: step_views,
+        records: records.iter().map(record_view).collect(),
+        in_progress,
+        can_manage: ctx.role().can_manage(),
+        refund,
+        status: d.status,
+    })
+}
+
+fn record_view(r: &RecordRow) -> RecordView {
+    let purpose = match r.purpose.as_str() {
+        "mx" => RecordPurpose::Mx,
+        "spf" => RecordPurpose::Spf,
+        "dkim" => RecordPurpose::Dkim,
+        "dmarc" => RecordPurpose::Dmarc,
+        _ => RecordPurpose::Tracking,
+    };
+    RecordView {
+        purpose: purpose.label().into(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        value: match r.priority {
+            Some(p) if r.kind == "MX" => format!("{p} {}", r.content),
+            _ => r.content.clone(),
+        },
+        status: r.status.clone(),
+        found: r.found.clone(),
+        fix: r.fix.clone(),
+    }
+}
+
+/// "Re-check now" / "Verify": looks every record up now. A connected domain whose records are
+/// all OK becomes active.
+pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), DomainError> {
+    let d = load(state, ctx, id).await?;
+    if !matches!(d.status.as_str(), "verifying" | "active") {
+        return Err(DomainError::Refused(format!(
+            "{} is {}: there is nothing to check yet.",
+            health::display(&d.name),
+            status_label(&d.status).to_lowercase()
+        )));
+    }
+    health::check_and_store(state, &d).await?;
+    Ok(())
+}
+
+/// "Create the records for me" (own domain in our DNS account) and "Repair" (managed zone):
+/// removes records that conflict with the ones we need (a second SPF or DKIM record, a foreign
+/// MX), writes ours, and checks again.
+pub async fn repair(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), DomainError> {
+    manager(ctx)?;
+    let d = load(state, ctx, id).await?;
+    let Some(zone) = d.zone_id.clone().filter(|_| d.managed) else {
+        return Err(DomainError::Refused(format!(
+            "The DNS of {} is not hosted in our account: create the records shown at your DNS host.",
+            health::display(&d.name)
+        )));
+    };
+    if !matches!(d.status.as_str(), "verifying" | "active") {
+        return Err(DomainError::Refused(format!(
+            "{} is still being set up.",
+            health::display(&d.name)
+        )));
+    }
+    let expected = health::expected_for(state, &d)
+        .ok_or_else(|| DomainError::Refused("The domain's records are not created yet.".into()))?;
+    let existing = state.dns.list_records(&zone).await?;
+    for stale in conflicting(&existing, &expected) {
+        if let Some(record_id) = &stale.id {
+            state.dns.delete_record(&zone, record_id).await?;
+        }
+    }
+    saga::write_records(state, &d)
+        .await
+        .map_err(|f| DomainError::Refused(f.message().to_string()))?;
+    health::check_and_store(state, &d).await?;
+    Ok(())
+}
+
+/// Records in the zone that stand in the way of `expected`: at the same name and type but not
+/// ours — for SPF only the other `v=spf1` texts at the apex (other TXT records there are the
+/// customer's business), for MX the hosts we did not configure.
+pub fn conflicting<'a>(
+    existing: &'a [DnsRecord],
+    expected: &[ExpectedRecord],
+) -> Vec<&'a DnsRecord> {
+    existing
+        .iter()
+        .filter(|r| {
+            let name = normalize_name(&r.name);
+            let same_slot: Vec<&ExpectedRecord> = expected
+                .iter()
+                .filter(|e| e.record.kind == r.kind && normalize_name(&e.record.name) == name)
+                .collect();
+            let Some(first) = same_slot.first() else {
+                return false;
+            };
+            let ours = same_slot.iter().any(|e| match r.kind {
+                RecordType::Mx => {
+                    normalize_name(&e.record.content) == normalize_name(&r.content)
+                        && e.record.priority == r.priority
+                }
+                RecordType::Cname => {
+                    normalize_name(&e.record.content) == normalize_name(&r.content)
+                }
+                _ => e.record.content == r.content,
+            });
+            if ours {
+                return false;
+            }
+            match (r.kind, first.purpose) {
+                (RecordType::Txt, RecordPurpose::Spf) => r
+                    .content
+                    .trim_start_matches('"')
+                    .to_ascii_lowercase()
+                    .starts_with("v=spf1"),
+                _ => true,
+            }
+        })
+        .collect()
+}
+
+/// Removes the domain from the tenant's active domains (and, once the relay lands, from the
+/// relay). Returns the note to show: a registration runs until it expires.
+pub async fn delete(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<String, DomainError> {
+    manager(ctx)?;
+    let d = load(state, ctx, id).await?;
+    let name = health::display(&d.name);
+    if matches!(d.status.as_str(), "registering" | "configuring_dns")
+        || (d.status == "verifying" && d.kind == "purchased" && d.expires_at.is_none())
+    {
+        return Err(DomainError::Refused(format!(
+            "{name} is being set up; remove it once the set-up has finished."
+        )));
+    }
+    let was = d.status.clone();
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    if !db::domains::set_status(
+        &mut conn,
+        ctx.tenant_id(),
+        id,
+        "deleted",
+        &[was.as_str()],
+        None,
+    )
+    .await?
+    {
+        return Err(DomainError::Refused(format!(
+            "{name} changed meanwhile; please reload and try again."
+        )));
+    }
+    Ok(match (was.as_str(), d.kind.as_str(), d.expires_at) {
+        ("pending_payment", _, _) => {
+            format!("The purchase of {name} was canceled. Nothing was charged.")
+        }
+        ("failed", _, _) => format!("{name} was removed from your list."),
+        (_, "byod", _) => format!(
+            "{name} was removed. Its DNS records stay at your DNS host until you delete them."
+        ),
+        (_, _, Some(expires)) => format!(
+            "{name} was removed from your domains. Its registration runs until {} and will not be renewed.",
+            day(expires)
+        ),
+        _ => format!("{name} was removed from your domains."),
+    })
+}

@@ -1,0 +1,878 @@
+//! Domains over HTTP with the sandbox providers: search, buy through the sandbox Checkout, the
+//! purchase saga run by job workers (happy path, refused registration → one refund, a worker
+//! killed mid-saga, a webhook delivered twice), bring your own domain, re-check, repair,
+//! delete, limits and tenant isolation.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::helpers::{Signup, TestApp, browser, json, local, pay, spawn_app_with};
+use inboxgrove::server::jobs::{self, Worker};
+use inboxgrove::server::providers::dns::{DnsRecord, RecordType};
+use inboxgrove::server::providers::registrar::{
+    Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
+};
+use inboxgrove::server::services::domains::{health, saga};
+use inboxgrove::server::state::AppState;
+
+/// The app without background workers: each test runs the jobs itself, step by step.
+async fn app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await
+}
+
+async fn customer(app: &TestApp, email: &str) {
+    let res = app.signup(&Signup::valid(email)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+/// Buys `name` as a plain HTML form does and returns the Checkout URL it is sent to.
+async fn checkout_for(app: &TestApp, name: &str) -> String {
+    let res = app
+        .client
+        .post(app.url("/api/domains/buy"))
+        .header("accept", "text/html")
+        .form(&[("name", name)])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    match res.headers().get("location") {
+        Some(l) => l.to_str().unwrap().to_string(),
+        None => panic!("no redirect: {status} {}", res.text().await.unwrap()),
+    }
+}
+
+/// Buys and pays for `name`; the payment webhook has landed when this returns.
+async fn bought(app: &TestApp, name: &str) -> Uuid {
+    let url = checkout_for(app, name).await;
+    let paid = pay(app, &url, "4242424242424242").await;
+    assert_eq!(paid.status(), 303);
+    domain_id(app, name).await
+}
+
+async fn domain_id(app: &TestApp, name: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM domains WHERE name = $1 ORDER BY created_at DESC LIMIT 1")
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn status(app: &TestApp, id: Uuid) -> (String, String) {
+    sqlx::query_as("SELECT status, health FROM domains WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn worker(state: &AppState) -> Worker {
+    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+}
+
+async fn detail(app: &TestApp, id: Uuid) -> Value {
+    let res = post(
+        app,
+        &app.client,
+        "/api/domains/detail",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    json(res).await
+}
+
+fn step_statuses(d: &Value) -> Vec<(String, String)> {
+    d["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["step"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn record_statuses(d: &Value) -> Vec<(String, String)> {
+    d["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["purpose"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const ALL_OK: [(&str, &str); 5] = [
+    ("MX", "ok"),
+    ("MX", "ok"),
+    ("SPF", "ok"),
+    ("DKIM", "ok"),
+    ("DMARC", "ok"),
+];
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[sqlx::test]
+async fn a_keyword_search_prices_each_extension_at_cost_plus_margin_and_marks_taken_names(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    customer(&app, "search@acme.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/search",
+        &[("query", "taken")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let body = json(res).await;
+    let rows: Vec<(String, bool, Option<String>)> = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["available"].as_bool().unwrap(),
+                r["price"].as_str().map(String::from),
+            )
+        })
+        .collect();
+    // Sandbox costs: com 10.98, io 34.98 (taken.io is reserved), co 25.98, net 12.98; +3.00.
+    assert_eq!(
+        rows,
+        vec![
+            ("taken.com".into(), true, Some("$13.98".into())),
+            ("taken.io".into(), false, None),
+            ("taken.co".into(), true, Some("$28.98".into())),
+            ("taken.net".into(), true, Some("$15.98".into())),
+        ]
+    );
+    assert_eq!(body["limit"], Value::Null);
+
+    // Invalid input is refused before any registrar call, with the reason.
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/search",
+        &[("query", "-bad-.com")],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("hyphen"));
+}
+
+#[sqlx::test]
+async fn buying_a_domain_runs_the_saga_to_active_with_every_record_ok(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "buyer@acme.io").await;
+    let id = bought(&app, "acme-outreach.com").await;
+    // Paid: the webhook moved it on and enqueued exactly one saga.
+    assert_eq!(status(&app, id).await.0, "registering");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM jobs WHERE kind = 'domain_purchase'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'one_time_charge' AND amount_cents = 1398")
+            .await,
+        1
+    );
+
+    worker(&app.state).run_until_idle().await.unwrap();
+
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    let d = detail(&app, id).await;
+    assert_eq!(
+        step_statuses(&d),
+        owned(&[
+            ("register", "done"),
+            ("create_zone", "done"),
+            ("set_nameservers", "done"),
+            ("create_records", "done"),
+            ("publish", "done"),
+            ("verify", "done"),
+        ])
+    );
+    assert_eq!(record_statuses(&d), owned(&ALL_OK));
+    assert_eq!(d["in_progress"], false);
+    assert_eq!(d["price"], "$13.98");
+    // Registered once, pointed at the zone's nameservers; the DKIM key is sealed at rest.
+    let (registered_ns,): (Vec<String>,) = sqlx::query_as(
+        "SELECT nameservers FROM sandbox_registrar_domains WHERE name = 'acme-outreach.com'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        registered_ns,
+        vec!["ns1.sandbox.inboxgrove.net", "ns2.sandbox.inboxgrove.net"]
+    );
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT dkim_private_key FROM domains WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains("PRIVATE KEY"));
+    // The list shows it, with its health and expiry.
+    let list = json(app.call(&app.client, "/api/domains").await).await;
+    let row = &list["domains"][0];
+    assert_eq!(row["name"], "acme-outreach.com");
+    assert_eq!(row["status_label"], "Active");
+    assert_eq!(row["health_label"], "5 of 5 records OK");
+    assert!(row["expires"].as_str().is_some());
+    // Bought names are no longer offered.
+    let again = json(
+        post(
+            &app,
+            &app.client,
+            "/api/domains/search",
+            &[("query", "acme-outreach.com")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(again["results"][0]["available"], false);
+}
+
+#[sqlx::test]
+async fn a_refused_registration_refunds_exactly_once_marks_the_domain_failed_and_tells_the_customer(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    customer(&app, "unlucky@acme.io").await;
+    let id = bought(&app, "fail-register-now.com").await;
+    let w = worker(&app.state);
+    w.run_until_idle().await.unwrap();
+
+    assert_eq!(status(&app, id).await.0, "failed");
+    let d = detail(&app, id).await;
+    assert!(
+        d["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("registry refused"),
+        "{d}"
+    );
+    assert_eq!(
+        step_statuses(&d),
+        owned(&[
+            ("register", "failed"),
+            ("create_zone", "pending"),
+            ("set_nameservers", "pending"),
+            ("create_records", "pending"),
+            ("publish", "pending"),
+            ("verify", "pending"),
+            ("refund", "done"),
+        ])
+    );
+    assert_eq!(d["refund"], "Refunded $13.98 to your card.");
+    assert_eq!(d["in_progress"], false);
+
+    // The refund job and Stripe's idempotency both stop a second refund.
+    let job = inboxgrove::server::jobs::NewJob::new(
+        saga::REFUND_KIND,
+        &saga::SagaJob {
+            tenant_id: inboxgrove::domain::TenantId(
+                sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap(),
+            ),
+            domain_id: id,
+        },
+    );
+    // A second refund job with its own key runs the refund again: Stripe's key makes it a no-op.
+    app.state.jobs.enqueue(job).await.unwrap();
+    w.run_until_idle().await.unwrap();
+
+    let refunded: i64 = sqlx::query_scalar("SELECT amount_refunded FROM sandbox_stripe_payments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunded, 1398);
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount_cents = -1398"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM stripe_events WHERE type = 'charge.refunded'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains")
+            .await,
+        0
+    );
+    let (subject, body): (String, String) = sqlx::query_as(
+        "SELECT subject, body_text FROM mail_outbox WHERE subject LIKE '%could not be registered%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(subject.contains("fail-register-now.com"));
+    assert!(body.contains("$13.98"), "{body}");
+    // A failed purchase does not use up a domain slot.
+    let search = json(
+        post(
+            &app,
+            &app.client,
+            "/api/domains/search",
+            &[("query", "fine")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(search["limit"], Value::Null);
+}
+
+/// The sandbox registrar, counting calls to register; optionally hanging right after one
+/// succeeded, as a worker process killed at that moment would.
+struct Counting {
+    inner: Arc<dyn Registrar>,
+    registered: Arc<AtomicUsize>,
+    hang_after_register: bool,
+}
+
+#[async_trait]
+impl Registrar for Counting {
+    fn name(&self) -> &'static str {
+        "counting"
+    }
+    async fn check(&self, names: &[String]) -> Result<Vec<Availability>, RegistrarError> {
+        self.inner.check(names).await
+    }
+    async fn register(&self, r: &RegisterRequest) -> Result<Registration, RegistrarError> {
+        // Every call counts, a refused second registration too.
+        self.registered.fetch_add(1, Ordering::SeqCst);
+        let done = self.inner.register(r).await?;
+        if self.hang_after_register {
+            std::future::pending::<()>().await;
+        }
+        Ok(done)
+    }
+    async fn set_nameservers(&self, name: &str, ns: &[String]) -> Result<(), RegistrarError> {
+        self.inner.set_nameservers(name, ns).await
+    }
+    async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
+        self.inner.info(name).await
+    }
+    async fn list(&self) -> Result<Vec<DomainInfo>, RegistrarError> {
+        self.inner.list().await
+    }
+}
+
+#[sqlx::test]
+async fn a_worker_killed_after_registering_is_resumed_by_another_without_a_second_registration(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    customer(&app, "crash@acme.io").await;
+    let id = bought(&app, "crash-safe.io").await;
+    let registered = Arc::new(AtomicUsize::new(0));
+    let mut dying = app.state.clone();
+    dying.registrar = Arc::new(Counting {
+        inner: app.state.registrar.clone(),
+        registered: registered.clone(),
+        hang_after_register: true,
+    });
+    let first = tokio::spawn(async move { worker(&dying).run_once().await });
+    // The name is registered at the registrar, but the worker never records it: kill it.
+    for _ in 0..200 {
+        if registered.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(registered.load(Ordering::SeqCst), 1);
+    first.abort();
+    let _ = first.await;
+    let (step, step_status): (String, String) =
+        sqlx::query_as("SELECT step, status FROM domain_saga_steps WHERE domain_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (step.as_str(), step_status.as_str()),
+        ("register", "running")
+    );
+
+    // Its lease runs out; another process's worker takes the job over.
+    sqlx::query(
+        "UPDATE jobs SET locked_until = now() - interval '1 second' WHERE status = 'running'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut other = app.state.clone();
+    other.registrar = Arc::new(Counting {
+        inner: app.state.registrar.clone(),
+        registered: registered.clone(),
+        hang_after_register: false,
+    });
+    worker(&other).run_until_idle().await.unwrap();
+
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(registered.load(Ordering::SeqCst), 1, "registered twice");
+    let attempts: i32 = sqlx::query_scalar(
+        "SELECT attempts FROM domain_saga_steps WHERE domain_id = $1 AND step = 'register'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 2);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn a_payment_webhook_delivered_twice_starts_one_saga(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "twice@acme.io").await;
+    let id = bought(&app, "twice.net").await;
+    // Both checkout.session.completed and payment_intent.succeeded started it: one job.
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM jobs WHERE kind = 'domain_purchase'")
+            .await,
+        1
+    );
+    // Stripe delivers the payment event again, signed: a duplicate, nothing new.
+    let payload: Value = sqlx::query_scalar(
+        "SELECT payload FROM stripe_events WHERE type = 'payment_intent.succeeded'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let body = serde_json::to_vec(&payload).unwrap();
+    let secret = secrecy::ExposeSecret::expose_secret(&app.state.webhook_secret).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let header = inboxgrove::server::providers::payments::signature::sign(&secret, now, &body);
+    let res = browser()
+        .post(app.url("/webhooks/stripe"))
+        .header("stripe-signature", header)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json(res).await["outcome"], "duplicate");
+    // Even started again by hand, the saga exists once.
+    let tenant: Uuid = sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let purchase: Uuid = sqlx::query_scalar("SELECT purchase_id FROM domains WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let started = saga::start_in(
+        &mut conn,
+        &app.state.settings,
+        inboxgrove::domain::TenantId(tenant),
+        purchase,
+    )
+    .await
+    .unwrap();
+    assert!(!started);
+    drop(conn);
+    assert_eq!(worker(&app.state).run_until_idle().await.unwrap(), 1);
+    assert_eq!(status(&app, id).await.0, "active");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains")
+            .await,
+        1
+    );
+}
+
+#[sqlx::test]
+async fn the_trial_cap_is_checked_before_checkout_with_a_clear_message(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "cap@acme.io").await;
+    for name in ["own-one.com", "own-two.com"] {
+        let res = post(&app, &app.client, "/api/domains/connect", &[("name", name)]).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let search = json(
+        post(
+            &app,
+            &app.client,
+            "/api/domains/search",
+            &[("query", "third")],
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        search["limit"]
+            .as_str()
+            .unwrap()
+            .contains("allows 2 domains"),
+        "{search}"
+    );
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/buy",
+        &[("name", "third.com")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("allows 2 domains"));
+    assert_eq!(app.count("billing_checkouts").await, 0);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM domains WHERE name = 'third.com'")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn another_tenant_can_neither_see_nor_touch_a_domain(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "owner@acme.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/connect",
+        &[("name", "private.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let id = domain_id(&app, "private.io").await.to_string();
+
+    let other = browser();
+    assert!(
+        app.signup_with(&other, &Signup::valid("other@rival.io"))
+            .await
+            .status()
+            .is_success()
+    );
+    for path in [
+        "/api/domains/detail",
+        "/api/domains/recheck",
+        "/api/domains/repair",
+        "/api/domains/delete",
+    ] {
+        let res = post(&app, &other, path, &[("id", &id)]).await;
+        assert_eq!(res.status(), 404, "{path}");
+    }
+    let list = json(app.call(&other, "/api/domains").await).await;
+    assert_eq!(list["domains"], serde_json::json!([]));
+    // And the same name cannot be connected twice on InboxGrove.
+    let res = post(
+        &app,
+        &other,
+        "/api/domains/connect",
+        &[("name", "private.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("already on InboxGrove"));
+    assert_eq!(
+        status(&app, Uuid::parse_str(&id).unwrap()).await.0,
+        "verifying"
+    );
+}
+
+#[sqlx::test]
+async fn an_own_domain_shows_its_records_and_becomes_active_once_they_are_created(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "byod@acme.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/connect",
+        &[("name", "MyCompany.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let id = domain_id(&app, "mycompany.io").await;
+    let d = detail(&app, id).await;
+    assert_eq!(d["status"], "verifying");
+    assert_eq!(d["managed"], false);
+    let records = d["records"].as_array().unwrap();
+    assert_eq!(records.len(), 5);
+    assert!(records.iter().all(|r| r["status"] == "unknown"));
+    let dkim = records.iter().find(|r| r["purpose"] == "DKIM").unwrap();
+    assert_eq!(dkim["name"], "ig1._domainkey.mycompany.io");
+    assert!(
+        dkim["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("v=DKIM1; k=rsa; p=MII")
+    );
+
+    // The customer has created nothing at their DNS host yet.
+    let zone = app.state.dns.create_zone("mycompany.io").await.unwrap();
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/recheck",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let d = detail(&app, id).await;
+    assert!(
+        record_statuses(&d).iter().all(|(_, s)| s == "missing"),
+        "{d}"
+    );
+    assert!(
+        d["records"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("mx1.inboxgrove.net")
+    );
+    assert_eq!(d["status"], "verifying");
+
+    // They create exactly what was shown; Verify makes it active.
+    for r in records {
+        let (kind, value) = (r["kind"].as_str().unwrap(), r["value"].as_str().unwrap());
+        let (priority, content) = match kind {
+            "MX" => {
+                let (p, h) = value.split_once(' ').unwrap();
+                (Some(p.parse().unwrap()), h.to_string())
+            }
+            _ => (None, value.to_string()),
+        };
+        let kind = match kind {
+            "MX" => RecordType::Mx,
+            "TXT" => RecordType::Txt,
+            _ => RecordType::Cname,
+        };
+        app.state
+            .dns
+            .upsert_record(
+                &zone.id,
+                &DnsRecord {
+                    id: None,
+                    kind,
+                    name: r["name"].as_str().unwrap().into(),
+                    content,
+                    priority,
+                    ttl: 300,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    post(
+        &app,
+        &app.client,
+        "/api/domains/recheck",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+}
+
+#[sqlx::test]
+async fn a_broken_record_is_found_by_the_scheduled_check_reported_and_repaired(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "repair@acme.io").await;
+    let id = bought(&app, "fixme.co").await;
+    let w = worker(&app.state);
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+
+    // Someone deletes the DKIM record and adds a second SPF record in the zone.
+    sqlx::query("DELETE FROM sandbox_dns_records WHERE name = 'ig1._domainkey.fixme.co'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let zone: String = sqlx::query_scalar("SELECT zone_id FROM domains WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO sandbox_dns_records (id, zone_id, kind, name, content) VALUES ('x1', $1, 'TXT', 'fixme.co', 'v=spf1 -all')",
+    )
+    .bind(&zone)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // The scheduled scan finds it due, and its check marks both records and tells the owner.
+    sqlx::query("UPDATE domains SET last_checked_at = now() - interval '2 days' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(health::scan(&app.state).await.unwrap(), 1);
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await, ("active".into(), "broken".into()));
+    let d = detail(&app, id).await;
+    assert_eq!(
+        record_statuses(&d),
+        owned(&[
+            ("MX", "ok"),
+            ("MX", "ok"),
+            ("SPF", "invalid"),
+            ("DKIM", "missing"),
+            ("DMARC", "ok"),
+        ])
+    );
+    assert!(
+        d["records"][2]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("2 SPF records"),
+        "{d}"
+    );
+    let subject: String =
+        sqlx::query_scalar("SELECT subject FROM mail_outbox WHERE subject LIKE 'A DNS record of%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(subject, "A DNS record of fixme.co is broken");
+
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/repair",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_dns_records WHERE content = 'v=spf1 -all'")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn removing_a_bought_domain_says_the_registration_runs_until_expiry(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "remove@acme.io").await;
+    let id = bought(&app, "goodbye.net").await;
+    worker(&app.state).run_until_idle().await.unwrap();
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/delete",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let note: String = res.json().await.unwrap();
+    assert!(
+        note.contains("runs until") && note.contains("not be renewed"),
+        "{note}"
+    );
+    assert_eq!(status(&app, id).await.0, "deleted");
+    let list = json(app.call(&app.client, "/api/domains").await).await;
+    assert_eq!(list["domains"], serde_json::json!([]));
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/detail",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[sqlx::test]
+async fn a_purchase_canceled_before_its_payment_lands_is_refunded_not_registered(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "late@acme.io").await;
+    let url = checkout_for(&app, "toolate.com").await;
+    let id = domain_id(&app, "toolate.com").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/delete",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Nothing was charged"));
+    // The customer pays anyway in the tab still open.
+    assert_eq!(pay(&app, &url, "4242424242424242").await.status(), 303);
+    worker(&app.state).run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await.0, "deleted");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains")
+            .await,
+        0
+    );
+    let refunded: i64 = sqlx::query_scalar("SELECT amount_refunded FROM sandbox_stripe_payments")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunded, 1398);
+}
+
+#[sqlx::test]
+async fn the_sandbox_checkout_page_shows_the_domain_and_its_price(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "page@acme.io").await;
+    let url = checkout_for(&app, "shiny.io").await;
+    let html = app
+        .client
+        .get(local(&app, &url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("shiny.io") && html.contains("$37.98"),
+        "{html}"
+    );
+    // A second click within minutes opens the same Checkout, not a second purchase.
+    assert_eq!(checkout_for(&app, "shiny.io").await, url);
+    assert_eq!(app.scalar("SELECT count(*) FROM domains").await, 1);
+}
