@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench, against the release build:
 #  1. signed-in GET /dashboard, 50 connections for 10 s: requests/s, p50/p95/p99, peak RSS;
-#  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency.
+#  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
+#  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5.
 # Numbers, not assertions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +41,7 @@ echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
     cargo run -q --release --no-default-features --features ssr --example webhook_bench
 echo "server peak RSS after webhooks (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example domain_bench

@@ -327,7 +327,7 @@ fn DomainBody(
     };
     let needs_repair = d.records.iter().any(|r| r.status != "ok");
     let removable = !matches!(d.status.as_str(), "registering" | "configuring_dns")
-        && !(d.in_progress && !d.byod);
+        && (!d.in_progress || d.byod);
     let recheck_label = if d.byod && d.status == "verifying" {
         "Verify"
     } else {

@@ -144,27 +144,6 @@ pub async fn redirect_form_post(url: &str) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_accepts_local_paths_only() {
-        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
-        assert_eq!(safe_next(None), "/dashboard");
-    }
-
-    #[test]
-    fn next_with_a_tab_newline_or_space_is_refused() {
-        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
-        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
-    }
-}
-
 impl From<crate::server::services::domains::DomainError> for AppError {
     fn from(e: crate::server::services::domains::DomainError) -> Self {
         use crate::server::services::domains::DomainError;
@@ -185,5 +164,26 @@ impl From<crate::server::services::domains::DomainError> for AppError {
             DomainError::Billing(e) => e.into(),
             DomainError::Unexpected(e) => internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_local_paths_only() {
+        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
+        assert_eq!(safe_next(None), "/dashboard");
+    }
+
+    #[test]
+    fn next_with_a_tab_newline_or_space_is_refused() {
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
     }
 }

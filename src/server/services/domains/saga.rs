@@ -502,6 +502,10 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         .failure_reason
         .as_deref()
         .unwrap_or("the purchase could not be completed");
+    let domains_url = format!(
+        "{}/domains",
+        state.settings.server.public_url.trim_end_matches('/')
+    );
     notify(
         state,
         tenant,
@@ -513,10 +517,7 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
              You can search for another name at any time:\n\n{url}\n\n\
              The InboxGrove team\n",
             amount = format_money(amount, &currency),
-            url = format!(
-                "{}/domains",
-                state.settings.server.public_url.trim_end_matches('/')
-            ),
+            url = domains_url,
         ),
         format!("domain_refunded:{id}"),
     )

@@ -1,0 +1,134 @@
+//! `make bench` part 3: payment → domain `active` with the sandbox providers, against a
+//! running server. Five customers each buy a domain (one-time Checkout, paid with the test card
+//! that pays); the clock starts when the card is submitted (the sandbox then delivers the
+//! signed payment webhook, which enqueues the saga) and stops when the domain is `active`.
+//! Prints each saga step's time and the total, p50 of the runs. Numbers, not assertions.
+//!
+//! Env: BENCH_URL (http://host:port), DATABASE_URL (the server's database), BENCH_RUNS (5).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn p50(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let base = env("BENCH_URL", "http://127.0.0.1:3200");
+    let runs: usize = env("BENCH_RUNS", "5").parse()?;
+    let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let steps = inboxgrove::domain::domains::SAGA_STEPS;
+    let mut per_step: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut totals = Vec::new();
+    let mut webhook = Vec::new();
+
+    for run in 0..runs {
+        // A new customer per run: the trial allows two domains each.
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let signup = client
+            .post(format!("{base}/api/auth/signup"))
+            .form(&[
+                ("company", format!("Domain Bench {run}")),
+                ("email", format!("domains-{tag}-{run}@bench.test")),
+                ("password", "bench-password-2026".into()),
+                ("website", String::new()),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(signup.status().is_success(), "signup: {}", signup.status());
+        let name = format!("bench-{tag}-{run}.com");
+        let buy = client
+            .post(format!("{base}/api/domains/buy"))
+            .header("accept", "text/html")
+            .form(&[("name", name.as_str())])
+            .send()
+            .await?;
+        let checkout = buy
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("buy: {}", buy.status()))?;
+        let path = checkout
+            .split_once("/sandbox/")
+            .map(|(_, p)| format!("{base}/sandbox/{p}"))
+            .ok_or_else(|| anyhow::anyhow!("not a sandbox Checkout: {checkout}"))?;
+
+        let started = Instant::now();
+        let paid = client
+            .post(&path)
+            .header("origin", &base)
+            .form(&[("card", "4242424242424242")])
+            .send()
+            .await?;
+        anyhow::ensure!(paid.status().as_u16() == 303, "pay: {}", paid.status());
+        let paid_at = started.elapsed();
+        let total = loop {
+            let status: String = sqlx::query_scalar("SELECT status FROM domains WHERE name = $1")
+                .bind(&name)
+                .fetch_one(&pool)
+                .await?;
+            match status.as_str() {
+                "active" => break started.elapsed(),
+                "failed" => anyhow::bail!("{name} failed"),
+                _ if started.elapsed() > Duration::from_secs(60) => {
+                    anyhow::bail!("{name} still {status} after 60 s")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(2)).await,
+            }
+        };
+        let rows: Vec<(String, f64)> = sqlx::query_as(
+            "SELECT s.step, EXTRACT(EPOCH FROM s.finished_at - s.started_at)::float8 * 1000
+               FROM domain_saga_steps s JOIN domains d ON d.id = s.domain_id WHERE d.name = $1",
+        )
+        .bind(&name)
+        .fetch_all(&pool)
+        .await?;
+        for (step, ms) in rows {
+            if let Some((s, _)) = steps.iter().find(|(s, _)| *s == step) {
+                per_step.entry(s).or_default().push(ms);
+            }
+        }
+        webhook.push(paid_at.as_secs_f64() * 1000.0);
+        totals.push(total.as_secs_f64() * 1000.0);
+        println!(
+            "run {}: {name} active in {:.0} ms",
+            run + 1,
+            total.as_secs_f64() * 1000.0
+        );
+    }
+
+    println!("== payment webhook → domain active, sandbox providers, p50 of {runs}");
+    println!(
+        "{:<34} {:>9}",
+        "card submitted → webhook applied",
+        format!("{:.1} ms", p50(&mut webhook))
+    );
+    for (step, label) in steps {
+        if let Some(values) = per_step.get_mut(step) {
+            println!("{:<34} {:>9}", label, format!("{:.1} ms", p50(values)));
+        }
+    }
+    let mut sorted = totals.clone();
+    println!(
+        "{:<34} {:>9}   (min {:.0} ms, max {:.0} ms; target < 10 s)",
+        "total: card submitted → active",
+        format!("{:.1} ms", p50(&mut totals)),
+        sorted.iter().cloned().fold(f64::INFINITY, f64::min),
+        {
+            sorted.sort_by(f64::total_cmp);
+            sorted.last().copied().unwrap_or_default()
+        }
+    );
+    Ok(())
+}
