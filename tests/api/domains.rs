@@ -876,3 +876,179 @@ async fn the_sandbox_checkout_page_shows_the_domain_and_its_price(pool: PgPool) 
     assert_eq!(checkout_for(&app, "shiny.io").await, url);
     assert_eq!(app.scalar("SELECT count(*) FROM domains").await, 1);
 }
+
+/// The sandbox registrar, unavailable for its first `outages` registration calls.
+struct Flaky {
+    inner: Arc<dyn Registrar>,
+    outages: AtomicUsize,
+}
+
+#[async_trait]
+impl Registrar for Flaky {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+    async fn check(&self, names: &[String]) -> Result<Vec<Availability>, RegistrarError> {
+        self.inner.check(names).await
+    }
+    async fn register(&self, r: &RegisterRequest) -> Result<Registration, RegistrarError> {
+        if self
+            .outages
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(RegistrarError::Unavailable(anyhow::anyhow!(
+                "503 from the registrar"
+            )));
+        }
+        self.inner.register(r).await
+    }
+    async fn set_nameservers(&self, name: &str, ns: &[String]) -> Result<(), RegistrarError> {
+        self.inner.set_nameservers(name, ns).await
+    }
+    async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
+        self.inner.info(name).await
+    }
+    async fn list(&self) -> Result<Vec<DomainInfo>, RegistrarError> {
+        self.inner.list().await
+    }
+}
+
+fn flaky(state: &AppState, outages: usize) -> AppState {
+    let mut s = state.clone();
+    s.registrar = Arc::new(Flaky {
+        inner: state.registrar.clone(),
+        outages: AtomicUsize::new(outages),
+    });
+    s
+}
+
+/// Makes every scheduled retry due now (instead of waiting out the backoff).
+async fn retries_due(app: &TestApp) {
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE status = 'pending'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn a_registrar_outage_is_retried_with_backoff_and_the_saga_then_finishes(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "outage@acme.io").await;
+    let id = bought(&app, "patience.com").await;
+    let w = worker(&flaky(&app.state, 2));
+    w.run_until_idle().await.unwrap();
+    // Failed once, rescheduled about backoff_base (10 s) later, not run again yet.
+    let (attempts, delay): (i32, f64) = sqlx::query_as(
+        "SELECT attempts, EXTRACT(EPOCH FROM run_at - now())::float8 FROM jobs WHERE kind = 'domain_purchase'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 1);
+    assert!((5.0..=10.5).contains(&delay), "{delay}");
+    assert_eq!(status(&app, id).await.0, "registering");
+    let d = detail(&app, id).await;
+    assert_eq!(d["steps"][0]["status"], "failed");
+    assert_eq!(
+        d["steps"][0]["error"],
+        "The registrar did not answer; retrying."
+    );
+    assert_eq!(d["in_progress"], true);
+
+    retries_due(&app).await;
+    w.run_until_idle().await.unwrap();
+    retries_due(&app).await;
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(detail(&app, id).await["steps"][0]["attempts"], 3);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        0
+    );
+}
+
+#[sqlx::test]
+async fn an_outage_outlasting_every_attempt_refunds_instead_of_keeping_the_money(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("INBOXGROVE_DOMAINS__SAGA_MAX_ATTEMPTS", "2"),
+        ],
+    )
+    .await;
+    customer(&app, "down@acme.io").await;
+    let id = bought(&app, "never.net").await;
+    let w = worker(&flaky(&app.state, 100));
+    w.run_until_idle().await.unwrap();
+    retries_due(&app).await;
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await.0, "failed");
+    let d = detail(&app, id).await;
+    assert_eq!(
+        d["failure_reason"],
+        "Register the domain kept failing: The registrar did not answer; retrying."
+    );
+    assert_eq!(d["refund"], "Refunded $15.98 to your card.");
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM ledger_entries WHERE kind = 'refund' AND amount_cents = -1598"
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test]
+async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "hosted@acme.io").await;
+    app.state.dns.create_zone("hosted-here.io").await.unwrap();
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/connect",
+        &[("name", "hosted-here.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let id = domain_id(&app, "hosted-here.io").await;
+    let d = detail(&app, id).await;
+    assert_eq!(d["managed"], true);
+    assert_eq!(d["status"], "verifying");
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/repair",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
+    // A zone elsewhere cannot be written: the customer is told to create the records.
+    post(
+        &app,
+        &app.client,
+        "/api/domains/connect",
+        &[("name", "elsewhere.io")],
+    )
+    .await;
+    let other = domain_id(&app, "elsewhere.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/repair",
+        &[("id", &other.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("create the records shown at your DNS host")
+    );
+}
