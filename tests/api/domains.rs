@@ -360,25 +360,52 @@ async fn a_refused_registration_refunds_exactly_once_marks_the_domain_failed_and
     assert_eq!(search["limit"], Value::Null);
 }
 
-/// The sandbox registrar, counting calls to register; optionally hanging right after one
-/// succeeded, as a worker process killed at that moment would.
-struct Counting {
+/// The app's sandbox registrar, scripted: counts calls to register (a refused second one
+/// too), is unavailable for the first `outages` of them, and can hang right after a
+/// registration succeeded, as a worker process killed at that moment would.
+struct Scripted {
     inner: Arc<dyn Registrar>,
-    registered: Arc<AtomicUsize>,
+    register_calls: Arc<AtomicUsize>,
+    outages: AtomicUsize,
     hang_after_register: bool,
 }
 
+impl Scripted {
+    fn around(state: &AppState) -> Self {
+        Self {
+            inner: state.registrar.clone(),
+            register_calls: Arc::new(AtomicUsize::new(0)),
+            outages: AtomicUsize::new(0),
+            hang_after_register: false,
+        }
+    }
+}
+
+fn with_registrar(state: &AppState, registrar: Scripted) -> AppState {
+    let mut s = state.clone();
+    s.registrar = Arc::new(registrar);
+    s
+}
+
 #[async_trait]
-impl Registrar for Counting {
+impl Registrar for Scripted {
     fn name(&self) -> &'static str {
-        "counting"
+        "scripted"
     }
     async fn check(&self, names: &[String]) -> Result<Vec<Availability>, RegistrarError> {
         self.inner.check(names).await
     }
     async fn register(&self, r: &RegisterRequest) -> Result<Registration, RegistrarError> {
-        // Every call counts, a refused second registration too.
-        self.registered.fetch_add(1, Ordering::SeqCst);
+        self.register_calls.fetch_add(1, Ordering::SeqCst);
+        if self
+            .outages
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(RegistrarError::Unavailable(anyhow::anyhow!(
+                "503 from the registrar"
+            )));
+        }
         let done = self.inner.register(r).await?;
         if self.hang_after_register {
             std::future::pending::<()>().await;
@@ -404,12 +431,14 @@ async fn a_worker_killed_after_registering_is_resumed_by_another_without_a_secon
     customer(&app, "crash@acme.io").await;
     let id = bought(&app, "crash-safe.io").await;
     let registered = Arc::new(AtomicUsize::new(0));
-    let mut dying = app.state.clone();
-    dying.registrar = Arc::new(Counting {
-        inner: app.state.registrar.clone(),
-        registered: registered.clone(),
-        hang_after_register: true,
-    });
+    let dying = with_registrar(
+        &app.state,
+        Scripted {
+            register_calls: registered.clone(),
+            hang_after_register: true,
+            ..Scripted::around(&app.state)
+        },
+    );
     let first = tokio::spawn(async move { worker(&dying).run_once().await });
     // The name is registered at the registrar, but the worker never records it: kill it.
     for _ in 0..200 {
@@ -439,12 +468,13 @@ async fn a_worker_killed_after_registering_is_resumed_by_another_without_a_secon
     .execute(&app.pool)
     .await
     .unwrap();
-    let mut other = app.state.clone();
-    other.registrar = Arc::new(Counting {
-        inner: app.state.registrar.clone(),
-        registered: registered.clone(),
-        hang_after_register: false,
-    });
+    let other = with_registrar(
+        &app.state,
+        Scripted {
+            register_calls: registered.clone(),
+            ..Scripted::around(&app.state)
+        },
+    );
     worker(&other).run_until_idle().await.unwrap();
 
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
@@ -877,50 +907,14 @@ async fn the_sandbox_checkout_page_shows_the_domain_and_its_price(pool: PgPool) 
     assert_eq!(app.scalar("SELECT count(*) FROM domains").await, 1);
 }
 
-/// The sandbox registrar, unavailable for its first `outages` registration calls.
-struct Flaky {
-    inner: Arc<dyn Registrar>,
-    outages: AtomicUsize,
-}
-
-#[async_trait]
-impl Registrar for Flaky {
-    fn name(&self) -> &'static str {
-        "flaky"
-    }
-    async fn check(&self, names: &[String]) -> Result<Vec<Availability>, RegistrarError> {
-        self.inner.check(names).await
-    }
-    async fn register(&self, r: &RegisterRequest) -> Result<Registration, RegistrarError> {
-        if self
-            .outages
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-        {
-            return Err(RegistrarError::Unavailable(anyhow::anyhow!(
-                "503 from the registrar"
-            )));
-        }
-        self.inner.register(r).await
-    }
-    async fn set_nameservers(&self, name: &str, ns: &[String]) -> Result<(), RegistrarError> {
-        self.inner.set_nameservers(name, ns).await
-    }
-    async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
-        self.inner.info(name).await
-    }
-    async fn list(&self) -> Result<Vec<DomainInfo>, RegistrarError> {
-        self.inner.list().await
-    }
-}
-
 fn flaky(state: &AppState, outages: usize) -> AppState {
-    let mut s = state.clone();
-    s.registrar = Arc::new(Flaky {
-        inner: state.registrar.clone(),
-        outages: AtomicUsize::new(outages),
-    });
-    s
+    with_registrar(
+        state,
+        Scripted {
+            outages: AtomicUsize::new(outages),
+            ..Scripted::around(state)
+        },
+    )
 }
 
 /// Makes every scheduled retry due now (instead of waiting out the backoff).

@@ -173,14 +173,13 @@ pub async fn buy(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<String
     if let Some(url) = db::domains::open_checkout(&mut tx, tenant, name.as_str()).await? {
         return Ok(url);
     }
-    db::domains::release_abandoned(&mut tx, state.settings.domains.pending_payment_ttl_secs)
-        .await?;
-    access::may_add(&mut tx, &state.settings, ctx, 1, 0).await?;
     let id = Uuid::new_v4();
     let purchase = Uuid::new_v4();
-    db::domains::insert(
+    reserve(
         &mut tx,
-        tenant,
+        state,
+        ctx,
+        &name,
         &NewDomain {
             id,
             name: name.as_str(),
@@ -193,8 +192,7 @@ pub async fn buy(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<String
             zone_id: None,
         },
     )
-    .await
-    .map_err(|e| in_use(e, &name))?;
+    .await?;
     let base = state.settings.server.public_url.trim_end_matches('/');
     let session = state
         .payments
@@ -241,13 +239,25 @@ fn years(n: u32) -> String {
     }
 }
 
-fn in_use(e: InsertDomainError, name: &DomainName) -> DomainError {
-    match e {
-        InsertDomainError::NameInUse => {
-            DomainError::Refused(format!("{} is already on InboxGrove.", name.display()))
-        }
-        InsertDomainError::Unexpected(e) => e.into(),
-    }
+/// Takes the name for the tenant inside `tx`: frees abandoned purchases, checks the plan's
+/// limit (the tenant row stays locked until `tx` ends) and inserts the domain.
+async fn reserve(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    ctx: &TenantCtx,
+    name: &DomainName,
+    domain: &NewDomain<'_>,
+) -> Result<(), DomainError> {
+    db::domains::release_abandoned(tx, state.settings.domains.pending_payment_ttl_secs).await?;
+    access::may_add(tx, &state.settings, ctx, 1, 0).await?;
+    db::domains::insert(tx, ctx.tenant_id(), domain)
+        .await
+        .map_err(|e| match e {
+            InsertDomainError::NameInUse => {
+                DomainError::Refused(format!("{} is already on InboxGrove.", name.display()))
+            }
+            InsertDomainError::Unexpected(e) => e.into(),
+        })
 }
 
 /// Connects a domain the customer already owns: its DKIM key is made and the exact records to
@@ -267,12 +277,11 @@ pub async fn add_own(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Uu
         .context("sealing DKIM")?;
     let tenant = ctx.tenant_id();
     let mut tx = state.pool.begin().await.context("starting")?;
-    db::domains::release_abandoned(&mut tx, state.settings.domains.pending_payment_ttl_secs)
-        .await?;
-    access::may_add(&mut tx, &state.settings, ctx, 1, 0).await?;
-    db::domains::insert(
+    reserve(
         &mut tx,
-        tenant,
+        state,
+        ctx,
+        &name,
         &NewDomain {
             id,
             name: name.as_str(),
@@ -285,8 +294,7 @@ pub async fn add_own(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Uu
             zone_id: zone.as_ref().map(|z| z.id.as_str()),
         },
     )
-    .await
-    .map_err(|e| in_use(e, &name))?;
+    .await?;
     if let Some(z) = &zone {
         db::domains::set_zone(&mut tx, tenant, id, &z.id, &z.nameservers).await?;
     }
