@@ -126,6 +126,10 @@ test('pages fit a 360 px wide phone without sideways scrolling', async ({ page }
     expect(overflow, `${path} overflows by ${overflow}px`).toBeLessThanOrEqual(0);
   }
   await signUp(page, 'Phone Co', uniqueEmail());
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  for (const path of ['/dashboard', '/domains', '/domains?q=phone']) {
+    await page.goto(path);
+    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${path} overflows by ${overflow}px`).toBeLessThanOrEqual(0);
+  }
 });
