@@ -159,15 +159,8 @@ async fn advance(
             "domain {id} does not exist"
         )));
     };
-    match domain.status.as_str() {
-        "active" | "failed" => return Ok(()),
-        "deleted" | "suspended" => {
-            drop(conn);
-            let reason = "The purchase was canceled before the payment arrived.";
-            compensate(state, &domain, reason).await?;
-            return Ok(());
-        }
-        _ => {}
+    if matches!(domain.status.as_str(), "active" | "failed") {
+        return Ok(());
     }
     let steps: HashMap<String, db::domains::StepRow> = db::domains::steps(&mut conn, tenant, id)
         .await?
@@ -175,6 +168,15 @@ async fn advance(
         .map(|s| (s.step.clone(), s))
         .collect();
     drop(conn);
+    if matches!(domain.status.as_str(), "deleted" | "suspended") {
+        // Removed before it was registered (an abandoned or canceled purchase paid late): the
+        // money goes back. Removed after: the customer got the registration; stop here.
+        if !steps.get("register").is_some_and(|s| s.status == "done") {
+            let reason = "The purchase was canceled before the payment arrived.";
+            compensate(state, &domain, reason).await?;
+        }
+        return Ok(());
+    }
     for (step, label) in SAGA_STEPS {
         let before = steps.get(step);
         if before.is_some_and(|s| s.status == "done") {
