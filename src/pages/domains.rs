@@ -120,6 +120,7 @@ fn DomainRowView(d: DomainListItem) -> impl IntoView {
             <td class="py-2">{d.expires.unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
+    .into_any()
 }
 
 /// Validated as you type with the shared `DomainSearch::parse`; results come from the server.
@@ -216,6 +217,7 @@ fn SearchRow(r: SearchResult, buy: ServerAction<BuyDomain>, allowed: bool) -> im
             </span>
         </li>
     }
+    .into_any()
 }
 
 #[component]
@@ -340,7 +342,9 @@ fn DomainBody(
     };
     let failed = d.status == "failed";
     let (id1, id2, id3) = (id.clone(), id.clone(), id);
-    view! {
+    // Three type-erased parts: one nested view type this deep overflows rustc's query depth
+    // in the release wasm build.
+    let head = view! {
         <section class="rounded-lg border border-stone-200 bg-white p-5">
             <div class="flex flex-col gap-3 sm:flex-row sm:items-start sm:justify-between">
                 <div>
@@ -393,14 +397,20 @@ fn DomainBody(
                 <p class="mt-3 text-xs text-stone-500">"Removing takes the domain off the relay and out of your active domains. Its registration runs until it expires and is not renewed."</p>
             })}
         </section>
-        {(!d.steps.is_empty()).then(|| view! {
+    }
+    .into_any();
+    let steps = (!d.steps.is_empty()).then(|| {
+        view! {
             <section aria-labelledby="steps-h">
                 <h2 id="steps-h" class="text-lg font-semibold">"Set-up"</h2>
                 <ol class="mt-3 space-y-1 text-sm" data-testid="steps">
                     {d.steps.clone().into_iter().map(|s| view! { <StepLine s /> }).collect_view()}
                 </ol>
             </section>
-        })}
+        }
+        .into_any()
+    });
+    let records = view! {
         <section aria-labelledby="records-h">
             <h2 id="records-h" class="text-lg font-semibold">
                 "DNS records "
@@ -424,6 +434,8 @@ fn DomainBody(
             </div>
         </section>
     }
+    .into_any();
+    view! { {head} {steps} {records} }
 }
 
 #[component]
@@ -443,6 +455,7 @@ fn StepLine(s: StepView) -> impl IntoView {
             {s.error.clone().map(|e| view! { <span class="text-red-700">{e}</span> })}
         </li>
     }
+    .into_any()
 }
 
 #[component]
@@ -470,6 +483,7 @@ fn RecordLine(r: RecordView, copy: bool) -> impl IntoView {
             </td>
         </tr>
     }
+    .into_any()
 }
 
 #[component]
