@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 CARGO_FEATURES := --no-default-features --features ssr
 
-.PHONY: run test test-unit test-e2e build-debug lint fmt bench tools
+.PHONY: run test test-unit test-e2e build-debug lint release-front fmt bench tools
 
 ## Build in release mode, start Postgres if needed, migrate, seed the demo logins, serve.
 run:
@@ -29,6 +29,11 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets $(CARGO_FEATURES) -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+## The browser half as `make run` builds it (wasm-release: LTO, opt-level z). Deep view types
+## can overflow rustc's query depth there only, so CI builds it too.
+release-front:
+	cargo build --lib --profile wasm-release --no-default-features --features hydrate --target wasm32-unknown-unknown
 
 fmt:
 	cargo fmt
