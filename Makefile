@@ -33,7 +33,7 @@ lint:
 ## The browser half as `make run` builds it (wasm-release: LTO, opt-level z). Deep view types
 ## can overflow rustc's query depth there only, so CI builds it too.
 release-front:
-	cargo build --lib --profile wasm-release --no-default-features --features hydrate --target wasm32-unknown-unknown
+	cargo build --lib --profile wasm-release --no-default-features --features hydrate --target wasm32-unknown-unknown --target-dir target/front
 
 fmt:
 	cargo fmt

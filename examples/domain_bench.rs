@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
                 _ => tokio::time::sleep(Duration::from_millis(2)).await,
             }
         };
+        // The saga marks the domain active after recording its last step.
         let rows: Vec<(String, f64)> = sqlx::query_as(
             "SELECT s.step, EXTRACT(EPOCH FROM s.finished_at - s.started_at)::float8 * 1000
                FROM domain_saga_steps s JOIN domains d ON d.id = s.domain_id WHERE d.name = $1",

@@ -129,10 +129,23 @@ pub enum CheckError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Whether a check whose records are all OK may move a `verifying` domain to `active`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Promote {
+    Yes,
+    /// The purchase saga's verify step: the saga activates the domain once the step is
+    /// recorded as done, so the page never shows `active` beside a running step.
+    No,
+}
+
 /// Looks every record up, stores each verdict and the domain's health, promotes a verifying
-/// domain whose records are all OK to `active`, and emails the owner when a domain that was
-/// healthy now has a broken record.
-pub async fn check_and_store(state: &AppState, domain: &DomainRow) -> Result<Checked, CheckError> {
+/// domain whose records are all OK to `active` (unless told not to), and emails the owner when
+/// a domain that was healthy now has a broken record.
+pub async fn check_and_store(
+    state: &AppState,
+    domain: &DomainRow,
+    promote: Promote,
+) -> Result<Checked, CheckError> {
     let expected = expected_for(state, domain).ok_or(CheckError::NotReady)?;
     let checks = state.dns_checker.check(&domain.name, &expected).await?;
     let rows = checked_rows(&checks);
@@ -143,7 +156,7 @@ pub async fn check_and_store(state: &AppState, domain: &DomainRow) -> Result<Che
         checks,
         activated: false,
     };
-    if checked.all_ok() {
+    if checked.all_ok() && promote == Promote::Yes {
         checked.activated =
             db::domains::set_status(&mut tx, tenant, domain.id, "active", &["verifying"], None)
                 .await?;
@@ -269,7 +282,7 @@ pub async fn run_check(state: &AppState, job: &CheckJob) -> Result<(), JobError>
     if !matches!(domain.status.as_str(), "verifying" | "active") {
         return Ok(());
     }
-    match check_and_store(state, &domain).await {
+    match check_and_store(state, &domain, Promote::Yes).await {
         Ok(_) | Err(CheckError::NotReady) => Ok(()),
         Err(CheckError::Lookup(e)) => Err(JobError::Retry(e.into())),
         Err(CheckError::Unexpected(e)) => Err(JobError::Retry(e)),

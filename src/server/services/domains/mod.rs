@@ -485,7 +485,7 @@ pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), 
             status_label(&d.status).to_lowercase()
         )));
     }
-    health::check_and_store(state, &d).await?;
+    health::check_and_store(state, &d, health::Promote::Yes).await?;
     Ok(())
 }
 
@@ -518,7 +518,7 @@ pub async fn repair(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), D
     saga::write_records(state, &d)
         .await
         .map_err(|f| DomainError::Refused(f.message().to_string()))?;
-    health::check_and_store(state, &d).await?;
+    health::check_and_store(state, &d, health::Promote::Yes).await?;
     Ok(())
 }
 

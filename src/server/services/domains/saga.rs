@@ -231,7 +231,6 @@ async fn advance(
             }
         }
     }
-    // Verify promoted it already when every record was OK; this covers a check that raced.
     let mut conn = state.pool.acquire().await.context("acquiring")?;
     let activated =
         db::domains::set_status(&mut conn, tenant, id, "active", &["verifying"], None).await?;
@@ -314,7 +313,7 @@ async fn run_step(
         "publish" => Ok(()),
         "verify" => {
             reload(state, domain).await?;
-            match health::check_and_store(state, domain).await {
+            match health::check_and_store(state, domain, health::Promote::No).await {
                 Ok(checked) if checked.all_ok() => Ok(()),
                 Ok(checked) => Err(StepFailure::Transient(format!(
                     "Not visible in DNS yet: {}.",
