@@ -636,20 +636,149 @@ async fn another_tenant_can_neither_see_nor_touch_a_domain(pool: PgPool) {
     }
     let list = json(app.call(&other, "/api/domains").await).await;
     assert_eq!(list["domains"], serde_json::json!([]));
-    // And the same name cannot be connected twice on InboxGrove.
-    let res = post(
-        &app,
-        &other,
-        "/api/domains/connect",
-        &[("name", "private.io")],
-    )
-    .await;
-    assert_eq!(res.status(), 409);
-    assert!(res.text().await.unwrap().contains("already on InboxGrove"));
+    // The owner's claim is untouched.
     assert_eq!(
         status(&app, Uuid::parse_str(&id).unwrap()).await.0,
         "verifying"
     );
+}
+
+/// Creates, in a sandbox zone standing in for the customer's DNS host, exactly the records the
+/// domain page shows for `id`.
+async fn publish_shown_records(app: &TestApp, client: &reqwest::Client, id: Uuid, zone: &str) {
+    let res = post(
+        app,
+        client,
+        "/api/domains/detail",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    let d = json(res).await;
+    for r in d["records"].as_array().unwrap() {
+        let (kind, value) = (r["kind"].as_str().unwrap(), r["value"].as_str().unwrap());
+        let (kind, priority, content) = match kind {
+            "MX" => {
+                let (p, h) = value.split_once(' ').unwrap();
+                (RecordType::Mx, Some(p.parse().unwrap()), h.to_string())
+            }
+            "TXT" => (RecordType::Txt, None, value.to_string()),
+            _ => (RecordType::Cname, None, value.to_string()),
+        };
+        app.state
+            .dns
+            .upsert_record(
+                zone,
+                &DnsRecord {
+                    id: None,
+                    kind,
+                    name: r["name"].as_str().unwrap().into(),
+                    content,
+                    priority,
+                    ttl: 300,
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[sqlx::test]
+async fn a_squatters_unverified_claim_does_not_lock_the_real_owner_out(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "squatter@rival.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/connect",
+        &[("name", "victim.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let squat = domain_id(&app, "victim.io").await;
+
+    // The real owner connects the same name, and publishes the records shown to them.
+    let owner = browser();
+    assert!(
+        app.signup_with(&owner, &Signup::valid("owner@victim.io"))
+            .await
+            .status()
+            .is_success()
+    );
+    let res = post(
+        &app,
+        &owner,
+        "/api/domains/connect",
+        &[("name", "victim.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let real = domain_id(&app, "victim.io").await;
+    assert_ne!(real, squat);
+    // Connecting it twice in one account is refused.
+    let res = post(
+        &app,
+        &owner,
+        "/api/domains/connect",
+        &[("name", "victim.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("already in your domains")
+    );
+
+    let zone = app.state.dns.create_zone("victim.io").await.unwrap();
+    publish_shown_records(&app, &owner, real, &zone.id).await;
+    post(
+        &app,
+        &owner,
+        "/api/domains/recheck",
+        &[("id", &real.to_string())],
+    )
+    .await;
+    assert_eq!(status(&app, real).await, ("active".into(), "ok".into()));
+
+    // The squatter's claim cannot verify: its DKIM key is not the one published.
+    post(
+        &app,
+        &app.client,
+        "/api/domains/recheck",
+        &[("id", &squat.to_string())],
+    )
+    .await;
+    assert_eq!(
+        status(&app, squat).await,
+        ("verifying".into(), "broken".into())
+    );
+    let d = detail(&app, squat).await;
+    let dkim = d["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["purpose"] == "DKIM")
+        .unwrap()
+        .clone();
+    assert_eq!(dkim["status"], "invalid");
+    // Once the owner's domain is active the name is taken for everyone else.
+    let third = browser();
+    assert!(
+        app.signup_with(&third, &Signup::valid("third@else.io"))
+            .await
+            .status()
+            .is_success()
+    );
+    let res = post(
+        &app,
+        &third,
+        "/api/domains/connect",
+        &[("name", "victim.io")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("already on InboxGrove"));
 }
 
 #[sqlx::test]
@@ -704,36 +833,7 @@ async fn an_own_domain_shows_its_records_and_becomes_active_once_they_are_create
     assert_eq!(d["status"], "verifying");
 
     // They create exactly what was shown; Verify makes it active.
-    for r in records {
-        let (kind, value) = (r["kind"].as_str().unwrap(), r["value"].as_str().unwrap());
-        let (priority, content) = match kind {
-            "MX" => {
-                let (p, h) = value.split_once(' ').unwrap();
-                (Some(p.parse().unwrap()), h.to_string())
-            }
-            _ => (None, value.to_string()),
-        };
-        let kind = match kind {
-            "MX" => RecordType::Mx,
-            "TXT" => RecordType::Txt,
-            _ => RecordType::Cname,
-        };
-        app.state
-            .dns
-            .upsert_record(
-                &zone.id,
-                &DnsRecord {
-                    id: None,
-                    kind,
-                    name: r["name"].as_str().unwrap().into(),
-                    content,
-                    priority,
-                    ttl: 300,
-                },
-            )
-            .await
-            .unwrap();
-    }
+    publish_shown_records(&app, &app.client, id, &zone.id).await;
     post(
         &app,
         &app.client,

@@ -158,8 +158,45 @@ pub async fn open_checkout(
     .context("finding an open domain checkout")
 }
 
+/// Whether another live domain (any tenant's, other than an unverified own-domain claim) has
+/// this name; `except` is the caller's own row.
+pub async fn name_held(
+    conn: &mut PgConnection,
+    name: &str,
+    except: Option<Uuid>,
+) -> anyhow::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM domains WHERE name = $1 AND id IS DISTINCT FROM $2
+            AND status NOT IN ('failed', 'deleted') AND NOT (kind = 'byod' AND status = 'verifying'))",
+    )
+    .bind(name)
+    .bind(except)
+    .fetch_one(conn)
+    .await
+    .context("checking who holds the name")
+}
+
+/// Whether this tenant already has a live domain with this name.
+pub async fn tenant_has_name(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    name: &str,
+) -> anyhow::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM domains WHERE tenant_id = $1 AND name = $2
+            AND status NOT IN ('failed', 'deleted'))",
+    )
+    .bind(tenant.0)
+    .bind(name)
+    .fetch_one(conn)
+    .await
+    .context("checking the tenant's names")
+}
+
 /// Moves the domain to `status` (and records why, for `failed`). `from` limits the move to
-/// domains in one of those states; returns whether it moved.
+/// domains in one of those states; returns whether it moved. A move that would make a second
+/// live domain with one name (an own-domain claim verified while another account holds the
+/// name) does not happen: `false`.
 pub async fn set_status(
     conn: &mut PgConnection,
     tenant: TenantId,
@@ -179,9 +216,15 @@ pub async fn set_status(
     .bind(&from)
     .bind(reason)
     .execute(conn)
-    .await
-    .context("changing a domain's status")?;
-    Ok(done.rows_affected() > 0)
+    .await;
+    match done {
+        Ok(done) => Ok(done.rows_affected() > 0),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("domains_live_name_key") => {
+            tracing::warn!(domain = %id, status, "another live domain holds this name");
+            Ok(false)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("changing a domain's status")),
+    }
 }
 
 pub async fn set_registration(

@@ -249,6 +249,19 @@ async fn reserve(
     domain: &NewDomain<'_>,
 ) -> Result<(), DomainError> {
     db::domains::release_abandoned(tx, state.settings.domains.pending_payment_ttl_secs).await?;
+    if db::domains::tenant_has_name(tx, ctx.tenant_id(), name.as_str()).await? {
+        return Err(DomainError::Refused(format!(
+            "{} is already in your domains.",
+            name.display()
+        )));
+    }
+    // An unverified claim by someone else does not count: only control of the DNS does.
+    if db::domains::name_held(tx, name.as_str(), None).await? {
+        return Err(DomainError::Refused(format!(
+            "{} is already on InboxGrove.",
+            name.display()
+        )));
+    }
     access::may_add(tx, &state.settings, ctx, 1, 0).await?;
     db::domains::insert(tx, ctx.tenant_id(), domain)
         .await
