@@ -171,7 +171,7 @@ async fn advance(
     if matches!(domain.status.as_str(), "deleted" | "suspended") {
         // Removed before it was registered (an abandoned or canceled purchase paid late): the
         // money goes back. Removed after: the customer got the registration; stop here.
-        if !steps.get("register").is_some_and(|s| s.status == "done") {
+        if steps.get("register").is_none_or(|s| s.status != "done") {
             let reason = "The purchase was canceled before the payment arrived.";
             compensate(state, &domain, reason).await?;
         }
