@@ -30,6 +30,18 @@ async fn customer(app: &TestApp, email: &str) {
     assert!(res.status().is_success(), "{}", res.status());
 }
 
+/// A second customer, signed in on their own client.
+async fn another_customer(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let res = app.signup_with(&client, &Signup::valid(email)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    client
+}
+
+async fn connect(app: &TestApp, client: &reqwest::Client, name: &str) -> reqwest::Response {
+    post(app, client, "/api/domains/connect", &[("name", name)]).await
+}
+
 async fn post(
     app: &TestApp,
     client: &reqwest::Client,
@@ -567,7 +579,7 @@ async fn the_trial_cap_is_checked_before_checkout_with_a_clear_message(pool: PgP
     let app = app(pool).await;
     customer(&app, "cap@acme.io").await;
     for name in ["own-one.com", "own-two.com"] {
-        let res = post(&app, &app.client, "/api/domains/connect", &[("name", name)]).await;
+        let res = connect(&app, &app.client, name).await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
     let search = json(
@@ -608,23 +620,11 @@ async fn the_trial_cap_is_checked_before_checkout_with_a_clear_message(pool: PgP
 async fn another_tenant_can_neither_see_nor_touch_a_domain(pool: PgPool) {
     let app = app(pool).await;
     customer(&app, "owner@acme.io").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/connect",
-        &[("name", "private.io")],
-    )
-    .await;
+    let res = connect(&app, &app.client, "private.io").await;
     assert_eq!(res.status(), 200);
     let id = domain_id(&app, "private.io").await.to_string();
 
-    let other = browser();
-    assert!(
-        app.signup_with(&other, &Signup::valid("other@rival.io"))
-            .await
-            .status()
-            .is_success()
-    );
+    let other = another_customer(&app, "other@rival.io").await;
     for path in [
         "/api/domains/detail",
         "/api/domains/recheck",
@@ -686,42 +686,18 @@ async fn publish_shown_records(app: &TestApp, client: &reqwest::Client, id: Uuid
 async fn a_squatters_unverified_claim_does_not_lock_the_real_owner_out(pool: PgPool) {
     let app = app(pool).await;
     customer(&app, "squatter@rival.io").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/connect",
-        &[("name", "victim.io")],
-    )
-    .await;
+    let res = connect(&app, &app.client, "victim.io").await;
     assert_eq!(res.status(), 200);
     let squat = domain_id(&app, "victim.io").await;
 
     // The real owner connects the same name, and publishes the records shown to them.
-    let owner = browser();
-    assert!(
-        app.signup_with(&owner, &Signup::valid("owner@victim.io"))
-            .await
-            .status()
-            .is_success()
-    );
-    let res = post(
-        &app,
-        &owner,
-        "/api/domains/connect",
-        &[("name", "victim.io")],
-    )
-    .await;
+    let owner = another_customer(&app, "owner@victim.io").await;
+    let res = connect(&app, &owner, "victim.io").await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let real = domain_id(&app, "victim.io").await;
     assert_ne!(real, squat);
     // Connecting it twice in one account is refused.
-    let res = post(
-        &app,
-        &owner,
-        "/api/domains/connect",
-        &[("name", "victim.io")],
-    )
-    .await;
+    let res = connect(&app, &owner, "victim.io").await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -763,20 +739,8 @@ async fn a_squatters_unverified_claim_does_not_lock_the_real_owner_out(pool: PgP
         .clone();
     assert_eq!(dkim["status"], "invalid");
     // Once the owner's domain is active the name is taken for everyone else.
-    let third = browser();
-    assert!(
-        app.signup_with(&third, &Signup::valid("third@else.io"))
-            .await
-            .status()
-            .is_success()
-    );
-    let res = post(
-        &app,
-        &third,
-        "/api/domains/connect",
-        &[("name", "victim.io")],
-    )
-    .await;
+    let third = another_customer(&app, "third@else.io").await;
+    let res = connect(&app, &third, "victim.io").await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("already on InboxGrove"));
 }
@@ -785,13 +749,7 @@ async fn a_squatters_unverified_claim_does_not_lock_the_real_owner_out(pool: PgP
 async fn an_own_domain_shows_its_records_and_becomes_active_once_they_are_created(pool: PgPool) {
     let app = app(pool).await;
     customer(&app, "byod@acme.io").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/connect",
-        &[("name", "MyCompany.io")],
-    )
-    .await;
+    let res = connect(&app, &app.client, "MyCompany.io").await;
     assert_eq!(res.status(), 200);
     let id = domain_id(&app, "mycompany.io").await;
     let d = detail(&app, id).await;
@@ -1100,13 +1058,7 @@ async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created
     let app = app(pool).await;
     customer(&app, "hosted@acme.io").await;
     app.state.dns.create_zone("hosted-here.io").await.unwrap();
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/connect",
-        &[("name", "hosted-here.io")],
-    )
-    .await;
+    let res = connect(&app, &app.client, "hosted-here.io").await;
     assert_eq!(res.status(), 200);
     let id = domain_id(&app, "hosted-here.io").await;
     let d = detail(&app, id).await;
@@ -1123,13 +1075,7 @@ async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
     assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
     // A zone elsewhere cannot be written: the customer is told to create the records.
-    post(
-        &app,
-        &app.client,
-        "/api/domains/connect",
-        &[("name", "elsewhere.io")],
-    )
-    .await;
+    connect(&app, &app.client, "elsewhere.io").await;
     let other = domain_id(&app, "elsewhere.io").await;
     let res = post(
         &app,
