@@ -111,10 +111,24 @@ pub async fn get(
     .context("loading a domain")
 }
 
-/// The tenant's domains, newest first, without deleted ones.
-pub async fn list(conn: &mut PgConnection, tenant: TenantId) -> anyhow::Result<Vec<DomainRow>> {
+/// A domain in the list, with how many of its records the last check found OK.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ListedDomain {
+    #[sqlx(flatten)]
+    pub domain: DomainRow,
+    pub records_ok: i64,
+    pub records_total: i64,
+}
+
+/// The tenant's domains, newest first, without deleted ones, with their record counts (one
+/// query for the whole list).
+pub async fn list(conn: &mut PgConnection, tenant: TenantId) -> anyhow::Result<Vec<ListedDomain>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND status <> 'deleted'
+        "SELECT {COLUMNS},
+                (SELECT count(*) FILTER (WHERE r.status = 'ok') FROM domain_records r
+                  WHERE r.domain_id = domains.id) AS records_ok,
+                (SELECT count(*) FROM domain_records r WHERE r.domain_id = domains.id) AS records_total
+           FROM domains WHERE tenant_id = $1 AND status <> 'deleted'
           ORDER BY created_at DESC, name"
     ))
     .bind(tenant.0)

@@ -346,21 +346,23 @@ async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, 
 
 pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, DomainError> {
     let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let rows = db::domains::list(&mut conn, ctx.tenant_id()).await?;
-    let mut domains = Vec::with_capacity(rows.len());
-    for d in rows {
-        let records = db::domains::records(&mut conn, ctx.tenant_id(), d.id).await?;
-        domains.push(DomainListItem {
-            id: d.id.to_string(),
-            name: health::display(&d.name),
-            status_label: status_label(&d.status).into(),
-            health_label: health_label(&d, &records),
-            health: d.health.clone(),
-            expires: d.expires_at.map(day),
-            byod: d.kind == "byod",
-            status: d.status,
-        });
-    }
+    let domains = db::domains::list(&mut conn, ctx.tenant_id())
+        .await?
+        .into_iter()
+        .map(|l| {
+            let d = l.domain;
+            DomainListItem {
+                id: d.id.to_string(),
+                name: health::display(&d.name),
+                status_label: status_label(&d.status).into(),
+                health_label: health_label(&d, l.records_ok, l.records_total),
+                health: d.health.clone(),
+                expires: d.expires_at.map(day),
+                byod: d.kind == "byod",
+                status: d.status,
+            }
+        })
+        .collect();
     Ok(DomainsView {
         domains,
         can_manage: ctx.role().can_manage(),
@@ -368,12 +370,11 @@ pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, Doma
     })
 }
 
-fn health_label(d: &DomainRow, records: &[RecordRow]) -> String {
-    if records.is_empty() || d.last_checked_at.is_none() {
+fn health_label(d: &DomainRow, ok: i64, total: i64) -> String {
+    if total == 0 || d.last_checked_at.is_none() {
         return "Not checked yet".into();
     }
-    let ok = records.iter().filter(|r| r.status == "ok").count();
-    format!("{ok} of {} records OK", records.len())
+    format!("{ok} of {total} records OK")
 }
 
 pub async fn detail(
