@@ -4,4 +4,5 @@ pub mod auth;
 pub mod billing;
 pub mod dashboard;
 pub mod domains;
+pub mod inboxes;
 pub mod public;

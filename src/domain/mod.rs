@@ -4,6 +4,7 @@ pub mod account;
 pub mod billing;
 pub mod domain_name;
 pub mod domains;
+pub mod inboxes;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};

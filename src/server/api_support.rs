@@ -167,6 +167,38 @@ impl From<crate::server::services::domains::DomainError> for AppError {
     }
 }
 
+impl From<crate::server::services::inboxes::InboxError> for AppError {
+    fn from(e: crate::server::services::inboxes::InboxError) -> Self {
+        use crate::server::services::inboxes::InboxError;
+        match e {
+            InboxError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|(field, message)| FieldError::new(field, message))
+                    .collect(),
+            ),
+            InboxError::NotManager => AppError::Forbidden(e.to_string()),
+            InboxError::NotFound => AppError::NotFound,
+            InboxError::Refused(message) => AppError::Conflict(FieldError::new("inboxes", message)),
+            InboxError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+/// Who is asking, for the audit log: the user, their IP and user agent.
+pub async fn actor(ctx: &TenantCtx) -> crate::server::db::audit::Actor {
+    let ip = client_ip().await.ok().map(|ip| ip.to_string());
+    let ua = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    crate::server::services::inboxes::user_actor(ctx, ip, ua)
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;

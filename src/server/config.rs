@@ -32,6 +32,13 @@ pub struct Settings {
     pub domains: DomainSettings,
     #[serde(default)]
     pub log: LogSettings,
+    #[serde(default)]
+    pub relay: RelaySettings,
+    #[serde(default)]
+    pub inboxes: InboxSettings,
+    /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
+    #[serde(skip)]
+    pub kumomta_webhook_secret: Option<SecretString>,
     /// `SMTP_USERNAME` / `SMTP_PASSWORD`, from the environment only.
     #[serde(skip)]
     pub smtp: SmtpSecrets,
@@ -254,6 +261,77 @@ impl Default for DomainSettings {
     }
 }
 
+/// `[relay]`: where the relay's policy data is written and what customers put in their tools.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RelaySettings {
+    /// The directory KumoMTA reads (`/opt/kumomta/etc/inboxgrove`); the sandbox writes the same
+    /// files into a local one.
+    pub policy_dir: String,
+    /// KumoMTA's HTTP listener (`providers.relay = "kumomta"`); InboxGrove must be one of its
+    /// `trusted_hosts`.
+    pub kumomta_api_url: String,
+    pub request_timeout_ms: u64,
+    /// Attempts of a publish before its job ends `failed` (the inboxes stay `pending_relay`,
+    /// and the next change or a retry from the admin panel publishes again).
+    pub publish_max_attempts: i32,
+    /// How long a tenant-scoped suspension at the relay lasts (re-asserted while suspended).
+    pub suspend_days: i64,
+    /// What the credential exports say.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: String,
+    /// Empty: the exports leave the IMAP columns empty.
+    pub imap_host: String,
+    pub imap_port: u16,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            policy_dir: ".data/relay".into(),
+            kumomta_api_url: "http://127.0.0.1:8000".into(),
+            request_timeout_ms: 5000,
+            publish_max_attempts: 20,
+            suspend_days: 30,
+            smtp_host: "smtp.inboxgrove.local".into(),
+            smtp_port: 587,
+            smtp_security: "STARTTLS".into(),
+            imap_host: String::new(),
+            imap_port: 993,
+        }
+    }
+}
+
+/// `[inboxes]`: the magic button's bounds and the warm-up ramp.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct InboxSettings {
+    /// Inboxes per domain in one batch.
+    pub max_per_domain: u32,
+    /// A new inbox's daily sending cap.
+    pub default_daily_cap: i32,
+    /// Warm-up: `warmup_start` messages a day on day 1, `+warmup_step` a day, up to
+    /// `warmup_max` (never above the inbox's own cap).
+    pub warmup_start: i32,
+    pub warmup_step: i32,
+    pub warmup_max: i32,
+    pub page_size: i64,
+}
+
+impl Default for InboxSettings {
+    fn default() -> Self {
+        Self {
+            max_per_domain: 100,
+            default_daily_cap: 30,
+            warmup_start: 5,
+            warmup_step: 5,
+            warmup_max: 30,
+            page_size: 50,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct LogSettings {
     /// `json` (default) or `text`.
@@ -339,6 +417,7 @@ impl Settings {
             username: secret("SMTP_USERNAME"),
             password: secret("SMTP_PASSWORD"),
         };
+        settings.kumomta_webhook_secret = secret("KUMOMTA_WEBHOOK_SECRET");
         settings.secret_key = match secret(crypto::SECRET_KEY_VAR) {
             Some(encoded) => MasterKey::from_base64(crypto::ENV_KEY_ID, &encoded)
                 .context("INBOXGROVE_SECRET_KEY is invalid")?,
@@ -408,6 +487,24 @@ impl Settings {
             "jobs.poll_interval_ms, lease_secs, max_attempts and trial_scan_every_secs must be positive"
         );
         self.dns.validate()?;
+        match self.providers.relay.as_str() {
+            "sandbox" | "kumomta" => {}
+            other => anyhow::bail!("providers.relay must be sandbox or kumomta, not {other}"),
+        }
+        anyhow::ensure!(
+            !self.relay.policy_dir.trim().is_empty(),
+            "relay.policy_dir must be set"
+        );
+        let i = &self.inboxes;
+        anyhow::ensure!(
+            i.max_per_domain > 0
+                && i.default_daily_cap > 0
+                && i.warmup_start > 0
+                && i.warmup_step >= 0
+                && i.warmup_max >= i.warmup_start
+                && i.page_size > 0,
+            "inboxes.* must be positive, with warmup_max >= warmup_start"
+        );
         anyhow::ensure!(
             !(self.secure_cookies() && self.secret_key.is_development()),
             "server.public_url is https (production) but INBOXGROVE_SECRET_KEY is not set: set it \
@@ -435,6 +532,11 @@ impl Settings {
         self.providers.dns != "sandbox"
             && self.provider_keys.cloudflare_api_token.is_some()
             && self.cloudflare.is_some()
+    }
+
+    /// True when the relay is a real KumoMTA (files + its admin API) rather than the sandbox.
+    pub fn uses_real_relay(&self) -> bool {
+        self.providers.relay == "kumomta"
     }
 
     /// True when payments go to Stripe itself rather than the sandbox.

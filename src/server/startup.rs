@@ -23,7 +23,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
-use crate::server::http::{health, middleware, outbox, sandbox_stripe, webhooks};
+use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
 use crate::server::state::AppState;
 
@@ -204,6 +204,7 @@ pub fn router(state: AppState) -> Router {
     // Machine-to-machine endpoints: no session, no origin check, their own body limit.
     let webhooks = Router::new()
         .route("/webhooks/stripe", post(webhooks::stripe))
+        .route("/webhooks/kumomta", post(kumomta::log_hook))
         .layer(RequestBodyLimitLayer::new(
             settings.billing.webhook_body_limit_bytes,
         ));
@@ -240,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .merge(sandbox)
         .route("/dev/outbox", get(outbox::list))
+        .route("/inboxes/export", get(export::download))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -19,6 +19,10 @@ use crate::server::providers::payments::sandbox::SandboxStripe;
 use crate::server::providers::registrar::Registrar;
 use crate::server::providers::registrar::namecheap::NamecheapClient;
 use crate::server::providers::registrar::sandbox::SandboxRegistrar;
+use crate::server::providers::relay::Relay;
+use crate::server::providers::relay::files::PolicyWriter;
+use crate::server::providers::relay::kumomta::KumoRelay;
+use crate::server::providers::relay::sandbox::SandboxRelay;
 
 /// Everything a request needs; no global state, so every test builds its own.
 #[derive(Clone)]
@@ -40,6 +44,9 @@ pub struct AppState {
     pub dns_sandbox: Option<Arc<SandboxDns>>,
     /// Asks the configured resolver (or the local listener this process started).
     pub dns_checker: Arc<DnsChecker>,
+    /// KumoMTA, or the sandbox relay (the same policy files, no HTTP).
+    pub relay: Arc<dyn Relay>,
+    pub relay_sandbox: Option<Arc<SandboxRelay>>,
     /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
     pub secrets: SecretBox,
 }
@@ -94,6 +101,18 @@ impl AppState {
             )?,
             None => DnsChecker::new(&settings.dns)?,
         });
+        let files = PolicyWriter::new(&settings.relay.policy_dir);
+        let (relay, relay_sandbox): (Arc<dyn Relay>, _) = if settings.uses_real_relay() {
+            let client = KumoRelay::new(
+                files,
+                &settings.relay.kumomta_api_url,
+                std::time::Duration::from_millis(settings.relay.request_timeout_ms),
+            )?;
+            (Arc::new(client), None)
+        } else {
+            let sandbox = Arc::new(SandboxRelay::new(files));
+            (sandbox.clone() as Arc<dyn Relay>, Some(sandbox))
+        };
         settings.secret_key.warn_if_development();
         let webhook_secret = settings.stripe.webhook_secret.clone().unwrap_or_else(|| {
             SecretString::from(format!("whsec_sbx_{}", uuid::Uuid::new_v4().simple()))
@@ -135,6 +154,8 @@ impl AppState {
             dns,
             dns_sandbox,
             dns_checker,
+            relay,
+            relay_sandbox,
             secrets: SecretBox::new(&settings.secret_key),
             pool,
             leptos_options: settings.leptos_options(),

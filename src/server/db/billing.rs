@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::TenantId;
 use crate::server::auth::TenantCtx;
 
 pub struct EventMeta<'a> {
@@ -670,4 +671,16 @@ pub async fn ledger(pool: &PgPool, ctx: &TenantCtx, limit: i64) -> anyhow::Resul
     .fetch_all(pool)
     .await
     .context("reading the ledger")
+}
+
+/// The category of the tenant's open suspension, if any.
+pub async fn open_suspension(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT category FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL
+          ORDER BY created_at LIMIT 1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading the open suspension")
 }

@@ -541,3 +541,45 @@ pub async fn due_for_check(
     .await
     .context("finding domains due for a DNS check")
 }
+
+/// The tenant's domains among `ids`.
+pub async fn by_ids(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<DomainRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND id = ANY($2) ORDER BY name"
+    ))
+    .bind(tenant.0)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .context("loading domains by id")
+}
+
+/// The tenant's active domains, by name.
+pub async fn active(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Vec<DomainRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND status = 'active' ORDER BY name"
+    ))
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await
+    .context("loading active domains")
+}
+
+/// The domains the relay signs for: active ones, and bought ones being set up (their key is
+/// in DNS already). An unverified own-domain claim never: its key proves nothing yet.
+pub async fn for_relay(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Vec<DomainRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM domains
+          WHERE tenant_id = $1 AND dkim_private_key IS NOT NULL AND dkim_selector IS NOT NULL
+            AND (status = 'active' OR (kind <> 'byod' AND status IN ('configuring_dns', 'verifying')))
+          ORDER BY name"
+    ))
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await
+    .context("loading the relay's domains")
+}

@@ -1,9 +1,12 @@
 //! The only place SQL lives, one file per aggregate.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth_failures;
 pub mod billing;
+pub mod delivery;
 pub mod domains;
+pub mod inboxes;
 pub mod jobs;
 pub mod mail;
 pub mod tenants;

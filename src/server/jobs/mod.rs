@@ -31,6 +31,7 @@ use crate::domain::TenantId;
 use crate::server::config::{JobSettings, Settings};
 use crate::server::db;
 use crate::server::services::domains::{health, saga};
+use crate::server::services::inboxes::relay;
 use crate::server::services::trial_reminder;
 
 mod registry;
@@ -294,6 +295,9 @@ pub fn app_registry(settings: &Settings) -> Registry {
         )
         .handle(health::CHECK_KIND, |state, job| async move {
             health::run_check(&state, &job.payload()?).await
+        })
+        .handle(relay::PUBLISH_KIND, |state, job| async move {
+            relay::run(&state, &job).await
         })
 }
 

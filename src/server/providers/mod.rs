@@ -4,3 +4,4 @@ pub mod dns;
 pub mod mail;
 pub mod payments;
 pub mod registrar;
+pub mod relay;

@@ -3,5 +3,7 @@
 pub mod accounts;
 pub mod billing;
 pub mod dashboard;
+pub mod delivery;
 pub mod domains;
+pub mod inboxes;
 pub mod trial_reminder;

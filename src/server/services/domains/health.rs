@@ -14,6 +14,7 @@ use crate::server::dns::{
 };
 use crate::server::jobs::{Enqueued, JobError, NewJob};
 use crate::server::providers::mail::OutgoingMail;
+use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
 /// Periodic: finds domains due for a check and enqueues one check each.
@@ -160,6 +161,9 @@ pub async fn check_and_store(
         checked.activated =
             db::domains::set_status(&mut tx, tenant, domain.id, "active", &["verifying"], None)
                 .await?;
+        if checked.activated {
+            relay::request_in(&mut tx, &state.settings, tenant).await?;
+        }
     }
     tx.commit().await.context("storing the check")?;
     if before.as_deref() == Some("ok") && !checked.all_ok() {

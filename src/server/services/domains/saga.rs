@@ -37,6 +37,7 @@ use crate::server::jobs::{self, Enqueued, Job, JobError, NewJob};
 use crate::server::providers::dns::DnsError;
 use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
 use crate::server::providers::registrar::{RegisterRequest, RegistrarError};
+use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
 pub const SAGA_KIND: &str = "domain_purchase";
@@ -231,11 +232,15 @@ async fn advance(
             }
         }
     }
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let mut tx = state.pool.begin().await.context("starting")?;
     let activated =
-        db::domains::set_status(&mut conn, tenant, id, "active", &["verifying"], None).await?;
-    drop(conn);
+        db::domains::set_status(&mut tx, tenant, id, "active", &["verifying"], None).await?;
     if activated {
+        relay::request_in(&mut tx, &state.settings, tenant).await?;
+    }
+    tx.commit().await.context("activating")?;
+    if activated {
+        state.jobs.wake();
         tracing::info!(domain = %domain.name, "domain active");
     }
     Ok(())
@@ -308,9 +313,15 @@ async fn run_step(
             ensure_dkim(state, domain).await?;
             write_records(state, domain).await
         }
-        // The relay (KumoMTA) provider lands with the magic-button issue; until then this
-        // step only records itself.
-        "publish" => Ok(()),
+        // Tells the relay to sign for the domain: a durable publish request (the relay being
+        // down must never fail, let alone refund, a registered domain).
+        "publish" => {
+            let mut tx = state.pool.begin().await.context("starting")?;
+            relay::request_in(&mut tx, &state.settings, domain.tenant()).await?;
+            tx.commit().await.context("requesting a relay publish")?;
+            state.jobs.wake();
+            Ok(())
+        }
         "verify" => {
             reload(state, domain).await?;
             match health::check_and_store(state, domain, health::Promote::No).await {

@@ -1,0 +1,61 @@
+//! Delivery-log counts (KumoMTA's log hook) and the record keys already counted.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+/// True when `key` was not seen before (and is now).
+pub async fn mark_seen(conn: &mut PgConnection, key: &str) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO delivery_records_seen (record_key) VALUES ($1) ON CONFLICT DO NOTHING",
+    )
+    .bind(key)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn add(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    domain: Uuid,
+    inbox: Uuid,
+    hour: DateTime<Utc>,
+    kind: &str,
+    n: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO delivery_counts (tenant_id, domain_id, inbox_id, hour, kind, count)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (tenant_id, COALESCE(domain_id, '00000000-0000-0000-0000-000000000000'),
+                      COALESCE(inbox_id, '00000000-0000-0000-0000-000000000000'), hour, kind)
+         DO UPDATE SET count = delivery_counts.count + EXCLUDED.count",
+    )
+    .bind(tenant)
+    .bind(domain)
+    .bind(inbox)
+    .bind(hour)
+    .bind(kind)
+    .bind(n)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The tenant's counts by kind since `since`.
+pub async fn totals_since(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    since: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT kind, sum(count)::bigint FROM delivery_counts
+          WHERE tenant_id = $1 AND hour >= $2 GROUP BY kind ORDER BY kind",
+    )
+    .bind(tenant.0)
+    .bind(since)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,451 @@
+//! Inboxes, their batches and what was published to the relay. Every query takes the
+//! `TenantId` first; the delivery-log lookups at the bottom are the only cross-tenant reads.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+
+const COLUMNS: &str = "i.id, i.tenant_id, i.domain_id, d.name AS domain, i.local_part, i.address,
+    i.first_name, i.last_name, i.display_name, i.status, i.daily_cap, i.warmup_started_at,
+    i.created_at, i.batch_id";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InboxRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+    pub domain: String,
+    pub local_part: String,
+    pub address: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub display_name: String,
+    pub status: String,
+    pub daily_cap: i32,
+    pub warmup_started_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub batch_id: Option<Uuid>,
+}
+
+impl InboxRow {
+    pub fn address(&self) -> String {
+        self.address
+            .clone()
+            .unwrap_or_else(|| format!("{}@{}", self.local_part, self.domain))
+    }
+}
+
+/// A row with its sealed password, for exports and reveals.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CredentialRow {
+    #[sqlx(flatten)]
+    pub inbox: InboxRow,
+    pub password_sealed: Option<Vec<u8>>,
+}
+
+/// The columns of one new inbox, as parallel arrays for one `INSERT … SELECT FROM UNNEST`.
+#[derive(Default)]
+pub struct NewInboxes {
+    pub ids: Vec<Uuid>,
+    pub domain_ids: Vec<Uuid>,
+    pub local_parts: Vec<String>,
+    pub addresses: Vec<String>,
+    pub first_names: Vec<String>,
+    pub last_names: Vec<String>,
+    pub display_names: Vec<String>,
+    pub sealed: Vec<Vec<u8>>,
+    pub salts: Vec<String>,
+    pub hashes: Vec<String>,
+}
+
+impl NewInboxes {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// The batch a key already made, with its size.
+pub async fn batch_by_key(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    key: &str,
+) -> anyhow::Result<Option<(Uuid, i32)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, inbox_count FROM inbox_batches WHERE tenant_id = $1 AND idempotency_key = $2",
+    )
+    .bind(tenant.0)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn insert_batch(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    key: &str,
+    created_by: Uuid,
+    count: i32,
+    convention: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO inbox_batches (id, tenant_id, idempotency_key, created_by, inbox_count, convention)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(tenant.0)
+    .bind(key)
+    .bind(created_by)
+    .bind(count)
+    .bind(convention)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Every row of the batch in one statement: all of them exist afterwards, or none.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    batch: Uuid,
+    daily_cap: i32,
+    rows: &NewInboxes,
+) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO inboxes (id, tenant_id, batch_id, domain_id, local_part, address, first_name,
+             last_name, display_name, password_sealed, password_salt, password_sha256, status,
+             daily_cap)
+         SELECT u.id, $1, $2, u.domain_id, u.local_part, u.address, u.first_name, u.last_name,
+                u.display_name, u.sealed, u.salt, u.hash, 'pending_relay', $3
+           FROM UNNEST($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[],
+                       $10::text[], $11::bytea[], $12::text[], $13::text[])
+             AS u(id, domain_id, local_part, address, first_name, last_name, display_name,
+                  sealed, salt, hash)",
+    )
+    .bind(tenant.0)
+    .bind(batch)
+    .bind(daily_cap)
+    .bind(&rows.ids)
+    .bind(&rows.domain_ids)
+    .bind(&rows.local_parts)
+    .bind(&rows.addresses)
+    .bind(&rows.first_names)
+    .bind(&rows.last_names)
+    .bind(&rows.display_names)
+    .bind(&rows.sealed)
+    .bind(&rows.salts)
+    .bind(&rows.hashes)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Live local parts per domain, for the given domains of the tenant.
+pub async fn taken<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    domains: &[Uuid],
+) -> anyhow::Result<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT domain_id, local_part FROM inboxes
+          WHERE tenant_id = $1 AND domain_id = ANY($2) AND status <> 'deleted'
+          ORDER BY created_at, local_part",
+    )
+    .bind(tenant.0)
+    .bind(domains)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// Which inboxes a list or export covers. Deleted ones never appear.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub domain: Option<Uuid>,
+    pub status: Option<String>,
+    pub batch: Option<Uuid>,
+    pub ids: Option<Vec<Uuid>>,
+}
+
+const FILTER: &str = "i.tenant_id = $1 AND i.status <> 'deleted'
+    AND ($2::uuid IS NULL OR i.domain_id = $2)
+    AND ($3::text IS NULL OR i.status = $3)
+    AND ($4::uuid IS NULL OR i.batch_id = $4)
+    AND ($5::uuid[] IS NULL OR i.id = ANY($5))";
+
+pub async fn count<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    f: &Filter,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM inboxes i WHERE {FILTER}"
+    ))
+    .bind(tenant.0)
+    .bind(f.domain)
+    .bind(&f.status)
+    .bind(f.batch)
+    .bind(&f.ids)
+    .fetch_one(exec)
+    .await?)
+}
+
+pub async fn list<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<InboxRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
+    ))
+    .bind(tenant.0)
+    .bind(f.domain)
+    .bind(&f.status)
+    .bind(f.batch)
+    .bind(&f.ids)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// The filtered inboxes with their sealed passwords.
+pub async fn credentials<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    f: &Filter,
+) -> anyhow::Result<Vec<CredentialRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, i.password_sealed FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part"
+    ))
+    .bind(tenant.0)
+    .bind(f.domain)
+    .bind(&f.status)
+    .bind(f.batch)
+    .bind(&f.ids)
+    .fetch_all(exec)
+    .await?)
+}
+
+pub async fn get<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    id: Uuid,
+) -> anyhow::Result<Option<CredentialRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, i.password_sealed FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE i.tenant_id = $1 AND i.id = $2 AND i.status <> 'deleted'"
+    ))
+    .bind(tenant.0)
+    .bind(id)
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// Moves the inbox to `status` if it is in one of `from`; false if it was not.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    status: &str,
+    from: &[&str],
+) -> anyhow::Result<bool> {
+    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let done = sqlx::query(
+        "UPDATE inboxes SET status = $3, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND status = ANY($4)",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(status)
+    .bind(&from)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn update_settings(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    display_name: &str,
+    daily_cap: i32,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE inboxes SET display_name = $3, daily_cap = $4, updated_at = now()
+          WHERE tenant_id = $1 AND id = $2 AND status <> 'deleted'",
+    )
+    .bind(tenant.0)
+    .bind(id)
+    .bind(display_name)
+    .bind(daily_cap)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One login the relay gets.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RelayUserRow {
+    pub id: Uuid,
+    pub address: String,
+    pub status: String,
+    pub password_salt: String,
+    pub password_sha256: String,
+}
+
+/// The tenant's live inboxes with a relay hash.
+pub async fn relay_users<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+) -> anyhow::Result<Vec<RelayUserRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, lower(address) AS address, status, password_salt, password_sha256
+           FROM inboxes
+          WHERE tenant_id = $1 AND status <> 'deleted' AND address IS NOT NULL
+            AND password_salt IS NOT NULL AND password_sha256 IS NOT NULL
+          ORDER BY address",
+    )
+    .bind(tenant.0)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// The published inboxes still `pending_relay` become `active`, and their warm-up starts.
+pub async fn mark_published(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE inboxes SET status = 'active', updated_at = now(),
+                warmup_started_at = COALESCE(warmup_started_at, now())
+          WHERE tenant_id = $1 AND id = ANY($2) AND status = 'pending_relay'",
+    )
+    .bind(tenant.0)
+    .bind(ids)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Asks for a publish of the tenant (inside the caller's transaction).
+pub async fn request_publish(conn: &mut PgConnection, tenant: TenantId) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO relay_publications (tenant_id, pending, requested_at)
+         VALUES ($1, true, clock_timestamp())
+         ON CONFLICT (tenant_id) DO UPDATE SET pending = true, requested_at = clock_timestamp()",
+    )
+    .bind(tenant.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `Some(requested_at)` when a publish is pending.
+pub async fn pending_publish<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT requested_at FROM relay_publications WHERE tenant_id = $1 AND pending",
+    )
+    .bind(tenant.0)
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// Records a successful publish of the data read for the request made at `requested_at`;
+/// a newer request keeps the publication pending.
+pub async fn publish_done(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    requested_at: DateTime<Utc>,
+    domains: i32,
+    users: i32,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE relay_publications
+            SET pending = (requested_at <> $2), published_at = now(), attempts = 0,
+                last_error = NULL, domains = $3, users = $4
+          WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .bind(requested_at)
+    .bind(domains)
+    .bind(users)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn publish_failed<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    error: &str,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE relay_publications SET attempts = attempts + 1, last_error = $2
+          WHERE tenant_id = $1",
+    )
+    .bind(tenant.0)
+    .bind(error)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// Who an inbox is, for the delivery log (cross-tenant: KumoMTA's records name the inbox).
+#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+pub struct InboxOwner {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+}
+
+pub async fn owners_by_id<'e>(
+    exec: impl PgExecutor<'e>,
+    ids: &[Uuid],
+) -> anyhow::Result<Vec<InboxOwner>> {
+    Ok(
+        sqlx::query_as("SELECT id, tenant_id, domain_id FROM inboxes WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(exec)
+            .await?,
+    )
+}
+
+pub async fn owners_by_address<'e>(
+    exec: impl PgExecutor<'e>,
+    addresses: &[String],
+) -> anyhow::Result<Vec<(String, InboxOwner)>> {
+    let rows: Vec<(String, Uuid, Uuid, Uuid)> = sqlx::query_as(
+        "SELECT lower(address), id, tenant_id, domain_id FROM inboxes
+          WHERE lower(address) = ANY($1) AND status <> 'deleted'",
+    )
+    .bind(addresses)
+    .fetch_all(exec)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, id, tenant_id, domain_id)| {
+            (
+                a,
+                InboxOwner {
+                    id,
+                    tenant_id,
+                    domain_id,
+                },
+            )
+        })
+        .collect())
+}

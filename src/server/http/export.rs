@@ -1,0 +1,78 @@
+//! `GET /inboxes/export?format=instantly&batch=…` (or `domain`, `status`, `ids`): the
+//! credentials file as a download. Signed-in members of the tenant only; every export is
+//! audited by the service.
+
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::domain::inboxes::{ExportFormat, InboxFilter};
+use crate::error::AppError;
+use crate::server::auth::{TypedSession, guard};
+use crate::server::http::middleware::ClientIp;
+use crate::server::services::inboxes;
+use crate::server::state::AppState;
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(flatten)]
+    filter: InboxFilter,
+}
+
+fn error(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = match &e {
+        AppError::Invalid(errors) => errors
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_else(|| e.to_string()),
+        AppError::NotFound => "No inboxes match this export.".to_string(),
+        _ => e.to_string(),
+    };
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    let ctx = match guard::require_tenant(&state, &TypedSession(session)).await {
+        Ok(ctx) => ctx,
+        Err(e) => return error(e),
+    };
+    let Some(format) = ExportFormat::parse(q.format.as_deref().unwrap_or("generic")) else {
+        return error(AppError::Invalid(vec![crate::error::FieldError::new(
+            "format",
+            "Choose generic, instantly, smartlead or salesforge.",
+        )]));
+    };
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let actor = inboxes::user_actor(&ctx, Some(ip.to_string()), ua);
+    match inboxes::export(&state, &ctx, &q.filter, format, &actor).await {
+        Ok((name, csv)) => {
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .unwrap_or(HeaderValue::from_static("attachment"));
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+        Err(e) => error(e.into()),
+    }
+}

@@ -1,0 +1,64 @@
+//! `POST /webhooks/kumomta`: KumoMTA's log hook (see `deploy/kumomta/init.lua`) posts a JSON
+//! array of log records (one object is accepted too) with `Authorization: Bearer
+//! <KUMOMTA_WEBHOOK_SECRET>`. 401 for a bad token, 400 for a malformed body (KumoMTA then
+//! drops the batch: retrying cannot fix it), 200 once every record is stored, 500 (retried)
+//! if storing fails; nothing is ever stored partly.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::server::services::delivery::{self, IngestError};
+use crate::server::state::AppState;
+
+fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(secret) = &state.settings.kumomta_webhook_secret else {
+        return false;
+    };
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    bool::from(token.trim().as_bytes().ct_eq(secret.expose_secret().as_bytes()))
+}
+
+pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if !authorized(&state, &headers) {
+        let message = if state.settings.kumomta_webhook_secret.is_none() {
+            "KUMOMTA_WEBHOOK_SECRET is not configured on this server"
+        } else {
+            "missing or wrong bearer token"
+        };
+        return (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response();
+    }
+    let records = match delivery::parse(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "kumomta log batch refused");
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": e.to_string() })))
+                .into_response();
+        }
+    };
+    match delivery::ingest(&state.pool, &records).await {
+        Ok(done) => (StatusCode::OK, Json(json!(done))).into_response(),
+        Err(IngestError::Malformed(e)) => {
+            (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
+        }
+        Err(IngestError::Unexpected(e)) => {
+            tracing::error!(error = ?e, "storing kumomta log records failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "internal error" })),
+            )
+                .into_response()
+        }
+    }
+}

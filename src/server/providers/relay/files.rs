@@ -1,0 +1,257 @@
+//! The policy data KumoMTA reads (see `deploy/kumomta/`), written atomically:
+//!
+//! ```text
+//! <root>/dkim_base.toml                          [base] only; written once if absent
+//! <root>/keys/<domain>/<selector>.key            PKCS#8 PEM, 0640
+//! <root>/tenants/<tenant>/dkim_data.toml         [domain."<d>"] selector, algo, filename
+//! <root>/tenants/<tenant>/listener_domains.toml  ["<d>"] relay_from_authz = [mailboxes]
+//! <root>/tenants/<tenant>/auth.json              tenant, status, users{address: salt, sha256}
+//! ```
+//!
+//! Each file is written to a hidden temp name (outside KumoMTA's `*.{toml,json}` monitor
+//! glob), flushed and renamed over the old one, so the relay never reads half a file. Order on
+//! publish: keys, DKIM data, relay permissions, then logins (no login works before signing
+//! does); a removal takes the logins away first.
+
+use anyhow::Context;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::TenantRelayData;
+use crate::domain::TenantId;
+
+pub const DKIM_BASE: &str = "[base]\nselector = \"ig1\"\nheaders = [\"From\", \"To\", \"Cc\", \"Subject\", \"Date\", \"Message-ID\", \"Reply-To\", \"MIME-Version\", \"Content-Type\"]\nover_sign = true\n";
+
+#[derive(Clone, Debug)]
+pub struct PolicyWriter {
+    root: PathBuf,
+}
+
+#[derive(Serialize)]
+struct DkimDomain<'a> {
+    selector: &'a str,
+    algo: &'a str,
+    filename: String,
+}
+
+#[derive(Serialize)]
+struct DkimData<'a> {
+    domain: BTreeMap<&'a str, DkimDomain<'a>>,
+}
+
+#[derive(Serialize)]
+struct ListenerDomain {
+    relay_from_authz: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct AuthUser<'a> {
+    inbox_id: String,
+    status: &'a str,
+    salt: &'a str,
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct AuthFile<'a> {
+    tenant: String,
+    status: &'a str,
+    users: BTreeMap<&'a str, AuthUser<'a>>,
+}
+
+/// The rendered files of one tenant: (file name, content).
+pub struct Rendered {
+    pub keys: Vec<(PathBuf, String)>,
+    pub files: Vec<(&'static str, String)>,
+}
+
+impl PolicyWriter {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn tenant_dir(&self, tenant: TenantId) -> PathBuf {
+        self.root.join("tenants").join(tenant.0.to_string())
+    }
+
+    pub fn key_path(&self, domain: &str, selector: &str) -> PathBuf {
+        self.root
+            .join("keys")
+            .join(domain)
+            .join(format!("{selector}.key"))
+    }
+
+    /// The files for `data`, in the order they are written.
+    pub fn render(&self, data: &TenantRelayData) -> anyhow::Result<Rendered> {
+        let absolute = |p: PathBuf| -> String {
+            std::path::absolute(&p)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned()
+        };
+        let mut keys = Vec::new();
+        let mut dkim = DkimData {
+            domain: BTreeMap::new(),
+        };
+        let mut listener: BTreeMap<&str, ListenerDomain> = BTreeMap::new();
+        for d in &data.domains {
+            let path = self.key_path(&d.name, &d.selector);
+            keys.push((path.clone(), d.private_key_pem.to_string()));
+            dkim.domain.insert(
+                &d.name,
+                DkimDomain {
+                    selector: &d.selector,
+                    algo: "sha256",
+                    filename: absolute(path),
+                },
+            );
+            listener.insert(
+                &d.name,
+                ListenerDomain {
+                    relay_from_authz: Vec::new(),
+                },
+            );
+        }
+        let mut users = BTreeMap::new();
+        for u in &data.users {
+            // Only mailboxes on a published domain can log in or relay.
+            let Some(l) = listener.get_mut(u.domain()) else {
+                continue;
+            };
+            if u.active && data.active {
+                l.relay_from_authz.push(u.address.clone());
+            }
+            users.insert(
+                u.address.as_str(),
+                AuthUser {
+                    inbox_id: u.inbox_id.to_string(),
+                    status: if u.active { "active" } else { "suspended" },
+                    salt: &u.salt,
+                    sha256: &u.sha256,
+                },
+            );
+        }
+        let auth = AuthFile {
+            tenant: data.tenant.0.to_string(),
+            status: if data.active { "active" } else { "suspended" },
+            users,
+        };
+        Ok(Rendered {
+            keys,
+            files: vec![
+                (
+                    "dkim_data.toml",
+                    toml::to_string(&dkim).context("rendering dkim_data.toml")?,
+                ),
+                (
+                    "listener_domains.toml",
+                    toml::to_string(&listener).context("rendering listener_domains.toml")?,
+                ),
+                (
+                    "auth.json",
+                    serde_json::to_string_pretty(&auth).context("rendering auth.json")?,
+                ),
+            ],
+        })
+    }
+
+    /// Writes the tenant's files (blocking I/O on a blocking thread).
+    pub async fn write_tenant(&self, data: &TenantRelayData) -> anyhow::Result<()> {
+        let rendered = self.render(data)?;
+        let me = self.clone();
+        let tenant = data.tenant;
+        tokio::task::spawn_blocking(move || me.write_rendered(tenant, rendered))
+            .await
+            .context("the relay file writer panicked")?
+    }
+
+    fn write_rendered(&self, tenant: TenantId, r: Rendered) -> anyhow::Result<()> {
+        let base = self.root.join("dkim_base.toml");
+        if !base.exists() {
+            write_atomic(&base, DKIM_BASE.as_bytes(), 0o640)?;
+        }
+        for (path, pem) in &r.keys {
+            // A key never changes under its selector (KumoMTA caches keys for 5 minutes):
+            // rotating means a new selector, so an existing file is left alone.
+            if !path.exists() {
+                write_atomic(path, pem.as_bytes(), 0o640)?;
+            }
+        }
+        let dir = self.tenant_dir(tenant);
+        for (name, content) in &r.files {
+            write_atomic(&dir.join(name), content.as_bytes(), 0o640)?;
+        }
+        Ok(())
+    }
+
+    pub async fn remove_tenant(&self, tenant: TenantId) -> anyhow::Result<()> {
+        let dir = self.tenant_dir(tenant);
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let auth = dir.join("auth.json");
+            if auth.exists() {
+                std::fs::remove_file(&auth).with_context(|| format!("removing {auth:?}"))?;
+            }
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e).with_context(|| format!("removing {dir:?}")),
+            }
+        })
+        .await
+        .context("the relay file writer panicked")?
+    }
+}
+
+/// Writes `path` so that readers see the old content or the new, never a mix: a hidden temp
+/// file in the same directory (same filesystem), flushed, renamed over `path`, then the
+/// directory flushed so the rename survives a crash.
+pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> anyhow::Result<()> {
+    let dir = path.parent().context("a policy file needs a directory")?;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o750);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {dir:?}"))?;
+    let name = path
+        .file_name()
+        .context("a policy file needs a name")?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    let result = (|| -> anyhow::Result<()> {
+        let mut f = options
+            .open(&tmp)
+            .with_context(|| format!("creating {tmp:?}"))?;
+        f.write_all(content)
+            .with_context(|| format!("writing {tmp:?}"))?;
+        f.sync_all().with_context(|| format!("flushing {tmp:?}"))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming {tmp:?} to {path:?}"))?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

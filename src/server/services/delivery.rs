@@ -1,0 +1,259 @@
+//! KumoMTA's delivery log (its log hook posts records to `POST /webhooks/kumomta`): Delivery,
+//! Bounce, TransientFailure and Feedback (complaint) records become hourly counts per tenant,
+//! domain and inbox, which the abuse triggers and analytics read. Other record types
+//! (Reception, AdminBounce, …) are accepted and ignored. The whole body is validated before
+//! anything is stored, and stored in one transaction: a malformed batch stores nothing.
+
+use anyhow::Context;
+use chrono::{DateTime, DurationRound, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+use crate::server::db;
+use crate::server::db::inboxes::InboxOwner;
+
+pub const COUNTED: [&str; 4] = ["Delivery", "Bounce", "TransientFailure", "Feedback"];
+
+/// `recipient`: one address, or an array since KumoMTA 2025.12.02.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Recipients {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct FeedbackReport {
+    #[serde(default)]
+    pub original_mail_from: Option<String>,
+    /// Spelled so by KumoMTA.
+    #[serde(default)]
+    pub original_rcpto_to: Option<Vec<String>>,
+    #[serde(default)]
+    pub supplemental_trace: Option<Value>,
+}
+
+/// The fields of a log record we use; unknown fields are ignored.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogRecord {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub sender: Option<String>,
+    #[serde(default)]
+    pub recipient: Option<Recipients>,
+    /// `{}` or, from Lua, sometimes `[]` when empty.
+    #[serde(default)]
+    pub meta: Option<Value>,
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+    #[serde(default)]
+    pub num_attempts: Option<i64>,
+    #[serde(default)]
+    pub feedback_report: Option<FeedbackReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Ingested {
+    /// Counted now.
+    pub counted: usize,
+    /// Seen before (KumoMTA retried the batch).
+    pub duplicates: usize,
+    /// Types we do not count, or records no inbox of ours sent.
+    pub ignored: usize,
+}
+
+/// Parses a body: one record or an array of them. Every record must be an object with a
+/// string `type`, and the fields we read must have their documented types.
+pub fn parse(body: &[u8]) -> Result<Vec<LogRecord>, IngestError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| IngestError::Malformed(format!("the body is not JSON: {e}")))?;
+    let items = match value {
+        Value::Array(items) => items,
+        v @ Value::Object(_) => vec![v],
+        _ => {
+            return Err(IngestError::Malformed(
+                "expected a log record or an array of them".into(),
+            ));
+        }
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_json::from_value::<LogRecord>(v)
+                .map_err(|e| IngestError::Malformed(format!("record {i}: {e}")))
+        })
+        .collect()
+}
+
+fn meta_str<'a>(v: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    v.and_then(|m| m.get(key)).and_then(Value::as_str)
+}
+
+fn bare(addr: &str) -> String {
+    addr.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_ascii_lowercase()
+}
+
+impl LogRecord {
+    /// The inbox id the policy logged (`x_inbox_id`), or for a complaint the decoded trace
+    /// header of the original message.
+    fn inbox_id(&self) -> Option<Uuid> {
+        let trace = self
+            .feedback_report
+            .as_ref()
+            .and_then(|f| f.supplemental_trace.as_ref());
+        meta_str(self.meta.as_ref(), "x_inbox_id")
+            .or_else(|| meta_str(trace, "x_inbox_id"))
+            .and_then(|s| Uuid::parse_str(s).ok())
+    }
+
+    /// Our mailbox that sent the message: the envelope sender, or for a complaint the
+    /// original message's sender.
+    fn our_address(&self) -> Option<String> {
+        match (&self.feedback_report, &self.sender) {
+            (Some(f), _) if f.original_mail_from.is_some() => f.original_mail_from.as_deref().map(bare),
+            (_, Some(s)) if self.kind != "Feedback" => Some(bare(s)),
+            _ => None,
+        }
+    }
+
+    fn hour(&self) -> DateTime<Utc> {
+        let at = self
+            .timestamp
+            .and_then(|t| Utc.timestamp_opt(t, 0).single())
+            .unwrap_or_else(Utc::now);
+        at.duration_trunc(chrono::Duration::hours(1)).unwrap_or(at)
+    }
+
+    /// What makes a record unique, so a retried batch is not counted twice.
+    fn key(&self) -> Option<String> {
+        let id = self.id.as_deref()?;
+        let rcpt = match &self.recipient {
+            Some(Recipients::One(r)) => r.clone(),
+            Some(Recipients::Many(r)) => r.join(","),
+            None => String::new(),
+        };
+        Some(format!(
+            "{}|{id}|{}|{}|{rcpt}",
+            self.kind,
+            self.num_attempts.unwrap_or(0),
+            self.timestamp.unwrap_or(0)
+        ))
+    }
+}
+
+/// Stores the counts of `records` in one transaction.
+pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingested, IngestError> {
+    let counted: Vec<&LogRecord> = records
+        .iter()
+        .filter(|r| COUNTED.contains(&r.kind.as_str()))
+        .collect();
+    let mut out = Ingested {
+        ignored: records.len() - counted.len(),
+        ..Ingested::default()
+    };
+    let ids: Vec<Uuid> = counted.iter().filter_map(|r| r.inbox_id()).collect();
+    let addresses: Vec<String> = counted.iter().filter_map(|r| r.our_address()).collect();
+    let by_id: HashMap<Uuid, InboxOwner> = db::inboxes::owners_by_id(pool, &ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let by_address: HashMap<String, InboxOwner> =
+        db::inboxes::owners_by_address(pool, &addresses)
+            .await?
+            .into_iter()
+            .collect();
+
+    let mut tx = pool.begin().await.context("starting")?;
+    let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
+    let mut seen_in_body = HashSet::new();
+    for r in counted {
+        let owner = r
+            .inbox_id()
+            .and_then(|id| by_id.get(&id))
+            .or_else(|| r.our_address().and_then(|a| by_address.get(&a)));
+        let Some(owner) = owner else {
+            out.ignored += 1;
+            continue;
+        };
+        if let Some(key) = r.key() {
+            let fresh = seen_in_body.insert(key.clone())
+                && db::delivery::mark_seen(&mut tx, &key).await?;
+            if !fresh {
+                out.duplicates += 1;
+                continue;
+            }
+        }
+        *counts
+            .entry((owner.tenant_id, owner.domain_id, owner.id, r.hour(), r.kind.as_str()))
+            .or_default() += 1;
+        out.counted += 1;
+    }
+    for ((tenant, domain, inbox, hour, kind), n) in counts {
+        db::delivery::add(&mut tx, tenant, domain, inbox, hour, kind, n).await?;
+    }
+    tx.commit().await.context("committing delivery counts")?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_record_or_an_array_and_recipient_as_string_or_array() {
+        let one = parse(br#"{"type":"Delivery","id":"a","sender":"x@y.com","recipient":"r@gmail.com"}"#).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].recipient, Some(Recipients::One("r@gmail.com".into())));
+        let many = parse(br#"[{"type":"Bounce","recipient":["a@b.c","d@e.f"],"meta":[]},{"type":"Reception"}]"#).unwrap();
+        assert_eq!(many.len(), 2);
+        assert_eq!(
+            many[0].recipient,
+            Some(Recipients::Many(vec!["a@b.c".into(), "d@e.f".into()]))
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_refused_whole() {
+        for body in [
+            &b"not json"[..],
+            b"42",
+            br#"[{"type":"Delivery"}, {"no_type":true}]"#,
+            br#"[{"type":7}]"#,
+            br#"{"type":"Delivery","timestamp":"yesterday"}"#,
+            br#"{"type":"Delivery","recipient":{"a":1}}"#,
+        ] {
+            assert!(
+                matches!(parse(body), Err(IngestError::Malformed(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn a_complaint_is_attributed_to_the_original_sender() {
+        let r = &parse(br#"{"type":"Feedback","sender":"fbl@isp.net","feedback_report":{"original_mail_from":"<Jane@Acme.com>","original_rcpto_to":["<u@isp.net>"]}}"#).unwrap()[0];
+        assert_eq!(r.our_address().as_deref(), Some("jane@acme.com"));
+        let d = &parse(br#"{"type":"Delivery","sender":"Jane@Acme.com","meta":{"x_inbox_id":"6f1c0c8e-0000-4000-8000-000000000001"}}"#).unwrap()[0];
+        assert_eq!(d.our_address().as_deref(), Some("jane@acme.com"));
+        assert!(d.inbox_id().is_some());
+    }
+}

@@ -1,0 +1,148 @@
+//! Publishing a tenant's sending data to the relay.
+//!
+//! Every change that the relay must know (a batch of inboxes, an inbox suspended or deleted, a
+//! domain that became active) calls [`request_in`] inside its own transaction: it marks the
+//! tenant's publication pending and enqueues a durable `relay_publish` job. After commit the
+//! request path tries [`publish_now`] at once (so a batch is usually live in milliseconds);
+//! if the relay is unreachable the inboxes stay `pending_relay` and the job retries with
+//! backoff. A publish always renders the tenant's whole current state, so running it twice,
+//! or after a newer change, is harmless.
+
+use anyhow::Context;
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::TenantId;
+use crate::server::config::Settings;
+use crate::server::db;
+use crate::server::dkim::DkimKey;
+use crate::server::jobs::{self, Job, JobError, NewJob};
+use crate::server::providers::relay::{RelayDomain, RelayError, RelayUser, TenantRelayData};
+use crate::server::state::AppState;
+
+pub const PUBLISH_KIND: &str = "relay_publish";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublishJob {
+    pub tenant_id: Uuid,
+}
+
+/// Marks the tenant's relay data stale and enqueues the job that publishes it (in `conn`'s
+/// transaction: the job exists exactly when the change does). The job waits a moment so the
+/// request path's own attempt usually does the work and the job only confirms it.
+pub async fn request_in(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    tenant: TenantId,
+) -> anyhow::Result<()> {
+    db::inboxes::request_publish(conn, tenant).await?;
+    jobs::enqueue_in(
+        conn,
+        &settings.jobs,
+        NewJob::new(
+            PUBLISH_KIND,
+            &PublishJob {
+                tenant_id: tenant.0,
+            },
+        )
+        .tenant(tenant)
+        .at(Utc::now() + Duration::seconds(2))
+        .max_attempts(settings.relay.publish_max_attempts),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a publish did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// Nothing was pending.
+    UpToDate,
+    Done { domains: usize, users: usize, activated: u64 },
+}
+
+/// The tenant's relay data as it is now.
+pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<TenantRelayData> {
+    let domains = db::domains::for_relay(&state.pool, tenant).await?;
+    let mut relay_domains = Vec::with_capacity(domains.len());
+    for d in &domains {
+        let (Some(selector), Some(blob)) = (&d.dkim_selector, &d.dkim_private_key) else {
+            continue;
+        };
+        let key = DkimKey::decrypt_with(&state.secrets, d.id, blob)
+            .with_context(|| format!("opening the DKIM key of {}", d.name))?;
+        relay_domains.push(RelayDomain {
+            name: d.name.to_ascii_lowercase(),
+            selector: selector.clone(),
+            private_key_pem: key.private_pem().context("encoding a DKIM key")?,
+        });
+    }
+    let users = db::inboxes::relay_users(&state.pool, tenant)
+        .await?
+        .into_iter()
+        .map(|u| RelayUser {
+            address: u.address,
+            inbox_id: u.id,
+            active: u.status != "suspended",
+            salt: u.password_salt,
+            sha256: u.password_sha256,
+        })
+        .collect();
+    let suspended = db::billing::open_suspension(&state.pool, tenant).await?;
+    Ok(TenantRelayData {
+        tenant,
+        active: suspended.is_none(),
+        domains: relay_domains,
+        users,
+    })
+}
+
+/// Publishes the tenant if a publish is pending; on success its `pending_relay` inboxes that
+/// were published become `active`.
+pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published, RelayError> {
+    let Some(requested_at) = db::inboxes::pending_publish(&state.pool, tenant).await? else {
+        return Ok(Published::UpToDate);
+    };
+    let data = render(state, tenant).await?;
+    if let Err(e) = state.relay.publish(&data).await {
+        db::inboxes::publish_failed(&state.pool, tenant, &e.to_string()).await?;
+        return Err(e);
+    }
+    let published: Vec<Uuid> = data
+        .users
+        .iter()
+        .filter(|u| data.domains.iter().any(|d| d.name == u.domain()))
+        .map(|u| u.inbox_id)
+        .collect();
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let activated = db::inboxes::mark_published(&mut tx, tenant, &published).await?;
+    db::inboxes::publish_done(
+        &mut tx,
+        tenant,
+        requested_at,
+        i32::try_from(data.domains.len()).unwrap_or(i32::MAX),
+        i32::try_from(published.len()).unwrap_or(i32::MAX),
+    )
+    .await?;
+    tx.commit().await.context("committing the publish")?;
+    Ok(Published::Done {
+        domains: data.domains.len(),
+        users: published.len(),
+        activated,
+    })
+}
+
+/// The `relay_publish` job.
+pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let p: PublishJob = job.payload()?;
+    match publish_now(state, TenantId(p.tenant_id)).await {
+        Ok(_) => Ok(()),
+        Err(e @ (RelayError::Unavailable(_) | RelayError::Refused { .. })) => {
+            tracing::warn!(tenant = %p.tenant_id, error = %e, attempt = job.attempt, "relay publish failed; will retry");
+            Err(JobError::Retry(e.into()))
+        }
+        Err(RelayError::Unexpected(e)) => Err(JobError::Retry(e)),
+    }
+}
