@@ -10,6 +10,7 @@ use crate::pages::{
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
     domains::{DomainPage, Domains},
+    inboxes::{InboxPage, Inboxes, NewInboxes},
     landing::Landing,
     not_found::NotFound,
     staff::StaffHome,
@@ -70,6 +71,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing") view=Billing />
                 <Route path=path!("/domains") view=Domains />
                 <Route path=path!("/domains/:id") view=DomainPage />
+                <Route path=path!("/inboxes") view=Inboxes />
+                <Route path=path!("/inboxes/new") view=NewInboxes />
+                <Route path=path!("/inboxes/:id") view=InboxPage />
                 <Route path=path!("/billing/success") view=CheckoutSuccess />
                 <Route path=path!("/billing/cancel") view=CheckoutCanceled />
                 <Route path=path!("/staff") view=StaffHome />

@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::domain::inboxes::{BatchForm, BatchResult, InboxDetail, InboxFilter, InboxesView, WizardView};
+#[cfg(feature = "ssr")]
+use crate::domain::inboxes::{BatchForm, InboxFilter};
+use crate::domain::inboxes::{BatchResult, InboxDetail, InboxesView, WizardView};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -22,11 +24,25 @@ pub async fn get_wizard() -> Result<WizardView, AppError> {
 
 /// Creates the whole batch, or nothing. The same `idempotency_key` twice gives one batch.
 #[server(prefix = "/api", endpoint = "inboxes/provision")]
+#[allow(clippy::too_many_arguments)]
 pub async fn provision_inboxes(
-    form: BatchForm,
+    domains: String,
+    per_domain: String,
+    convention: String,
+    personas: String,
+    display: String,
+    company: String,
     idempotency_key: String,
 ) -> Result<BatchResult, AppError> {
     use crate::server::{api_support as s, services::inboxes};
+    let form = BatchForm {
+        domains,
+        per_domain,
+        convention,
+        personas,
+        display,
+        company,
+    };
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
@@ -36,8 +52,20 @@ pub async fn provision_inboxes(
 }
 
 #[server(prefix = "/api", endpoint = "inboxes")]
-pub async fn get_inboxes(filter: InboxFilter, page: i64) -> Result<InboxesView, AppError> {
+pub async fn get_inboxes(
+    domain: String,
+    status: String,
+    batch: String,
+    page: i64,
+) -> Result<InboxesView, AppError> {
     use crate::server::{api_support as s, services::inboxes};
+    let some = |v: String| Some(v).filter(|v| !v.trim().is_empty());
+    let filter = InboxFilter {
+        domain: some(domain),
+        status: some(status),
+        batch: some(batch),
+        ids: None,
+    };
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(inboxes::list(&state, &ctx, &filter, page).await?)
@@ -64,8 +92,8 @@ pub async fn reveal_inbox(id: String) -> Result<String, AppError> {
 /// `action`: `suspend`, `resume` or `delete`.
 #[server(prefix = "/api", endpoint = "inboxes/change")]
 pub async fn change_inbox(id: String, action: String) -> Result<(), AppError> {
-    use crate::server::services::inboxes::{self, Change};
     use crate::server::api_support as s;
+    use crate::server::services::inboxes::{self, Change};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let change = match action.as_str() {
@@ -91,7 +119,11 @@ pub async fn change_inbox(id: String, action: String) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "inboxes/update")]
-pub async fn update_inbox(id: String, display_name: String, daily_cap: String) -> Result<(), AppError> {
+pub async fn update_inbox(
+    id: String,
+    display_name: String,
+    daily_cap: String,
+) -> Result<(), AppError> {
     use crate::server::{api_support as s, services::inboxes};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;

@@ -106,30 +106,136 @@ pub const FIRST_NAMES: &[&str] = &[
     "Ethan", "Leah", "Lucas", "Alice", "Henry", "Ruby", "Jack", "Ivy", "Owen", "Julia", "Leo",
     "Sarah", "Noah", "Laura", "Liam", "Anna", "Oscar", "Kate", "Samuel", "Emily", "Max", "Paula",
     "Peter", "Rachel", "Mark", "Helen", "Paul", "Diana", "Alex", "Megan", "Ben", "Amy", "Sam",
-    "Jane", "Tom", "Lucy", "Chris", "Eva", "Dan", "Maya", "Eric", "Nina", "Kevin", "Sara",
-    "Brian", "Tina", "Jason", "Rose", "Adrian", "Vera", "Victor", "Iris", "Felix", "Clara",
-    "Hugo", "Stella", "Ian", "Alma", "Carl", "Erin", "Dean", "Elena", "Neil", "Fiona", "Roy",
-    "Gina", "Seth", "Hazel", "Tony", "Jade",
+    "Jane", "Tom", "Lucy", "Chris", "Eva", "Dan", "Maya", "Eric", "Nina", "Kevin", "Sara", "Brian",
+    "Tina", "Jason", "Rose", "Adrian", "Vera", "Victor", "Iris", "Felix", "Clara", "Hugo",
+    "Stella", "Ian", "Alma", "Carl", "Erin", "Dean", "Elena", "Neil", "Fiona", "Roy", "Gina",
+    "Seth", "Hazel", "Tony", "Jade",
 ];
 
 pub const LAST_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor",
-    "Clark", "Lewis", "Walker", "Hall", "Allen", "Young", "King", "Wright", "Scott", "Green",
-    "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips",
-    "Evans", "Turner", "Parker", "Collins", "Edwards", "Stewart", "Morris", "Murphy", "Cook",
-    "Rogers", "Morgan", "Cooper", "Peterson", "Reed", "Bailey", "Bell", "Kelly", "Howard",
-    "Ward", "Cox", "Richardson", "Wood", "Watson", "Brooks", "Bennett", "Gray", "James", "Hughes",
-    "Price", "Sanders", "Myers", "Long", "Ross", "Foster", "Powell", "Jenkins", "Perry", "Russell",
-    "Sullivan", "Fisher", "Hayes", "Graham", "Wallace", "Hunt", "Palmer", "Black", "Stone",
-    "Hart", "Lane", "Ford", "Marsh", "Shaw", "Fox", "Webb", "Lamb", "Day", "Gibson", "Knight",
-    "Mills", "Pearce", "Holmes", "Barker", "Lloyd", "Dixon", "Burke", "Grant", "Hale", "Nash",
-    "Quinn", "Rhodes", "Sharp", "Tate",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Taylor",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Allen",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Carter",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Parker",
+    "Collins",
+    "Edwards",
+    "Stewart",
+    "Morris",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Reed",
+    "Bailey",
+    "Bell",
+    "Kelly",
+    "Howard",
+    "Ward",
+    "Cox",
+    "Richardson",
+    "Wood",
+    "Watson",
+    "Brooks",
+    "Bennett",
+    "Gray",
+    "James",
+    "Hughes",
+    "Price",
+    "Sanders",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Powell",
+    "Jenkins",
+    "Perry",
+    "Russell",
+    "Sullivan",
+    "Fisher",
+    "Hayes",
+    "Graham",
+    "Wallace",
+    "Hunt",
+    "Palmer",
+    "Black",
+    "Stone",
+    "Hart",
+    "Lane",
+    "Ford",
+    "Marsh",
+    "Shaw",
+    "Fox",
+    "Webb",
+    "Lamb",
+    "Day",
+    "Gibson",
+    "Knight",
+    "Mills",
+    "Pearce",
+    "Holmes",
+    "Barker",
+    "Lloyd",
+    "Dixon",
+    "Burke",
+    "Grant",
+    "Hale",
+    "Nash",
+    "Quinn",
+    "Rhodes",
+    "Sharp",
+    "Tate",
 ];
 
 pub const ROLES: &[&str] = &[
-    "sales", "hello", "team", "info", "contact", "hi", "outreach", "partners", "growth",
-    "business", "connect", "success", "deals", "office", "marketing", "bizdev", "accounts",
-    "founders", "inquiries", "support",
+    "sales",
+    "hello",
+    "team",
+    "info",
+    "contact",
+    "hi",
+    "outreach",
+    "partners",
+    "growth",
+    "business",
+    "connect",
+    "success",
+    "deals",
+    "office",
+    "marketing",
+    "bizdev",
+    "accounts",
+    "founders",
+    "inquiries",
+    "support",
 ];
 
 /// Longest local part we make (RFC 5321 allows 64).
@@ -199,7 +305,10 @@ pub fn parse_personas(text: &str) -> Result<Vec<Persona>, String> {
             ));
         }
         if first.chars().count() > 40 || last.chars().count() > 40 {
-            return Err(format!("Line {}: names are limited to 40 characters.", n + 1));
+            return Err(format!(
+                "Line {}: names are limited to 40 characters.",
+                n + 1
+            ));
         }
         if !seen.insert((slug(&first), slug(&last))) {
             return Err(format!(
@@ -246,7 +355,12 @@ pub struct BatchForm {
 impl BatchForm {
     pub fn domain_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
-        for id in self.domains.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for id in self
+            .domains
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if !ids.iter().any(|i| i == id) {
                 ids.push(id.to_string());
             }
@@ -278,7 +392,10 @@ impl BatchForm {
             errors.push(("company", "Type the company name for “from …”.".into()));
         }
         if company.chars().count() > 60 {
-            errors.push(("company", "The company name is limited to 60 characters.".into()));
+            errors.push((
+                "company",
+                "The company name is limited to 60 characters.".into(),
+            ));
         }
         let personas = if convention == Some(Convention::Personas) {
             parse_personas(&self.personas)
@@ -669,13 +786,20 @@ mod tests {
         let addrs: Vec<&str> = p.iter().map(|i| i.address.as_str()).collect();
         assert_eq!(
             addrs,
-            ["james.smith@a.com", "mary.johnson@a.com", "john.williams@a.com"]
+            [
+                "james.smith@a.com",
+                "mary.johnson@a.com",
+                "john.williams@a.com"
+            ]
         );
         assert_eq!(p[0].display_name, "James Smith");
         let p = plan(&spec(Convention::InitialLast, 2), &[domain("a.com", &[])]).unwrap();
         assert_eq!(p[0].local_part, "jsmith");
         let p = plan(&spec(Convention::Roles, 2), &[domain("a.com", &[])]).unwrap();
-        assert_eq!((p[0].local_part.as_str(), p[0].display_name.as_str()), ("sales", "Sales"));
+        assert_eq!(
+            (p[0].local_part.as_str(), p[0].display_name.as_str()),
+            ("sales", "Sales")
+        );
     }
 
     #[test]
@@ -735,7 +859,10 @@ mod tests {
         let e = parse_personas("Jane Doe\njane  doe").unwrap_err();
         assert!(e.contains("Line 2") && e.contains("listed twice"), "{e}");
         let e = parse_personas("Cher").unwrap_err();
-        assert!(e.contains("Line 1") && e.contains("first and a last"), "{e}");
+        assert!(
+            e.contains("Line 1") && e.contains("first and a last"),
+            "{e}"
+        );
         assert!(parse_personas("  \n").is_err());
     }
 

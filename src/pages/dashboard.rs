@@ -62,6 +62,8 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                         <a href="/billing" class="text-emerald-800 underline" data-testid="billing-link">"Billing"</a>
                         " · "
                         <a href="/domains" class="text-emerald-800 underline" data-testid="domains-link">"Domains"</a>
+                        " · "
+                        <a href="/inboxes" class="text-emerald-800 underline" data-testid="inboxes-link">"Inboxes"</a>
                     </p>
                 </div>
                 {trial.map(|t| view! {
@@ -79,7 +81,8 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                         " — we set MX, SPF, DKIM and DMARC and check each record."
                     </li>
                     <li class=done_class(view.inboxes.used)>
-                        "Press the magic button to create your inboxes on it."
+                        <a href="/inboxes/new" class="underline">"Press the magic button"</a>
+                        " to create your inboxes on it."
                     </li>
                     <li>"Export the credentials file to Instantly, Smartlead or Salesforge."</li>
                 </ol>

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod billing;
 pub mod dashboard;
 pub mod domains;
+pub mod inboxes;
 pub mod landing;
 pub mod not_found;
 pub mod staff;

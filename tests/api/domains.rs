@@ -565,7 +565,13 @@ async fn a_payment_webhook_delivered_twice_starts_one_saga(pool: PgPool) {
     .unwrap();
     assert!(!started);
     drop(conn);
-    assert_eq!(worker(&app.state).run_until_idle().await.unwrap(), 1);
+    // The one saga, then the relay publish its activation asked for.
+    assert_eq!(worker(&app.state).run_until_idle().await.unwrap(), 2);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM jobs WHERE kind = 'domain_purchase'")
+            .await,
+        1
+    );
     assert_eq!(status(&app, id).await.0, "active");
     assert_eq!(
         app.scalar("SELECT count(*) FROM sandbox_registrar_domains")

@@ -8,6 +8,7 @@ mod billing;
 mod cloudflare;
 mod domains;
 mod domains_sandbox;
+mod inboxes;
 mod jobs;
 mod namecheap;
 mod pages;

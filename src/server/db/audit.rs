@@ -25,7 +25,11 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
-pub async fn record<'e>(exec: impl PgExecutor<'e>, actor: &Actor, e: Entry<'_>) -> anyhow::Result<()> {
+pub async fn record<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    e: Entry<'_>,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor_kind, actor_id, actor_label, tenant_id, action, target,
              before, after, ip, user_agent)

@@ -183,16 +183,16 @@ pub async fn count<'e>(
     tenant: TenantId,
     f: &Filter,
 ) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM inboxes i WHERE {FILTER}"
-    ))
-    .bind(tenant.0)
-    .bind(f.domain)
-    .bind(&f.status)
-    .bind(f.batch)
-    .bind(&f.ids)
-    .fetch_one(exec)
-    .await?)
+    Ok(
+        sqlx::query_scalar(&format!("SELECT count(*) FROM inboxes i WHERE {FILTER}"))
+            .bind(tenant.0)
+            .bind(f.domain)
+            .bind(&f.status)
+            .bind(f.batch)
+            .bind(&f.ids)
+            .fetch_one(exec)
+            .await?,
+    )
 }
 
 pub async fn list<'e>(
@@ -448,4 +448,21 @@ pub async fn owners_by_address<'e>(
             )
         })
         .collect())
+}
+
+/// Deletes every live inbox on a domain being removed; returns how many.
+pub async fn delete_on_domain(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    domain: Uuid,
+) -> anyhow::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE inboxes SET status = 'deleted', updated_at = now()
+          WHERE tenant_id = $1 AND domain_id = $2 AND status <> 'deleted'",
+    )
+    .bind(tenant.0)
+    .bind(domain)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -202,3 +202,18 @@ pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<JobRow>> {
         .await
         .context("loading a job")
 }
+
+/// True when a job of `kind` for `tenant` is waiting to run (not yet claimed).
+pub async fn pending_for_tenant(
+    conn: &mut sqlx::PgConnection,
+    kind: &str,
+    tenant: Uuid,
+) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND tenant_id = $2 AND status = 'pending')",
+    )
+    .bind(kind)
+    .bind(tenant)
+    .fetch_one(conn)
+    .await?)
+}

@@ -33,7 +33,12 @@ fn error(e: AppError) -> Response {
         AppError::NotFound => "No inboxes match this export.".to_string(),
         _ => e.to_string(),
     };
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
 }
 
 pub async fn download(
@@ -65,7 +70,10 @@ pub async fn download(
             (
                 StatusCode::OK,
                 [
-                    (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/csv; charset=utf-8"),
+                    ),
                     (header::CONTENT_DISPOSITION, disposition),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 ],

@@ -27,7 +27,12 @@ fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    bool::from(token.trim().as_bytes().ct_eq(secret.expose_secret().as_bytes()))
+    bool::from(
+        token
+            .trim()
+            .as_bytes()
+            .ct_eq(secret.expose_secret().as_bytes()),
+    )
 }
 
 pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -43,7 +48,10 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "kumomta log batch refused");
-            return (StatusCode::BAD_REQUEST, Json(json!({ "error": e.to_string() })))
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            )
                 .into_response();
         }
     };

@@ -127,7 +127,9 @@ impl LogRecord {
     /// original message's sender.
     fn our_address(&self) -> Option<String> {
         match (&self.feedback_report, &self.sender) {
-            (Some(f), _) if f.original_mail_from.is_some() => f.original_mail_from.as_deref().map(bare),
+            (Some(f), _) if f.original_mail_from.is_some() => {
+                f.original_mail_from.as_deref().map(bare)
+            }
             (_, Some(s)) if self.kind != "Feedback" => Some(bare(s)),
             _ => None,
         }
@@ -175,11 +177,10 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
         .into_iter()
         .map(|o| (o.id, o))
         .collect();
-    let by_address: HashMap<String, InboxOwner> =
-        db::inboxes::owners_by_address(pool, &addresses)
-            .await?
-            .into_iter()
-            .collect();
+    let by_address: HashMap<String, InboxOwner> = db::inboxes::owners_by_address(pool, &addresses)
+        .await?
+        .into_iter()
+        .collect();
 
     let mut tx = pool.begin().await.context("starting")?;
     let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
@@ -194,15 +195,21 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
             continue;
         };
         if let Some(key) = r.key() {
-            let fresh = seen_in_body.insert(key.clone())
-                && db::delivery::mark_seen(&mut tx, &key).await?;
+            let fresh =
+                seen_in_body.insert(key.clone()) && db::delivery::mark_seen(&mut tx, &key).await?;
             if !fresh {
                 out.duplicates += 1;
                 continue;
             }
         }
         *counts
-            .entry((owner.tenant_id, owner.domain_id, owner.id, r.hour(), r.kind.as_str()))
+            .entry((
+                owner.tenant_id,
+                owner.domain_id,
+                owner.id,
+                r.hour(),
+                r.kind.as_str(),
+            ))
             .or_default() += 1;
         out.counted += 1;
     }
@@ -219,10 +226,18 @@ mod tests {
 
     #[test]
     fn one_record_or_an_array_and_recipient_as_string_or_array() {
-        let one = parse(br#"{"type":"Delivery","id":"a","sender":"x@y.com","recipient":"r@gmail.com"}"#).unwrap();
+        let one =
+            parse(br#"{"type":"Delivery","id":"a","sender":"x@y.com","recipient":"r@gmail.com"}"#)
+                .unwrap();
         assert_eq!(one.len(), 1);
-        assert_eq!(one[0].recipient, Some(Recipients::One("r@gmail.com".into())));
-        let many = parse(br#"[{"type":"Bounce","recipient":["a@b.c","d@e.f"],"meta":[]},{"type":"Reception"}]"#).unwrap();
+        assert_eq!(
+            one[0].recipient,
+            Some(Recipients::One("r@gmail.com".into()))
+        );
+        let many = parse(
+            br#"[{"type":"Bounce","recipient":["a@b.c","d@e.f"],"meta":[]},{"type":"Reception"}]"#,
+        )
+        .unwrap();
         assert_eq!(many.len(), 2);
         assert_eq!(
             many[0].recipient,

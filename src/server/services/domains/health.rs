@@ -162,7 +162,7 @@ pub async fn check_and_store(
             db::domains::set_status(&mut tx, tenant, domain.id, "active", &["verifying"], None)
                 .await?;
         if checked.activated {
-            relay::request_in(&mut tx, &state.settings, tenant).await?;
+            relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
         }
     }
     tx.commit().await.context("storing the check")?;

@@ -20,6 +20,7 @@ use crate::server::providers::dns::{DnsError, DnsRecord, RecordType};
 use crate::server::providers::payments::{CheckoutMode, CheckoutRequest};
 use crate::server::providers::registrar::RegistrarError;
 use crate::server::services::billing::{self, BillingError, access};
+use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
 pub mod health;
@@ -593,9 +594,9 @@ pub async fn delete(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<Strin
         )));
     }
     let was = d.status.clone();
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let mut tx = state.pool.begin().await.context("starting")?;
     if !db::domains::set_status(
-        &mut conn,
+        &mut tx,
         ctx.tenant_id(),
         id,
         "deleted",
@@ -607,6 +608,20 @@ pub async fn delete(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<Strin
         return Err(DomainError::Refused(format!(
             "{name} changed meanwhile; please reload and try again."
         )));
+    }
+    // Its inboxes go with it, and the relay stops signing and relaying for it.
+    let inboxes = db::inboxes::delete_on_domain(&mut tx, ctx.tenant_id(), id).await?;
+    relay::request_in(
+        &mut tx,
+        &state.settings,
+        ctx.tenant_id(),
+        chrono::Duration::zero(),
+    )
+    .await?;
+    tx.commit().await.context("removing the domain")?;
+    state.jobs.wake();
+    if inboxes > 0 {
+        tracing::info!(domain = %d.name, inboxes, "domain removed with its inboxes");
     }
     Ok(match (was.as_str(), d.kind.as_str(), d.expires_at) {
         ("pending_payment", _, _) => {

@@ -236,7 +236,7 @@ async fn advance(
     let activated =
         db::domains::set_status(&mut tx, tenant, id, "active", &["verifying"], None).await?;
     if activated {
-        relay::request_in(&mut tx, &state.settings, tenant).await?;
+        relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
     }
     tx.commit().await.context("activating")?;
     if activated {
@@ -317,7 +317,7 @@ async fn run_step(
         // down must never fail, let alone refund, a registered domain).
         "publish" => {
             let mut tx = state.pool.begin().await.context("starting")?;
-            relay::request_in(&mut tx, &state.settings, domain.tenant()).await?;
+            relay::request_in(&mut tx, &state.settings, domain.tenant(), Duration::zero()).await?;
             tx.commit().await.context("requesting a relay publish")?;
             state.jobs.wake();
             Ok(())

@@ -105,7 +105,11 @@ pub fn write(
     let w = &settings.inboxes;
     let smtp_port = relay.smtp_port.to_string();
     let has_imap = !relay.imap_host.is_empty();
-    let imap_host = if has_imap { relay.imap_host.as_str() } else { "" };
+    let imap_host = if has_imap {
+        relay.imap_host.as_str()
+    } else {
+        ""
+    };
     let imap_port = if has_imap {
         relay.imap_port.to_string()
     } else {
@@ -115,7 +119,8 @@ pub fn write(
     let warm = w.warmup_max.clamp(1, 50).to_string();
     let ramp = w.warmup_step.clamp(5, 20).to_string();
     let mut out = csv::Writer::from_writer(Vec::with_capacity(creds.len() * 200 + 200));
-    out.write_record(header(format)).context("writing the header")?;
+    out.write_record(header(format))
+        .context("writing the header")?;
     for c in creds {
         let r = c.row;
         let email = r.address();

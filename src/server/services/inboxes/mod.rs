@@ -133,8 +133,8 @@ pub async fn wizard(state: &AppState, ctx: &TenantCtx) -> Result<WizardView, Inb
     for (domain, local) in db::inboxes::taken(&state.pool, tenant, &ids).await? {
         taken.entry(domain).or_default().push(local);
     }
-    let billing = db::billing::billing_state(&mut *state.pool.acquire().await.context("db")?, ctx)
-        .await?;
+    let billing =
+        db::billing::billing_state(&mut *state.pool.acquire().await.context("db")?, ctx).await?;
     let e = access::entitlement(
         &state.settings,
         &billing.row,
@@ -225,7 +225,8 @@ pub async fn provision(
             taken: taken.remove(&d.id).unwrap_or_default(),
         })
         .collect();
-    let planned = plan(&spec, &targets).map_err(|e| InboxError::Invalid(vec![("per_domain", e)]))?;
+    let planned =
+        plan(&spec, &targets).map_err(|e| InboxError::Invalid(vec![("per_domain", e)]))?;
 
     let mut rows = NewInboxes::default();
     for p in &planned {
@@ -278,7 +279,13 @@ pub async fn provision(
     if inserted != rows.len() as u64 {
         return Err(anyhow::anyhow!("inserted {inserted} of {} inboxes", rows.len()).into());
     }
-    relay::request_in(&mut tx, &state.settings, tenant).await?;
+    relay::request_in(
+        &mut tx,
+        &state.settings,
+        tenant,
+        relay::AFTER_INLINE_ATTEMPT,
+    )
+    .await?;
     db::audit::record(
         &mut *tx,
         actor,
@@ -337,7 +344,13 @@ fn warmup(state: &AppState, r: &InboxRow) -> (String, String) {
         ),
         Some(start) => {
             let day = (Utc::now() - start).num_days();
-            let today = warmup_limit(day, s.warmup_start, s.warmup_step, s.warmup_max, r.daily_cap);
+            let today = warmup_limit(
+                day,
+                s.warmup_start,
+                s.warmup_step,
+                s.warmup_max,
+                r.daily_cap,
+            );
             (
                 format!("{today}/day (day {})", day + 1),
                 format!(
@@ -366,7 +379,12 @@ fn list_item(state: &AppState, r: &InboxRow) -> InboxListItem {
 
 /// The filter as typed into a URL, parsed; bad ids are a 422, never a silent "everything".
 pub fn parse_filter(f: &InboxFilter) -> Result<Filter, InboxError> {
-    let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let opt = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let status = opt(&f.status);
     if let Some(s) = &status
         && !matches!(s.as_str(), "active" | "pending_relay" | "suspended")
@@ -484,7 +502,9 @@ pub async fn reveal(
             action: "inbox.reveal_credentials",
             target: &format!("inbox:{id}"),
             before: None,
-            after: Some(serde_json::json!({ "address": row.inbox.address(), "password": "********" })),
+            after: Some(
+                serde_json::json!({ "address": row.inbox.address(), "password": "********" }),
+            ),
         },
     )
     .await?;
@@ -524,7 +544,13 @@ pub async fn change(
             inbox_status_label(&row.inbox.status).to_lowercase()
         )));
     }
-    relay::request_in(&mut tx, &state.settings, ctx.tenant_id()).await?;
+    relay::request_in(
+        &mut tx,
+        &state.settings,
+        ctx.tenant_id(),
+        relay::AFTER_INLINE_ATTEMPT,
+    )
+    .await?;
     db::audit::record(
         &mut *tx,
         actor,
@@ -650,7 +676,10 @@ mod tests {
     fn relay_hash_matches_the_published_test_vector() {
         // The same vector the reference policy's Lua (kumo.digest.sha256) is checked against.
         assert_eq!(
-            relay_hash("00112233445566778899aabbccddeeff", "Xq7vR2mT9pL4sW8nK3dF6hJ1"),
+            relay_hash(
+                "00112233445566778899aabbccddeeff",
+                "Xq7vR2mT9pL4sW8nK3dF6hJ1"
+            ),
             "819ec655d377199385dbf05a745bc69ee7ac3df85d067eeb6721d10a9d5081d3"
         );
     }

@@ -29,15 +29,21 @@ pub struct PublishJob {
     pub tenant_id: Uuid,
 }
 
-/// Marks the tenant's relay data stale and enqueues the job that publishes it (in `conn`'s
-/// transaction: the job exists exactly when the change does). The job waits a moment so the
-/// request path's own attempt usually does the work and the job only confirms it.
+/// Marks the tenant's relay data stale and makes sure a `relay_publish` job will publish it
+/// (in `conn`'s transaction: the job exists exactly when the change does). One waiting job
+/// per tenant is enough, since a publish renders the whole current state. `after` delays a
+/// new job: the request path, which tries at once itself, passes a moment so the job usually
+/// only confirms; background paths pass zero.
 pub async fn request_in(
     conn: &mut PgConnection,
     settings: &Settings,
     tenant: TenantId,
+    after: Duration,
 ) -> anyhow::Result<()> {
     db::inboxes::request_publish(conn, tenant).await?;
+    if db::jobs::pending_for_tenant(conn, PUBLISH_KIND, tenant.0).await? {
+        return Ok(());
+    }
     jobs::enqueue_in(
         conn,
         &settings.jobs,
@@ -48,19 +54,26 @@ pub async fn request_in(
             },
         )
         .tenant(tenant)
-        .at(Utc::now() + Duration::seconds(2))
+        .at(Utc::now() + after)
         .max_attempts(settings.relay.publish_max_attempts),
     )
     .await?;
     Ok(())
 }
 
+/// The delay of the job a request path enqueues (its own attempt comes first).
+pub const AFTER_INLINE_ATTEMPT: Duration = Duration::seconds(2);
+
 /// What a publish did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Published {
     /// Nothing was pending.
     UpToDate,
-    Done { domains: usize, users: usize, activated: u64 },
+    Done {
+        domains: usize,
+        users: usize,
+        activated: u64,
+    },
 }
 
 /// The tenant's relay data as it is now.
