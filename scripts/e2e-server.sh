@@ -11,5 +11,6 @@ export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100
 export INBOXGROVE_SERVER__PUBLIC_URL="http://${LEPTOS_SITE_ADDR}"
 export INBOXGROVE_DNS__RESOLVER=127.0.0.1:0   # sandbox DNS on a free port, not make run's
 export INBOXGROVE_LOG__FORMAT=text
+export INBOXGROVE_RELAY__POLICY_DIR="${TMPDIR:-/tmp}/inboxgrove-e2e-relay"   # the sandbox relay's files
 target/debug/inboxgrove seed >/dev/null   # the staff user drives the sandbox clock
 exec target/debug/inboxgrove serve

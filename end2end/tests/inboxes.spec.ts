@@ -1,0 +1,112 @@
+import { test, expect, Page } from '@playwright/test';
+import { readFileSync } from 'fs';
+
+const PASSWORD = 'Correct-Horse-Battery-9';
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${counter++}`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+}
+
+/// A new customer with one active bought domain; returns its name.
+async function customerWithDomain(page: Page): Promise<string> {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Company name').fill('Magic Button Co');
+  await page.getByLabel('Email').fill(`inb-${unique()}@acme-e2e.io`);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  const keyword = `magic-${unique()}`;
+  await page.goto(`/domains?q=${keyword}`);
+  await hydrated(page);
+  const row = page.locator(`[data-testid="search-result"][data-name="${keyword}.com"]`);
+  await row.getByTestId('buy').click();
+  await expect(page).toHaveURL(/\/sandbox\/stripe\/checkout\/cs_test_/);
+  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await page.getByRole('button', { name: 'Pay' }).click();
+  await expect(page).toHaveURL(/\/domains\/[0-9a-f-]{36}/);
+  await expect(page.getByTestId('domain-status')).toHaveText('Active');
+  return `${keyword}.com`;
+}
+
+test('the magic button: 50 inboxes on an active domain, then the Instantly CSV', async ({ page }) => {
+  const domain = await customerWithDomain(page);
+  await page.goto('/dashboard');
+  await hydrated(page);
+  await page.getByTestId('inboxes-link').click();
+  await expect(page).toHaveURL(/\/inboxes$/);
+  await hydrated(page);
+  await page.getByTestId('new-inboxes').click();
+  await expect(page).toHaveURL(/\/inboxes\/new$/);
+  await hydrated(page);
+  await expect(page.getByTestId('headroom')).toContainText('room for 50 more');
+
+  await page.getByTestId('domain-choice').check();
+  await page.getByTestId('next-1').click();
+  // Impossible requests are explained before submit.
+  await page.getByTestId('per-domain').fill('51');
+  await expect(page.getByTestId('over-limit')).toContainText('your plan has room for 50 more');
+  await expect(page.getByTestId('next-2')).toBeDisabled();
+  await page.getByTestId('convention').selectOption('roles');
+  await page.getByTestId('per-domain').fill('21');
+  await expect(page.getByTestId('plan-error')).toContainText('gives 20 addresses per domain');
+  await page.getByTestId('convention').selectOption('personas');
+  await page.getByTestId('personas').fill('Jane Doe\njane doe');
+  await expect(page.getByTestId('personas-error')).toContainText('Line 2');
+
+  await page.getByTestId('convention').selectOption('first.last');
+  await page.getByTestId('per-domain').fill('50');
+  await page.getByTestId('next-2').click();
+  await expect(page.getByTestId('preview-address')).toHaveCount(50);
+  await expect(page.getByTestId('preview-address').first()).toContainText(`james.smith@${domain}`);
+
+  const started = Date.now();
+  await page.getByTestId('provision').click();
+  await expect(page).toHaveURL(/\/inboxes\?batch=[0-9a-f-]{36}/);
+  await expect(page.getByTestId('batch-banner')).toContainText('50 inboxes created.');
+  console.log(`provision click → list with download links: ${Date.now() - started} ms`);
+  await expect(page.getByTestId('inbox-row')).toHaveCount(50);
+  await expect(page.locator('[data-testid="inbox-row"] [data-status="active"]')).toHaveCount(50);
+
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('download-instantly').click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^inboxgrove-instantly-.*\.csv$/);
+  const csv = readFileSync(await download.path(), 'utf8');
+  const lines = csv.trimEnd().split('\n');
+  expect(lines).toHaveLength(51);
+  expect(lines[0]).toBe('Email,First Name,Last Name,IMAP Username,IMAP Password,IMAP Host,IMAP Port,SMTP Username,SMTP Password,SMTP Host,SMTP Port');
+  const james = lines.find((l) => l.startsWith(`james.smith@${domain},`))!;
+  expect(james).toMatch(new RegExp(`^james\\.smith@${domain.replace(/\./g, '\\.')},James,Smith,,,,,james\\.smith@`));
+
+  // One inbox: reveal shows the same password the file has; suspend and resume.
+  await page.getByRole('link', { name: `james.smith@${domain}` }).click();
+  await hydrated(page);
+  await page.getByTestId('reveal').click();
+  const password = james.split(',')[8];
+  await expect(page.getByTestId('password')).toContainText(password);
+  await page.getByTestId('suspend-toggle').click();
+  await expect(page.getByTestId('inbox-status')).toHaveText('Suspended');
+  await page.getByTestId('suspend-toggle').click();
+  await expect(page.getByTestId('inbox-status')).toHaveText('Active');
+});
+
+test('the wizard and the inbox list fit a phone', async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await customerWithDomain(page);
+  await page.goto('/inboxes/new');
+  await hydrated(page);
+  await page.getByTestId('domain-choice').check();
+  await page.getByTestId('next-1').click();
+  await page.getByTestId('per-domain').fill('5');
+  await page.getByTestId('next-2').click();
+  await expect(page.getByTestId('preview-address')).toHaveCount(5);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(360);
+  await page.getByTestId('provision').click();
+  await expect(page.getByTestId('batch-banner')).toContainText('5 inboxes created.');
+  const listWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(listWidth).toBeLessThanOrEqual(360);
+});
