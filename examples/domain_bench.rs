@@ -7,16 +7,10 @@
 //! Env: BENCH_URL (http://host:port), DATABASE_URL (the server's database), BENCH_RUNS (5).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-fn p50(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
+mod common;
+use common::{checkout, env, p50, pay, signup, wait_active};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,62 +25,20 @@ async fn main() -> anyhow::Result<()> {
 
     for run in 0..runs {
         // A new customer per run: the trial allows two domains each.
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let signup = client
-            .post(format!("{base}/api/auth/signup"))
-            .form(&[
-                ("company", format!("Domain Bench {run}")),
-                ("email", format!("domains-{tag}-{run}@bench.test")),
-                ("password", "bench-password-2026".into()),
-                ("website", String::new()),
-            ])
-            .send()
-            .await?;
-        anyhow::ensure!(signup.status().is_success(), "signup: {}", signup.status());
+        let client = signup(
+            &base,
+            &format!("Domain Bench {run}"),
+            &format!("domains-{tag}-{run}@bench.test"),
+        )
+        .await?;
         let name = format!("bench-{tag}-{run}.com");
-        let buy = client
-            .post(format!("{base}/api/domains/buy"))
-            .header("accept", "text/html")
-            .form(&[("name", name.as_str())])
-            .send()
-            .await?;
-        let checkout = buy
-            .headers()
-            .get("location")
-            .and_then(|l| l.to_str().ok())
-            .map(str::to_string)
-            .ok_or_else(|| anyhow::anyhow!("buy: {}", buy.status()))?;
-        let path = checkout
-            .split_once("/sandbox/")
-            .map(|(_, p)| format!("{base}/sandbox/{p}"))
-            .ok_or_else(|| anyhow::anyhow!("not a sandbox Checkout: {checkout}"))?;
+        let path = checkout(&base, &client, &name).await?;
 
         let started = Instant::now();
-        let paid = client
-            .post(&path)
-            .header("origin", &base)
-            .form(&[("card", "4242424242424242")])
-            .send()
-            .await?;
-        anyhow::ensure!(paid.status().as_u16() == 303, "pay: {}", paid.status());
+        pay(&base, &client, &path).await?;
         let paid_at = started.elapsed();
-        let total = loop {
-            let status: String = sqlx::query_scalar("SELECT status FROM domains WHERE name = $1")
-                .bind(&name)
-                .fetch_one(&pool)
-                .await?;
-            match status.as_str() {
-                "active" => break started.elapsed(),
-                "failed" => anyhow::bail!("{name} failed"),
-                _ if started.elapsed() > Duration::from_secs(60) => {
-                    anyhow::bail!("{name} still {status} after 60 s")
-                }
-                _ => tokio::time::sleep(Duration::from_millis(2)).await,
-            }
-        };
+        wait_active(&pool, &name).await?;
+        let total = started.elapsed();
         // The saga marks the domain active after recording its last step.
         let rows: Vec<(String, f64)> = sqlx::query_as(
             "SELECT s.step, EXTRACT(EPOCH FROM s.finished_at - s.started_at)::float8 * 1000

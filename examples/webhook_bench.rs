@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-fn env(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
+mod common;
+use common::env;
 
 fn merge(mut base: Value, patch: Value) -> Value {
     if let (Some(b), Value::Object(p)) = (base.as_object_mut(), patch) {

@@ -2,7 +2,8 @@
 # make bench, against the release build:
 #  1. signed-in GET /dashboard, 50 connections for 10 s: requests/s, p50/p95/p99, peak RSS;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
-#  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5.
+#  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
+#  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS.
 # Numbers, not assertions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,9 @@ mkdir -p .bench
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
-INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
+# The trial caps are raised so one bench customer can hold 10 domains and 1,000 inboxes (part 4).
+INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR=.bench/relay \
+    INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
     INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -45,3 +48,8 @@ echo "server peak RSS after webhooks (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/
 echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
     cargo run -q --release --no-default-features --features ssr --example domain_bench
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example inbox_bench
+echo "server peak RSS after the magic button (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

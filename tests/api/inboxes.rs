@@ -113,6 +113,48 @@ async fn tenant_of(app: &TestApp, email: &str) -> Uuid {
     .unwrap()
 }
 
+async fn inbox_id(app: &TestApp, address: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM inboxes WHERE address = $1")
+        .bind(address)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// "Reveal password": the password shown.
+async fn reveal(app: &TestApp, client: &reqwest::Client, id: Uuid) -> String {
+    let shown = json(
+        client
+            .post(app.url("/api/inboxes/reveal"))
+            .form(&[("id", id.to_string())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    shown.as_str().unwrap().to_string()
+}
+
+async fn list(
+    app: &TestApp,
+    client: &reqwest::Client,
+    domain: &str,
+    status: &str,
+    page: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/inboxes"))
+        .form(&[
+            ("domain", domain),
+            ("status", status),
+            ("batch", ""),
+            ("page", page),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn read_json(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -198,16 +240,7 @@ async fn fifty_inboxes_in_one_batch_sealed_published_and_a_double_submit_makes_o
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let revealed = json(
-        client
-            .post(app.url("/api/inboxes/reveal"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let password = revealed.as_str().unwrap().to_string();
+    let password = reveal(&app, &client, id).await;
     assert!(password.len() >= 20 && password.chars().all(|c| c.is_ascii_alphanumeric()));
     assert!(
         !sealed
@@ -446,21 +479,8 @@ async fn every_export_format_has_its_exact_header_and_decrypts_to_what_was_shown
             "address,firstName,lastName,imapHost,imapUsername,imapPassword,imapPort,smtpHost,smtpUsername,smtpPassword,smtpPort,Signature,trackingDomain",
         ),
     ];
-    let id: Uuid = sqlx::query_scalar(
-        "SELECT id FROM inboxes WHERE address = 'mary.johnson@magic-export.com'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let shown = json(
-        client
-            .post(app.url("/api/inboxes/reveal"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let id = inbox_id(&app, "mary.johnson@magic-export.com").await;
+    let shown = reveal(&app, &client, id).await;
     for (format, header) in expected {
         let res = export(&app, &client, &format!("format={format}&batch={batch}")).await;
         assert_eq!(res.status(), 200, "{format}");
@@ -495,7 +515,7 @@ async fn every_export_format_has_its_exact_header_and_decrypts_to_what_was_shown
             .iter()
             .find(|r| r[email_col] == "mary.johnson@magic-export.com")
             .unwrap();
-        assert_eq!(row[pw_col], shown.as_str().unwrap(), "{format}");
+        assert_eq!(row[pw_col], shown, "{format}");
         assert_eq!(row[host_col], "smtp.grove.test");
         // No IMAP host configured: the IMAP columns are empty.
         if let Some(imap) = head
@@ -598,16 +618,8 @@ async fn another_tenant_cannot_see_reveal_export_or_touch_an_inbox(pool: PgPool)
             .status(),
         404
     );
-    let list = json(
-        other
-            .post(app.url("/api/inboxes"))
-            .form(&[("domain", ""), ("status", ""), ("batch", ""), ("page", "1")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(list["total"], 0);
+    let theirs = json(list(&app, &other, "", "", "1").await).await;
+    assert_eq!(theirs["total"], 0);
     // Eve cannot put inboxes on Ann's domain either.
     let res = provision(&app, &other, &domains, "1", "roles", "key-evil-0001").await;
     assert_eq!(res.status(), 422);
@@ -636,35 +648,19 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
         200
     );
 
-    let list = |domain: String, status: &'static str, page: &'static str| {
-        let client = client.clone();
-        let url = app.url("/api/inboxes");
-        async move {
-            json(
-                client
-                    .post(url)
-                    .form(&[
-                        ("domain", domain.as_str()),
-                        ("status", status),
-                        ("batch", ""),
-                        ("page", page),
-                    ])
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+    let page = |domain: String, status: &'static str, page: &'static str| {
+        let (app, client) = (&app, &client);
+        async move { json(list(app, client, &domain, status, page).await).await }
     };
-    let all = list(String::new(), "", "1").await;
+    let all = page(String::new(), "", "1").await;
     assert_eq!(
         (all["total"].as_i64(), all["pages"].as_i64()),
         (Some(50), Some(3))
     );
     assert_eq!(all["inboxes"].as_array().unwrap().len(), 20);
-    let last = list(String::new(), "", "3").await;
+    let last = page(String::new(), "", "3").await;
     assert_eq!(last["inboxes"].as_array().unwrap().len(), 10);
-    let io = list(domains[1].to_string(), "", "1").await;
+    let io = page(domains[1].to_string(), "", "1").await;
     assert_eq!(io["total"], 25);
     assert!(
         io["inboxes"]
@@ -675,11 +671,7 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
     );
 
     // Suspend one: the relay keeps its login but marks it suspended and takes its relay right.
-    let id: Uuid =
-        sqlx::query_scalar("SELECT id FROM inboxes WHERE address = 'james.smith@magic-list.com'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let id = inbox_id(&app, "james.smith@magic-list.com").await;
     let change = |action: &'static str| {
         client
             .post(app.url("/api/inboxes/change"))
@@ -687,7 +679,7 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
             .send()
     };
     assert!(change("suspend").await.unwrap().status().is_success());
-    assert_eq!(list(String::new(), "suspended", "1").await["total"], 1);
+    assert_eq!(page(String::new(), "suspended", "1").await["total"], 1);
     let auth = read_json(&format!("{dir}/tenants/{tenant}/auth.json"));
     assert_eq!(
         auth["users"]["james.smith@magic-list.com"]["status"],
@@ -712,28 +704,34 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
     );
     // Delete: gone from the list, the count and the relay.
     assert!(change("delete").await.unwrap().status().is_success());
-    assert_eq!(list(String::new(), "", "1").await["total"], 49);
+    assert_eq!(page(String::new(), "", "1").await["total"], 49);
     let auth = read_json(&format!("{dir}/tenants/{tenant}/auth.json"));
     assert!(auth["users"].get("james.smith@magic-list.com").is_none());
     assert_eq!(change("resume").await.unwrap().status(), 404);
-    let res = client
-        .post(app.url("/api/inboxes"))
-        .form(&[
-            ("domain", ""),
-            ("status", "weird"),
-            ("batch", ""),
-            ("page", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = list(&app, &client, "", "weird", "1").await;
     assert_eq!(res.status(), 422);
     let _ = std::fs::remove_dir_all(dir);
 }
 
 async fn kumod() -> MockServer {
-    let server = MockServer::start().await;
-    server
+    MockServer::start().await
+}
+
+/// kumod answers `bump-config-epoch` with `status` (optionally: exactly `expect` times).
+async fn answer_bump(kumo: &MockServer, status: u16, expect: Option<u64>) {
+    let mock = Mock::given(method("POST"))
+        .and(path("/api/admin/bump-config-epoch"))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_string(if status == 200 {
+                "bump successful"
+            } else {
+                "overloaded"
+            }),
+        );
+    match expect {
+        Some(n) => mock.expect(n).mount(kumo).await,
+        None => mock.mount(kumo).await,
+    }
 }
 
 fn bumps(requests: &[wiremock::Request]) -> usize {
@@ -746,11 +744,7 @@ fn bumps(requests: &[wiremock::Request]) -> usize {
 #[sqlx::test]
 async fn kumomta_gets_both_domains_files_and_one_reload_per_publish(pool: PgPool) {
     let kumo = kumod().await;
-    Mock::given(method("POST"))
-        .and(path("/api/admin/bump-config-epoch"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("bump successful"))
-        .mount(&kumo)
-        .await;
+    answer_bump(&kumo, 200, None).await;
     let url = kumo.uri();
     let (app, dir) = app_with(
         pool,
@@ -850,11 +844,7 @@ async fn kumomta_gets_both_domains_files_and_one_reload_per_publish(pool: PgPool
 async fn an_unreachable_relay_leaves_the_batch_pending_and_the_job_brings_it_live(pool: PgPool) {
     let kumo = kumod().await;
     let url = kumo.uri();
-    Mock::given(method("POST"))
-        .and(path("/api/admin/bump-config-epoch"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&kumo)
-        .await;
+    answer_bump(&kumo, 200, None).await;
     let (app, _dir) = app_with(
         pool,
         &[
@@ -867,11 +857,7 @@ async fn an_unreachable_relay_leaves_the_batch_pending_and_the_job_brings_it_liv
     let domains = customer_with_domains(&app, &client, "ann@acme.test", &["kumo-down.com"]).await;
 
     kumo.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/api/admin/bump-config-epoch"))
-        .respond_with(ResponseTemplate::new(503).set_body_string("overloaded"))
-        .mount(&kumo)
-        .await;
+    answer_bump(&kumo, 503, None).await;
     let res = provision(&app, &client, &domains, "10", "first.last", "key-down-0001").await;
     assert_eq!(
         res.status(),
@@ -922,12 +908,7 @@ async fn an_unreachable_relay_leaves_the_batch_pending_and_the_job_brings_it_liv
 
     // The relay is back: the retry publishes and the inboxes go live.
     kumo.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/api/admin/bump-config-epoch"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(1)
-        .mount(&kumo)
-        .await;
+    answer_bump(&kumo, 200, Some(1)).await;
     sqlx::query(
         "UPDATE jobs SET run_at = now() WHERE kind = 'relay_publish' AND status = 'pending'",
     )
