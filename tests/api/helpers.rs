@@ -26,6 +26,14 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
         // Each test app answers sandbox DNS on its own free port.
         ("INBOXGROVE_DNS__RESOLVER".into(), "127.0.0.1:0".into()),
+        // Each app writes its relay files into its own directory, not the working dir.
+        (
+            "INBOXGROVE_RELAY__POLICY_DIR".into(),
+            std::env::temp_dir()
+                .join(format!("ig-test-relay-{}", uuid::Uuid::new_v4().simple()))
+                .to_string_lossy()
+                .into_owned(),
+        ),
         // Each app its own master key, in memory: nothing is written to the working dir.
         (
             "INBOXGROVE_SECRET_KEY".into(),
