@@ -50,6 +50,43 @@ pub async fn require_staff(state: &AppState) -> Result<String, AppError> {
         .ok_or(AppError::NotFound)
 }
 
+/// The signed-in staff user as the audit log's actor (same refusals as [`require_staff`]).
+pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::Actor, AppError> {
+    let auth = session()
+        .await?
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    let email =
+        crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(auth.user_id))
+            .await
+            .map_err(internal)?
+            .ok_or(AppError::NotFound)?;
+    let (ip, user_agent) = request_origin().await;
+    Ok(crate::server::db::audit::Actor {
+        kind: "staff",
+        id: Some(auth.user_id),
+        label: email,
+        ip,
+        user_agent,
+    })
+}
+
+/// The caller's IP and user agent, for the audit log.
+async fn request_origin() -> (Option<String>, Option<String>) {
+    let ip = client_ip().await.ok().map(|ip| ip.to_string());
+    let ua = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    (ip, ua)
+}
+
 /// The signed-in user's tenant context.
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     guard::require_tenant(state, &session().await?).await
@@ -187,16 +224,21 @@ impl From<crate::server::services::inboxes::InboxError> for AppError {
 
 /// Who is asking, for the audit log: the user, their IP and user agent.
 pub async fn actor(ctx: &TenantCtx) -> crate::server::db::audit::Actor {
-    let ip = client_ip().await.ok().map(|ip| ip.to_string());
-    let ua = leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .ok()
-        .and_then(|h| {
-            h.get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        });
+    let (ip, ua) = request_origin().await;
     crate::server::services::inboxes::user_actor(ctx, ip, ua)
+}
+
+impl From<crate::server::services::suspensions::SuspensionError> for AppError {
+    fn from(e: crate::server::services::suspensions::SuspensionError) -> Self {
+        use crate::server::services::suspensions::SuspensionError;
+        match e {
+            SuspensionError::Invalid(message) => {
+                AppError::Invalid(vec![FieldError::new("reason", message)])
+            }
+            SuspensionError::NotFound => AppError::NotFound,
+            SuspensionError::Unexpected(e) => internal(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -250,6 +250,7 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(page_context, shell))
+        .layer(from_fn_with_state(state.clone(), middleware::kill_switch))
         .layer(from_fn(middleware::require_login_for_pages))
         .layer(from_fn(middleware::server_fn_errors))
         .layer(sessions)

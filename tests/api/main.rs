@@ -10,6 +10,7 @@ mod domains;
 mod domains_sandbox;
 mod inboxes;
 mod jobs;
+mod kill_switch;
 mod namecheap;
 mod pages;
 mod sandbox_billing;

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
 use crate::server::auth::TenantCtx;
 
 pub struct EventMeta<'a> {
@@ -403,17 +402,9 @@ pub async fn recompute_tenant(
         .await
         .context("lifting the payment suspension")?;
     }
-    sqlx::query(
-        "UPDATE tenants SET status = CASE WHEN EXISTS (
-             SELECT 1 FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL)
-             THEN 'suspended' ELSE 'active' END
-          WHERE id = $1",
-    )
-    .bind(tenant_id)
-    .execute(conn)
-    .await
-    .context("updating the tenant status")?;
-    Ok(())
+    super::suspensions::refresh_tenant_status(conn, tenant_id)
+        .await
+        .context("updating the tenant status")
 }
 
 // ---- customer records ----------------------------------------------------------------------
@@ -671,16 +662,4 @@ pub async fn ledger(pool: &PgPool, ctx: &TenantCtx, limit: i64) -> anyhow::Resul
     .fetch_all(pool)
     .await
     .context("reading the ledger")
-}
-
-/// The category of the tenant's open suspension, if any.
-pub async fn open_suspension(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT category FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL
-          ORDER BY created_at LIMIT 1",
-    )
-    .bind(tenant.0)
-    .fetch_optional(pool)
-    .await
-    .context("loading the open suspension")
 }

@@ -9,6 +9,7 @@ pub mod domains;
 pub mod inboxes;
 pub mod jobs;
 pub mod mail;
+pub mod suspensions;
 pub mod tenants;
 pub mod trials;
 

@@ -35,3 +35,15 @@ pub async fn count_all(pool: &PgPool) -> anyhow::Result<i64> {
         .await
         .context("counting tenants")
 }
+
+pub async fn exists<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    tenant: crate::domain::TenantId,
+) -> anyhow::Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
+            .bind(tenant.0)
+            .fetch_one(exec)
+            .await?,
+    )
+}

@@ -3,7 +3,7 @@
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use std::net::{IpAddr, SocketAddr};
 
 use server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -197,6 +197,105 @@ pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
         .map_or(path.to_string(), |pq| pq.as_str().to_string());
     let query = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
     Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+/// Customer pages: a suspended tenant gets the suspension notice (403) instead.
+const CUSTOMER_PAGES: &[&str] = &[
+    "/dashboard",
+    "/billing",
+    "/domains",
+    "/inboxes",
+    "/activity",
+];
+/// Server functions open to a suspended tenant: signing in and out, public data, staff's own.
+const OPEN_API: &[&str] = &["/api/auth/", "/api/plans", "/api/staff/", "/api/admin/"];
+
+fn under(path: &str, prefix: &str) -> bool {
+    if prefix.ends_with('/') {
+        return path.starts_with(prefix);
+    }
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Which requests the kill switch covers: every customer page and every server function but
+/// the open ones. A `payment` suspension keeps the billing pages, so the customer can pay.
+pub fn kill_switch_covers(path: &str, category: &str) -> bool {
+    if category == "payment" && (under(path, "/billing") || under(path, "/api/billing")) {
+        return false;
+    }
+    if path.starts_with("/api/") {
+        return !OPEN_API.iter().any(|p| under(path, p));
+    }
+    CUSTOMER_PAGES.iter().any(|p| under(path, p))
+}
+
+/// The kill switch at the door: a signed-in member of a suspended tenant gets 403 with the
+/// reason category and how to reach support, on every customer page and server function.
+pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if !(path.starts_with("/api/") || CUSTOMER_PAGES.iter().any(|p| under(&path, p))) {
+        return next.run(req).await;
+    }
+    let tenant = match req.extensions().get::<tower_sessions::Session>() {
+        Some(s) => match TypedSession(s.clone()).auth().await {
+            Ok(Some(auth)) => auth.tenant_id,
+            _ => None,
+        },
+        None => None,
+    };
+    let Some(tenant) = tenant else {
+        return next.run(req).await;
+    };
+    let open =
+        match crate::server::db::suspensions::open(&state.pool, crate::domain::TenantId(tenant))
+            .await
+        {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "checking for a suspension failed");
+                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+            }
+        };
+    let Some(open) = open.filter(|o| kill_switch_covers(&path, &o.category)) else {
+        return next.run(req).await;
+    };
+    let notice = crate::server::services::suspensions::notice(&open.category);
+    if path.starts_with("/api/") {
+        let body = serde_json::to_string(&AppError::Forbidden(notice)).unwrap_or_default();
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    (
+        StatusCode::FORBIDDEN,
+        Html(suspended_page(&state, &open.category, &notice)),
+    )
+        .into_response()
+}
+
+fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {
+    let css = format!(
+        "/{}/{}.css",
+        state.settings.server.site_pkg_dir, state.settings.server.output_name
+    );
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Account suspended · InboxGrove</title><link rel=\"stylesheet\" href=\"{css}\"></head>\
+         <body class=\"bg-stone-50 text-stone-900\"><main class=\"mx-auto max-w-xl space-y-4 px-4 py-16\">\
+         <h1 class=\"text-2xl font-bold\">Your account is suspended</h1>\
+         <p role=\"alert\" data-testid=\"suspension-notice\" data-category=\"{category}\" \
+         class=\"rounded border border-red-300 bg-red-50 px-3 py-2\">{notice}</p>\
+         <p>Reason: <strong data-testid=\"suspension-category\">{category}</strong>. \
+         Write to <a class=\"text-emerald-800 underline\" href=\"mailto:support@inboxgrove.com\">support@inboxgrove.com</a> \
+         from your account's email address; we answer within one business day.</p>\
+         <form method=\"post\" action=\"/api/auth/logout\"><button class=\"rounded border border-stone-300 px-3 py-2 text-sm\" type=\"submit\">Log out</button></form>\
+         </main></body></html>"
+    )
 }
 
 #[cfg(test)]

@@ -261,6 +261,10 @@ pub fn backoff(attempt: i32, settings: &JobSettings) -> Duration {
     Duration::from_millis(delay_ms)
 }
 
+/// Kinds that run while their tenant is suspended: they carry out the suspension (the relay)
+/// or give money back. Every other tenant job is skipped and stays pending until resume.
+pub const RUN_WHILE_SUSPENDED: [&str; 2] = [relay::PUBLISH_KIND, saga::REFUND_KIND];
+
 /// Every job kind the app runs, and its periodic work.
 pub fn app_registry(settings: &Settings) -> Registry {
     Registry::new()
@@ -299,6 +303,11 @@ pub fn app_registry(settings: &Settings) -> Registry {
         .handle(relay::PUBLISH_KIND, |state, job| async move {
             relay::run(&state, &job).await
         })
+        .handle(relay::REASSERT_KIND, |state, _job| async move {
+            relay::reassert_holds(&state).await?;
+            Ok(())
+        })
+        .every(relay::REASSERT_KIND, Duration::from_secs(600))
 }
 
 #[cfg(test)]

@@ -47,9 +47,29 @@ impl Worker {
             return Ok(false);
         };
         let job = Job::from(row);
-        let outcome = self.run_handler(&job, token).await;
+        let outcome = match self.suspension_of(&job).await? {
+            // The kill switch: a suspended tenant's work waits, not failed, until resume.
+            Some(category) => Err(JobError::Defer {
+                until: chrono::Utc::now() + chrono::Duration::minutes(5),
+                reason: format!("the tenant is suspended ({category})"),
+            }),
+            None => self.run_handler(&job, token).await,
+        };
         self.record(&job, token, outcome).await?;
         Ok(true)
+    }
+
+    /// The open suspension's category when `job` belongs to a suspended tenant and is not one
+    /// of the kinds that run anyway.
+    async fn suspension_of(&self, job: &Job) -> anyhow::Result<Option<String>> {
+        match job.tenant_id {
+            Some(tenant) if !super::RUN_WHILE_SUSPENDED.contains(&job.kind.as_str()) => {
+                Ok(db::suspensions::open(&self.state.pool, tenant)
+                    .await?
+                    .map(|s| s.category))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Releases expired leases, then runs due jobs until none is left. Returns how many ran.

@@ -6,4 +6,5 @@ pub mod dashboard;
 pub mod delivery;
 pub mod domains;
 pub mod inboxes;
+pub mod suspensions;
 pub mod trial_reminder;

@@ -19,7 +19,9 @@ use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::dkim::DkimKey;
 use crate::server::jobs::{self, Job, JobError, NewJob};
-use crate::server::providers::relay::{RelayDomain, RelayError, RelayUser, TenantRelayData};
+use crate::server::providers::relay::{
+    RelayActionId, RelayDomain, RelayError, RelayUser, TenantRelayData,
+};
 use crate::server::state::AppState;
 
 pub const PUBLISH_KIND: &str = "relay_publish";
@@ -103,7 +105,7 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
             sha256: u.password_sha256,
         })
         .collect();
-    let suspended = db::billing::open_suspension(&state.pool, tenant).await?;
+    let suspended = db::suspensions::open(&state.pool, tenant).await?;
     Ok(TenantRelayData {
         tenant,
         active: suspended.is_none(),
@@ -147,10 +149,58 @@ pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published
     })
 }
 
-/// The `relay_publish` job.
+/// Makes the relay's tenant-scoped queue hold match the suspensions: placed while one is open
+/// (KumoMTA `suspend/v1` with the tenant), released once they are all lifted.
+pub async fn reconcile_hold(state: &AppState, tenant: TenantId) -> Result<(), RelayError> {
+    match db::suspensions::open(&state.pool, tenant).await? {
+        Some(open) if open.relay_id.is_none() => {
+            let until = Utc::now() + Duration::days(state.settings.relay.suspend_days);
+            let reason = format!("InboxGrove {} suspension: {}", open.category, open.reason);
+            let hold = state.relay.suspend_tenant(tenant, &reason, until).await?;
+            db::suspensions::set_relay_id(&state.pool, open.id, &hold.0).await?;
+        }
+        Some(_) => {}
+        None => {
+            for (id, hold) in db::suspensions::unreleased(&state.pool, tenant).await? {
+                state.relay.resume_tenant(&RelayActionId(hold)).await?;
+                db::suspensions::mark_released(&state.pool, id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub const REASSERT_KIND: &str = "relay_reassert_holds";
+
+/// KumoMTA keeps holds in memory only (a restart forgets them): re-post each open one
+/// (the same criteria replace the earlier entry).
+pub async fn reassert_holds(state: &AppState) -> anyhow::Result<usize> {
+    let tenants = db::suspensions::suspended_tenants(&state.pool).await?;
+    for tenant in &tenants {
+        let tenant = TenantId(*tenant);
+        if let Some(open) = db::suspensions::open(&state.pool, tenant).await? {
+            let until = Utc::now() + Duration::days(state.settings.relay.suspend_days);
+            let reason = format!("InboxGrove {} suspension: {}", open.category, open.reason);
+            match state.relay.suspend_tenant(tenant, &reason, until).await {
+                Ok(hold) => db::suspensions::set_relay_id(&state.pool, open.id, &hold.0).await?,
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.0, error = %e, "re-asserting a relay hold failed")
+                }
+            }
+        }
+    }
+    Ok(tenants.len())
+}
+
+/// The `relay_publish` job: the data, then the queue hold.
 pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let p: PublishJob = job.payload()?;
-    match publish_now(state, TenantId(p.tenant_id)).await {
+    let tenant = TenantId(p.tenant_id);
+    let done = match publish_now(state, tenant).await {
+        Ok(_) => reconcile_hold(state, tenant).await,
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(_) => Ok(()),
         Err(e @ (RelayError::Unavailable(_) | RelayError::Refused { .. })) => {
             tracing::warn!(tenant = %p.tenant_id, error = %e, attempt = job.attempt, "relay publish failed; will retry");

@@ -1,0 +1,143 @@
+//! The kill switch. Suspending a tenant (staff, or an automatic trigger as `system`) opens a
+//! suspension: from then on every customer page, server function and API call of the tenant
+//! answers 403 with the category (`http::middleware::kill_switch`), its logins are withdrawn at
+//! the relay and its queues held there (`relay::reconcile_hold`), and its background jobs wait
+//! (the worker defers them). Stripe webhooks are still applied. Resume lifts it and reverses
+//! each effect. Suspensions are kept, with actor, reason and times; each is audited.
+
+use anyhow::Context;
+
+use crate::domain::TenantId;
+use crate::server::db;
+use crate::server::db::audit::{Actor, Entry};
+use crate::server::services::inboxes::relay;
+use crate::server::state::AppState;
+
+pub const CATEGORIES: [&str; 4] = ["abuse", "payment", "terms", "manual"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuspensionError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Not found.")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The message a suspended customer sees.
+pub fn notice(category: &str) -> String {
+    format!(
+        "Your account is suspended ({category}). Nothing can be viewed or changed until it is resumed. Contact support@inboxgrove.com to resolve it."
+    )
+}
+
+/// Opens a suspension; false when one of this category was already open.
+pub async fn suspend(
+    state: &AppState,
+    tenant: TenantId,
+    category: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<bool, SuspensionError> {
+    let reason = reason.trim();
+    if !CATEGORIES.contains(&category) {
+        return Err(SuspensionError::Invalid(format!(
+            "Choose a category: {}.",
+            CATEGORIES.join(", ")
+        )));
+    }
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(SuspensionError::Invalid(
+            "A reason of 1 to 500 characters is required.".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if !db::tenants::exists(&mut *tx, tenant).await? {
+        return Err(SuspensionError::NotFound);
+    }
+    let label = if actor.label.is_empty() {
+        actor.kind.to_string()
+    } else {
+        format!("{}:{}", actor.kind, actor.label)
+    };
+    let Some(id) =
+        db::suspensions::insert(&mut tx, tenant, category, reason, &label, actor.id).await?
+    else {
+        return Ok(false);
+    };
+    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "tenant.suspend",
+            target: &format!("suspension:{id}"),
+            before: Some(serde_json::json!({ "status": "active" })),
+            after: Some(serde_json::json!({ "status": "suspended", "category": category, "reason": reason })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("committing the suspension")?;
+    apply_at_relay(state, tenant).await;
+    Ok(true)
+}
+
+/// Lifts every open suspension of the tenant; how many were open.
+pub async fn resume(
+    state: &AppState,
+    tenant: TenantId,
+    reason: &str,
+    actor: &Actor,
+) -> Result<u64, SuspensionError> {
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if !db::tenants::exists(&mut *tx, tenant).await? {
+        return Err(SuspensionError::NotFound);
+    }
+    let by = if actor.label.is_empty() {
+        actor.kind.to_string()
+    } else {
+        format!("{}:{}", actor.kind, actor.label)
+    };
+    let reason = if reason.trim().is_empty() {
+        "resumed"
+    } else {
+        reason.trim()
+    };
+    let lifted = db::suspensions::lift_all(&mut tx, tenant, &by, reason).await?;
+    if lifted == 0 {
+        return Ok(0);
+    }
+    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "tenant.resume",
+            target: &format!("tenant:{}", tenant.0),
+            before: Some(serde_json::json!({ "status": "suspended" })),
+            after: Some(serde_json::json!({ "status": "active", "reason": reason })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("committing the resume")?;
+    apply_at_relay(state, tenant).await;
+    Ok(lifted)
+}
+
+/// The request path's own attempt at the relay; the `relay_publish` job queued with the change
+/// retries whatever fails here.
+async fn apply_at_relay(state: &AppState, tenant: TenantId) {
+    let done = match relay::publish_now(state, tenant).await {
+        Ok(_) => relay::reconcile_hold(state, tenant).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = done {
+        tracing::warn!(tenant = %tenant.0, error = %e, "the relay did not take the suspension change yet; the job retries");
+        state.jobs.wake();
+    }
+}

@@ -1,0 +1,358 @@
+//! The kill switch: staff suspend a tenant → every customer route and server function (taken
+//! from the app's own route lists, not hand-picked) answers 403 with the notice, the fake
+//! KumoMTA gets the tenant-scoped hold, the published logins are withdrawn, the tenant's jobs
+//! wait (not fail); resume reverses each of these. Only staff can do it.
+
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{Signup, TestApp, browser, pay, spawn_app_with};
+use inboxgrove::server::jobs::{self, Worker};
+use inboxgrove::server::seed;
+
+const HOLD_ID: &str = "9511a32e-66f8-42aa-b151-ccb176df47d9";
+
+fn worker(app: &TestApp) -> Worker {
+    Worker::new(app.state.clone(), jobs::app_registry(&app.state.settings))
+}
+
+async fn kumod() -> MockServer {
+    let kumo = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/admin/bump-config-epoch"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("bump successful"))
+        .mount(&kumo)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/admin/suspend/v1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({ "id": HOLD_ID })),
+        )
+        .mount(&kumo)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/api/admin/suspend/v1"))
+        .and(body_partial_json(serde_json::json!({ "id": HOLD_ID })))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&kumo)
+        .await;
+    kumo
+}
+
+/// Every customer-facing path of the app: its page routes (parameters filled in) and its
+/// server functions. Public pages are the only ones left out.
+fn customer_routes() -> (Vec<String>, Vec<String>) {
+    const PUBLIC_PAGES: &[&str] = &["/", "/signup", "/login", "/staff"];
+    let pages = leptos_axum::generate_route_list(inboxgrove::app::App)
+        .into_iter()
+        .map(|r| {
+            r.path()
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with(':') || seg.starts_with('{') {
+                        Uuid::new_v4().to_string()
+                    } else {
+                        seg.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .map(|p| if p.is_empty() { "/".to_string() } else { p })
+        .filter(|p| !PUBLIC_PAGES.contains(&p.as_str()))
+        .collect();
+    let open = ["/api/auth/", "/api/plans", "/api/staff/", "/api/admin/"];
+    let functions = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| !open.iter().any(|o| p.starts_with(o)))
+        .collect();
+    (pages, functions)
+}
+
+async fn statuses(app: &TestApp, client: &reqwest::Client) -> Vec<(String, u16)> {
+    let (pages, functions) = customer_routes();
+    let mut out = Vec::new();
+    for p in pages {
+        let res = client.get(app.url(&p)).send().await.unwrap();
+        out.push((p, res.status().as_u16()));
+    }
+    for f in functions {
+        let res = client
+            .post(app.url(&f))
+            .form(&[("id", Uuid::new_v4().to_string())])
+            .send()
+            .await
+            .unwrap();
+        out.push((f, res.status().as_u16()));
+    }
+    out
+}
+
+async fn staff(app: &TestApp) -> reqwest::Client {
+    seed::seed_demo(&app.state).await.unwrap();
+    let client = browser();
+    let res = app
+        .login_with(&client, seed::STAFF_EMAIL, seed::STAFF_PASSWORD)
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    client
+}
+
+async fn admin(
+    app: &TestApp,
+    client: &reqwest::Client,
+    action: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/admin/tenants/{action}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn suspend_blocks_every_customer_route_reaches_the_relay_and_parks_jobs_and_resume_undoes_it(
+    pool: PgPool,
+) {
+    let kumo = kumod().await;
+    let url = kumo.uri();
+    let dir = std::env::temp_dir().join(format!("ig-kill-{}", Uuid::new_v4().simple()));
+    let dir_s = dir.to_string_lossy().into_owned();
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("INBOXGROVE_PROVIDERS__RELAY", "kumomta"),
+            ("INBOXGROVE_RELAY__KUMOMTA_API_URL", url.as_str()),
+            ("INBOXGROVE_RELAY__POLICY_DIR", dir_s.as_str()),
+        ],
+    )
+    .await;
+    // A customer with an active domain and three inboxes.
+    let customer = browser();
+    assert!(
+        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let res = customer
+        .post(app.url("/api/domains/buy"))
+        .header("accept", "text/html")
+        .form(&[("name", "kill-switch.com")])
+        .send()
+        .await
+        .unwrap();
+    let checkout = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(pay(&app, &checkout, "4242424242424242").await.status(), 303);
+    worker(&app).run_until_idle().await.unwrap();
+    let (tenant, domain): (Uuid, Uuid) =
+        sqlx::query_as("SELECT tenant_id, id FROM domains WHERE name = 'kill-switch.com'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let res = customer
+        .post(app.url("/api/inboxes/provision"))
+        .form(&[
+            ("domains", domain.to_string()),
+            ("per_domain", "3".into()),
+            ("convention", "roles".into()),
+            ("personas", String::new()),
+            ("display", "full".into()),
+            ("company", String::new()),
+            ("idempotency_key", "kill-switch-0001".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let before = statuses(&app, &customer).await;
+    assert!(before.iter().all(|(_, s)| *s != 403), "{before:?}");
+    // The lists really are the app's: pages and server functions of every area.
+    for expected in [
+        "/dashboard",
+        "/inboxes/new",
+        "/api/inboxes/provision",
+        "/api/domains/buy",
+        "/api/billing",
+    ] {
+        assert!(
+            before.iter().any(|(r, _)| r == expected),
+            "{expected} missing from {before:?}"
+        );
+    }
+
+    // Only staff: a customer gets 404, a visitor 401, and nothing changes.
+    let form = [
+        ("tenant", tenant.to_string()),
+        ("category", "abuse".into()),
+        ("reason", "spam complaints".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(admin(&app, &customer, "suspend", &form).await.status(), 404);
+    assert_eq!(
+        admin(&app, &browser(), "suspend", &form).await.status(),
+        401
+    );
+    assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 0);
+    let staff = staff(&app).await;
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "suspend",
+            &[
+                ("tenant", &tenant.to_string()),
+                ("category", "abuse"),
+                ("reason", " ")
+            ]
+        )
+        .await
+        .status(),
+        422
+    );
+
+    // A job of the tenant's waiting to run.
+    let job = Uuid::new_v4();
+    sqlx::query("INSERT INTO jobs (id, kind, payload, tenant_id, max_attempts) VALUES ($1, 'domain_dns_check', $2, $3, 3)")
+        .bind(job)
+        .bind(serde_json::json!({ "tenant_id": tenant, "domain_id": domain }))
+        .bind(tenant)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let res = admin(&app, &staff, "suspend", &form).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap(), true);
+
+    // Every customer route answers 403, and the pages carry the notice.
+    for (route, status) in statuses(&app, &customer).await {
+        assert_eq!(status, 403, "{route}");
+    }
+    let page = customer
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-testid=\"suspension-notice\"") && page.contains("suspended (abuse)"),
+        "{page}"
+    );
+    assert!(page.contains("support@inboxgrove.com"));
+    let api = customer
+        .post(app.url("/api/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert!(api.text().await.unwrap().contains("suspended (abuse)"));
+
+    // The relay: a hold scoped to the tenant, and its logins withdrawn from the published data.
+    let requests = kumo.received_requests().await.unwrap();
+    let holds: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path() == "/api/admin/suspend/v1")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(holds.len(), 1);
+    assert_eq!(holds[0]["tenant"], tenant.to_string());
+    let auth: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("tenants/{tenant}/auth.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(auth["status"], "suspended");
+    let listener =
+        std::fs::read_to_string(dir.join(format!("tenants/{tenant}/listener_domains.toml")))
+            .unwrap();
+    assert!(!listener.contains("@kill-switch.com"), "{listener}");
+
+    // The tenant's job is skipped and stays pending, its attempt not counted.
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE id = $1")
+        .bind(job)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    worker(&app).run_until_idle().await.unwrap();
+    let (status, attempts, error): (String, i32, Option<String>) =
+        sqlx::query_as("SELECT status, attempts, last_error FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("pending", 0));
+    assert!(error.unwrap().contains("suspended"));
+
+    // Resume reverses each effect.
+    let res = admin(
+        &app,
+        &staff,
+        "resume",
+        &[
+            ("tenant", &tenant.to_string()),
+            ("reason", "customer cleaned up"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let after = statuses(&app, &customer).await;
+    assert!(after.iter().all(|(_, s)| *s != 403), "{after:?}");
+    let released = kumo
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE" && r.url.path() == "/api/admin/suspend/v1")
+        .count();
+    assert_eq!(released, 1);
+    let auth: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("tenants/{tenant}/auth.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(auth["status"], "active");
+    let listener =
+        std::fs::read_to_string(dir.join(format!("tenants/{tenant}/listener_domains.toml")))
+            .unwrap();
+    assert!(listener.contains("sales@kill-switch.com"), "{listener}");
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE id = $1")
+        .bind(job)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    worker(&app).run_until_idle().await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+        .bind(job)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "done");
+
+    // Kept with actor, reason and times, and audited once each.
+    let (actor, reason, lifted_by): (String, String, Option<String>) =
+        sqlx::query_as("SELECT actor, reason, lifted_by FROM suspensions WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actor, "staff:staff@inboxgrove.test");
+    assert_eq!(reason, "spam complaints");
+    assert_eq!(lifted_by.as_deref(), Some("staff:staff@inboxgrove.test"));
+    for action in ["tenant.suspend", "tenant.resume"] {
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT count(*) FROM audit_log WHERE action = '{action}' AND actor_kind = 'staff'"
+            ))
+            .await,
+            1,
+            "{action}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
