@@ -36,6 +36,8 @@ pub struct Settings {
     pub relay: RelaySettings,
     #[serde(default)]
     pub inboxes: InboxSettings,
+    #[serde(default)]
+    pub abuse: AbuseSettings,
     /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
     #[serde(skip)]
     pub kumomta_webhook_secret: Option<SecretString>,
@@ -299,6 +301,28 @@ impl Default for RelaySettings {
             smtp_security: "STARTTLS".into(),
             imap_host: String::new(),
             imap_port: 993,
+        }
+    }
+}
+
+/// `[abuse]`: the automatic kill-switch triggers, evaluated from the stored delivery log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct AbuseSettings {
+    /// Spam complaints (KumoMTA Feedback records) in 24 h that suspend the tenant.
+    pub complaints_24h: i64,
+    /// Bounces / (deliveries + bounces) in 24 h at or above this suspend the tenant ...
+    pub bounce_rate: f64,
+    /// ... once at least this many messages were delivered or bounced in those 24 h.
+    pub bounce_min_messages: i64,
+}
+
+impl Default for AbuseSettings {
+    fn default() -> Self {
+        Self {
+            complaints_24h: 10,
+            bounce_rate: 0.10,
+            bounce_min_messages: 100,
         }
     }
 }

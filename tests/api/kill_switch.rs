@@ -356,3 +356,124 @@ async fn suspend_blocks_every_customer_route_reaches_the_relay_and_parks_jobs_an
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+async fn complaints(app: &TestApp, inbox: Uuid, from: usize, to: usize) -> reqwest::Response {
+    let now = chrono::Utc::now().timestamp();
+    let records: Vec<Value> = (from..to)
+        .map(|n| {
+            serde_json::json!({
+                "type": "Feedback",
+                "id": format!("complaint-{n}"),
+                "sender": "fbl@isp.example.net",
+                "recipient": "fbl@fbl.inboxgrove.example",
+                "timestamp": now,
+                "meta": {},
+                "feedback_report": {
+                    "feedback_type": "abuse",
+                    "original_mail_from": "<sales@trigger.com>",
+                    "original_rcpto_to": [format!("<user{n}@isp.example.net>")],
+                    "supplemental_trace": { "x_inbox_id": inbox.to_string() }
+                }
+            })
+        })
+        .collect();
+    reqwest::Client::new()
+        .post(app.url("/webhooks/kumomta"))
+        .bearer_auth("kill-switch-hook")
+        .json(&records)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("KUMOMTA_WEBHOOK_SECRET", "kill-switch-hook"),
+        ],
+    )
+    .await;
+    let customer = browser();
+    assert!(
+        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let res = customer
+        .post(app.url("/api/domains/buy"))
+        .header("accept", "text/html")
+        .form(&[("name", "trigger.com")])
+        .send()
+        .await
+        .unwrap();
+    let checkout = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(pay(&app, &checkout, "4242424242424242").await.status(), 303);
+    worker(&app).run_until_idle().await.unwrap();
+    let domain: Uuid = sqlx::query_scalar("SELECT id FROM domains WHERE name = 'trigger.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let res = customer
+        .post(app.url("/api/inboxes/provision"))
+        .form(&[
+            ("domains", domain.to_string()),
+            ("per_domain", "1".into()),
+            ("convention", "roles".into()),
+            ("personas", String::new()),
+            ("display", "full".into()),
+            ("company", String::new()),
+            ("idempotency_key", "trigger-00001".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let inbox: Uuid = sqlx::query_scalar("SELECT id FROM inboxes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    // 9 complaints: below the threshold, nothing happens.
+    assert_eq!(complaints(&app, inbox, 0, 9).await.status(), 200);
+    assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 0);
+    assert_eq!(
+        customer
+            .get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // The 10th: exactly at the threshold, one suspension by the system.
+    let tenth = complaints(&app, inbox, 9, 10).await;
+    assert_eq!(tenth.status(), 200);
+    assert_eq!(tenth.json::<Value>().await.unwrap()["suspended"], 1);
+    let (category, actor, reason): (String, String, String) =
+        sqlx::query_as("SELECT category, actor, reason FROM suspensions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (category.as_str(), actor.as_str()),
+        ("abuse", "system:abuse trigger")
+    );
+    assert_eq!(reason, "10 spam complaints in 24 h (the limit is 10)");
+    assert_eq!(
+        customer
+            .get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    // The 11th: still one.
+    assert_eq!(complaints(&app, inbox, 10, 11).await.status(), 200);
+    assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 1);
+    assert_eq!(app.scalar("SELECT count(*) FROM audit_log WHERE action = 'tenant.suspend' AND actor_kind = 'system'").await, 1);
+}

@@ -44,18 +44,20 @@ pub async fn add(
     Ok(())
 }
 
-/// The tenant's counts by kind since `since`.
-pub async fn totals_since(
+/// The tenant's (deliveries, bounces, complaints) whose hour starts at or after `since`.
+pub async fn window(
     pool: &sqlx::PgPool,
     tenant: TenantId,
     since: DateTime<Utc>,
-) -> anyhow::Result<Vec<(String, i64)>> {
+) -> anyhow::Result<(i64, i64, i64)> {
     Ok(sqlx::query_as(
-        "SELECT kind, sum(count)::bigint FROM delivery_counts
-          WHERE tenant_id = $1 AND hour >= $2 GROUP BY kind ORDER BY kind",
+        "SELECT COALESCE(sum(count) FILTER (WHERE kind = 'Delivery'), 0)::bigint,
+                COALESCE(sum(count) FILTER (WHERE kind = 'Bounce'), 0)::bigint,
+                COALESCE(sum(count) FILTER (WHERE kind = 'Feedback'), 0)::bigint
+           FROM delivery_counts WHERE tenant_id = $1 AND hour >= $2",
     )
     .bind(tenant.0)
     .bind(since)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?)
 }

@@ -56,7 +56,19 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
         }
     };
     match delivery::ingest(&state.pool, &records).await {
-        Ok(done) => (StatusCode::OK, Json(json!(done))).into_response(),
+        Ok(done) => {
+            // Stored: KumoMTA must not resend it even if a trigger check fails now.
+            let suspended = match delivery::evaluate_triggers(&state, &done.tenants).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = ?e, "evaluating the abuse triggers failed");
+                    0
+                }
+            };
+            let mut body = json!(done);
+            body["suspended"] = json!(suspended);
+            (StatusCode::OK, Json(body)).into_response()
+        }
         Err(IngestError::Malformed(e)) => {
             (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
         }

@@ -65,8 +65,11 @@ pub enum IngestError {
     Unexpected(#[from] anyhow::Error),
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Ingested {
+    /// The tenants whose counts changed (the abuse triggers look at them).
+    #[serde(skip)]
+    pub tenants: Vec<Uuid>,
     /// Counted now.
     pub counted: usize,
     /// Seen before (KumoMTA retried the batch).
@@ -202,6 +205,9 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
                 continue;
             }
         }
+        if !out.tenants.contains(&owner.tenant_id) {
+            out.tenants.push(owner.tenant_id);
+        }
         *counts
             .entry((
                 owner.tenant_id,
@@ -220,9 +226,112 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
     Ok(out)
 }
 
+/// Which automatic trigger fired, with the reason the suspension records.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    Complaints(i64),
+    BounceRate { bounces: i64, messages: i64 },
+}
+
+impl Trigger {
+    pub fn reason(&self, settings: &crate::server::config::AbuseSettings) -> String {
+        match self {
+            Trigger::Complaints(n) => format!(
+                "{n} spam complaints in 24 h (the limit is {})",
+                settings.complaints_24h
+            ),
+            Trigger::BounceRate { bounces, messages } => format!(
+                "bounce rate {:.1}% in 24 h ({bounces} of {messages} messages; the limit is {:.1}%)",
+                *bounces as f64 * 100.0 / *messages as f64,
+                settings.bounce_rate * 100.0
+            ),
+        }
+    }
+}
+
+/// The trigger the last 24 h of counts meet, if any: exactly at a threshold fires.
+pub fn trigger(
+    settings: &crate::server::config::AbuseSettings,
+    deliveries: i64,
+    bounces: i64,
+    complaints: i64,
+) -> Option<Trigger> {
+    let messages = deliveries + bounces;
+    if complaints >= settings.complaints_24h {
+        Some(Trigger::Complaints(complaints))
+    } else if messages >= settings.bounce_min_messages
+        && messages > 0
+        && bounces as f64 >= settings.bounce_rate * messages as f64
+    {
+        Some(Trigger::BounceRate { bounces, messages })
+    } else {
+        None
+    }
+}
+
+/// Evaluates the automatic triggers for `tenants` from the stored counts of the last 24 h;
+/// a trigger that fires suspends the tenant (actor `system`, category `abuse`) once: while
+/// that suspension is open, more records change nothing.
+pub async fn evaluate_triggers(
+    state: &crate::server::state::AppState,
+    tenants: &[Uuid],
+) -> anyhow::Result<usize> {
+    let since = Utc::now() - chrono::Duration::hours(24);
+    let since = since
+        .duration_trunc(chrono::Duration::hours(1))
+        .unwrap_or(since);
+    let mut fired = 0;
+    for tenant in tenants {
+        let tenant = crate::domain::TenantId(*tenant);
+        let (deliveries, bounces, complaints) =
+            db::delivery::window(&state.pool, tenant, since).await?;
+        let Some(t) = trigger(&state.settings.abuse, deliveries, bounces, complaints) else {
+            continue;
+        };
+        let actor = db::audit::Actor {
+            kind: "system",
+            label: "abuse trigger".into(),
+            ..Default::default()
+        };
+        let reason = t.reason(&state.settings.abuse);
+        match crate::server::services::suspensions::suspend(state, tenant, "abuse", &reason, &actor)
+            .await
+        {
+            Ok(true) => {
+                tracing::warn!(tenant = %tenant.0, %reason, "tenant suspended by an abuse trigger");
+                fired += 1;
+            }
+            Ok(false) => {}
+            Err(e) => return Err(anyhow::anyhow!("suspending for abuse: {e}")),
+        }
+    }
+    Ok(fired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn triggers_fire_exactly_at_their_thresholds() {
+        let s = crate::server::config::AbuseSettings::default();
+        assert_eq!(trigger(&s, 500, 0, 9), None);
+        assert_eq!(trigger(&s, 500, 0, 10), Some(Trigger::Complaints(10)));
+        // 10 % bounces over at least 100 messages.
+        assert_eq!(trigger(&s, 81, 9, 0), None, "90 messages are too few");
+        assert_eq!(trigger(&s, 91, 9, 0), None, "9 %");
+        assert_eq!(
+            trigger(&s, 90, 10, 0),
+            Some(Trigger::BounceRate {
+                bounces: 10,
+                messages: 100
+            })
+        );
+        assert_eq!(
+            Trigger::Complaints(10).reason(&s),
+            "10 spam complaints in 24 h (the limit is 10)"
+        );
+    }
 
     #[test]
     fn one_record_or_an_array_and_recipient_as_string_or_array() {
