@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::{
+    admin::{AdminTenantPage, AdminTenants},
     auth::{Login, Signup},
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
@@ -77,6 +78,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/billing/success") view=CheckoutSuccess />
                 <Route path=path!("/billing/cancel") view=CheckoutCanceled />
                 <Route path=path!("/staff") view=StaffHome />
+                <Route path=path!("/admin") view=AdminTenants />
+                <Route path=path!("/admin/tenants/:id") view=AdminTenantPage />
             </Routes>
         </Router>
         </div>

@@ -33,3 +33,31 @@ pub async fn resume_tenant(tenant: String, reason: String) -> Result<u64, AppErr
     let actor = s::staff_actor(&state).await?;
     Ok(suspensions::resume(&state, tenant_id(&tenant)?, &reason, &actor).await?)
 }
+
+/// Tenants by name, member email or domain, filtered by status, 25 a page.
+#[server(prefix = "/api", endpoint = "admin/tenants")]
+pub async fn admin_tenants(
+    q: String,
+    status: String,
+    page: i64,
+) -> Result<crate::domain::admin::AdminTenantsView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::tenants(&state, &q, &status, page)
+        .await
+        .map_err(s::internal)
+}
+
+#[server(prefix = "/api", endpoint = "admin/tenant")]
+pub async fn admin_tenant(
+    tenant: String,
+) -> Result<crate::domain::admin::AdminTenantDetail, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::tenant(&state, tenant_id(&tenant)?.0)
+        .await
+        .map_err(s::internal)?
+        .ok_or(AppError::NotFound)
+}

@@ -1,6 +1,7 @@
 //! Types shared by the browser and the server: parsed inputs, ids and view DTOs.
 
 pub mod account;
+pub mod admin;
 pub mod billing;
 pub mod domain_name;
 pub mod domains;

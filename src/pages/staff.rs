@@ -23,6 +23,7 @@ pub fn StaffHome() -> impl IntoView {
                             <p class="mt-2 text-stone-700" data-testid="tenant-count">
                                 {format!("{} on the platform.", plural(tenants, "tenant", "tenants"))}
                             </p>
+                            <p class="mt-2"><a href="/admin" class="text-emerald-800 underline" data-testid="admin-link">"Find a tenant, suspend or resume it"</a></p>
                             <SandboxClock />
                         </main>
                     }

@@ -251,6 +251,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(page_context, shell))
         .layer(from_fn_with_state(state.clone(), middleware::kill_switch))
+        .layer(from_fn_with_state(state.clone(), middleware::staff_pages))
         .layer(from_fn(middleware::require_login_for_pages))
         .layer(from_fn(middleware::server_fn_errors))
         .layer(sessions)

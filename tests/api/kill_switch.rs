@@ -63,6 +63,8 @@ fn customer_routes() -> (Vec<String>, Vec<String>) {
         })
         .map(|p| if p.is_empty() { "/".to_string() } else { p })
         .filter(|p| !PUBLIC_PAGES.contains(&p.as_str()))
+        // Staff pages are not the tenant's (a customer gets 404 there, suspended or not).
+        .filter(|p| !p.starts_with("/admin"))
         .collect();
     let open = ["/api/auth/", "/api/plans", "/api/staff/", "/api/admin/"];
     let functions = leptos::server_fn::axum::server_fn_paths()
@@ -476,4 +478,97 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     assert_eq!(complaints(&app, inbox, 10, 11).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 1);
     assert_eq!(app.scalar("SELECT count(*) FROM audit_log WHERE action = 'tenant.suspend' AND actor_kind = 'system'").await, 1);
+}
+
+#[sqlx::test]
+async fn only_staff_reach_the_admin_pages_and_functions(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    assert!(
+        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let tenant: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let visitor = browser();
+    for path in ["/admin", &format!("/admin/tenants/{tenant}")] {
+        for (who, client) in [("customer", &customer), ("visitor", &visitor)] {
+            let res = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 404, "{who} {path}");
+            assert!(!res.text().await.unwrap().contains("ann@acme.test"));
+        }
+    }
+    let search = [("q", "acme"), ("status", ""), ("page", "1")];
+    assert_eq!(
+        customer
+            .post(app.url("/api/admin/tenants"))
+            .form(&search)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        visitor
+            .post(app.url("/api/admin/tenants"))
+            .form(&search)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let detail = [("tenant", tenant.to_string())];
+    assert_eq!(
+        customer
+            .post(app.url("/api/admin/tenant"))
+            .form(&detail)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let staff = staff(&app).await;
+    assert_eq!(
+        staff.get(app.url("/admin")).send().await.unwrap().status(),
+        200
+    );
+    let found: Value = staff
+        .post(app.url("/api/admin/tenants"))
+        .form(&[("q", "ANN@acme"), ("status", ""), ("page", "1")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["tenants"][0]["id"], tenant.to_string());
+    let none: Value = staff
+        .post(app.url("/api/admin/tenants"))
+        .form(&[("q", "acme"), ("status", "suspended"), ("page", "1")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["total"], 0);
+    let d: Value = staff
+        .post(app.url("/api/admin/tenant"))
+        .form(&detail)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["members"][0][0], "ann@acme.test");
 }

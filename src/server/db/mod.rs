@@ -1,6 +1,7 @@
 //! The only place SQL lives, one file per aggregate.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod auth_failures;
 pub mod billing;

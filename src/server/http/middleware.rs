@@ -199,6 +199,40 @@ pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
     Redirect::to(&format!("/login?{query}")).into_response()
 }
 
+/// `/admin` pages exist only for staff: anyone else (a customer, a visitor) gets a plain 404,
+/// never the page or its data.
+pub async fn staff_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !under(req.uri().path(), "/admin") {
+        return next.run(req).await;
+    }
+    let user = match req.extensions().get::<tower_sessions::Session>() {
+        Some(s) => match TypedSession(s.clone()).auth().await {
+            Ok(Some(auth)) => Some(auth.user_id),
+            _ => None,
+        },
+        None => None,
+    };
+    let staff = match user {
+        Some(id) => {
+            crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(id))
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        }
+        None => false,
+    };
+    if staff {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Html("<!DOCTYPE html><title>Not found</title><h1>Not found</h1>"),
+        )
+            .into_response()
+    }
+}
+
 /// Customer pages: a suspended tenant gets the suspension notice (403) instead.
 const CUSTOMER_PAGES: &[&str] = &[
     "/dashboard",

@@ -1,6 +1,7 @@
 //! Use cases as plain async functions, testable without HTTP.
 
 pub mod accounts;
+pub mod admin;
 pub mod billing;
 pub mod dashboard;
 pub mod delivery;

@@ -1,0 +1,68 @@
+import { test, expect, Page, Browser } from '@playwright/test';
+
+const PASSWORD = 'Correct-Horse-Battery-9';
+const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+}
+
+async function signIn(browser: Browser, email: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: /log in/i }).click();
+  return page;
+}
+
+test('staff suspend a tenant, its next page shows the notice, resume brings it back', async ({ browser }) => {
+  // A customer.
+  const customer = await (await browser.newContext()).newPage();
+  const email = `kill-${unique()}@acme-e2e.io`;
+  const company = `Kill Switch ${unique()}`;
+  await customer.goto('/signup');
+  await hydrated(customer);
+  await customer.getByLabel('Company name').fill(company);
+  await customer.getByLabel('Email').fill(email);
+  await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await customer.getByRole('button', { name: 'Create account' }).click();
+  await expect(customer).toHaveURL(/\/dashboard$/);
+
+  // Staff find it and suspend it.
+  const staff = await signIn(browser, 'staff@inboxgrove.test', 'staff-grove-2026');
+  await expect(staff).toHaveURL(/\/(staff|dashboard)/);
+  await staff.goto('/admin');
+  await hydrated(staff);
+  await staff.getByTestId('admin-search').fill(email);
+  await staff.getByTestId('admin-search-submit').click();
+  await expect(staff.getByTestId('admin-tenant-row')).toHaveCount(1);
+  await staff.getByRole('link', { name: company }).click();
+  await hydrated(staff);
+  await staff.getByTestId('suspend-category').selectOption('abuse');
+  await staff.getByTestId('suspend-reason').fill('spam complaints from a blocklist');
+  await staff.getByTestId('suspend').click();
+  await expect(staff.getByTestId('admin-tenant-status')).toHaveText('suspended');
+  await expect(staff.getByTestId('suspension-history')).toContainText('spam complaints from a blocklist');
+
+  // The customer's next page is the notice (403).
+  const blocked = await customer.goto('/inboxes');
+  expect(blocked!.status()).toBe(403);
+  await expect(customer.getByTestId('suspension-notice')).toContainText('suspended (abuse)');
+  await expect(customer.getByRole('link', { name: 'support@inboxgrove.com' })).toBeVisible();
+
+  // Resume: the customer works again.
+  await staff.getByTestId('resume-reason').fill('cleaned up');
+  await staff.getByTestId('resume').click();
+  await expect(staff.getByTestId('admin-tenant-status')).toHaveText('active');
+  const back = await customer.goto('/dashboard');
+  expect(back!.status()).toBe(200);
+  await hydrated(customer);
+  await expect(customer.getByTestId('tenant-name')).toHaveText(company);
+});
+
+test('a customer cannot reach the admin panel', async ({ page }) => {
+  const res = await page.goto('/admin');
+  expect(res!.status()).toBe(404);
+});
