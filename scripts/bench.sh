@@ -16,8 +16,11 @@ mkdir -p .bench
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
-# The trial caps are raised so one bench customer can hold 10 domains and 1,000 inboxes (part 4).
-INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR=.bench/relay \
+# The trial caps are raised so one bench customer can hold 10 domains and 1,000 inboxes (part 4);
+# the rate limits stay on (their cost is in the figures) but high enough never to refuse.
+INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE=100000000 INBOXGROVE_RATE_LIMITS__TENANT_PER_HOUR=100000000 \
+    INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=100000 \
+    INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR=.bench/relay \
     INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
     INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
 pid=$!

@@ -11,6 +11,8 @@ export LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100
 export INBOXGROVE_SERVER__PUBLIC_URL="http://${LEPTOS_SITE_ADDR}"
 export INBOXGROVE_DNS__RESOLVER=127.0.0.1:0   # sandbox DNS on a free port, not make run's
 export INBOXGROVE_LOG__FORMAT=text
+# Every browser of the suite signs in from 127.0.0.1: the per-IP login limit would be shared.
+export INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=10000
 export INBOXGROVE_RELAY__POLICY_DIR="${TMPDIR:-/tmp}/inboxgrove-e2e-relay"   # the sandbox relay's files
 target/debug/inboxgrove seed >/dev/null   # the staff user drives the sandbox clock
 exec target/debug/inboxgrove serve

@@ -278,7 +278,7 @@ pub fn DomainPage() -> impl IntoView {
         {
             set_timeout(
                 move || tick.update(|t| *t += 1),
-                std::time::Duration::from_millis(700),
+                std::time::Duration::from_millis(1500),
             );
         }
     });

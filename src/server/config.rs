@@ -99,6 +99,24 @@ pub struct RateLimitSettings {
     /// Failed logins / signups allowed per IP and per email inside the window.
     pub auth_max_failures: i64,
     pub auth_window_secs: i64,
+    /// Requests per signed-in tenant (pages, server functions, exports) per minute / hour.
+    #[serde(default = "default_tenant_per_minute")]
+    pub tenant_per_minute: u32,
+    #[serde(default = "default_tenant_per_hour")]
+    pub tenant_per_hour: u32,
+    /// Login and signup attempts per client IP per minute (successful or not).
+    #[serde(default = "default_ip_auth_per_minute")]
+    pub ip_auth_per_minute: u32,
+}
+
+fn default_tenant_per_minute() -> u32 {
+    60
+}
+fn default_tenant_per_hour() -> u32 {
+    1000
+}
+fn default_ip_auth_per_minute() -> u32 {
+    20
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -472,6 +490,12 @@ impl Settings {
         anyhow::ensure!(
             self.rate_limits.auth_max_failures > 0 && self.rate_limits.auth_window_secs > 0,
             "rate_limits.auth_* must be positive"
+        );
+        anyhow::ensure!(
+            self.rate_limits.tenant_per_minute > 0
+                && self.rate_limits.tenant_per_hour > 0
+                && self.rate_limits.ip_auth_per_minute > 0,
+            "rate_limits.tenant_per_minute, tenant_per_hour and ip_auth_per_minute must be positive"
         );
         anyhow::ensure!(
             self.billing.failed_payments_before_suspension > 0,

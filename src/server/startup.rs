@@ -23,7 +23,9 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
-use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
+use crate::server::http::{
+    export, health, kumomta, middleware, outbox, rate_limit, sandbox_stripe, webhooks,
+};
 use crate::server::jobs;
 use crate::server::state::AppState;
 
@@ -115,10 +117,12 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = PostgresStore::new(self.state.pool.clone());
+        let limits = self.state.rate_limits.clone();
         let cleanup = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 tick.tick().await;
+                limits.shrink();
                 if let Err(e) = store.delete_expired().await {
                     tracing::warn!(error = %e, "deleting expired sessions failed");
                 }
@@ -251,6 +255,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(page_context, shell))
         .layer(from_fn_with_state(state.clone(), middleware::kill_switch))
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), middleware::staff_pages))
         .layer(from_fn(middleware::require_login_for_pages))
         .layer(from_fn(middleware::server_fn_errors))

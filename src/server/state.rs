@@ -47,6 +47,8 @@ pub struct AppState {
     /// KumoMTA, or the sandbox relay (the same policy files, no HTTP).
     pub relay: Arc<dyn Relay>,
     pub relay_sandbox: Option<Arc<SandboxRelay>>,
+    /// Per-tenant and per-IP request limits (in memory, per process).
+    pub rate_limits: Arc<crate::server::http::rate_limit::RateLimits>,
     /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
     pub secrets: SecretBox,
 }
@@ -156,6 +158,9 @@ impl AppState {
             dns_checker,
             relay,
             relay_sandbox,
+            rate_limits: Arc::new(crate::server::http::rate_limit::RateLimits::new(
+                &settings.rate_limits,
+            )),
             secrets: SecretBox::new(&settings.secret_key),
             pool,
             leptos_options: settings.leptos_options(),

@@ -26,6 +26,15 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
         // Each test app answers sandbox DNS on its own free port.
         ("INBOXGROVE_DNS__RESOLVER".into(), "127.0.0.1:0".into()),
+        // Tests make many requests a minute per tenant; the rate-limit tests set their own.
+        (
+            "INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE".into(),
+            "100000".into(),
+        ),
+        (
+            "INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE".into(),
+            "100000".into(),
+        ),
         // Each app writes its relay files into its own directory, not the working dir.
         (
             "INBOXGROVE_RELAY__POLICY_DIR".into(),

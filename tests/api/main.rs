@@ -13,6 +13,7 @@ mod jobs;
 mod kill_switch;
 mod namecheap;
 mod pages;
+mod rate_limits;
 mod sandbox_billing;
 mod sandbox_shape;
 mod security;

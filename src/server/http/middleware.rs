@@ -264,6 +264,15 @@ pub fn kill_switch_covers(path: &str, category: &str) -> bool {
     CUSTOMER_PAGES.iter().any(|p| under(path, p))
 }
 
+/// A signed-in customer's request: its pages and server functions but the open ones (the
+/// kill switch and the rate limits cover exactly these).
+pub fn is_customer_request(path: &str) -> bool {
+    if path.starts_with("/api/") {
+        return !OPEN_API.iter().any(|p| under(path, p));
+    }
+    CUSTOMER_PAGES.iter().any(|p| under(path, p))
+}
+
 /// The kill switch at the door: a signed-in member of a suspended tenant gets 403 with the
 /// reason category and how to reach support, on every customer page and server function.
 pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next) -> Response {
