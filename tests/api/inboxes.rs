@@ -416,8 +416,10 @@ async fn limits_bad_input_and_a_suspended_account_are_refused_with_nothing_creat
         .execute(&app.pool)
         .await
         .unwrap();
+    // (The kill switch answers 403 before the service, whose own entitlement check would
+    // refuse it too.)
     let res = provision(&app, &client, &domains, "1", "roles", "key-limit-007").await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("suspended"));
     assert_eq!(count(&app, "SELECT count(*) FROM inboxes").await, 48);
 }
