@@ -33,12 +33,12 @@ async fn app_with(pool: PgPool, extra: &[(&str, &str)]) -> (TestApp, String) {
     (spawn_app_with(pool, &vars).await, dir)
 }
 
-fn worker(app: &TestApp) -> Worker {
+pub fn worker(app: &TestApp) -> Worker {
     Worker::new(app.state.clone(), jobs::app_registry(&app.state.settings))
 }
 
 /// Signs up, buys `names` through the sandbox Checkout and runs the sagas to `active`.
-async fn customer_with_domains(
+pub async fn customer_with_domains(
     app: &TestApp,
     client: &reqwest::Client,
     email: &str,
@@ -70,7 +70,7 @@ async fn customer_with_domains(
     ids
 }
 
-async fn provision(
+pub async fn provision(
     app: &TestApp,
     client: &reqwest::Client,
     domains: &[Uuid],

@@ -9,15 +9,11 @@ use uuid::Uuid;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Signup, TestApp, browser, pay, spawn_app_with};
-use inboxgrove::server::jobs::{self, Worker};
+use crate::helpers::{Signup, TestApp, browser, spawn_app_with};
+use crate::inboxes::{customer_with_domains, provision, worker};
 use inboxgrove::server::seed;
 
 const HOLD_ID: &str = "9511a32e-66f8-42aa-b151-ccb176df47d9";
-
-fn worker(app: &TestApp) -> Worker {
-    Worker::new(app.state.clone(), jobs::app_registry(&app.state.settings))
-}
 
 async fn kumod() -> MockServer {
     let kumo = MockServer::start().await;
@@ -137,41 +133,14 @@ async fn suspend_blocks_every_customer_route_reaches_the_relay_and_parks_jobs_an
     .await;
     // A customer with an active domain and three inboxes.
     let customer = browser();
-    assert!(
-        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
-            .await
-            .status()
-            .is_success()
-    );
-    let res = customer
-        .post(app.url("/api/domains/buy"))
-        .header("accept", "text/html")
-        .form(&[("name", "kill-switch.com")])
-        .send()
+    let domain =
+        customer_with_domains(&app, &customer, "ann@acme.test", &["kill-switch.com"]).await[0];
+    let tenant: Uuid = sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
+        .bind(domain)
+        .fetch_one(&app.pool)
         .await
         .unwrap();
-    let checkout = res.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(pay(&app, &checkout, "4242424242424242").await.status(), 303);
-    worker(&app).run_until_idle().await.unwrap();
-    let (tenant, domain): (Uuid, Uuid) =
-        sqlx::query_as("SELECT tenant_id, id FROM domains WHERE name = 'kill-switch.com'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    let res = customer
-        .post(app.url("/api/inboxes/provision"))
-        .form(&[
-            ("domains", domain.to_string()),
-            ("per_domain", "3".into()),
-            ("convention", "roles".into()),
-            ("personas", String::new()),
-            ("display", "full".into()),
-            ("company", String::new()),
-            ("idempotency_key", "kill-switch-0001".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = provision(&app, &customer, &[domain], "3", "roles", "kill-switch-0001").await;
     assert_eq!(res.status(), 200);
     let before = statuses(&app, &customer).await;
     assert!(before.iter().all(|(_, s)| *s != 403), "{before:?}");
@@ -399,40 +368,8 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     )
     .await;
     let customer = browser();
-    assert!(
-        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
-            .await
-            .status()
-            .is_success()
-    );
-    let res = customer
-        .post(app.url("/api/domains/buy"))
-        .header("accept", "text/html")
-        .form(&[("name", "trigger.com")])
-        .send()
-        .await
-        .unwrap();
-    let checkout = res.headers()["location"].to_str().unwrap().to_string();
-    assert_eq!(pay(&app, &checkout, "4242424242424242").await.status(), 303);
-    worker(&app).run_until_idle().await.unwrap();
-    let domain: Uuid = sqlx::query_scalar("SELECT id FROM domains WHERE name = 'trigger.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let res = customer
-        .post(app.url("/api/inboxes/provision"))
-        .form(&[
-            ("domains", domain.to_string()),
-            ("per_domain", "1".into()),
-            ("convention", "roles".into()),
-            ("personas", String::new()),
-            ("display", "full".into()),
-            ("company", String::new()),
-            ("idempotency_key", "trigger-00001".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let domains = customer_with_domains(&app, &customer, "ann@acme.test", &["trigger.com"]).await;
+    let res = provision(&app, &customer, &domains, "1", "roles", "trigger-00001").await;
     assert_eq!(res.status(), 200);
     let inbox: Uuid = sqlx::query_scalar("SELECT id FROM inboxes")
         .fetch_one(&app.pool)

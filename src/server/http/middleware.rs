@@ -273,6 +273,16 @@ pub fn is_customer_request(path: &str) -> bool {
     CUSTOMER_PAGES.iter().any(|p| under(path, p))
 }
 
+/// The signed-in user's tenant from the session, if any (staff sessions have none).
+/// Takes the session (cloned out of the request: the request is not `Sync`, so it must not
+/// be held across the await).
+pub async fn session_tenant(session: Option<tower_sessions::Session>) -> Option<uuid::Uuid> {
+    match TypedSession(session?).auth().await {
+        Ok(Some(auth)) => auth.tenant_id,
+        _ => None,
+    }
+}
+
 /// The kill switch at the door: a signed-in member of a suspended tenant gets 403 with the
 /// reason category and how to reach support, on every customer page and server function.
 pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -280,13 +290,7 @@ pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next
     if !(path.starts_with("/api/") || CUSTOMER_PAGES.iter().any(|p| under(&path, p))) {
         return next.run(req).await;
     }
-    let tenant = match req.extensions().get::<tower_sessions::Session>() {
-        Some(s) => match TypedSession(s.clone()).auth().await {
-            Ok(Some(auth)) => auth.tenant_id,
-            _ => None,
-        },
-        None => None,
-    };
+    let tenant = session_tenant(req.extensions().get::<tower_sessions::Session>().cloned()).await;
     let Some(tenant) = tenant else {
         return next.run(req).await;
     };

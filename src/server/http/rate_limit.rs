@@ -16,9 +16,8 @@ use std::num::NonZeroU32;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::server::auth::TypedSession;
 use crate::server::config::RateLimitSettings;
-use crate::server::http::middleware::{ClientIp, is_customer_request};
+use crate::server::http::middleware::{ClientIp, is_customer_request, session_tenant};
 use crate::server::state::AppState;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
@@ -124,13 +123,7 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     // Staff sessions carry no tenant: exempt.
-    let tenant = match req.extensions().get::<tower_sessions::Session>() {
-        Some(s) => match TypedSession(s.clone()).auth().await {
-            Ok(Some(auth)) => auth.tenant_id,
-            _ => None,
-        },
-        None => None,
-    };
+    let tenant = session_tenant(req.extensions().get::<tower_sessions::Session>().cloned()).await;
     let Some(tenant) = tenant else {
         return next.run(req).await;
     };
