@@ -354,12 +354,13 @@ pub async fn purchase_for_payment(
 
 /// Recomputes what the tenant's billing means for it, from the mirror (never from one event):
 /// the plan of its current subscription, and a `payment` suspension while an open invoice has
-/// failed `threshold` times or more (lifted once none has).
+/// failed `threshold` times or more (lifted once none has). True when the tenant's status
+/// (suspended or not) changed.
 pub async fn recompute_tenant(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     threshold: i32,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     sqlx::query(
         "UPDATE tenants t SET plan_id = (
              SELECT s.plan_id FROM billing_subscriptions s

@@ -6,15 +6,19 @@ use uuid::Uuid;
 
 use crate::domain::TenantId;
 
-/// True when `key` was not seen before (and is now).
-pub async fn mark_seen(conn: &mut PgConnection, key: &str) -> anyhow::Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO delivery_records_seen (record_key) VALUES ($1) ON CONFLICT DO NOTHING",
+/// Marks `keys` seen; returns those that were not seen before.
+pub async fn mark_seen(
+    conn: &mut PgConnection,
+    keys: &[String],
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let fresh: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO delivery_records_seen (record_key) SELECT DISTINCT unnest($1::text[])
+         ON CONFLICT DO NOTHING RETURNING record_key",
     )
-    .bind(key)
-    .execute(conn)
+    .bind(keys)
+    .fetch_all(conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(fresh.into_iter().collect())
 }
 
 pub async fn add(

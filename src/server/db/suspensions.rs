@@ -94,18 +94,19 @@ pub async fn lift_all(
     .rows_affected())
 }
 
-/// `tenants.status` follows whether a suspension is open.
-pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE tenants SET status = CASE WHEN EXISTS (
-             SELECT 1 FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL)
-             THEN 'suspended' ELSE 'active' END
-          WHERE id = $1",
+/// `tenants.status` follows whether a suspension is open; true when it changed.
+pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tenants SET status = s.status
+           FROM (SELECT CASE WHEN EXISTS (
+                     SELECT 1 FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL)
+                     THEN 'suspended' ELSE 'active' END AS status) s
+          WHERE id = $1 AND tenants.status <> s.status",
     )
     .bind(tenant)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn set_relay_id<'e>(

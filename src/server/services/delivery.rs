@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, DurationRound, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::server::db;
@@ -185,25 +185,31 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
         .into_iter()
         .collect();
 
-    let mut tx = pool.begin().await.context("starting")?;
-    let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
-    let mut seen_in_body = HashSet::new();
+    let mut attributed = Vec::with_capacity(counted.len());
     for r in counted {
         let owner = r
             .inbox_id()
             .and_then(|id| by_id.get(&id))
             .or_else(|| r.our_address().and_then(|a| by_address.get(&a)));
-        let Some(owner) = owner else {
-            out.ignored += 1;
+        match owner {
+            Some(owner) => attributed.push((r, r.key(), owner)),
+            None => out.ignored += 1,
+        }
+    }
+    let keys: Vec<String> = attributed
+        .iter()
+        .filter_map(|(_, k, _)| k.clone())
+        .collect();
+
+    let mut tx = pool.begin().await.context("starting")?;
+    // One statement for the whole batch: the keys not seen before (now marked seen).
+    let mut fresh = db::delivery::mark_seen(&mut tx, &keys).await?;
+    let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
+    for (r, key, owner) in attributed {
+        // `remove`: a key repeated inside the body counts once.
+        if key.is_some_and(|k| !fresh.remove(&k)) {
+            out.duplicates += 1;
             continue;
-        };
-        if let Some(key) = r.key() {
-            let fresh =
-                seen_in_body.insert(key.clone()) && db::delivery::mark_seen(&mut tx, &key).await?;
-            if !fresh {
-                out.duplicates += 1;
-                continue;
-            }
         }
         if !out.tenants.contains(&owner.tenant_id) {
             out.tenants.push(owner.tenant_id);

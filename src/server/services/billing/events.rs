@@ -108,16 +108,14 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
     }
     let (outcome, tenant) = apply_in(&mut tx, settings, &event).await?;
     if let Some(tenant) = tenant {
-        let was = crate::server::db::suspensions::open(&mut *tx, TenantId(tenant)).await?;
-        db::recompute_tenant(
+        let changed = db::recompute_tenant(
             &mut tx,
             tenant,
             settings.billing.failed_payments_before_suspension,
         )
         .await?;
-        let now = crate::server::db::suspensions::open(&mut *tx, TenantId(tenant)).await?;
         // A billing suspension opened or lifted: the relay must follow (logins, queue hold).
-        if was.is_some() != now.is_some() {
+        if changed {
             crate::server::services::inboxes::relay::request_in(
                 &mut tx,
                 settings,
