@@ -6,7 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::{
-    admin::{AdminTenantPage, AdminTenants},
+    activity::Activity,
+    admin::{AdminAudit, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage, AdminTenants},
     auth::{Login, Signup},
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
@@ -80,6 +81,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/staff") view=StaffHome />
                 <Route path=path!("/admin") view=AdminTenants />
                 <Route path=path!("/admin/tenants/:id") view=AdminTenantPage />
+                <Route path=path!("/admin/audit") view=AdminAudit />
+                <Route path=path!("/admin/events") view=AdminEvents />
+                <Route path=path!("/admin/jobs") view=AdminJobs />
+                <Route path=path!("/admin/platform") view=AdminPlatform />
+                <Route path=path!("/activity") view=Activity />
             </Routes>
         </Router>
         </div>

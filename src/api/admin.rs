@@ -34,17 +34,18 @@ pub async fn resume_tenant(tenant: String, reason: String) -> Result<u64, AppErr
     Ok(suspensions::resume(&state, tenant_id(&tenant)?, &reason, &actor).await?)
 }
 
-/// Tenants by name, member email or domain, filtered by status, 25 a page.
+/// Tenants by name, member email or domain, filtered by status and plan, 25 a page.
 #[server(prefix = "/api", endpoint = "admin/tenants")]
 pub async fn admin_tenants(
     q: String,
     status: String,
+    #[server(default)] plan: String,
     page: i64,
 ) -> Result<crate::domain::admin::AdminTenantsView, AppError> {
     use crate::server::{api_support as s, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
-    admin::tenants(&state, &q, &status, page)
+    admin::tenants(&state, &q, &status, &plan, page)
         .await
         .map_err(s::internal)
 }
@@ -60,4 +61,122 @@ pub async fn admin_tenant(
         .await
         .map_err(s::internal)?
         .ok_or(AppError::NotFound)
+}
+
+/// Extends the tenant's InboxGrove trial by `days` (1–90); the new end.
+#[server(prefix = "/api", endpoint = "admin/tenants/extend-trial")]
+pub async fn extend_trial(tenant: String, days: i32) -> Result<String, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::extend_trial(&state, &actor, tenant_id(&tenant)?, days).await?)
+}
+
+/// Refunds one ledger charge of the tenant in full, once.
+#[server(prefix = "/api", endpoint = "admin/tenants/refund")]
+pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result<String, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &reason).await?)
+}
+
+/// Bounces the tenant's queued mail at the relay; `confirm` is the tenant's name, typed.
+#[server(prefix = "/api", endpoint = "admin/tenants/purge-queues")]
+pub async fn purge_queues(tenant: String, confirm: String) -> Result<String, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::purge_queues(&state, &actor, tenant_id(&tenant)?, &confirm).await?)
+}
+
+/// Adds an internal note to the tenant.
+#[server(prefix = "/api", endpoint = "admin/tenants/note")]
+pub async fn add_note(tenant: String, body: String) -> Result<(), AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::add_note(&state, &actor, tenant_id(&tenant)?, &body).await?)
+}
+
+/// The audit trail across tenants, filtered by actor kind, action prefix and tenant.
+#[server(prefix = "/api", endpoint = "admin/audit")]
+pub async fn admin_audit(
+    #[server(default)] actor: String,
+    #[server(default)] action: String,
+    #[server(default)] tenant: String,
+    #[server(default)] before: Option<i64>,
+) -> Result<crate::domain::admin::AuditView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::audit(&state, &actor, &action, &tenant, before)
+        .await
+        .map_err(s::internal)
+}
+
+/// Stripe events received, newest first; `selected` adds that event's payload.
+#[server(prefix = "/api", endpoint = "admin/events")]
+pub async fn admin_events(
+    #[server(default)] kind: String,
+    #[server(default)] selected: String,
+) -> Result<crate::domain::admin::StripeEventsView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::stripe_events(&state, &kind, &selected)
+        .await
+        .map_err(s::internal)
+}
+
+/// Applies a stored Stripe event again.
+#[server(prefix = "/api", endpoint = "admin/events/replay")]
+pub async fn replay_event(id: String) -> Result<String, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::replay_event(&state, &actor, &id).await?)
+}
+
+/// Jobs with the status (pending, running, failed, done) and the count of each.
+#[server(prefix = "/api", endpoint = "admin/jobs")]
+pub async fn admin_jobs(
+    #[server(default)] status: String,
+) -> Result<crate::domain::admin::JobsView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::jobs(&state, &status).await.map_err(s::internal)
+}
+
+/// Runs a failed job again.
+#[server(prefix = "/api", endpoint = "admin/jobs/retry")]
+pub async fn retry_job(id: String) -> Result<(), AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::retry_job(&state, &actor, &id).await?)
+}
+
+/// Which providers are real and which are the sandbox; the sandbox clock.
+#[server(prefix = "/api", endpoint = "admin/platform")]
+pub async fn admin_platform() -> Result<crate::domain::admin::PlatformView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    admin::platform(&state).await.map_err(s::internal)
+}
+
+/// The signed-in customer's own trail (the Activity page).
+#[server(prefix = "/api", endpoint = "activity")]
+pub async fn get_activity(
+    #[server(default)] action: String,
+    #[server(default)] before: Option<i64>,
+) -> Result<crate::domain::admin::AuditView, AppError> {
+    use crate::server::{api_support as s, services::admin};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    admin::activity(&state, &ctx, &action, before)
+        .await
+        .map_err(s::internal)
 }

@@ -20,7 +20,7 @@ pub async fn signup(
         password,
         website,
     };
-    let signed_in = accounts::signup(&state, form, ip).await?;
+    let signed_in = accounts::signup(&state, form, ip, &s::origin().await).await?;
     session
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await
@@ -40,7 +40,7 @@ pub async fn login(
     let state = s::state()?;
     let ip = s::client_ip().await?;
     let session = s::session().await?;
-    let signed_in = accounts::login(&state, &email, &password, ip).await?;
+    let signed_in = accounts::login(&state, &email, &password, ip, &s::origin().await).await?;
     session
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await
@@ -57,8 +57,20 @@ pub async fn login(
 /// Ends the session on the server (the old cookie stops working) and goes home.
 #[server(prefix = "/api", endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::api_support as s;
+    use crate::server::{api_support as s, services::accounts};
+    let state = s::state()?;
     let session = s::session().await?;
+    if let Some(auth) = session.auth().await.map_err(s::internal)? {
+        let tenant = auth.tenant_id.map(crate::domain::TenantId);
+        accounts::logout(
+            &state,
+            crate::domain::UserId(auth.user_id),
+            tenant,
+            &s::origin().await,
+        )
+        .await
+        .map_err(s::internal)?;
+    }
     session.sign_out().await.map_err(s::internal)?;
     leptos_axum::redirect("/login");
     Ok(())

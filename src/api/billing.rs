@@ -19,7 +19,8 @@ pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
     use crate::server::services::billing::{self, PlanOutcome};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    match billing::choose_plan(&state, &ctx, plan.trim()).await? {
+    let actor = s::actor(&ctx).await;
+    match billing::choose_plan(&state, &ctx, plan.trim(), &actor).await? {
         PlanOutcome::Checkout(url) => {
             s::redirect_form_post(&url).await;
             Ok(Some(url))
@@ -37,7 +38,8 @@ pub async fn set_cancel(cancel: bool) -> Result<(), AppError> {
     use crate::server::{api_support as s, services::billing};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    billing::set_cancel_at_period_end(&state, &ctx, cancel).await?;
+    let actor = s::actor(&ctx).await;
+    billing::set_cancel_at_period_end(&state, &ctx, cancel, &actor).await?;
     leptos_axum::redirect("/billing");
     Ok(())
 }
@@ -68,20 +70,8 @@ pub async fn get_checkout_status(session_id: String) -> Result<CheckoutStatus, A
 /// number of webhook events that were delivered.
 #[server(prefix = "/api", endpoint = "staff/sandbox-clock")]
 pub async fn advance_sandbox_clock(days: i64) -> Result<usize, AppError> {
-    use crate::error::FieldError;
-    use crate::server::api_support as s;
+    use crate::server::{api_support as s, services::admin};
     let state = s::state()?;
-    s::require_staff(&state).await?;
-    let sandbox = state.stripe_sandbox.clone().ok_or_else(|| {
-        AppError::Forbidden(
-            "The clock exists only in the sandbox; real Stripe runs on real time.".into(),
-        )
-    })?;
-    if !(1..=400).contains(&days) {
-        return Err(AppError::Invalid(vec![FieldError::new(
-            "days",
-            "Advance by 1 to 400 days.",
-        )]));
-    }
-    sandbox.advance(days).await.map_err(s::internal)
+    let actor = s::staff_actor(&state).await?;
+    Ok(admin::advance_clock(&state, &actor, days).await?)
 }

@@ -34,7 +34,7 @@ pub async fn buy_domain(name: String) -> Result<String, AppError> {
     use crate::server::{api_support as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    let url = domains::buy(&state, &ctx, &name).await?;
+    let url = domains::buy(&state, &ctx, &name, &s::actor(&ctx).await).await?;
     s::redirect_form_post(&url).await;
     Ok(url)
 }
@@ -45,7 +45,7 @@ pub async fn connect_domain(name: String) -> Result<String, AppError> {
     use crate::server::{api_support as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    let id = domains::add_own(&state, &ctx, &name).await?;
+    let id = domains::add_own(&state, &ctx, &name, &s::actor(&ctx).await).await?;
     leptos_axum::redirect(&format!("/domains/{id}"));
     Ok(id.to_string())
 }
@@ -77,7 +77,7 @@ pub async fn repair_domain(id: String) -> Result<(), AppError> {
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let id = domain_id(&id)?;
-    domains::repair(&state, &ctx, id).await?;
+    domains::repair(&state, &ctx, id, &s::actor(&ctx).await).await?;
     leptos_axum::redirect(&format!("/domains/{id}"));
     Ok(())
 }
@@ -88,7 +88,7 @@ pub async fn delete_domain(id: String) -> Result<String, AppError> {
     use crate::server::{api_support as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    let note = domains::delete(&state, &ctx, domain_id(&id)?).await?;
+    let note = domains::delete(&state, &ctx, domain_id(&id)?, &s::actor(&ctx).await).await?;
     leptos_axum::redirect("/domains");
     Ok(note)
 }

@@ -22,6 +22,9 @@ pub struct AdminTenantsView {
     pub pages: i64,
     pub query: String,
     pub status: String,
+    pub plan: String,
+    /// Plan ids and names to filter by (`trial` first).
+    pub plans: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,8 +39,12 @@ pub struct AdminSuspension {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminAuditEntry {
+    pub id: i64,
     pub at: String,
     pub actor: String,
+    /// The tenant's id and name (the staff trail across tenants).
+    pub tenant: Option<(String, String)>,
+    pub ip: String,
     pub action: String,
     pub target: String,
     pub detail: String,
@@ -46,10 +53,109 @@ pub struct AdminAuditEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminTenantDetail {
     pub tenant: AdminTenantRow,
+    pub trial_ends: String,
     pub members: Vec<(String, String)>,
     pub domain_names: Vec<(String, String)>,
+    pub inbox_counts: Vec<(String, i64)>,
+    pub subscription: Option<AdminSubscription>,
+    pub ledger: Vec<AdminLedgerEntry>,
+    pub notes: Vec<AdminNote>,
     pub suspensions: Vec<AdminSuspension>,
     pub audit: Vec<AdminAuditEntry>,
+    /// The sandbox clock can be advanced (payments run on the sandbox).
+    pub sandbox: bool,
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSubscription {
+    pub id: String,
+    pub status: String,
+    pub plan: String,
+    pub period_end: Option<String>,
+    pub cancel_at_period_end: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminLedgerEntry {
+    pub id: i64,
+    pub kind: String,
+    pub amount: String,
+    pub description: String,
+    pub occurred: String,
+    /// A charge paid through a payment we can refund, not refunded by staff yet.
+    pub refundable: bool,
+    pub refunded_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminNote {
+    pub at: String,
+    pub author: String,
+    pub body: String,
+}
+
+/// The audit trail page (staff: every tenant; a customer: their own).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    pub entries: Vec<AdminAuditEntry>,
+    /// The id to pass as `before` for the next (older) page.
+    pub next: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub tenant: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeEventRow {
+    pub id: String,
+    pub kind: String,
+    pub created: String,
+    pub received: String,
+    pub tenant: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StripeEventsView {
+    pub events: Vec<StripeEventRow>,
+    pub kind: String,
+    /// The selected event's pretty-printed payload.
+    pub selected: Option<(StripeEventRow, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    pub tenant: Option<String>,
+    pub attempts: String,
+    pub run_at: String,
+    pub updated: String,
+    pub last_error: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobsView {
+    pub status: String,
+    pub counts: Vec<(String, i64)>,
+    pub jobs: Vec<JobView>,
+}
+
+/// One provider: what it is for, which implementation runs, and whether it is real.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub area: String,
+    pub name: String,
+    pub real: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformView {
+    pub providers: Vec<ProviderView>,
+    /// How far the sandbox clock is ahead of real time, when payments run on the sandbox.
+    pub sandbox_clock: Option<String>,
+}
+
+pub const JOB_STATUSES: [&str; 4] = ["pending", "running", "failed", "done"];
 
 pub const SUSPENSION_CATEGORIES: [&str; 4] = ["abuse", "payment", "terms", "manual"];

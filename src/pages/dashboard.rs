@@ -64,6 +64,8 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                         <a href="/domains" class="text-emerald-800 underline" data-testid="domains-link">"Domains"</a>
                         " · "
                         <a href="/inboxes" class="text-emerald-800 underline" data-testid="inboxes-link">"Inboxes"</a>
+                        " · "
+                        <a href="/activity" class="text-emerald-800 underline" data-testid="activity-link">"Activity"</a>
                     </p>
                 </div>
                 {trial.map(|t| view! {

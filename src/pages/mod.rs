@@ -1,5 +1,6 @@
 //! Route components, one module per area.
 
+pub mod activity;
 pub mod admin;
 pub mod auth;
 pub mod billing;

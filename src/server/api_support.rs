@@ -63,28 +63,28 @@ pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::A
             .await
             .map_err(internal)?
             .ok_or(AppError::NotFound)?;
-    let (ip, user_agent) = request_origin().await;
+    let origin = origin().await;
     Ok(crate::server::db::audit::Actor {
         kind: "staff",
         id: Some(auth.user_id),
         label: email,
-        ip,
-        user_agent,
+        ip: origin.ip,
+        user_agent: origin.user_agent,
     })
 }
 
 /// The caller's IP and user agent, for the audit log.
-async fn request_origin() -> (Option<String>, Option<String>) {
+pub async fn origin() -> crate::server::db::audit::Origin {
     let ip = client_ip().await.ok().map(|ip| ip.to_string());
-    let ua = leptos_axum::extract::<axum::http::HeaderMap>()
+    let user_agent = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
         .ok()
         .and_then(|h| {
             h.get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+                .map(|v| v.chars().take(300).collect())
         });
-    (ip, ua)
+    crate::server::db::audit::Origin { ip, user_agent }
 }
 
 /// The signed-in user's tenant context.
@@ -224,8 +224,8 @@ impl From<crate::server::services::inboxes::InboxError> for AppError {
 
 /// Who is asking, for the audit log: the user, their IP and user agent.
 pub async fn actor(ctx: &TenantCtx) -> crate::server::db::audit::Actor {
-    let (ip, ua) = request_origin().await;
-    crate::server::services::inboxes::user_actor(ctx, ip, ua)
+    let o = origin().await;
+    crate::server::services::inboxes::user_actor(ctx, o.ip, o.user_agent)
 }
 
 impl From<crate::server::services::suspensions::SuspensionError> for AppError {
@@ -237,6 +237,21 @@ impl From<crate::server::services::suspensions::SuspensionError> for AppError {
             }
             SuspensionError::NotFound => AppError::NotFound,
             SuspensionError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+impl From<crate::server::services::admin::AdminError> for AppError {
+    fn from(e: crate::server::services::admin::AdminError) -> Self {
+        use crate::server::services::admin::AdminError;
+        match e {
+            AdminError::Invalid(field, message) => {
+                AppError::Invalid(vec![FieldError::new(field, message)])
+            }
+            AdminError::NotFound => AppError::NotFound,
+            AdminError::Refused(message) => AppError::Conflict(FieldError::new("action", message)),
+            AdminError::Upstream(message) => AppError::Upstream(message),
+            AdminError::Unexpected(e) => internal(e),
         }
     }
 }

@@ -768,3 +768,44 @@ async fn the_ledger_refuses_updates_and_deletes(pool: PgPool) {
     );
     assert_eq!(app.count("ledger_entries").await, 1);
 }
+
+#[sqlx::test]
+async fn a_suspended_tenants_stripe_events_are_still_applied(pool: PgPool) {
+    let app = app(pool).await;
+    let tenant = customer(&app, "held@acme.io", "cus_1").await;
+    let staff = inboxgrove::server::db::audit::Actor::system("test");
+    assert!(
+        inboxgrove::server::services::suspensions::suspend(
+            &app.state,
+            inboxgrove::domain::TenantId(tenant),
+            "manual",
+            "looking into it",
+            &staff,
+        )
+        .await
+        .unwrap()
+    );
+    let res = post_signed(
+        &app,
+        &event(
+            "evt_held",
+            "invoice.paid",
+            T0,
+            invoice("in_held", "paid", 4900, 1, T0),
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(crate::helpers::json(res).await["outcome"], "applied");
+    assert_eq!(
+        app.scalar("SELECT sum(amount_cents)::bigint FROM ledger_entries")
+            .await,
+        4900
+    );
+    // Still suspended: a payment does not lift a manual suspension.
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM suspensions WHERE lifted_at IS NULL")
+            .await,
+        1
+    );
+}

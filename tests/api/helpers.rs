@@ -78,8 +78,10 @@ pub async fn spawn_on(pool: PgPool, settings: Settings) -> TestApp {
     }
 }
 
+/// A browser-like client: keeps cookies, does not follow redirects, names itself.
 pub fn browser() -> Client {
     Client::builder()
+        .user_agent("Mozilla/5.0 (InboxGrove tests)")
         .cookie_store(true)
         .redirect(Policy::none())
         .build()

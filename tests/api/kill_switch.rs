@@ -9,7 +9,7 @@ use uuid::Uuid;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Signup, TestApp, browser, spawn_app_with};
+use crate::helpers::{TestApp, browser, spawn_app_with};
 use crate::inboxes::{customer_with_domains, provision, worker};
 use inboxgrove::server::seed;
 
@@ -89,7 +89,7 @@ async fn statuses(app: &TestApp, client: &reqwest::Client) -> Vec<(String, u16)>
     out
 }
 
-async fn staff(app: &TestApp) -> reqwest::Client {
+pub(crate) async fn staff(app: &TestApp) -> reqwest::Client {
     seed::seed_demo(&app.state).await.unwrap();
     let client = browser();
     let res = app
@@ -99,7 +99,7 @@ async fn staff(app: &TestApp) -> reqwest::Client {
     client
 }
 
-async fn admin(
+pub(crate) async fn admin(
     app: &TestApp,
     client: &reqwest::Client,
     action: &str,
@@ -415,97 +415,4 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     assert_eq!(complaints(&app, inbox, 10, 11).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 1);
     assert_eq!(app.scalar("SELECT count(*) FROM audit_log WHERE action = 'tenant.suspend' AND actor_kind = 'system'").await, 1);
-}
-
-#[sqlx::test]
-async fn only_staff_reach_the_admin_pages_and_functions(pool: PgPool) {
-    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
-    let customer = browser();
-    assert!(
-        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
-            .await
-            .status()
-            .is_success()
-    );
-    let tenant: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let visitor = browser();
-    for path in ["/admin", &format!("/admin/tenants/{tenant}")] {
-        for (who, client) in [("customer", &customer), ("visitor", &visitor)] {
-            let res = client.get(app.url(path)).send().await.unwrap();
-            assert_eq!(res.status(), 404, "{who} {path}");
-            assert!(!res.text().await.unwrap().contains("ann@acme.test"));
-        }
-    }
-    let search = [("q", "acme"), ("status", ""), ("page", "1")];
-    assert_eq!(
-        customer
-            .post(app.url("/api/admin/tenants"))
-            .form(&search)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-    assert_eq!(
-        visitor
-            .post(app.url("/api/admin/tenants"))
-            .form(&search)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    let detail = [("tenant", tenant.to_string())];
-    assert_eq!(
-        customer
-            .post(app.url("/api/admin/tenant"))
-            .form(&detail)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
-
-    let staff = staff(&app).await;
-    assert_eq!(
-        staff.get(app.url("/admin")).send().await.unwrap().status(),
-        200
-    );
-    let found: Value = staff
-        .post(app.url("/api/admin/tenants"))
-        .form(&[("q", "ANN@acme"), ("status", ""), ("page", "1")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(found["total"], 1);
-    assert_eq!(found["tenants"][0]["id"], tenant.to_string());
-    let none: Value = staff
-        .post(app.url("/api/admin/tenants"))
-        .form(&[("q", "acme"), ("status", "suspended"), ("page", "1")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(none["total"], 0);
-    let d: Value = staff
-        .post(app.url("/api/admin/tenant"))
-        .form(&detail)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(d["members"][0][0], "ann@acme.test");
 }

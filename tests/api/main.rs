@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod admin;
 mod billing;
 mod cloudflare;
 mod domains;

@@ -2,7 +2,7 @@
 //! check, calls these.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -24,17 +24,20 @@ const TENANT_SELECT: &str = "SELECT t.id, t.name, t.status, t.plan_id, t.created
     (SELECT count(*) FROM inboxes i WHERE i.tenant_id = t.id AND i.status <> 'deleted') AS inboxes
     FROM tenants t";
 
-/// Name, member email or domain contains `q` (case-insensitive); `status` exact when set.
+/// Name, member email or domain contains `q` (case-insensitive); `status` exact when set;
+/// `plan` exact when set (`trial` = no plan yet).
 const TENANT_FILTER: &str = "($1 = '' OR t.name ILIKE '%' || $1 || '%'
         OR EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                     WHERE m.tenant_id = t.id AND u.email ILIKE '%' || $1 || '%')
         OR EXISTS (SELECT 1 FROM domains d WHERE d.tenant_id = t.id AND d.name ILIKE '%' || $1 || '%'))
-    AND ($2 = '' OR t.status = $2)";
+    AND ($2 = '' OR t.status = $2)
+    AND ($3 = '' OR ($3 = 'trial' AND t.plan_id IS NULL) OR t.plan_id = $3)";
 
 pub async fn search(
     pool: &PgPool,
     q: &str,
     status: &str,
+    plan: &str,
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<TenantRow>, i64)> {
@@ -43,13 +46,15 @@ pub async fn search(
     ))
     .bind(q)
     .bind(status)
+    .bind(plan)
     .fetch_one(pool)
     .await?;
     let rows = sqlx::query_as(&format!(
-        "{TENANT_SELECT} WHERE {TENANT_FILTER} ORDER BY t.created_at DESC OFFSET $3 LIMIT $4"
+        "{TENANT_SELECT} WHERE {TENANT_FILTER} ORDER BY t.created_at DESC OFFSET $4 LIMIT $5"
     ))
     .bind(q)
     .bind(status)
+    .bind(plan)
     .bind(offset)
     .bind(limit)
     .fetch_all(pool)
@@ -81,4 +86,281 @@ pub async fn domains(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, Str
             .fetch_all(pool)
             .await?,
     )
+}
+
+pub async fn trial_end(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT trial_ends_at FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Moves the trial end to `days` after the later of now and the current end; the new end.
+pub async fn extend_trial(
+    conn: &mut PgConnection,
+    id: Uuid,
+    days: i32,
+) -> anyhow::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    Ok(sqlx::query_as(
+        "UPDATE tenants t SET trial_ends_at = greatest(old.trial_ends_at, now()) + make_interval(days => $2)
+           FROM (SELECT id, trial_ends_at FROM tenants WHERE id = $1 FOR UPDATE) old
+          WHERE t.id = old.id
+          RETURNING old.trial_ends_at, t.trial_ends_at",
+    )
+    .bind(id)
+    .bind(days)
+    .fetch_optional(conn)
+    .await?)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub status: String,
+    pub plan_id: Option<String>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+}
+
+/// The tenant's subscriptions, the live one first.
+pub async fn subscriptions(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<SubscriptionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, status, plan_id, current_period_end, cancel_at_period_end
+           FROM billing_subscriptions WHERE tenant_id = $1
+          ORDER BY (status NOT IN ('canceled', 'incomplete_expired')) DESC, src_created DESC",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub kind: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub description: String,
+    pub occurred_at: DateTime<Utc>,
+    pub payment_intent_id: Option<String>,
+    /// Set when staff refunded this entry.
+    pub refunded_by: Option<String>,
+}
+
+pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> anyhow::Result<Vec<LedgerRow>> {
+    Ok(sqlx::query_as(
+        "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
+                l.payment_intent_id, r.actor AS refunded_by
+           FROM ledger_entries l LEFT JOIN admin_refunds r ON r.ledger_entry_id = l.id
+          WHERE l.tenant_id = $1 ORDER BY l.occurred_at DESC, l.id DESC LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The tenant's ledger entry `entry`, locked for the refund.
+pub async fn ledger_entry_for_refund(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    entry: i64,
+) -> anyhow::Result<Option<LedgerRow>> {
+    Ok(sqlx::query_as(
+        "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
+                l.payment_intent_id, NULL::text AS refunded_by
+           FROM ledger_entries l WHERE l.tenant_id = $1 AND l.id = $2 FOR SHARE",
+    )
+    .bind(tenant)
+    .bind(entry)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Claims the entry for a refund; `false` when it was refunded before (the key holds under
+/// concurrency: the second insert waits for the first transaction, then conflicts).
+pub async fn claim_refund(
+    conn: &mut PgConnection,
+    entry: &LedgerRow,
+    tenant: Uuid,
+    actor: &str,
+    reason: &str,
+) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO admin_refunds (ledger_entry_id, tenant_id, refund_id, amount_cents, currency, actor, reason)
+         VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(entry.id)
+    .bind(tenant)
+    .bind(entry.amount_cents)
+    .bind(&entry.currency)
+    .bind(actor)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_refund_id(
+    conn: &mut PgConnection,
+    entry: i64,
+    refund: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE admin_refunds SET refund_id = $2 WHERE ledger_entry_id = $1")
+        .bind(entry)
+        .bind(refund)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Live inboxes of the tenant by status.
+pub async fn inbox_counts(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, count(*) FROM inboxes WHERE tenant_id = $1 AND status <> 'deleted'
+          GROUP BY status ORDER BY status",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct NoteRow {
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn notes(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<NoteRow>> {
+    Ok(sqlx::query_as(
+        "SELECT author, body, created_at FROM tenant_notes WHERE tenant_id = $1
+          ORDER BY created_at DESC, id DESC",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn add_note(
+    conn: &mut PgConnection,
+    id: Uuid,
+    author: &str,
+    body: &str,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO tenant_notes (tenant_id, author, body) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(body)
+    .fetch_one(conn)
+    .await?)
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub r#type: String,
+    pub created: DateTime<Utc>,
+    pub tenant_id: Option<Uuid>,
+    pub outcome: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Stripe events received, newest first; `kind` filters by type prefix.
+pub async fn events(
+    pool: &PgPool,
+    kind: &str,
+    before: Option<DateTime<Utc>>,
+    limit: i64,
+) -> anyhow::Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, type, created, tenant_id, outcome, received_at FROM stripe_events
+          WHERE ($1 = '' OR starts_with(type, $1)) AND ($2::timestamptz IS NULL OR received_at < $2)
+          ORDER BY received_at DESC, id DESC LIMIT $3",
+    )
+    .bind(kind)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn event(
+    pool: &PgPool,
+    id: &str,
+) -> anyhow::Result<Option<(EventRow, serde_json::Value)>> {
+    let row: Option<(
+        String,
+        String,
+        DateTime<Utc>,
+        Option<Uuid>,
+        String,
+        DateTime<Utc>,
+        serde_json::Value,
+    )> = sqlx::query_as(
+        "SELECT id, type, created, tenant_id, outcome, received_at, payload
+               FROM stripe_events WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(
+        |(id, r#type, created, tenant_id, outcome, received_at, payload)| {
+            (
+                EventRow {
+                    id,
+                    r#type,
+                    created,
+                    tenant_id,
+                    outcome,
+                    received_at,
+                },
+                payload,
+            )
+        },
+    ))
+}
+
+/// Jobs by status (`pending`, `running`, `failed`, `done`), newest change first.
+pub async fn jobs(
+    pool: &PgPool,
+    status: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<super::jobs::JobRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} FROM jobs WHERE status = $1 ORDER BY updated_at DESC LIMIT $2",
+        super::jobs::COLUMNS
+    ))
+    .bind(status)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn job_counts(pool: &PgPool) -> anyhow::Result<Vec<(String, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// A failed job runs again now, with one more attempt; `None` unless it was `failed`.
+pub async fn retry_job(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> anyhow::Result<Option<(String, Option<Uuid>)>> {
+    Ok(sqlx::query_as(
+        "UPDATE jobs SET status = 'pending', run_at = now(), max_attempts = attempts + 1,
+                finished_at = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'failed'
+          RETURNING kind, tenant_id",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }

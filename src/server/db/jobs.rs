@@ -24,7 +24,7 @@ pub struct JobRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, kind, payload, tenant_id, dedupe_key, status, run_at, attempts, \
+pub(crate) const COLUMNS: &str = "id, kind, payload, tenant_id, dedupe_key, status, run_at, attempts, \
                        max_attempts, last_error, lock_token, created_at, updated_at, finished_at";
 
 pub struct InsertJob<'a> {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Website};
 use crate::error::FieldError;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
+use crate::server::db::audit::{Actor, Entry, Origin};
 use crate::server::db::{self, accounts::CreateSignupError, auth_failures::Kind};
 use crate::server::state::AppState;
 
@@ -50,6 +51,7 @@ pub async fn signup(
     state: &AppState,
     form: SignupForm,
     ip: IpAddr,
+    origin: &Origin,
 ) -> Result<SignedIn, SignupError> {
     let email_key = form.email.trim().to_lowercase();
     throttled(
@@ -59,7 +61,7 @@ pub async fn signup(
         &email_key,
         SignupError::Throttled,
         |e| matches!(e, SignupError::Invalid(_) | SignupError::EmailTaken),
-        create(state, &form),
+        create(state, &form, origin),
     )
     .await
 }
@@ -105,7 +107,11 @@ async fn throttled<T, E: From<anyhow::Error>>(
     result
 }
 
-async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupError> {
+async fn create(
+    state: &AppState,
+    form: &SignupForm,
+    origin: &Origin,
+) -> Result<SignedIn, SignupError> {
     let mut errors = Vec::new();
     let company = CompanyName::parse(&form.company)
         .map_err(|m| errors.push(FieldError::new("company", m)))
@@ -143,6 +149,22 @@ async fn create(state: &AppState, form: &SignupForm) -> Result<SignedIn, SignupE
         CreateSignupError::Unexpected(e) => SignupError::Unexpected(e),
     })?;
     tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
+    db::audit::record(
+        &state.pool,
+        &Actor::user(user_id.0, email.as_str(), origin),
+        Entry {
+            tenant: Some(tenant_id),
+            action: "account.signup",
+            target: &format!("user:{}", user_id.0),
+            before: None,
+            after: Some(serde_json::json!({
+                "company": company.as_str(),
+                "email": email.as_str(),
+                "trial_ends_at": trial_ends_at,
+            })),
+        },
+    )
+    .await?;
     Ok(SignedIn {
         user_id,
         tenant_id: Some(tenant_id),
@@ -156,9 +178,10 @@ pub async fn login(
     raw_email: &str,
     password: &str,
     ip: IpAddr,
+    origin: &Origin,
 ) -> Result<SignedIn, LoginError> {
     let email_key = raw_email.trim().to_lowercase();
-    throttled(
+    let signed_in = throttled(
         state,
         Kind::Login,
         ip,
@@ -166,6 +189,48 @@ pub async fn login(
         LoginError::Throttled,
         |e| matches!(e, LoginError::InvalidCredentials),
         check_credentials(state, raw_email, password),
+    )
+    .await?;
+    let mut actor = Actor::user(signed_in.user_id.0, &email_key, origin);
+    if signed_in.tenant_id.is_none() {
+        actor.kind = "staff";
+    }
+    db::audit::record(
+        &state.pool,
+        &actor,
+        Entry {
+            tenant: signed_in.tenant_id,
+            action: "account.login",
+            target: &format!("user:{}", signed_in.user_id.0),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    Ok(signed_in)
+}
+
+/// Records the sign-out (the session itself is ended by the caller).
+pub async fn logout(
+    state: &AppState,
+    user: UserId,
+    tenant: Option<TenantId>,
+    origin: &Origin,
+) -> anyhow::Result<()> {
+    let mut actor = Actor::user(user.0, "", origin);
+    if tenant.is_none() {
+        actor.kind = "staff";
+    }
+    db::audit::record(
+        &state.pool,
+        &actor,
+        Entry {
+            tenant,
+            action: "account.logout",
+            target: &format!("user:{}", user.0),
+            before: None,
+            after: None,
+        },
     )
     .await
 }

@@ -1,30 +1,59 @@
-//! The staff panel's reads. The server functions check staff first; nothing here is reachable
-//! by a customer.
+//! The staff panel: reads across tenants and the staff actions. The server functions check
+//! staff first; nothing here is reachable by a customer (the customer's own trail goes
+//! through [`activity`], scoped by their `TenantCtx`).
 
+use anyhow::Context;
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::TenantId;
 use crate::domain::admin::{
-    AdminAuditEntry, AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView,
+    AdminAuditEntry, AdminLedgerEntry, AdminNote, AdminSubscription, AdminSuspension,
+    AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES, JobView,
+    JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
+use crate::domain::tenant::format_money;
+use crate::server::auth::TenantCtx;
 use crate::server::db;
+use crate::server::db::audit::{Actor, Entry};
+use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
+use crate::server::services::billing::events;
 use crate::server::state::AppState;
 
 const PAGE: i64 = 25;
+const TRAIL_PAGE: i64 = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A field and what is wrong with it.
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    #[error("Not found.")]
+    NotFound,
+    /// Not possible in the current state; the message says why.
+    #[error("{0}")]
+    Refused(String),
+    /// A provider refused or failed; the message is safe to show to staff.
+    #[error("{0}")]
+    Upstream(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+fn plan_name(state: &AppState, plan: Option<&str>) -> String {
+    plan.and_then(|p| state.settings.plans.get(p))
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "Free trial".into())
+}
+
 fn row(state: &AppState, r: db::admin::TenantRow) -> AdminTenantRow {
     AdminTenantRow {
         id: r.id.to_string(),
-        plan: r
-            .plan_id
-            .as_deref()
-            .and_then(|p| state.settings.plans.get(p))
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| "Free trial".into()),
+        plan: plan_name(state, r.plan_id.as_deref()),
         name: r.name,
         owner_email: r.owner_email,
         status: r.status,
@@ -38,6 +67,7 @@ pub async fn tenants(
     state: &AppState,
     q: &str,
     status: &str,
+    plan: &str,
     page: i64,
 ) -> anyhow::Result<AdminTenantsView> {
     let q = q.trim();
@@ -45,8 +75,23 @@ pub async fn tenants(
         s @ ("active" | "suspended") => s,
         _ => "",
     };
+    let plan = plan.trim();
+    let plan = if plan == "trial" || state.settings.plans.contains_key(plan) {
+        plan
+    } else {
+        ""
+    };
     let page = page.max(1);
-    let (rows, total) = db::admin::search(&state.pool, q, status, (page - 1) * PAGE, PAGE).await?;
+    let (rows, total) =
+        db::admin::search(&state.pool, q, status, plan, (page - 1) * PAGE, PAGE).await?;
+    let mut plans = vec![("trial".to_string(), "Free trial".to_string())];
+    let mut configured: Vec<_> = state.settings.plans.iter().collect();
+    configured.sort_by_key(|(_, p)| p.price_cents);
+    plans.extend(
+        configured
+            .into_iter()
+            .map(|(id, p)| (id.clone(), p.name.clone())),
+    );
     Ok(AdminTenantsView {
         tenants: rows.into_iter().map(|r| row(state, r)).collect(),
         total,
@@ -54,6 +99,8 @@ pub async fn tenants(
         pages: ((total + PAGE - 1) / PAGE).max(1),
         query: q.to_string(),
         status: status.to_string(),
+        plan: plan.to_string(),
+        plans,
     })
 }
 
@@ -77,19 +124,595 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
     let audit = db::audit::for_tenant(&state.pool, tenant, 100)
         .await?
         .into_iter()
-        .map(|a| AdminAuditEntry {
-            at: when(a.at),
-            actor: a.actor_kind,
-            action: a.action,
-            target: a.target,
-            detail: a.after.map(|v| v.to_string()).unwrap_or_default(),
+        .map(|a| audit_entry(a, None, true))
+        .collect();
+    let subscription = db::admin::subscriptions(&state.pool, id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|s| AdminSubscription {
+            plan: plan_name(state, s.plan_id.as_deref()),
+            id: s.id,
+            status: s.status,
+            period_end: s.current_period_end.map(when),
+            cancel_at_period_end: s.cancel_at_period_end,
+        });
+    let ledger = db::admin::ledger(&state.pool, id, 100)
+        .await?
+        .into_iter()
+        .map(|l| AdminLedgerEntry {
+            id: l.id,
+            refundable: refundable(&l) && l.refunded_by.is_none(),
+            amount: format_money(l.amount_cents, &l.currency),
+            kind: l.kind,
+            description: l.description,
+            occurred: when(l.occurred_at),
+            refunded_by: l.refunded_by,
         })
         .collect();
+    let notes = db::admin::notes(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(|n| AdminNote {
+            at: when(n.created_at),
+            author: n.author,
+            body: n.body,
+        })
+        .collect();
+    let trial_ends = db::admin::trial_end(&state.pool, id)
+        .await?
+        .map(when)
+        .unwrap_or_default();
     Ok(Some(AdminTenantDetail {
         tenant: row(state, t),
+        trial_ends,
         members: db::admin::members(&state.pool, id).await?,
         domain_names: db::admin::domains(&state.pool, id).await?,
+        inbox_counts: db::admin::inbox_counts(&state.pool, id).await?,
+        subscription,
+        ledger,
+        notes,
         suspensions,
         audit,
+        sandbox: state.stripe_sandbox.is_some(),
     }))
+}
+
+/// A charge paid through a payment intent (domain purchases): one the provider can refund.
+fn refundable(l: &db::admin::LedgerRow) -> bool {
+    l.amount_cents > 0 && l.kind != "refund" && l.payment_intent_id.is_some()
+}
+
+/// One trail row for display. `staff_view` shows staff identities and IPs; the customer's
+/// Activity page sees "InboxGrove staff" and no staff IP.
+fn audit_entry(
+    a: db::audit::AuditRow,
+    tenant: Option<(String, String)>,
+    staff_view: bool,
+) -> AdminAuditEntry {
+    let hide = !staff_view && a.actor_kind == "staff";
+    let actor = match (a.actor_kind.as_str(), a.actor_label.as_str()) {
+        ("staff", _) if hide => "InboxGrove staff".to_string(),
+        (kind, "") => kind.to_string(),
+        (kind, label) => format!("{kind}: {label}"),
+    };
+    let detail = match (&a.before, &a.after) {
+        (Some(b), Some(after)) => format!("{b} → {after}"),
+        (None, Some(after)) => after.to_string(),
+        (Some(b), None) => b.to_string(),
+        (None, None) => String::new(),
+    };
+    AdminAuditEntry {
+        id: a.id,
+        at: a.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        actor,
+        tenant,
+        ip: if hide {
+            String::new()
+        } else {
+            a.ip.unwrap_or_default()
+        },
+        action: a.action,
+        target: a.target,
+        detail,
+    }
+}
+
+/// Staff: the trail across tenants, filtered by actor kind, action prefix and tenant.
+pub async fn audit(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    tenant: &str,
+    before: Option<i64>,
+) -> anyhow::Result<AuditView> {
+    let actor = match actor.trim() {
+        a @ ("user" | "staff" | "system" | "webhook") => a,
+        _ => "",
+    };
+    let tenant_id = Uuid::parse_str(tenant.trim()).ok();
+    let rows = db::audit::search(
+        &state.pool,
+        &db::audit::Filter {
+            tenant: tenant_id,
+            actor_kind: actor.to_string(),
+            action: action.trim().to_string(),
+            before_id: before,
+            limit: TRAIL_PAGE,
+            customer_view: false,
+        },
+    )
+    .await?;
+    let mut names = std::collections::HashMap::new();
+    for id in rows.iter().filter_map(|r| r.tenant_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id) {
+            let name = db::admin::tenant(&state.pool, id)
+                .await?
+                .map(|t| t.name)
+                .unwrap_or_else(|| "(deleted)".into());
+            e.insert(name);
+        }
+    }
+    let next = (rows.len() as i64 == TRAIL_PAGE)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(AuditView {
+        entries: rows
+            .into_iter()
+            .map(|r| {
+                let t = r
+                    .tenant_id
+                    .map(|id| (id.to_string(), names.get(&id).cloned().unwrap_or_default()));
+                audit_entry(r, t, true)
+            })
+            .collect(),
+        next,
+        actor: actor.to_string(),
+        action: action.trim().to_string(),
+        tenant: tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+    })
+}
+
+/// A customer's own trail (the Activity page): their tenant only, staff-internal rows left out.
+pub async fn activity(
+    state: &AppState,
+    ctx: &TenantCtx,
+    action: &str,
+    before: Option<i64>,
+) -> anyhow::Result<AuditView> {
+    let rows = db::audit::search(
+        &state.pool,
+        &db::audit::Filter {
+            tenant: Some(ctx.tenant_id().0),
+            actor_kind: String::new(),
+            action: action.trim().to_string(),
+            before_id: before,
+            limit: TRAIL_PAGE,
+            customer_view: true,
+        },
+    )
+    .await?;
+    let next = (rows.len() as i64 == TRAIL_PAGE)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(AuditView {
+        entries: rows
+            .into_iter()
+            .map(|r| audit_entry(r, None, false))
+            .collect(),
+        next,
+        actor: String::new(),
+        action: action.trim().to_string(),
+        tenant: String::new(),
+    })
+}
+
+async fn tenant_name(
+    conn: &mut sqlx::PgConnection,
+    tenant: TenantId,
+) -> Result<String, AdminError> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_optional(conn)
+        .await
+        .context("loading the tenant")?
+        .ok_or(AdminError::NotFound)
+}
+
+/// Moves the trial end `days` (1–90) past the later of now and the current end.
+pub async fn extend_trial(
+    state: &AppState,
+    actor: &Actor,
+    tenant: TenantId,
+    days: i32,
+) -> Result<String, AdminError> {
+    if !(1..=90).contains(&days) {
+        return Err(AdminError::Invalid(
+            "days",
+            "Extend by 1 to 90 days.".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let name = tenant_name(&mut tx, tenant).await?;
+    let plan: Option<String> = sqlx::query_scalar("SELECT plan_id FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_one(&mut *tx)
+        .await
+        .context("reading the plan")?;
+    if plan.is_some() {
+        return Err(AdminError::Refused(format!(
+            "{name} pays for a plan: there is no InboxGrove trial to extend."
+        )));
+    }
+    let (old, new) = db::admin::extend_trial(&mut tx, tenant.0, days)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "tenant.trial_extend",
+            target: &format!("tenant:{}", tenant.0),
+            before: Some(json!({ "trial_ends_at": old })),
+            after: Some(json!({ "trial_ends_at": new, "days": days })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("extending the trial")?;
+    Ok(when(new))
+}
+
+/// Refunds one charge of the ledger in full through the payments provider, at most once
+/// (a row per refunded entry, and the provider's idempotency key per entry). The refund
+/// reaches the ledger through the provider's `charge.refunded` event, like every refund.
+pub async fn refund(
+    state: &AppState,
+    actor: &Actor,
+    tenant: TenantId,
+    entry_id: i64,
+    reason: &str,
+) -> Result<String, AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AdminError::Invalid(
+            "reason",
+            "Say why, in 1 to 500 characters.".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant.0, entry_id)
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let Some(payment_intent_id) = entry
+        .payment_intent_id
+        .clone()
+        .filter(|_| refundable(&entry))
+    else {
+        return Err(AdminError::Refused(
+            "Only a one-time charge can be refunded here; subscription invoices are refunded in the Stripe dashboard."
+                .into(),
+        ));
+    };
+    if !db::admin::claim_refund(&mut tx, &entry, tenant.0, &actor.describe(), reason).await? {
+        return Err(AdminError::Refused(
+            "This charge was already refunded.".into(),
+        ));
+    }
+    let outcome = state
+        .payments
+        .refund(&RefundRequest {
+            payment_intent_id,
+            amount_cents: None,
+            reason: RefundReason::RequestedByCustomer,
+            idempotency_key: format!("ig:admin-refund:{}", entry.id),
+        })
+        .await;
+    let refund = match outcome {
+        Ok(r) => r,
+        Err(PaymentsError::Rejected { message, .. }) => {
+            return Err(AdminError::Upstream(format!(
+                "Stripe refused the refund: {message}"
+            )));
+        }
+        Err(PaymentsError::RateLimited | PaymentsError::Unavailable(_)) => {
+            return Err(AdminError::Upstream(
+                "Payments are unavailable right now; nothing was refunded. Try again in a minute."
+                    .into(),
+            ));
+        }
+        Err(PaymentsError::Unexpected(e)) => return Err(e.into()),
+    };
+    db::admin::set_refund_id(&mut tx, entry.id, &refund.id).await?;
+    let amount = format_money(refund.amount_cents, &refund.currency);
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "billing.refund",
+            target: &format!("ledger:{}", entry.id),
+            before: Some(
+                json!({ "charged_cents": entry.amount_cents, "description": entry.description }),
+            ),
+            after: Some(json!({
+                "refund": refund.id,
+                "amount_cents": refund.amount_cents,
+                "currency": refund.currency,
+                "reason": reason,
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("recording the refund")?;
+    Ok(format!("Refunded {amount}."))
+}
+
+/// Bounces everything the tenant has queued at the relay (irreversible): `confirm` must be
+/// the tenant's name, typed.
+pub async fn purge_queues(
+    state: &AppState,
+    actor: &Actor,
+    tenant: TenantId,
+    confirm: &str,
+) -> Result<String, AdminError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let name = tenant_name(&mut conn, tenant).await?;
+    if confirm.trim() != name {
+        return Err(AdminError::Invalid(
+            "confirm",
+            format!(
+                "Type the tenant's name, “{name}”, to confirm: bounced mail cannot be brought back."
+            ),
+        ));
+    }
+    let bounce = state
+        .relay
+        .bounce_tenant(tenant, &format!("purged by {}", actor.describe()))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = ?e, "relay bounce failed");
+            AdminError::Upstream(format!(
+                "The relay did not accept the purge ({e}); nothing was bounced. Try again."
+            ))
+        })?;
+    db::audit::record(
+        &mut *conn,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "relay.purge",
+            target: &format!("tenant:{}", tenant.0),
+            before: None,
+            after: Some(json!({ "bounce": bounce.0, "relay": state.relay.name() })),
+        },
+    )
+    .await?;
+    Ok(format!("{name}'s queued mail is being bounced."))
+}
+
+/// An internal note on the tenant (staff only; never on the customer's Activity page).
+pub async fn add_note(
+    state: &AppState,
+    actor: &Actor,
+    tenant: TenantId,
+    body: &str,
+) -> Result<(), AdminError> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 4000 {
+        return Err(AdminError::Invalid(
+            "body",
+            "A note has 1 to 4,000 characters.".into(),
+        ));
+    }
+    let mut tx = state.pool.begin().await.context("starting")?;
+    tenant_name(&mut tx, tenant).await?;
+    let id = db::admin::add_note(&mut tx, tenant.0, &actor.describe(), body).await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "tenant.note",
+            target: &format!("note:{id}"),
+            before: None,
+            after: Some(json!({ "length": body.chars().count() })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("saving the note")?;
+    Ok(())
+}
+
+fn event_row(e: db::admin::EventRow) -> StripeEventRow {
+    StripeEventRow {
+        id: e.id,
+        kind: e.r#type,
+        created: when(e.created),
+        received: e.received_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        tenant: e.tenant_id.map(|t| t.to_string()),
+        outcome: e.outcome,
+    }
+}
+
+pub async fn stripe_events(
+    state: &AppState,
+    kind: &str,
+    selected: &str,
+) -> anyhow::Result<StripeEventsView> {
+    let kind = kind.trim();
+    let events = db::admin::events(&state.pool, kind, None, 100)
+        .await?
+        .into_iter()
+        .map(event_row)
+        .collect();
+    let selected = match selected.trim() {
+        "" => None,
+        id => db::admin::event(&state.pool, id)
+            .await?
+            .map(|(e, payload)| {
+                (
+                    event_row(e),
+                    serde_json::to_string_pretty(&payload).unwrap_or_default(),
+                )
+            }),
+    };
+    Ok(StripeEventsView {
+        events,
+        kind: kind.to_string(),
+        selected,
+    })
+}
+
+/// Applies a stored Stripe event again; its outcome.
+pub async fn replay_event(state: &AppState, actor: &Actor, id: &str) -> Result<String, AdminError> {
+    let outcome = events::replay(&state.pool, &state.settings, id.trim(), actor)
+        .await
+        .map_err(|e| match e {
+            events::EventError::Malformed(m) => {
+                AdminError::Refused(format!("The stored payload cannot be applied: {m}"))
+            }
+            other => AdminError::Unexpected(anyhow::anyhow!(other)),
+        })?
+        .ok_or(AdminError::NotFound)?;
+    Ok(format!("Replayed: {outcome:?}").to_lowercase())
+}
+
+pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
+    let status = if JOB_STATUSES.contains(&status.trim()) {
+        status.trim()
+    } else {
+        "failed"
+    };
+    let jobs = db::admin::jobs(&state.pool, status, 100)
+        .await?
+        .into_iter()
+        .map(|j| JobView {
+            id: j.id.to_string(),
+            kind: j.kind,
+            tenant: j.tenant_id.map(|t| t.to_string()),
+            attempts: format!("{} of {}", j.attempts, j.max_attempts),
+            run_at: when(j.run_at),
+            updated: when(j.updated_at),
+            last_error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(JobsView {
+        status: status.to_string(),
+        counts: db::admin::job_counts(&state.pool).await?,
+        jobs,
+    })
+}
+
+/// A failed job runs again now (one more attempt).
+pub async fn retry_job(state: &AppState, actor: &Actor, id: &str) -> Result<(), AdminError> {
+    let id = Uuid::parse_str(id.trim()).map_err(|_| AdminError::NotFound)?;
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let Some((kind, tenant)) = db::admin::retry_job(&mut tx, id).await? else {
+        return Err(AdminError::Refused(
+            "Only a failed job can be retried; this one is not failed (any more).".into(),
+        ));
+    };
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: tenant.map(TenantId),
+            action: "job.retry",
+            target: &format!("job:{id}"),
+            before: Some(json!({ "status": "failed" })),
+            after: Some(json!({ "status": "pending", "kind": kind })),
+        },
+    )
+    .await?;
+    tx.commit().await.context("retrying the job")?;
+    state.jobs.wake();
+    Ok(())
+}
+
+pub async fn platform(state: &AppState) -> anyhow::Result<PlatformView> {
+    let s = &state.settings;
+    let providers = vec![
+        ProviderView {
+            area: "Payments".into(),
+            name: state.payments.name().into(),
+            real: s.uses_real_stripe(),
+        },
+        ProviderView {
+            area: "Domain registrar".into(),
+            name: state.registrar.name().into(),
+            real: s.uses_real_registrar(),
+        },
+        ProviderView {
+            area: "DNS".into(),
+            name: state.dns.name().into(),
+            real: s.uses_real_dns(),
+        },
+        ProviderView {
+            area: "SMTP relay".into(),
+            name: state.relay.name().into(),
+            real: s.uses_real_relay(),
+        },
+        ProviderView {
+            area: "Email to customers".into(),
+            name: if s.uses_real_smtp() {
+                "smtp"
+            } else {
+                "sandbox"
+            }
+            .into(),
+            real: s.uses_real_smtp(),
+        },
+    ];
+    let sandbox_clock = match &state.stripe_sandbox {
+        Some(sandbox) => {
+            let mut conn = state.pool.acquire().await?;
+            let now = sandbox.now(&mut conn).await?;
+            let ahead = now - chrono::Utc::now();
+            Some(format!(
+                "{} ({} days ahead of real time)",
+                when(now),
+                (ahead.num_hours() as f64 / 24.0).round()
+            ))
+        }
+        None => None,
+    };
+    Ok(PlatformView {
+        providers,
+        sandbox_clock,
+    })
+}
+
+/// Advances the sandbox Stripe clock (renewals, trial ends and failed payments happen) and
+/// records it; how many events that produced.
+pub async fn advance_clock(
+    state: &AppState,
+    actor: &Actor,
+    days: i64,
+) -> Result<usize, AdminError> {
+    let sandbox = state.stripe_sandbox.clone().ok_or_else(|| {
+        AdminError::Refused(
+            "The clock exists only in the sandbox; real Stripe runs on real time.".into(),
+        )
+    })?;
+    if !(1..=400).contains(&days) {
+        return Err(AdminError::Invalid(
+            "days",
+            "Advance by 1 to 400 days.".into(),
+        ));
+    }
+    let produced = sandbox.advance(days).await?;
+    db::audit::record(
+        &state.pool,
+        actor,
+        Entry {
+            tenant: None,
+            action: "sandbox.clock",
+            target: "sandbox:stripe",
+            before: None,
+            after: Some(json!({ "days": days, "events": produced })),
+        },
+    )
+    .await?;
+    Ok(produced)
 }

@@ -33,14 +33,6 @@ pub fn notice(category: &str) -> String {
 }
 
 /// How a suspension records who opened or lifted it: `staff:<email>`, `system:<trigger>`.
-fn actor_label(actor: &Actor) -> String {
-    if actor.label.is_empty() {
-        actor.kind.to_string()
-    } else {
-        format!("{}:{}", actor.kind, actor.label)
-    }
-}
-
 /// Opens a suspension; false when one of this category was already open.
 pub async fn suspend(
     state: &AppState,
@@ -65,7 +57,7 @@ pub async fn suspend(
     if !db::tenants::exists(&mut *tx, tenant).await? {
         return Err(SuspensionError::NotFound);
     }
-    let label = actor_label(actor);
+    let label = actor.describe();
     let Some(id) =
         db::suspensions::insert(&mut tx, tenant, category, reason, &label, actor.id).await?
     else {
@@ -101,7 +93,7 @@ pub async fn resume(
     if !db::tenants::exists(&mut *tx, tenant).await? {
         return Err(SuspensionError::NotFound);
     }
-    let by = actor_label(actor);
+    let by = actor.describe();
     let reason = if reason.trim().is_empty() {
         "resumed"
     } else {

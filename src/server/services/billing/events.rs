@@ -106,10 +106,53 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
         tx.commit().await.context("committing")?;
         return Ok(Applied::Duplicate);
     }
-    let (outcome, tenant) = apply_in(&mut tx, settings, &event).await?;
+    let outcome = apply_stored(
+        &mut tx,
+        settings,
+        &event,
+        &crate::server::db::audit::Actor::webhook("stripe"),
+    )
+    .await?;
+    tx.commit().await.context("committing the event")?;
+    Ok(outcome)
+}
+
+/// Applies a stored event again (the staff "replay" on the platform page): the same code path
+/// as its first delivery, so a replay of an event already applied changes nothing (ledger
+/// rows are keyed, subscription updates ordered by time). `None` when there is no such event.
+pub async fn replay(
+    pool: &PgPool,
+    settings: &Settings,
+    id: &str,
+    actor: &crate::server::db::audit::Actor,
+) -> Result<Option<Applied>, EventError> {
+    let mut tx = pool.begin().await.context("starting the replay")?;
+    let payload: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .context("loading the event")?;
+    let Some(payload) = payload else {
+        return Ok(None);
+    };
+    let event: Event = parse(&payload)?;
+    let outcome = apply_stored(&mut tx, settings, &event, actor).await?;
+    tx.commit().await.context("committing the replay")?;
+    Ok(Some(outcome))
+}
+
+/// Applies a stored event, recomputes its tenant, records the outcome and one audit row.
+async fn apply_stored(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    event: &Event,
+    actor: &crate::server::db::audit::Actor,
+) -> Result<Applied, EventError> {
+    let (outcome, tenant) = apply_in(conn, settings, event).await?;
     if let Some(tenant) = tenant {
         let changed = db::recompute_tenant(
-            &mut tx,
+            &mut *conn,
             tenant,
             settings.billing.failed_payments_before_suspension,
         )
@@ -117,7 +160,7 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
         // A billing suspension opened or lifted: the relay must follow (logins, queue hold).
         if changed {
             crate::server::services::inboxes::relay::request_in(
-                &mut tx,
+                &mut *conn,
                 settings,
                 TenantId(tenant),
                 chrono::Duration::zero(),
@@ -130,8 +173,26 @@ pub async fn apply(pool: &PgPool, settings: &Settings, body: &[u8]) -> Result<Ap
         Applied::Ignored => "ignored",
         _ => "applied",
     };
-    db::finish_event(&mut tx, &event.id, label, tenant).await?;
-    tx.commit().await.context("committing the event")?;
+    db::finish_event(conn, &event.id, label, tenant).await?;
+    // One row per event that changed a tenant; a staff replay is always recorded.
+    if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == "staff" {
+        crate::server::db::audit::record(
+            &mut *conn,
+            actor,
+            crate::server::db::audit::Entry {
+                tenant: tenant.map(TenantId),
+                action: &format!("stripe.{}", event.kind),
+                target: &format!("event:{}", event.id),
+                before: None,
+                after: Some(serde_json::json!({
+                    "object": event.data.object.get("id"),
+                    "status": event.data.object.get("status"),
+                    "outcome": label,
+                })),
+            },
+        )
+        .await?;
+    }
     Ok(outcome)
 }
 

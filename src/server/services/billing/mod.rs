@@ -14,6 +14,7 @@ use crate::domain::billing::{
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;
+use crate::server::db::audit::{Actor, Entry};
 use crate::server::db::billing::{self as db, CurrentSubscription};
 use crate::server::providers::payments::{
     CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
@@ -240,6 +241,7 @@ pub async fn choose_plan(
     state: &AppState,
     ctx: &TenantCtx,
     plan_id: &str,
+    actor: &Actor,
 ) -> Result<PlanOutcome, BillingError> {
     ctx.require_manager()
         .map_err(|_| BillingError::NotManager)?;
@@ -255,6 +257,7 @@ pub async fn choose_plan(
     if let Some(reason) = downgrade_blocker(state, row, plan_id) {
         return Err(BillingError::Refused(reason));
     }
+    let previous_plan = sub.as_ref().and_then(|s| s.plan_id.clone());
     if let Some(s) = sub.filter(CurrentSubscription::is_live) {
         if s.plan_id.as_deref() == Some(plan_id) {
             return Err(BillingError::Refused(format!(
@@ -273,6 +276,18 @@ pub async fn choose_plan(
                 &format!("ig:plan:{}:{}:{}", s.id, plan_id, Uuid::new_v4()),
             )
             .await?;
+        crate::server::db::audit::record(
+            &state.pool,
+            actor,
+            Entry {
+                tenant: Some(ctx.tenant_id()),
+                action: "billing.plan_change",
+                target: &format!("subscription:{}", s.id),
+                before: Some(serde_json::json!({ "plan": s.plan_id })),
+                after: Some(serde_json::json!({ "plan": plan_id })),
+            },
+        )
+        .await?;
         return Ok(PlanOutcome::Changed);
     }
     let customer_id = ensure_customer(state, ctx).await?;
@@ -311,6 +326,18 @@ pub async fn choose_plan(
         },
     )
     .await?;
+    crate::server::db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(ctx.tenant_id()),
+            action: "billing.checkout",
+            target: &format!("checkout:{}", session.id),
+            before: Some(serde_json::json!({ "plan": previous_plan })),
+            after: Some(serde_json::json!({ "plan": plan_id, "mode": "subscription" })),
+        },
+    )
+    .await?;
     tx.commit().await.context("recording the checkout")?;
     Ok(PlanOutcome::Checkout(session.url))
 }
@@ -320,6 +347,7 @@ pub async fn set_cancel_at_period_end(
     state: &AppState,
     ctx: &TenantCtx,
     cancel: bool,
+    actor: &Actor,
 ) -> Result<(), BillingError> {
     ctx.require_manager()
         .map_err(|_| BillingError::NotManager)?;
@@ -348,6 +376,18 @@ pub async fn set_cancel_at_period_end(
             &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()),
         )
         .await?;
+    crate::server::db::audit::record(
+        &state.pool,
+        actor,
+        Entry {
+            tenant: Some(ctx.tenant_id()),
+            action: "billing.cancel_at_period_end",
+            target: &format!("subscription:{}", sub.id),
+            before: Some(serde_json::json!({ "cancel_at_period_end": !cancel })),
+            after: Some(serde_json::json!({ "cancel_at_period_end": cancel })),
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::domain::tenant::format_money;
 use crate::domain::{DomainName, DomainSearch};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
+use crate::server::db::audit::{Actor, Entry};
 use crate::server::db::domains::{DomainRow, InsertDomainError, NewDomain, RecordRow};
 use crate::server::dns::expected::normalize_name;
 use crate::server::dns::{DnsCheckError, ExpectedRecord, RecordPurpose};
@@ -147,7 +148,12 @@ pub async fn search(
 /// Starts buying `name`: checks the price with the registrar (never the browser's), the plan's
 /// limit, reserves the name as `pending_payment` and opens a one-time Checkout. Returns the
 /// Checkout URL. A second click within 30 minutes gets the same Checkout.
-pub async fn buy(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<String, DomainError> {
+pub async fn buy(
+    state: &AppState,
+    ctx: &TenantCtx,
+    name: &str,
+    actor: &Actor,
+) -> Result<String, DomainError> {
     manager(ctx)?;
     let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
     let a = state
@@ -228,6 +234,23 @@ pub async fn buy(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<String
         },
     )
     .await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "domain.purchase",
+            target: &format!("domain:{id}"),
+            before: None,
+            after: Some(serde_json::json!({
+                "name": name.as_str(),
+                "price_cents": price,
+                "currency": currency,
+                "checkout": session.id,
+            })),
+        },
+    )
+    .await?;
     tx.commit().await.context("recording the purchase")?;
     Ok(session.url)
 }
@@ -277,7 +300,12 @@ async fn reserve(
 /// Connects a domain the customer already owns: its DKIM key is made and the exact records to
 /// create are stored (unchecked). If the zone is in our DNS account the records can be
 /// created for the customer. Returns the new domain's id.
-pub async fn add_own(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Uuid, DomainError> {
+pub async fn add_own(
+    state: &AppState,
+    ctx: &TenantCtx,
+    name: &str,
+    actor: &Actor,
+) -> Result<Uuid, DomainError> {
     manager(ctx)?;
     let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
     let zone = state.dns.find_zone(name.as_str()).await?;
@@ -331,6 +359,18 @@ pub async fn add_own(state: &AppState, ctx: &TenantCtx, name: &str) -> Result<Uu
         id,
         &health::unchecked_rows(&expected),
         false,
+    )
+    .await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "domain.connect",
+            target: &format!("domain:{id}"),
+            before: None,
+            after: Some(serde_json::json!({ "name": name.as_str(), "managed": zone.is_some() })),
+        },
     )
     .await?;
     tx.commit().await.context("connecting the domain")?;
@@ -507,7 +547,12 @@ pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), 
 /// "Create the records for me" (own domain in our DNS account) and "Repair" (managed zone):
 /// removes records that conflict with the ones we need (a second SPF or DKIM record, a foreign
 /// MX), writes ours, and checks again.
-pub async fn repair(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), DomainError> {
+pub async fn repair(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: Uuid,
+    actor: &Actor,
+) -> Result<(), DomainError> {
     manager(ctx)?;
     let d = load(state, ctx, id).await?;
     let Some(zone) = d.zone_id.clone().filter(|_| d.managed) else {
@@ -525,15 +570,29 @@ pub async fn repair(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), D
     let expected = health::expected_for(state, &d)
         .ok_or_else(|| DomainError::Refused("The domain's records are not created yet.".into()))?;
     let existing = state.dns.list_records(&zone).await?;
+    let mut removed = Vec::new();
     for stale in conflicting(&existing, &expected) {
         if let Some(record_id) = &stale.id {
             state.dns.delete_record(&zone, record_id).await?;
+            removed.push(format!("{:?} {} {}", stale.kind, stale.name, stale.content));
         }
     }
     saga::write_records(state, &d)
         .await
         .map_err(|f| DomainError::Refused(f.message().to_string()))?;
     health::check_and_store(state, &d, health::Promote::Yes).await?;
+    db::audit::record(
+        &state.pool,
+        actor,
+        Entry {
+            tenant: Some(ctx.tenant_id()),
+            action: "domain.repair",
+            target: &format!("domain:{id}"),
+            before: Some(serde_json::json!({ "removed": removed })),
+            after: Some(serde_json::json!({ "name": d.name, "written": expected.len() })),
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -582,7 +641,12 @@ pub fn conflicting<'a>(
 
 /// Removes the domain from the tenant's active domains (and, once the relay lands, from the
 /// relay). Returns the note to show: a registration runs until it expires.
-pub async fn delete(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<String, DomainError> {
+pub async fn delete(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: Uuid,
+    actor: &Actor,
+) -> Result<String, DomainError> {
     manager(ctx)?;
     let d = load(state, ctx, id).await?;
     let name = health::display(&d.name);
@@ -616,6 +680,18 @@ pub async fn delete(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<Strin
         &state.settings,
         ctx.tenant_id(),
         chrono::Duration::zero(),
+    )
+    .await?;
+    db::audit::record(
+        &mut *tx,
+        actor,
+        Entry {
+            tenant: Some(ctx.tenant_id()),
+            action: "domain.delete",
+            target: &format!("domain:{id}"),
+            before: Some(serde_json::json!({ "name": d.name, "status": was })),
+            after: Some(serde_json::json!({ "status": "deleted", "inboxes_removed": inboxes })),
+        },
     )
     .await?;
     tx.commit().await.context("removing the domain")?;

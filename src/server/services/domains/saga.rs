@@ -21,6 +21,7 @@
 use anyhow::Context;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -237,6 +238,14 @@ async fn advance(
         db::domains::set_status(&mut tx, tenant, id, "active", &["verifying"], None).await?;
     if activated {
         relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
+        saga_audit(
+            &mut tx,
+            tenant,
+            id,
+            "domain.active",
+            json!({ "name": domain.name }),
+        )
+        .await?;
     }
     tx.commit().await.context("activating")?;
     if activated {
@@ -416,12 +425,34 @@ pub async fn write_records(state: &AppState, domain: &DomainRow) -> Result<(), S
     Ok(())
 }
 
+/// One audit row for an outcome of the purchase saga (actor `system:domain saga`).
+async fn saga_audit(
+    conn: &mut sqlx::PgConnection,
+    tenant: TenantId,
+    domain: Uuid,
+    action: &str,
+    after: serde_json::Value,
+) -> anyhow::Result<()> {
+    db::audit::record(
+        conn,
+        &db::audit::Actor::system("domain saga"),
+        db::audit::Entry {
+            tenant: Some(tenant),
+            action,
+            target: &format!("domain:{domain}"),
+            before: None,
+            after: Some(after),
+        },
+    )
+    .await
+}
+
 /// The saga cannot finish: the domain becomes `failed` (a deleted one stays deleted) and the
 /// refund job is enqueued in the same transaction, once per purchase.
 async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyhow::Result<()> {
     let tenant = domain.tenant();
     let mut tx = state.pool.begin().await.context("starting")?;
-    db::domains::set_status(
+    let failed = db::domains::set_status(
         &mut tx,
         tenant,
         domain.id,
@@ -435,6 +466,16 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
         Some(reason),
     )
     .await?;
+    if failed {
+        saga_audit(
+            &mut tx,
+            tenant,
+            domain.id,
+            "domain.failed",
+            json!({ "name": domain.name, "reason": reason }),
+        )
+        .await?;
+    }
     if let Some(purchase) = domain.purchase_id {
         let job = NewJob::new(
             REFUND_KIND,
@@ -508,6 +549,14 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         }
     }
     db::domains::step_finished(&mut conn, tenant, id, "refund", None).await?;
+    saga_audit(
+        &mut conn,
+        tenant,
+        id,
+        "domain.refund",
+        json!({ "name": domain.name, "amount_cents": amount, "currency": currency }),
+    )
+    .await?;
     drop(conn);
     let name = display(&domain.name);
     let reason = domain

@@ -1,0 +1,861 @@
+//! The admin panel and the audit log: only staff reach any admin page or function (taken
+//! from the app's route lists); every listed state change writes exactly one audit row with
+//! the right actor and no secret in clear; the staff actions (trial extension, refund once,
+//! queue purge with its confirm, notes) and the platform pages (Stripe events with replay,
+//! jobs with retry, providers).
+
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{PASSWORD, Signup, TestApp, browser, json, pay, spawn_app_with};
+use crate::inboxes::{customer_with_domains, provision, worker};
+use crate::kill_switch::{admin, staff};
+
+/// One form that satisfies every admin server function's arguments, so each is reached past
+/// argument decoding and answers with its access check.
+const ANY_ADMIN_ARGS: &[(&str, &str)] = &[
+    ("tenant", "7d1c5e0e-3b2a-4c55-9a0e-1f2b3c4d5e6f"),
+    ("category", "abuse"),
+    ("reason", "r"),
+    ("q", ""),
+    ("status", ""),
+    ("plan", ""),
+    ("page", "1"),
+    ("days", "1"),
+    ("entry", "1"),
+    ("confirm", "x"),
+    ("body", "b"),
+    ("actor", ""),
+    ("action", ""),
+    ("kind", ""),
+    ("selected", ""),
+    ("id", "7d1c5e0e-3b2a-4c55-9a0e-1f2b3c4d5e6f"),
+];
+
+fn admin_pages(tenant: Uuid) -> Vec<String> {
+    leptos_axum::generate_route_list(inboxgrove::app::App)
+        .into_iter()
+        .map(|r| {
+            r.path()
+                .replace(":id", &tenant.to_string())
+                .replace("{id}", &tenant.to_string())
+        })
+        .filter(|p| p.starts_with("/admin"))
+        .collect()
+}
+
+fn admin_functions() -> Vec<String> {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| p.starts_with("/api/admin/") || p.starts_with("/api/staff/"))
+        .collect()
+}
+
+#[sqlx::test]
+async fn only_staff_reach_any_admin_page_or_function(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    assert!(
+        app.signup_with(&customer, &Signup::valid("ann@acme.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let tenant: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let pages = admin_pages(tenant);
+    assert!(pages.len() >= 6, "{pages:?}");
+    let functions = admin_functions();
+    assert!(functions.len() >= 14, "{functions:?}");
+    let visitor = browser();
+    for path in &pages {
+        for (who, client) in [("customer", &customer), ("visitor", &visitor)] {
+            let res = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), 404, "{who} {path}");
+            assert!(!res.text().await.unwrap().contains("ann@acme.test"));
+        }
+    }
+    let mut args: Vec<(&str, String)> = ANY_ADMIN_ARGS
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    args[0].1 = tenant.to_string();
+    for f in &functions {
+        let res = customer.post(app.url(f)).form(&args).send().await.unwrap();
+        assert_eq!(res.status(), 404, "customer {f}");
+        assert!(!res.text().await.unwrap().contains("ann@acme.test"), "{f}");
+        let res = visitor.post(app.url(f)).form(&args).send().await.unwrap();
+        assert_eq!(res.status(), 401, "visitor {f}");
+    }
+    // Nothing happened: no suspension, note, refund, trial change, clock move or bounce.
+    assert_eq!(app.count("suspensions").await, 0);
+    assert_eq!(app.count("tenant_notes").await, 0);
+    assert_eq!(app.count("admin_refunds").await, 0);
+    assert_eq!(
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
+        0
+    );
+    assert!(
+        app.state
+            .relay_sandbox
+            .as_ref()
+            .unwrap()
+            .bounces()
+            .is_empty()
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM audit_log WHERE actor_kind = 'staff'")
+            .await,
+        0
+    );
+
+    // Staff reach every page, and find the tenant by email, status and plan.
+    let staff = staff(&app).await;
+    for path in &pages {
+        let res = staff.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "staff {path}");
+    }
+    let find = |q: &'static str, status: &'static str, plan: &'static str| {
+        let staff = staff.clone();
+        let url = app.url("/api/admin/tenants");
+        async move {
+            let v: Value = staff
+                .post(url)
+                .form(&[("q", q), ("status", status), ("plan", plan), ("page", "1")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let found = find("ANN@acme", "", "").await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["tenants"][0]["id"], tenant.to_string());
+    assert_eq!(find("acme", "suspended", "").await["total"], 0);
+    assert_eq!(find("acme", "", "trial").await["total"], 1);
+    assert_eq!(find("acme", "", "growth").await["total"], 0);
+    let d: Value = staff
+        .post(app.url("/api/admin/tenant"))
+        .form(&[("tenant", tenant.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["members"][0][0], "ann@acme.test");
+}
+
+/// Rows of `action` in the log, with their actor kind.
+async fn rows(app: &TestApp, action: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT actor_kind FROM audit_log WHERE action = $1 ORDER BY id")
+        .bind(action)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn post(client: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {
+    client.post(url).form(form).send().await.unwrap()
+}
+
+#[sqlx::test]
+async fn each_listed_action_writes_exactly_one_audit_row_with_the_right_actor_and_masked_secrets(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    // Signup, domain purchase (checkout, the Stripe events, the saga's activation).
+    let domains = customer_with_domains(&app, &customer, "ann@acme.test", &["audit-me.com"]).await;
+    let tenant: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let domain = domains[0].to_string();
+    // Logout, login.
+    assert!(
+        post(&customer, app.url("/api/auth/logout"), &[])
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(
+        app.login_with(&customer, "ann@acme.test", PASSWORD)
+            .await
+            .status()
+            .is_success()
+    );
+    // A failed purchase: the saga fails it and refunds.
+    let res = customer
+        .post(app.url("/api/domains/buy"))
+        .header("accept", "text/html")
+        .form(&[("name", "fail-register-now.com")])
+        .send()
+        .await
+        .unwrap();
+    let url = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(pay(&app, &url, "4242424242424242").await.status(), 303);
+    worker(&app).run_until_idle().await.unwrap();
+    // DNS repair; an inbox batch; reveal, export and a settings change of one inbox.
+    assert!(
+        post(
+            &customer,
+            app.url("/api/domains/repair"),
+            &[("id", &domain)]
+        )
+        .await
+        .status()
+        .is_success()
+    );
+    assert_eq!(
+        provision(&app, &customer, &domains, "2", "roles", "audit-key-1")
+            .await
+            .status(),
+        200
+    );
+    let inbox: Uuid = sqlx::query_scalar("SELECT id FROM inboxes ORDER BY address LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let revealed = json(
+        post(
+            &customer,
+            app.url("/api/inboxes/reveal"),
+            &[("id", &inbox.to_string())],
+        )
+        .await,
+    )
+    .await;
+    let revealed = revealed.as_str().unwrap().to_string();
+    assert_eq!(revealed.len(), 24);
+    let export = customer
+        .get(app.url("/inboxes/export?format=instantly"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let res = post(
+        &customer,
+        app.url("/api/inboxes/update"),
+        &[
+            ("id", &inbox.to_string()),
+            ("display_name", "Sales Team"),
+            ("daily_cap", "25"),
+        ],
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    // Staff: trial extension, note, suspend, resume, purge, clock (before any plan).
+    let staff = staff(&app).await;
+    let t = tenant.to_string();
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "extend-trial",
+            &[("tenant", &t), ("days", "7")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "note",
+            &[("tenant", &t), ("body", "called them")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "suspend",
+            &[("tenant", &t), ("category", "manual"), ("reason", "check")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        admin(&app, &staff, "resume", &[("tenant", &t), ("reason", "ok")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "purge-queues",
+            &[("tenant", &t), ("confirm", "Acme Outreach")]
+        )
+        .await
+        .status(),
+        200
+    );
+    // Refund the domain's charge.
+    let entry: i64 = sqlx::query_scalar(
+        "SELECT l.id FROM ledger_entries l JOIN domains d ON d.purchase_id = l.purchase_id
+          WHERE d.name = 'audit-me.com' AND l.kind = 'one_time_charge'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let res = admin(
+        &app,
+        &staff,
+        "refund",
+        &[
+            ("tenant", &t),
+            ("entry", &entry.to_string()),
+            ("reason", "goodwill"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // A plan: checkout, payment, a change of plan, cancel at period end.
+    let res = customer
+        .post(app.url("/api/billing/plan"))
+        .header("accept", "text/html")
+        .form(&[("plan", "starter")])
+        .send()
+        .await
+        .unwrap();
+    let url = res.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(pay(&app, &url, "4242424242424242").await.status(), 303);
+    assert!(
+        post(
+            &customer,
+            app.url("/api/billing/plan"),
+            &[("plan", "growth")]
+        )
+        .await
+        .status()
+        .is_success()
+    );
+    assert!(
+        post(
+            &customer,
+            app.url("/api/billing/cancel"),
+            &[("cancel", "true")]
+        )
+        .await
+        .status()
+        .is_success()
+    );
+    // Domain removal.
+    let res = post(
+        &customer,
+        app.url("/api/domains/delete"),
+        &[("id", &domain)],
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    for (action, actor) in [
+        ("account.signup", "user"),
+        ("account.logout", "user"),
+        ("domain.active", "system"),
+        ("domain.failed", "system"),
+        ("domain.refund", "system"),
+        ("domain.repair", "user"),
+        ("domain.delete", "user"),
+        ("inboxes.provision", "user"),
+        ("inbox.reveal_credentials", "user"),
+        ("inboxes.export", "user"),
+        ("inbox.update", "user"),
+        ("tenant.trial_extend", "staff"),
+        ("tenant.note", "staff"),
+        ("tenant.suspend", "staff"),
+        ("tenant.resume", "staff"),
+        ("relay.purge", "staff"),
+        ("billing.refund", "staff"),
+        ("billing.checkout", "user"),
+        ("billing.plan_change", "user"),
+        ("billing.cancel_at_period_end", "user"),
+    ] {
+        assert_eq!(
+            rows(&app, action).await,
+            vec![actor.to_string()],
+            "{action}"
+        );
+    }
+    // Two purchases: the one that worked and the one the registry refused.
+    assert_eq!(rows(&app, "domain.purchase").await, vec!["user", "user"]);
+    // Logins: the customer's, then the staff member's.
+    assert_eq!(rows(&app, "account.login").await, vec!["user", "staff"]);
+    // Stripe's events, one row each, by the webhook.
+    let stripe: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT actor_kind, count(*) FROM audit_log WHERE action LIKE 'stripe.%' GROUP BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stripe.len(), 1, "{stripe:?}");
+    assert_eq!(stripe[0].0, "webhook");
+    assert_eq!(
+        stripe[0].1,
+        app.scalar(
+            "SELECT count(*) FROM stripe_events WHERE outcome = 'applied' AND tenant_id IS NOT NULL"
+        )
+        .await
+    );
+    // Every row of a request carries its IP and user agent; who did it; the tenant.
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM audit_log WHERE actor_kind IN ('user', 'staff') AND (ip IS NULL OR user_agent IS NULL OR actor_id IS NULL)").await,
+        0
+    );
+    let elsewhere: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action NOT IN ('account.login', 'sandbox.clock')
+            AND tenant_id IS DISTINCT FROM $1",
+    )
+    .bind(tenant)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(elsewhere, 0);
+    // No secret in clear anywhere: not the account password, not the revealed SMTP password.
+    let all: Vec<String> = sqlx::query_scalar("SELECT audit_log::text FROM audit_log")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    for row in &all {
+        assert!(!row.contains(PASSWORD), "{row}");
+        assert!(!row.contains(&revealed), "{row}");
+    }
+    // The log is append-only.
+    assert!(
+        sqlx::query("UPDATE audit_log SET action = 'x'")
+            .execute(&app.pool)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log")
+            .execute(&app.pool)
+            .await
+            .is_err()
+    );
+
+    // The customer's Activity shows their trail without the staff's note, names or IPs.
+    let activity: Value = customer
+        .post(app.url("/api/activity"))
+        .form(&[("action", "")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = activity["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"tenant.suspend") && actions.contains(&"inboxes.provision"));
+    assert!(!actions.contains(&"tenant.note"), "{actions:?}");
+    for e in entries.iter().filter(|e| e["action"] == "tenant.suspend") {
+        assert_eq!(e["actor"], "InboxGrove staff");
+        assert_eq!(e["ip"], "");
+    }
+    // Staff filter the trail of every tenant by actor and action.
+    let trail: Value = staff
+        .post(app.url("/api/admin/audit"))
+        .form(&[("actor", "staff"), ("action", "tenant."), ("tenant", "")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut got: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "tenant.note",
+            "tenant.resume",
+            "tenant.suspend",
+            "tenant.trial_extend"
+        ]
+    );
+}
+
+#[sqlx::test]
+async fn a_customer_sees_only_their_own_activity(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let (ann, bob) = (browser(), browser());
+    assert!(
+        app.signup_with(&ann, &Signup::valid("ann@acme.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    assert!(
+        app.signup_with(&bob, &Signup::valid("bob@other.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let mine: Value = ann
+        .post(app.url("/api/activity"))
+        .form(&[("action", "")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = mine["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ann@acme.test")
+    );
+    assert!(!mine.to_string().contains("bob@other.test"));
+}
+
+#[sqlx::test]
+async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_typed_confirm(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    customer_with_domains(&app, &customer, "ann@acme.test", &["refund-me.com"]).await;
+    let t: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let t = t.to_string();
+    let staff = staff(&app).await;
+    let (entry, charged): (i64, i64) = sqlx::query_as(
+        "SELECT id, amount_cents FROM ledger_entries WHERE kind = 'one_time_charge'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let entry = entry.to_string();
+
+    // A reason is required; then the refund goes through the provider and into the ledger.
+    let res = admin(
+        &app,
+        &staff,
+        "refund",
+        &[("tenant", &t), ("entry", &entry), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = admin(
+        &app,
+        &staff,
+        "refund",
+        &[("tenant", &t), ("entry", &entry), ("reason", "goodwill")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        json(res).await,
+        format!("Refunded ${}.{:02}.", charged / 100, charged % 100)
+    );
+    assert_eq!(
+        app.scalar("SELECT sum(amount_cents)::bigint FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        -charged
+    );
+    assert_eq!(
+        app.scalar("SELECT sum(amount_refunded)::bigint FROM sandbox_stripe_payments")
+            .await,
+        charged
+    );
+    // Once: a second attempt is refused and nothing moves.
+    let again = admin(
+        &app,
+        &staff,
+        "refund",
+        &[("tenant", &t), ("entry", &entry), ("reason", "twice")],
+    )
+    .await;
+    assert_eq!(again.status(), 409);
+    assert!(json(again).await.to_string().contains("already refunded"));
+    assert_eq!(app.count("admin_refunds").await, 1);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        1
+    );
+    // Another tenant's entry id is not found through this tenant.
+    let other = Uuid::new_v4().to_string();
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "refund",
+            &[("tenant", &other), ("entry", &entry), ("reason", "x")]
+        )
+        .await
+        .status(),
+        404
+    );
+
+    // Trial: 1–90 days, from the later of now and the current end.
+    let trial_end = || {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "SELECT trial_ends_at FROM tenants WHERE id = $1::uuid",
+        )
+        .bind(&t)
+        .fetch_one(&app.pool)
+    };
+    let before = trial_end().await.unwrap();
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "extend-trial",
+            &[("tenant", &t), ("days", "0")]
+        )
+        .await
+        .status(),
+        422
+    );
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "extend-trial",
+            &[("tenant", &t), ("days", "10")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let after = trial_end().await.unwrap();
+    assert_eq!(after - before, chrono::Duration::days(10));
+
+    // Purge: the wrong name is refused and nothing is bounced; the right one bounces the
+    // tenant's queues only.
+    let relay = app.state.relay_sandbox.clone().unwrap();
+    let res = admin(
+        &app,
+        &staff,
+        "purge-queues",
+        &[("tenant", &t), ("confirm", "acme")],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(json(res).await.to_string().contains("Acme Outreach"));
+    assert!(relay.bounces().is_empty());
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "purge-queues",
+            &[("tenant", &t), ("confirm", "Acme Outreach")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let bounces = relay.bounces();
+    assert_eq!(bounces.len(), 1);
+    assert_eq!(bounces[0].1.0.to_string(), t);
+
+    // Notes: staff see them on the tenant page; the tenant page shows ledger and inboxes.
+    assert_eq!(
+        admin(&app, &staff, "note", &[("tenant", &t), ("body", "")])
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        admin(
+            &app,
+            &staff,
+            "note",
+            &[("tenant", &t), ("body", "VIP, be gentle")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let d: Value = staff
+        .post(app.url("/api/admin/tenant"))
+        .form(&[("tenant", &t)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["notes"][0]["body"], "VIP, be gentle");
+    let ledger = d["ledger"].as_array().unwrap();
+    assert!(ledger.iter().any(|l| l["kind"] == "refund"));
+    assert!(
+        ledger.iter().all(|l| l["refundable"] == false),
+        "{ledger:?}"
+    );
+}
+
+#[sqlx::test]
+async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_providers(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    customer_with_domains(&app, &customer, "ann@acme.test", &["events.com"]).await;
+    let staff = staff(&app).await;
+
+    let events: Value = post(
+        &staff,
+        app.url("/api/admin/events"),
+        &[("kind", "checkout."), ("selected", "")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let list = events["events"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{events}");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let shown: Value = post(
+        &staff,
+        app.url("/api/admin/events"),
+        &[("kind", ""), ("selected", &id)],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        shown["selected"][1]
+            .as_str()
+            .unwrap()
+            .contains("\"checkout.session.completed\"")
+    );
+
+    // Replaying an applied event changes nothing but is recorded once, by the staff member.
+    let ledger = app.count("ledger_entries").await;
+    let res = post(&staff, app.url("/api/admin/events/replay"), &[("id", &id)]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.count("ledger_entries").await, ledger);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM audit_log WHERE action = 'stripe.checkout.session.completed' AND actor_kind = 'staff'").await,
+        1
+    );
+    assert_eq!(
+        post(
+            &staff,
+            app.url("/api/admin/events/replay"),
+            &[("id", "evt_missing")]
+        )
+        .await
+        .status(),
+        404
+    );
+
+    // A failed job: listed, retried once (one more attempt), then not retriable again.
+    let job = Uuid::new_v4();
+    sqlx::query("INSERT INTO jobs (id, kind, status, attempts, max_attempts, last_error, finished_at) VALUES ($1, 'trial_reminder_scan', 'failed', 3, 3, 'boom', now())")
+        .bind(job)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let jobs: Value = post(&staff, app.url("/api/admin/jobs"), &[("status", "failed")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == job.to_string() && j["last_error"] == "boom")
+    );
+    assert_eq!(
+        post(
+            &staff,
+            app.url("/api/admin/jobs/retry"),
+            &[("id", &job.to_string())]
+        )
+        .await
+        .status(),
+        200
+    );
+    let (status, max): (String, i32) =
+        sqlx::query_as("SELECT status, max_attempts FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), max), ("pending", 4));
+    assert_eq!(
+        post(
+            &staff,
+            app.url("/api/admin/jobs/retry"),
+            &[("id", &job.to_string())]
+        )
+        .await
+        .status(),
+        409
+    );
+
+    let platform: Value = post(&staff, app.url("/api/admin/platform"), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let providers = platform["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), 5);
+    assert!(
+        providers.iter().all(|p| p["real"] == false),
+        "{providers:?}"
+    );
+    assert!(
+        platform["sandbox_clock"]
+            .as_str()
+            .unwrap()
+            .contains("0 days ahead")
+    );
+    assert_eq!(
+        post(
+            &staff,
+            app.url("/api/staff/sandbox-clock"),
+            &[("days", "2")]
+        )
+        .await
+        .status(),
+        200
+    );
+    let platform: Value = post(&staff, app.url("/api/admin/platform"), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        platform["sandbox_clock"]
+            .as_str()
+            .unwrap()
+            .contains("2 days ahead"),
+        "{platform}"
+    );
+    assert_eq!(rows(&app, "sandbox.clock").await, vec!["staff"]);
+}
