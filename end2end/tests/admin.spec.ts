@@ -60,6 +60,20 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
   expect(back!.status()).toBe(200);
   await hydrated(customer);
   await expect(customer.getByTestId('tenant-name')).toHaveText(company);
+
+  // Both sides see the trail: the customer on Activity (staff unnamed), staff on the tenant.
+  await customer.getByTestId('activity-link').click();
+  await expect(customer).toHaveURL(/\/activity$/);
+  const trail = customer.getByTestId('audit-table');
+  await expect(trail).toContainText('tenant.resume');
+  await expect(trail).toContainText('InboxGrove staff');
+  await expect(trail).not.toContainText('staff@inboxgrove.test');
+  await staff.getByTestId('note-body').fill('suspended by mistake? no: blocklist hit');
+  await staff.getByTestId('note-add').click();
+  await expect(staff.getByTestId('admin-notes')).toContainText('blocklist hit');
+  await expect(staff.getByTestId('admin-audit')).toContainText('tenant.suspend');
+  await staff.getByRole('link', { name: 'Platform' }).click();
+  await expect(staff.getByTestId('provider-row')).toHaveCount(5);
 });
 
 test('a customer cannot reach the admin panel', async ({ page }) => {

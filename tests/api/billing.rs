@@ -329,7 +329,7 @@ async fn snapshot(pool: &PgPool, tenant: Uuid) -> Vec<String> {
 
 async fn reset(pool: &PgPool) {
     sqlx::query(
-        "TRUNCATE ledger_entries, stripe_events, billing_subscriptions, billing_invoices, billing_payments, suspensions",
+        "TRUNCATE admin_refunds, ledger_entries, stripe_events, billing_subscriptions, billing_invoices, billing_payments, suspensions",
     )
     .execute(pool)
     .await

@@ -289,40 +289,25 @@ pub async fn events(
     .await?)
 }
 
+#[derive(sqlx::FromRow)]
+struct EventWithPayload {
+    #[sqlx(flatten)]
+    row: EventRow,
+    payload: serde_json::Value,
+}
+
 pub async fn event(
     pool: &PgPool,
     id: &str,
 ) -> anyhow::Result<Option<(EventRow, serde_json::Value)>> {
-    let row: Option<(
-        String,
-        String,
-        DateTime<Utc>,
-        Option<Uuid>,
-        String,
-        DateTime<Utc>,
-        serde_json::Value,
-    )> = sqlx::query_as(
+    let found: Option<EventWithPayload> = sqlx::query_as(
         "SELECT id, type, created, tenant_id, outcome, received_at, payload
-               FROM stripe_events WHERE id = $1",
+           FROM stripe_events WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(
-        |(id, r#type, created, tenant_id, outcome, received_at, payload)| {
-            (
-                EventRow {
-                    id,
-                    r#type,
-                    created,
-                    tenant_id,
-                    outcome,
-                    received_at,
-                },
-                payload,
-            )
-        },
-    ))
+    Ok(found.map(|e| (e.row, e.payload)))
 }
 
 /// Jobs by status (`pending`, `running`, `failed`, `done`), newest change first.

@@ -95,6 +95,10 @@ pub fn mask_secrets(v: &mut Value) {
 
 fn mask(v: &Value) -> String {
     let text = match v {
+        // Already masked by the service that wrote it: kept as it is.
+        Value::String(s) if !s.is_empty() && s.chars().all(|c| c == '*' || c == '•') => {
+            return s.clone();
+        }
         Value::String(s) => s.clone(),
         Value::Null => return String::new(),
         other => other.to_string(),
@@ -234,7 +238,7 @@ mod tests {
         let mut v = json!({
             "email": "a@b.test",
             "password": "correct horse battery staple",
-            "nested": [{"api_key": "sk_live_abcdefgh12"}, {"token": "short"}],
+            "nested": [{"api_key": "sk_live_abcdefgh12"}, {"token": "short"}, {"secret": "********"}],
             "count": 3
         });
         mask_secrets(&mut v);
@@ -243,7 +247,7 @@ mod tests {
             json!({
                 "email": "a@b.test",
                 "password": "••••le",
-                "nested": [{"api_key": "••••12"}, {"token": "••••"}],
+                "nested": [{"api_key": "••••12"}, {"token": "••••"}, {"secret": "********"}],
                 "count": 3
             })
         );
