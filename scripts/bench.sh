@@ -3,6 +3,7 @@
 #  1. signed-in GET /dashboard, 50 connections for 10 s: requests/s, p50/p95/p99, peak RSS;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
+#  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
 #  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS.
 # Numbers, not assertions.
 set -euo pipefail
@@ -42,6 +43,9 @@ wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua -H "Cookie: $cookie
     | sed -n '/^requests:/,$p'
 echo "server RSS after load:  $(( $(rss_kib) / 1024 )) MiB"
 echo "server peak RSS (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+
+echo
+cargo run -q --release --no-default-features --features ssr --example rate_limit_bench
 
 echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
