@@ -77,6 +77,30 @@ fn failed(e: crate::error::AppError) -> AnyView {
     view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any()
 }
 
+/// A staff page's body: "Loading…", then `body` of the loaded data, or the error.
+fn loaded<T, V>(
+    data: Resource<Result<T, crate::error::AppError>>,
+    body: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=loading>
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(v) => body(v).into_any(),
+                        Err(e) => failed(e),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// Staff: find a tenant by name, email or domain.
 #[component]
 pub fn AdminTenants() -> impl IntoView {
@@ -98,14 +122,7 @@ pub fn AdminTenants() -> impl IntoView {
     view! {
         <StaffPage subtitle="Tenants">
             <h1 class="text-2xl font-bold">"Tenants"</h1>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <TenantsBody view /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |view| view! { <TenantsBody view /> })}
         </StaffPage>
     }
 }
@@ -278,14 +295,7 @@ pub fn AdminTenantPage() -> impl IntoView {
                     {move || done.get()}
                 </p>
             </Show>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <TenantBody d actions /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |d| view! { <TenantBody d actions /> })}
         </StaffPage>
     }
 }
@@ -540,14 +550,7 @@ pub fn AdminAudit() -> impl IntoView {
     view! {
         <StaffPage subtitle="Audit trail">
             <h1 class="text-2xl font-bold">"Audit trail"</h1>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <AuditBody view staff=true /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |view| view! { <AuditBody view staff=true /> })}
         </StaffPage>
     }
 }
@@ -621,14 +624,7 @@ pub fn AdminEvents() -> impl IntoView {
             <Show when=move || done.get().is_some()>
                 <p role="status" class="text-sm text-emerald-900" data-testid="replay-done">{move || done.get()}</p>
             </Show>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <EventsBody view replay /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |view| view! { <EventsBody view replay /> })}
         </StaffPage>
     }
 }
@@ -701,14 +697,7 @@ pub fn AdminJobs() -> impl IntoView {
         <StaffPage subtitle="Jobs">
             <h1 class="text-2xl font-bold">"Jobs"</h1>
             <Alert message=error_of(retry) />
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <JobsBody view retry /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |view| view! { <JobsBody view retry /> })}
         </StaffPage>
     }
 }
@@ -772,14 +761,7 @@ pub fn AdminPlatform() -> impl IntoView {
         <StaffPage subtitle="Platform">
             <h1 class="text-2xl font-bold">"Platform"</h1>
             <Alert message=error_of(clock) />
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <PlatformBody view clock /> }.into_any(),
-                        Err(e) => failed(e),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |view| view! { <PlatformBody view clock /> })}
         </StaffPage>
     }
 }

@@ -153,6 +153,11 @@ async fn only_staff_reach_any_admin_page_or_function(pool: PgPool) {
     assert_eq!(d["members"][0][0], "ann@acme.test");
 }
 
+/// Calls the staff function `/api/admin/tenants/<action>`; its status code.
+async fn act(app: &TestApp, client: &reqwest::Client, action: &str, form: &[(&str, &str)]) -> u16 {
+    admin(app, client, action, form).await.status().as_u16()
+}
+
 /// Rows of `action` in the log, with their actor kind.
 async fn rows(app: &TestApp, action: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT actor_kind FROM audit_log WHERE action = $1 ORDER BY id")
@@ -255,56 +260,20 @@ async fn each_listed_action_writes_exactly_one_audit_row_with_the_right_actor_an
     // Staff: trial extension, note, suspend, resume, purge, clock (before any plan).
     let staff = staff(&app).await;
     let t = tenant.to_string();
-    assert_eq!(
-        admin(
-            &app,
-            &staff,
-            "extend-trial",
-            &[("tenant", &t), ("days", "7")]
-        )
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        admin(
-            &app,
-            &staff,
-            "note",
-            &[("tenant", &t), ("body", "called them")]
-        )
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        admin(
-            &app,
-            &staff,
-            "suspend",
-            &[("tenant", &t), ("category", "manual"), ("reason", "check")]
-        )
-        .await
-        .status(),
-        200
-    );
-    assert_eq!(
-        admin(&app, &staff, "resume", &[("tenant", &t), ("reason", "ok")])
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        admin(
-            &app,
-            &staff,
-            "purge-queues",
-            &[("tenant", &t), ("confirm", "Acme Outreach")]
-        )
-        .await
-        .status(),
-        200
-    );
+    for (action, field, value) in [
+        ("extend-trial", "days", "7"),
+        ("note", "body", "called them"),
+        ("suspend", "reason", "check"),
+        ("resume", "reason", "ok"),
+        ("purge-queues", "confirm", "Acme Outreach"),
+    ] {
+        let form = [
+            ("tenant", t.as_str()),
+            ("category", "manual"),
+            (field, value),
+        ];
+        assert_eq!(act(&app, &staff, action, &form).await, 200, "{action}");
+    }
     // Refund the domain's charge.
     let entry: i64 = sqlx::query_scalar(
         "SELECT l.id FROM ledger_entries l JOIN domains d ON d.purchase_id = l.purchase_id
@@ -605,14 +574,13 @@ async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_type
     // Another tenant's entry id is not found through this tenant.
     let other = Uuid::new_v4().to_string();
     assert_eq!(
-        admin(
+        act(
             &app,
             &staff,
             "refund",
             &[("tenant", &other), ("entry", &entry), ("reason", "x")]
         )
-        .await
-        .status(),
+        .await,
         404
     );
 
@@ -626,25 +594,23 @@ async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_type
     };
     let before = trial_end().await.unwrap();
     assert_eq!(
-        admin(
+        act(
             &app,
             &staff,
             "extend-trial",
             &[("tenant", &t), ("days", "0")]
         )
-        .await
-        .status(),
+        .await,
         422
     );
     assert_eq!(
-        admin(
+        act(
             &app,
             &staff,
             "extend-trial",
             &[("tenant", &t), ("days", "10")]
         )
-        .await
-        .status(),
+        .await,
         200
     );
     let after = trial_end().await.unwrap();
@@ -664,14 +630,13 @@ async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_type
     assert!(json(res).await.to_string().contains("Acme Outreach"));
     assert!(relay.bounces().is_empty());
     assert_eq!(
-        admin(
+        act(
             &app,
             &staff,
             "purge-queues",
             &[("tenant", &t), ("confirm", "Acme Outreach")]
         )
-        .await
-        .status(),
+        .await,
         200
     );
     let bounces = relay.bounces();
@@ -680,20 +645,17 @@ async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_type
 
     // Notes: staff see them on the tenant page; the tenant page shows ledger and inboxes.
     assert_eq!(
-        admin(&app, &staff, "note", &[("tenant", &t), ("body", "")])
-            .await
-            .status(),
+        act(&app, &staff, "note", &[("tenant", &t), ("body", "")]).await,
         422
     );
     assert_eq!(
-        admin(
+        act(
             &app,
             &staff,
             "note",
             &[("tenant", &t), ("body", "VIP, be gentle")]
         )
-        .await
-        .status(),
+        .await,
         200
     );
     let d: Value = staff

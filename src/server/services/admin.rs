@@ -307,6 +307,20 @@ pub async fn activity(
     })
 }
 
+/// `value` trimmed, when it has 1 to `max` characters; else `message` on `field`.
+fn required<'a>(
+    field: &'static str,
+    value: &'a str,
+    max: usize,
+    message: &str,
+) -> Result<&'a str, AdminError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        return Err(AdminError::Invalid(field, message.into()));
+    }
+    Ok(value)
+}
+
 async fn tenant_name(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
@@ -373,13 +387,7 @@ pub async fn refund(
     entry_id: i64,
     reason: &str,
 ) -> Result<String, AdminError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AdminError::Invalid(
-            "reason",
-            "Say why, in 1 to 500 characters.".into(),
-        ));
-    }
+    let reason = required("reason", reason, 500, "Say why, in 1 to 500 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
     let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant.0, entry_id)
         .await?
@@ -498,13 +506,7 @@ pub async fn add_note(
     tenant: TenantId,
     body: &str,
 ) -> Result<(), AdminError> {
-    let body = body.trim();
-    if body.is_empty() || body.chars().count() > 4000 {
-        return Err(AdminError::Invalid(
-            "body",
-            "A note has 1 to 4,000 characters.".into(),
-        ));
-    }
+    let body = required("body", body, 4000, "A note has 1 to 4,000 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
     tenant_name(&mut tx, tenant).await?;
     let id = db::admin::add_note(&mut tx, tenant.0, &actor.describe(), body).await?;
