@@ -38,16 +38,7 @@ pub async fn client_ip() -> Result<IpAddr, AppError> {
 
 /// The signed-in staff user's email; a customer gets "not found" (never data), a visitor 401.
 pub async fn require_staff(state: &AppState) -> Result<String, AppError> {
-    let auth = session()
-        .await?
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(auth.user_id))
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::NotFound)
+    Ok(staff_actor(state).await?.label)
 }
 
 /// The signed-in staff user as the audit log's actor (same refusals as [`require_staff`]).
@@ -75,16 +66,12 @@ pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::A
 
 /// The caller's IP and user agent, for the audit log.
 pub async fn origin() -> crate::server::db::audit::Origin {
-    let ip = client_ip().await.ok().map(|ip| ip.to_string());
-    let user_agent = leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .ok()
-        .and_then(|h| {
-            h.get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(300).collect())
-        });
-    crate::server::db::audit::Origin { ip, user_agent }
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.ok();
+    let user_agent = headers
+        .as_ref()
+        .and_then(|h| h.get(axum::http::header::USER_AGENT))
+        .and_then(|v| v.to_str().ok());
+    crate::server::db::audit::Origin::new(client_ip().await.ok(), user_agent)
 }
 
 /// The signed-in user's tenant context.
@@ -224,8 +211,7 @@ impl From<crate::server::services::inboxes::InboxError> for AppError {
 
 /// Who is asking, for the audit log: the user, their IP and user agent.
 pub async fn actor(ctx: &TenantCtx) -> crate::server::db::audit::Actor {
-    let o = origin().await;
-    crate::server::services::inboxes::user_actor(ctx, o.ip, o.user_agent)
+    crate::server::db::audit::Actor::user(ctx.user_id().0, "", &origin().await)
 }
 
 impl From<crate::server::services::suspensions::SuspensionError> for AppError {

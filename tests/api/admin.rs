@@ -120,20 +120,9 @@ async fn only_staff_reach_any_admin_page_or_function(pool: PgPool) {
         assert_eq!(res.status(), 200, "staff {path}");
     }
     let find = |q: &'static str, status: &'static str, plan: &'static str| {
-        let staff = staff.clone();
-        let url = app.url("/api/admin/tenants");
-        async move {
-            let v: Value = staff
-                .post(url)
-                .form(&[("q", q), ("status", status), ("plan", plan), ("page", "1")])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v
-        }
+        let form = [("q", q), ("status", status), ("plan", plan), ("page", "1")];
+        let (staff, url) = (staff.clone(), app.url("/api/admin/tenants"));
+        async move { post_json(&staff, url, &form).await }
     };
     let found = find("ANN@acme", "", "").await;
     assert_eq!(found["total"], 1);
@@ -141,15 +130,12 @@ async fn only_staff_reach_any_admin_page_or_function(pool: PgPool) {
     assert_eq!(find("acme", "suspended", "").await["total"], 0);
     assert_eq!(find("acme", "", "trial").await["total"], 1);
     assert_eq!(find("acme", "", "growth").await["total"], 0);
-    let d: Value = staff
-        .post(app.url("/api/admin/tenant"))
-        .form(&[("tenant", tenant.to_string())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = post_json(
+        &staff,
+        app.url("/api/admin/tenant"),
+        &[("tenant", tenant.to_string())],
+    )
+    .await;
     assert_eq!(d["members"][0][0], "ann@acme.test");
 }
 
@@ -169,6 +155,26 @@ async fn rows(app: &TestApp, action: &str) -> Vec<String> {
 
 async fn post(client: &reqwest::Client, url: String, form: &[(&str, &str)]) -> reqwest::Response {
     client.post(url).form(form).send().await.unwrap()
+}
+
+/// The form of a function without arguments.
+const NO_ARGS: [(&str, &str); 0] = [];
+
+/// Posts the form and reads the JSON answer.
+async fn post_json<F: serde::Serialize + ?Sized>(
+    client: &reqwest::Client,
+    url: String,
+    form: &F,
+) -> Value {
+    client
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[sqlx::test]
@@ -419,15 +425,7 @@ async fn each_listed_action_writes_exactly_one_audit_row_with_the_right_actor_an
     );
 
     // The customer's Activity shows their trail without the staff's note, names or IPs.
-    let activity: Value = customer
-        .post(app.url("/api/activity"))
-        .form(&[("action", "")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let activity: Value = post_json(&customer, app.url("/api/activity"), &[("action", "")]).await;
     let entries = activity["entries"].as_array().unwrap();
     let actions: Vec<&str> = entries
         .iter()
@@ -440,15 +438,12 @@ async fn each_listed_action_writes_exactly_one_audit_row_with_the_right_actor_an
         assert_eq!(e["ip"], "");
     }
     // Staff filter the trail of every tenant by actor and action.
-    let trail: Value = staff
-        .post(app.url("/api/admin/audit"))
-        .form(&[("actor", "staff"), ("action", "tenant."), ("tenant", "")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trail: Value = post_json(
+        &staff,
+        app.url("/api/admin/audit"),
+        &[("actor", "staff"), ("action", "tenant."), ("tenant", "")],
+    )
+    .await;
     let mut got: Vec<&str> = trail["entries"]
         .as_array()
         .unwrap()
@@ -483,15 +478,7 @@ async fn a_customer_sees_only_their_own_activity(pool: PgPool) {
             .status()
             .is_success()
     );
-    let mine: Value = ann
-        .post(app.url("/api/activity"))
-        .form(&[("action", "")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = post_json(&ann, app.url("/api/activity"), &[("action", "")]).await;
     let entries = mine["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 1);
     assert!(
@@ -658,15 +645,7 @@ async fn staff_refund_a_charge_once_extend_a_trial_and_purge_only_after_the_type
         .await,
         200
     );
-    let d: Value = staff
-        .post(app.url("/api/admin/tenant"))
-        .form(&[("tenant", &t)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d: Value = post_json(&staff, app.url("/api/admin/tenant"), &[("tenant", &t)]).await;
     assert_eq!(d["notes"][0]["body"], "VIP, be gentle");
     let ledger = d["ledger"].as_array().unwrap();
     assert!(ledger.iter().any(|l| l["kind"] == "refund"));
@@ -685,27 +664,21 @@ async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_p
     customer_with_domains(&app, &customer, "ann@acme.test", &["events.com"]).await;
     let staff = staff(&app).await;
 
-    let events: Value = post(
+    let events: Value = post_json(
         &staff,
         app.url("/api/admin/events"),
         &[("kind", "checkout."), ("selected", "")],
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let list = events["events"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{events}");
     let id = list[0]["id"].as_str().unwrap().to_string();
-    let shown: Value = post(
+    let shown: Value = post_json(
         &staff,
         app.url("/api/admin/events"),
         &[("kind", ""), ("selected", &id)],
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert!(
         shown["selected"][1]
             .as_str()
@@ -740,11 +713,7 @@ async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_p
         .execute(&app.pool)
         .await
         .unwrap();
-    let jobs: Value = post(&staff, app.url("/api/admin/jobs"), &[("status", "failed")])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let jobs: Value = post_json(&staff, app.url("/api/admin/jobs"), &[("status", "failed")]).await;
     assert!(
         jobs["jobs"]
             .as_array()
@@ -780,11 +749,7 @@ async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_p
         409
     );
 
-    let platform: Value = post(&staff, app.url("/api/admin/platform"), &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let platform: Value = post_json(&staff, app.url("/api/admin/platform"), &NO_ARGS).await;
     let providers = platform["providers"].as_array().unwrap();
     assert_eq!(providers.len(), 5);
     assert!(
@@ -807,11 +772,7 @@ async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_p
         .status(),
         200
     );
-    let platform: Value = post(&staff, app.url("/api/admin/platform"), &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let platform: Value = post_json(&staff, app.url("/api/admin/platform"), &NO_ARGS).await;
     assert!(
         platform["sandbox_clock"]
             .as_str()

@@ -357,6 +357,12 @@ async fn complaints(app: &TestApp, inbox: Uuid, from: usize, to: usize) -> reqwe
         .unwrap()
 }
 
+/// The status of the customer's dashboard.
+async fn dashboard(app: &TestApp, customer: &reqwest::Client) -> u16 {
+    let res = customer.get(app.url("/dashboard")).send().await.unwrap();
+    res.status().as_u16()
+}
+
 #[sqlx::test]
 async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     let app = spawn_app_with(
@@ -379,15 +385,7 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     // 9 complaints: below the threshold, nothing happens.
     assert_eq!(complaints(&app, inbox, 0, 9).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 0);
-    assert_eq!(
-        customer
-            .get(app.url("/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(dashboard(&app, &customer).await, 200);
     // The 10th: exactly at the threshold, one suspension by the system.
     let tenth = complaints(&app, inbox, 9, 10).await;
     assert_eq!(tenth.status(), 200);
@@ -402,15 +400,7 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
         ("abuse", "system:abuse trigger")
     );
     assert_eq!(reason, "10 spam complaints in 24 h (the limit is 10)");
-    assert_eq!(
-        customer
-            .get(app.url("/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+    assert_eq!(dashboard(&app, &customer).await, 403);
     // The 11th: still one.
     assert_eq!(complaints(&app, inbox, 10, 11).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 1);

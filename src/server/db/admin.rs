@@ -15,9 +15,10 @@ pub struct TenantRow {
     pub domains: i64,
     pub inboxes: i64,
     pub created_at: DateTime<Utc>,
+    pub trial_ends_at: DateTime<Utc>,
 }
 
-const TENANT_SELECT: &str = "SELECT t.id, t.name, t.status, t.plan_id, t.created_at,
+const TENANT_SELECT: &str = "SELECT t.id, t.name, t.status, t.plan_id, t.created_at, t.trial_ends_at,
     COALESCE((SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
                WHERE m.tenant_id = t.id ORDER BY (m.role = 'owner') DESC, m.created_at LIMIT 1), '') AS owner_email,
     (SELECT count(*) FROM domains d WHERE d.tenant_id = t.id AND d.status NOT IN ('deleted', 'failed')) AS domains,
@@ -88,11 +89,15 @@ pub async fn domains(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, Str
     )
 }
 
-pub async fn trial_end(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<DateTime<Utc>>> {
+/// The tenant's name and plan (`None` on the trial), locked for the staff action.
+pub async fn name_and_plan(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> anyhow::Result<Option<(String, Option<String>)>> {
     Ok(
-        sqlx::query_scalar("SELECT trial_ends_at FROM tenants WHERE id = $1")
+        sqlx::query_as("SELECT name, plan_id FROM tenants WHERE id = $1 FOR SHARE")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await?,
     )
 }

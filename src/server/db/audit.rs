@@ -64,6 +64,16 @@ pub struct Origin {
     pub user_agent: Option<String>,
 }
 
+impl Origin {
+    /// The client IP and its user agent (kept to 300 characters).
+    pub fn new(ip: Option<std::net::IpAddr>, user_agent: Option<&str>) -> Self {
+        Self {
+            ip: ip.map(|ip| ip.to_string()),
+            user_agent: user_agent.map(|ua| ua.chars().take(300).collect()),
+        }
+    }
+}
+
 /// Keys whose values never reach the log in clear, at any depth.
 const SECRET_KEYS: [&str; 6] = [
     "password",
@@ -167,6 +177,8 @@ pub struct AuditRow {
     pub after: Option<Value>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The tenant's name (`None` once it is deleted, or for rows without a tenant).
+    pub tenant_name: Option<String>,
 }
 
 /// What to show of the trail: every field optional (empty = any).
@@ -186,7 +198,8 @@ pub struct Filter {
 /// Actions only staff see: a customer's Activity page leaves them out.
 pub const STAFF_INTERNAL: [&str; 1] = ["tenant.note"];
 
-const COLUMNS: &str = "id, at, actor_kind, actor_id, actor_label, tenant_id, action, target, before, after, ip, user_agent";
+const COLUMNS: &str = "a.id, a.at, a.actor_kind, a.actor_id, a.actor_label, a.tenant_id, a.action,
+    a.target, a.before, a.after, a.ip, a.user_agent, t.name AS tenant_name";
 
 /// The tenant's trail, newest first: the only read a customer's request can make.
 pub async fn for_tenant<'e>(
@@ -209,13 +222,13 @@ pub async fn for_tenant<'e>(
 /// [`for_tenant`] or set `tenant` from their `TenantCtx`).
 pub async fn search<'e>(exec: impl PgExecutor<'e>, f: &Filter) -> anyhow::Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM audit_log
-          WHERE ($1::uuid IS NULL OR tenant_id = $1)
-            AND ($2 = '' OR actor_kind = $2)
-            AND ($3 = '' OR starts_with(action, $3))
-            AND ($4::bigint IS NULL OR id < $4)
-            AND NOT ($6 AND action = ANY($7))
-          ORDER BY id DESC LIMIT $5"
+        "SELECT {COLUMNS} FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id
+          WHERE ($1::uuid IS NULL OR a.tenant_id = $1)
+            AND ($2 = '' OR a.actor_kind = $2)
+            AND ($3 = '' OR starts_with(a.action, $3))
+            AND ($4::bigint IS NULL OR a.id < $4)
+            AND NOT ($6 AND a.action = ANY($7))
+          ORDER BY a.id DESC LIMIT $5"
     ))
     .bind(f.tenant)
     .bind(&f.actor_kind)

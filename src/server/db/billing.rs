@@ -42,6 +42,18 @@ pub async fn insert_event(
     Ok(row.is_some())
 }
 
+/// A stored event's payload, locked until the transaction ends (a replay).
+pub async fn lock_event_payload(
+    conn: &mut PgConnection,
+    id: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .context("loading the event")
+}
+
 pub async fn finish_event(
     conn: &mut PgConnection,
     id: &str,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::domain::inboxes::{ExportFormat, InboxFilter};
 use crate::error::AppError;
 use crate::server::auth::{TypedSession, guard};
+use crate::server::db::audit::{Actor, Origin};
 use crate::server::http::middleware::ClientIp;
 use crate::server::services::inboxes;
 use crate::server::state::AppState;
@@ -60,9 +61,8 @@ pub async fn download(
     };
     let ua = headers
         .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let actor = inboxes::user_actor(&ctx, Some(ip.to_string()), ua);
+        .and_then(|v| v.to_str().ok());
+    let actor = Actor::user(ctx.user_id().0, "", &Origin::new(Some(ip), ua));
     match inboxes::export(&state, &ctx, &q.filter, format, &actor).await {
         Ok((name, csv)) => {
             let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))

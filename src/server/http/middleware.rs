@@ -258,10 +258,7 @@ pub fn kill_switch_covers(path: &str, category: &str) -> bool {
     if category == "payment" && (under(path, "/billing") || under(path, "/api/billing")) {
         return false;
     }
-    if path.starts_with("/api/") {
-        return !OPEN_API.iter().any(|p| under(path, p));
-    }
-    CUSTOMER_PAGES.iter().any(|p| under(path, p))
+    is_customer_request(path)
 }
 
 /// A signed-in customer's request: its pages and server functions but the open ones (the
@@ -287,7 +284,7 @@ pub async fn session_tenant(session: Option<tower_sessions::Session>) -> Option<
 /// reason category and how to reach support, on every customer page and server function.
 pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if !(path.starts_with("/api/") || CUSTOMER_PAGES.iter().any(|p| under(&path, p))) {
+    if !is_customer_request(&path) {
         return next.run(req).await;
     }
     let tenant = session_tenant(req.extensions().get::<tower_sessions::Session>().cloned()).await;

@@ -191,22 +191,8 @@ pub async fn login(
         check_credentials(state, raw_email, password),
     )
     .await?;
-    let mut actor = Actor::user(signed_in.user_id.0, &email_key, origin);
-    if signed_in.tenant_id.is_none() {
-        actor.kind = "staff";
-    }
-    db::audit::record(
-        &state.pool,
-        &actor,
-        Entry {
-            tenant: signed_in.tenant_id,
-            action: "account.login",
-            target: &format!("user:{}", signed_in.user_id.0),
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
+    let (user, tenant) = (signed_in.user_id, signed_in.tenant_id);
+    session_audit(state, "account.login", user, &email_key, tenant, origin).await?;
     Ok(signed_in)
 }
 
@@ -217,22 +203,31 @@ pub async fn logout(
     tenant: Option<TenantId>,
     origin: &Origin,
 ) -> anyhow::Result<()> {
-    let mut actor = Actor::user(user.0, "", origin);
+    session_audit(state, "account.logout", user, "", tenant, origin).await
+}
+
+/// The audit row of a sign-in or sign-out: a user without a workspace is staff.
+async fn session_audit(
+    state: &AppState,
+    action: &str,
+    user: UserId,
+    label: &str,
+    tenant: Option<TenantId>,
+    origin: &Origin,
+) -> anyhow::Result<()> {
+    let mut actor = Actor::user(user.0, label, origin);
     if tenant.is_none() {
         actor.kind = "staff";
     }
-    db::audit::record(
-        &state.pool,
-        &actor,
-        Entry {
-            tenant,
-            action: "account.logout",
-            target: &format!("user:{}", user.0),
-            before: None,
-            after: None,
-        },
-    )
-    .await
+    let target = format!("user:{}", user.0);
+    let entry = Entry {
+        tenant,
+        action,
+        target: &target,
+        before: None,
+        after: None,
+    };
+    db::audit::record(&state.pool, &actor, entry).await
 }
 
 async fn check_credentials(

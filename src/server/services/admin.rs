@@ -124,7 +124,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
     let audit = db::audit::for_tenant(&state.pool, tenant, 100)
         .await?
         .into_iter()
-        .map(|a| audit_entry(a, None, true))
+        .map(|a| audit_entry(a, true))
         .collect();
     let subscription = db::admin::subscriptions(&state.pool, id)
         .await?
@@ -159,13 +159,9 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
             body: n.body,
         })
         .collect();
-    let trial_ends = db::admin::trial_end(&state.pool, id)
-        .await?
-        .map(when)
-        .unwrap_or_default();
     Ok(Some(AdminTenantDetail {
+        trial_ends: when(t.trial_ends_at),
         tenant: row(state, t),
-        trial_ends,
         members: db::admin::members(&state.pool, id).await?,
         domain_names: db::admin::domains(&state.pool, id).await?,
         inbox_counts: db::admin::inbox_counts(&state.pool, id).await?,
@@ -185,11 +181,11 @@ fn refundable(l: &db::admin::LedgerRow) -> bool {
 
 /// One trail row for display. `staff_view` shows staff identities and IPs; the customer's
 /// Activity page sees "InboxGrove staff" and no staff IP.
-fn audit_entry(
-    a: db::audit::AuditRow,
-    tenant: Option<(String, String)>,
-    staff_view: bool,
-) -> AdminAuditEntry {
+fn audit_entry(a: db::audit::AuditRow, staff_view: bool) -> AdminAuditEntry {
+    let tenant = a.tenant_id.filter(|_| staff_view).map(|id| {
+        let name = a.tenant_name.clone().unwrap_or_else(|| "(deleted)".into());
+        (id.to_string(), name)
+    });
     let hide = !staff_view && a.actor_kind == "staff";
     let actor = match (a.actor_kind.as_str(), a.actor_label.as_str()) {
         ("staff", _) if hide => "InboxGrove staff".to_string(),
@@ -243,29 +239,11 @@ pub async fn audit(
         },
     )
     .await?;
-    let mut names = std::collections::HashMap::new();
-    for id in rows.iter().filter_map(|r| r.tenant_id) {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(id) {
-            let name = db::admin::tenant(&state.pool, id)
-                .await?
-                .map(|t| t.name)
-                .unwrap_or_else(|| "(deleted)".into());
-            e.insert(name);
-        }
-    }
     let next = (rows.len() as i64 == TRAIL_PAGE)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok(AuditView {
-        entries: rows
-            .into_iter()
-            .map(|r| {
-                let t = r
-                    .tenant_id
-                    .map(|id| (id.to_string(), names.get(&id).cloned().unwrap_or_default()));
-                audit_entry(r, t, true)
-            })
-            .collect(),
+        entries: rows.into_iter().map(|r| audit_entry(r, true)).collect(),
         next,
         actor: actor.to_string(),
         action: action.trim().to_string(),
@@ -296,10 +274,7 @@ pub async fn activity(
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok(AuditView {
-        entries: rows
-            .into_iter()
-            .map(|r| audit_entry(r, None, false))
-            .collect(),
+        entries: rows.into_iter().map(|r| audit_entry(r, false)).collect(),
         next,
         actor: String::new(),
         action: action.trim().to_string(),
@@ -324,12 +299,9 @@ fn required<'a>(
 async fn tenant_name(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
-) -> Result<String, AdminError> {
-    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
-        .bind(tenant.0)
-        .fetch_optional(conn)
-        .await
-        .context("loading the tenant")?
+) -> Result<(String, Option<String>), AdminError> {
+    db::admin::name_and_plan(conn, tenant.0)
+        .await?
         .ok_or(AdminError::NotFound)
 }
 
@@ -347,12 +319,7 @@ pub async fn extend_trial(
         ));
     }
     let mut tx = state.pool.begin().await.context("starting")?;
-    let name = tenant_name(&mut tx, tenant).await?;
-    let plan: Option<String> = sqlx::query_scalar("SELECT plan_id FROM tenants WHERE id = $1")
-        .bind(tenant.0)
-        .fetch_one(&mut *tx)
-        .await
-        .context("reading the plan")?;
+    let (name, plan) = tenant_name(&mut tx, tenant).await?;
     if plan.is_some() {
         return Err(AdminError::Refused(format!(
             "{name} pays for a plan: there is no InboxGrove trial to extend."
@@ -465,7 +432,7 @@ pub async fn purge_queues(
     confirm: &str,
 ) -> Result<String, AdminError> {
     let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let name = tenant_name(&mut conn, tenant).await?;
+    let (name, _) = tenant_name(&mut conn, tenant).await?;
     if confirm.trim() != name {
         return Err(AdminError::Invalid(
             "confirm",
@@ -634,37 +601,29 @@ pub async fn retry_job(state: &AppState, actor: &Actor, id: &str) -> Result<(), 
 
 pub async fn platform(state: &AppState) -> anyhow::Result<PlatformView> {
     let s = &state.settings;
+    let provider = |area: &str, name: &str, real: bool| ProviderView {
+        area: area.into(),
+        name: name.into(),
+        real,
+    };
     let providers = vec![
-        ProviderView {
-            area: "Payments".into(),
-            name: state.payments.name().into(),
-            real: s.uses_real_stripe(),
-        },
-        ProviderView {
-            area: "Domain registrar".into(),
-            name: state.registrar.name().into(),
-            real: s.uses_real_registrar(),
-        },
-        ProviderView {
-            area: "DNS".into(),
-            name: state.dns.name().into(),
-            real: s.uses_real_dns(),
-        },
-        ProviderView {
-            area: "SMTP relay".into(),
-            name: state.relay.name().into(),
-            real: s.uses_real_relay(),
-        },
-        ProviderView {
-            area: "Email to customers".into(),
-            name: if s.uses_real_smtp() {
+        provider("Payments", state.payments.name(), s.uses_real_stripe()),
+        provider(
+            "Domain registrar",
+            state.registrar.name(),
+            s.uses_real_registrar(),
+        ),
+        provider("DNS", state.dns.name(), s.uses_real_dns()),
+        provider("SMTP relay", state.relay.name(), s.uses_real_relay()),
+        provider(
+            "Email to customers",
+            if s.uses_real_smtp() {
                 "smtp"
             } else {
                 "sandbox"
-            }
-            .into(),
-            real: s.uses_real_smtp(),
-        },
+            },
+            s.uses_real_smtp(),
+        ),
     ];
     let sandbox_clock = match &state.stripe_sandbox {
         Some(sandbox) => {

@@ -127,13 +127,7 @@ pub async fn replay(
     actor: &crate::server::db::audit::Actor,
 ) -> Result<Option<Applied>, EventError> {
     let mut tx = pool.begin().await.context("starting the replay")?;
-    let payload: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("loading the event")?;
-    let Some(payload) = payload else {
+    let Some(payload) = db::lock_event_payload(&mut tx, id).await? else {
         return Ok(None);
     };
     let event: Event = parse(&payload)?;

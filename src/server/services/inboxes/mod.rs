@@ -58,17 +58,6 @@ fn manager(ctx: &TenantCtx) -> Result<(), InboxError> {
     ctx.require_manager().map_err(|_| InboxError::NotManager)
 }
 
-/// The signed-in user as the audit log's actor.
-pub fn user_actor(ctx: &TenantCtx, ip: Option<String>, user_agent: Option<String>) -> Actor {
-    Actor {
-        kind: "user",
-        id: Some(ctx.user_id().0),
-        label: String::new(),
-        ip,
-        user_agent,
-    }
-}
-
 /// A fresh SMTP password from the OS CSPRNG (rejection sampling: no modulo bias).
 pub fn generate_password() -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(PASSWORD_LEN));
