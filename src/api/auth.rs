@@ -29,18 +29,22 @@ pub async fn signup(
     Ok(())
 }
 
-/// Signs in with email and password; goes to `next` when it is a path on this site.
+/// Signs in with email and password (plus the mailed one-time `code` when the form asked for
+/// it); goes to `next` when it is a path on this site.
 #[server(prefix = "/api", endpoint = "auth/login")]
 pub async fn login(
     email: String,
     password: String,
+    #[server(default)] code: Option<String>,
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{api_support as s, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
     let session = s::session().await?;
-    let signed_in = accounts::login(&state, &email, &password, ip, &s::origin().await).await?;
+    let origin = s::origin().await;
+    let code = code.as_deref();
+    let signed_in = accounts::login(&state, &email, &password, code, ip, &origin).await?;
     session
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await

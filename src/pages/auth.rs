@@ -126,8 +126,17 @@ pub fn Login() -> impl IntoView {
     let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
     let attempted = RwSignal::new(false);
     let errors = FormErrors::watch(action, password);
+    // Once the server asks for the mailed code, the field stays for the next tries.
+    let code_error = errors.field("code");
+    let asks_code = RwSignal::new(false);
+    Effect::new(move |_| {
+        if code_error.get().is_some() {
+            asks_code.set(true);
+        }
+    });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -135,9 +144,11 @@ pub fn Login() -> impl IntoView {
         if email_rule(&email.get_untracked()).is_none()
             && required_rule(&password.get_untracked()).is_none()
         {
+            let code = code.get_untracked();
             action.dispatch(LoginFn {
                 email: email.get_untracked(),
                 password: password.get_untracked(),
+                code: (!code.trim().is_empty()).then_some(code),
                 next: Some(next.get_untracked()),
             });
         }
@@ -150,6 +161,9 @@ pub fn Login() -> impl IntoView {
                 <input type="hidden" name="next" value=next />
                 <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=errors.field("email") autocomplete="username" />
                 <Field name="password" label="Password" kind=FieldKind::CurrentPassword value=password validate=required_rule force=attempted server_error=errors.field("password") autocomplete="current-password" />
+                <Show when=move || asks_code.get() || code_error.get().is_some()>
+                    <Field name="code" label="One-time code from your email" kind=FieldKind::Text value=code force=attempted server_error=code_error autocomplete="one-time-code" />
+                </Show>
                 <button
                     type="submit"
                     class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"

@@ -95,10 +95,22 @@ impl From<SignupError> for AppError {
     }
 }
 
+/// What the login form says when the email's failure bound is full.
+pub const LOGIN_CODE_REQUIRED: &str = "Too many failed sign-ins for this email: we emailed \
+    you a one-time code. Enter it with your password.";
+
 impl From<LoginError> for AppError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::InvalidCredentials => AppError::InvalidCredentials,
+            LoginError::CodeRequired => {
+                AppError::Invalid(vec![FieldError::new("code", LOGIN_CODE_REQUIRED)])
+            }
+            LoginError::CodeRejected => AppError::Invalid(vec![FieldError::new(
+                "code",
+                "The password or the code is wrong, or the code has expired. If it expired, \
+                 a new one is on its way.",
+            )]),
             LoginError::Throttled(secs) => AppError::RateLimited {
                 retry_after_secs: secs,
             },

@@ -73,8 +73,23 @@ pub struct ServerSettings {
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
     pub session_days: i64,
+    /// A session ends this many days after sign-in, however active (the absolute lifetime).
+    #[serde(default = "default_session_max_days")]
+    pub session_max_days: i64,
     pub db_max_connections: u32,
+    /// An https deployment whose providers are (some of them) sandboxes, on purpose: a public
+    /// demo where no card is charged and nothing real is bought. Without it such a
+    /// deployment refuses to start (see `validate`).
+    #[serde(default)]
+    pub public_demo: bool,
 }
+
+fn default_session_max_days() -> i64 {
+    30
+}
+
+/// The setting that allows sandbox providers behind an https public URL, as operators type it.
+pub const PUBLIC_DEMO_VAR: &str = "INBOXGROVE_SERVER__PUBLIC_DEMO";
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct TrialSettings {
@@ -96,9 +111,26 @@ pub struct PlanSettings {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct RateLimitSettings {
-    /// Failed logins / signups allowed per IP and per email inside the window.
+    /// Failed logins / signups allowed per (email, client address) inside the window (tight).
     pub auth_max_failures: i64,
     pub auth_window_secs: i64,
+    /// Failed logins / signups allowed per client address (an IPv6 /64), any email, inside
+    /// the window: loose, sized for an office behind one NAT.
+    #[serde(default = "default_auth_ip_max_failures")]
+    pub auth_ip_max_failures: i64,
+    #[serde(default = "default_hour_secs")]
+    pub auth_ip_window_secs: i64,
+    /// Failed logins for one email from every address inside the window, after which the
+    /// password alone no longer signs in: a one-time code mailed to the address is needed too.
+    #[serde(default = "default_auth_email_max_failures")]
+    pub auth_email_max_failures: i64,
+    #[serde(default = "default_hour_secs")]
+    pub auth_email_window_secs: i64,
+    /// How long a mailed sign-in code is valid, and the wrong tries that void it.
+    #[serde(default = "default_login_code_ttl_secs")]
+    pub login_code_ttl_secs: i64,
+    #[serde(default = "default_login_code_max_attempts")]
+    pub login_code_max_attempts: i32,
     /// Requests per signed-in tenant (pages, server functions, exports) per minute / hour.
     #[serde(default = "default_tenant_per_minute")]
     pub tenant_per_minute: u32,
@@ -109,6 +141,21 @@ pub struct RateLimitSettings {
     pub ip_auth_per_minute: u32,
 }
 
+fn default_auth_ip_max_failures() -> i64 {
+    50
+}
+fn default_auth_email_max_failures() -> i64 {
+    20
+}
+fn default_hour_secs() -> i64 {
+    3600
+}
+fn default_login_code_ttl_secs() -> i64 {
+    900
+}
+fn default_login_code_max_attempts() -> i32 {
+    5
+}
 fn default_tenant_per_minute() -> u32 {
     60
 }
@@ -487,9 +534,17 @@ impl Settings {
                 "plan {id}: limits must be positive"
             );
         }
+        let r = &self.rate_limits;
         anyhow::ensure!(
-            self.rate_limits.auth_max_failures > 0 && self.rate_limits.auth_window_secs > 0,
-            "rate_limits.auth_* must be positive"
+            r.auth_max_failures > 0
+                && r.auth_window_secs > 0
+                && r.auth_ip_max_failures > 0
+                && r.auth_ip_window_secs > 0
+                && r.auth_email_max_failures > 0
+                && r.auth_email_window_secs > 0
+                && r.login_code_ttl_secs > 0
+                && r.login_code_max_attempts > 0,
+            "rate_limits.auth_* and rate_limits.login_code_* must be positive"
         );
         anyhow::ensure!(
             self.rate_limits.tenant_per_minute > 0
@@ -559,6 +614,27 @@ impl Settings {
              to 32 random bytes in base64 (`openssl rand -base64 32`) and keep it safe. Secrets \
              at rest are never encrypted with a development key in production."
         );
+        anyhow::ensure!(
+            self.server.session_days > 0 && self.server.session_max_days > 0,
+            "server.session_days and server.session_max_days must be positive"
+        );
+        // Sandbox payments approve the test card 4242…: with a real registrar that card would
+        // buy real domains. No setting allows it, in any mode.
+        anyhow::ensure!(
+            !(self.uses_real_registrar() && !self.uses_real_stripe()),
+            "a real registrar (NAMECHEAP_API_KEY and [registrar.namecheap]) is configured but \
+             payments run on the sandbox, whose test cards would buy real domains: set \
+             STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (providers.payments = \"auto\" or \
+             \"stripe\"), or remove NAMECHEAP_API_KEY. {PUBLIC_DEMO_VAR} does not allow this."
+        );
+        let sandboxed = self.sandboxed_providers();
+        anyhow::ensure!(
+            !self.secure_cookies() || self.server.public_demo || sandboxed.is_empty(),
+            "server.public_url is https (production) but these providers run on their sandbox: \
+             {}. Configure the real providers (see the README), or, for a public demo where \
+             nothing is real, set {PUBLIC_DEMO_VAR}=true (server.public_demo).",
+            sandboxed.join(", ")
+        );
         if self.uses_real_stripe() {
             anyhow::ensure!(
                 self.stripe.webhook_secret.is_some(),
@@ -566,6 +642,21 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// The providers that run on their embedded sandbox.
+    pub fn sandboxed_providers(&self) -> Vec<&'static str> {
+        [
+            ("payments", self.uses_real_stripe()),
+            ("registrar", self.uses_real_registrar()),
+            ("dns", self.uses_real_dns()),
+            ("relay", self.uses_real_relay()),
+            ("mail", self.uses_real_smtp()),
+        ]
+        .into_iter()
+        .filter(|(_, real)| !real)
+        .map(|(name, _)| name)
+        .collect()
     }
 
     /// True when domains are registered at Namecheap rather than in the sandbox registrar.
@@ -676,10 +767,14 @@ mod tests {
     }
 
     fn https_with_key(key: Option<&str>) -> anyhow::Result<Settings> {
-        let mut vars = vec![(
-            "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
-            "https://app.inboxgrove.com".to_string(),
-        )];
+        let mut vars = vec![
+            (
+                "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
+                "https://app.inboxgrove.com".to_string(),
+            ),
+            // Every provider is a sandbox here: these tests are about the key.
+            (PUBLIC_DEMO_VAR.to_string(), "true".to_string()),
+        ];
         if let Some(key) = key {
             vars.push(("INBOXGROVE_SECRET_KEY".to_string(), key.to_string()));
         }
@@ -737,6 +832,80 @@ mod tests {
                 .decrypt(&blob, b"a")
                 .is_err()
         );
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let key = crypto::generate_key_base64();
+        let mut vars = vec![(
+            crypto::SECRET_KEY_VAR.to_string(),
+            key.expose_secret().to_string(),
+        )];
+        vars.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Settings::load_from(&manifest_file(), vars)
+    }
+
+    const HTTPS: (&str, &str) = (
+        "INBOXGROVE_SERVER__PUBLIC_URL",
+        "https://app.inboxgrove.com",
+    );
+    const DEMO: (&str, &str) = (PUBLIC_DEMO_VAR, "true");
+    /// A real registrar: the key plus `[registrar.namecheap]`.
+    const NAMECHEAP: [(&str, &str); 5] = [
+        ("NAMECHEAP_API_KEY", "nc-key"),
+        (
+            "INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE",
+            "https://api.namecheap.com/xml.response",
+        ),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "ig"),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__USER_NAME", "ig"),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__CLIENT_IP", "203.0.113.7"),
+    ];
+
+    #[test]
+    fn https_with_sandbox_providers_is_refused_naming_the_public_demo_setting() {
+        let err = load(&[HTTPS]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("INBOXGROVE_SERVER__PUBLIC_DEMO"), "{msg}");
+        assert!(
+            msg.contains("payments, registrar, dns, relay, mail"),
+            "{msg}"
+        );
+        // Plain http (development) starts on the sandboxes as before.
+        assert!(load(&[]).is_ok());
+    }
+
+    #[test]
+    fn https_with_sandbox_providers_starts_when_declared_a_public_demo() {
+        let s = load(&[HTTPS, DEMO]).unwrap();
+        assert!(s.server.public_demo && s.secure_cookies());
+        assert_eq!(s.sandboxed_providers().len(), 5);
+    }
+
+    #[test]
+    fn a_real_registrar_with_sandbox_payments_is_refused_in_every_mode() {
+        for extra in [vec![], vec![DEMO], vec![HTTPS, DEMO]] {
+            let mut vars = NAMECHEAP.to_vec();
+            vars.extend(extra.iter().copied());
+            let err = load(&vars).unwrap_err();
+            let msg = format!("{err:#}");
+            assert!(msg.contains("STRIPE_SECRET_KEY"), "{extra:?}: {msg}");
+            assert!(msg.contains("real domains"), "{extra:?}: {msg}");
+        }
+        // With real Stripe the same registrar is accepted (on http; https wants the rest real).
+        let mut vars = NAMECHEAP.to_vec();
+        vars.extend([
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+        ]);
+        let s = load(&vars).unwrap();
+        assert!(s.uses_real_registrar() && s.uses_real_stripe());
+    }
+
+    #[test]
+    fn the_absolute_session_lifetime_defaults_to_thirty_days() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.server.session_max_days, 30);
+        assert!(load(&[("INBOXGROVE_SERVER__SESSION_MAX_DAYS", "0")]).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{SameSite, time};
 use tower_sessions::session_store::ExpiredDeletion;
@@ -27,6 +29,7 @@ use crate::server::http::{
     export, health, kumomta, middleware, outbox, rate_limit, sandbox_stripe, webhooks,
 };
 use crate::server::jobs;
+use crate::server::services::accounts;
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -118,6 +121,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let store = PostgresStore::new(self.state.pool.clone());
         let limits = self.state.rate_limits.clone();
+        let cleanup_state = self.state.clone();
         let cleanup = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
@@ -125,6 +129,12 @@ impl Application {
                 limits.shrink();
                 if let Err(e) = store.delete_expired().await {
                     tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+                if let Err(e) = accounts::prune_auth_records(&cleanup_state).await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "pruning login throttle rows failed"
+                    );
                 }
             }
         });
@@ -259,13 +269,27 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::staff_pages))
         .layer(from_fn(middleware::require_login_for_pages))
         .layer(from_fn(middleware::server_fn_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            middleware::session_lifetime,
+        ))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), middleware::same_origin))
         .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes));
 
-    app.merge(webhooks)
-        .layer(from_fn(middleware::security_headers))
-        .layer(from_fn_with_state(state.clone(), middleware::client_ip))
+    let app = app
+        .merge(webhooks)
+        .layer(from_fn(middleware::security_headers));
+    // Browsers then never try plain http for this host (only meaningful when served over https).
+    let app = if settings.secure_cookies() {
+        app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(middleware::HSTS),
+        ))
+    } else {
+        app
+    };
+    app.layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

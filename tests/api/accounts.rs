@@ -170,19 +170,48 @@ async fn five_failed_logins_for_one_email_throttle_the_sixth_with_retry_after(po
 }
 
 #[sqlx::test]
-async fn failures_across_many_emails_from_one_ip_throttle_that_ip(pool: PgPool) {
+async fn a_colleague_mistyping_five_times_does_not_lock_out_the_office(pool: PgPool) {
     let app = spawn_app(pool).await;
-    for i in 0..5 {
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    for _ in 0..5 {
+        let res = app
+            .login_with(&browser(), "tom@acme.io", "wrong-password")
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Tom waits; Jane, behind the same address, signs in.
+    let res = app.login_with(&browser(), "tom@acme.io", "whatever").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let res = app.login_with(&browser(), "jane@acme.io", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn failures_across_many_emails_from_one_address_throttle_it_at_the_loose_bound(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[("INBOXGROVE_RATE_LIMITS__AUTH_IP_MAX_FAILURES", "8")],
+    )
+    .await;
+    for i in 0..8 {
         let res = app
             .login_with(&browser(), &format!("user{i}@acme.io"), "wrong-password")
             .await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     let res = app
         .login_with(&browser(), "someone-else@acme.io", "whatever-pass")
         .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(res.headers().contains_key("retry-after"));
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (3500..=3600).contains(&retry),
+        "retry-after {retry} ≈ 1 hour"
+    );
 }
 
 #[sqlx::test]
@@ -199,10 +228,7 @@ async fn four_failures_do_not_throttle_and_a_success_forgives_the_email(pool: Pg
             .status(),
         200
     );
-    let left = app
-        .scalar("SELECT count(*) FROM auth_failures WHERE email = 'jane@acme.io'")
-        .await;
-    assert_eq!(left, 0);
+    assert_eq!(app.count("auth_failures").await, 0);
 }
 
 #[sqlx::test]
@@ -380,4 +406,347 @@ async fn a_plain_form_post_without_javascript_signs_up_or_returns_to_the_form(po
     assert!(location.starts_with(&app.url("/signup?")), "{location}");
     assert!(location.contains("__err="), "{location}");
     assert_eq!(app.count("tenants").await, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guesses from many addresses: the owner still gets in (password + mailed code) and is told.
+
+const FROM_MANY: &[(&str, &str)] = &[("INBOXGROVE_SERVER__TRUST_FORWARDED_FOR", "true")];
+
+/// A login from `address` (as our proxy would report it), with an optional one-time code.
+async fn login_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    address: &str,
+    email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("email", email), ("password", password)];
+    if let Some(code) = code {
+        form.push(("code", code));
+    }
+    client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", address)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The mails sent to `to` with this subject (sent in the background: waits a little).
+async fn mails(app: &TestApp, to: &str, subject: &str, at_least: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let bodies: Vec<String> = sqlx::query_scalar(
+            "SELECT body_text FROM mail_outbox WHERE to_addr = $1 AND subject = $2 ORDER BY created_at",
+        )
+        .bind(to)
+        .bind(subject)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        if bodies.len() >= at_least {
+            return bodies;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {at_least} mails {subject:?} to {to}");
+}
+
+fn code_in(body: &str) -> String {
+    let at = body.find("code is ").expect("a code") + "code is ".len();
+    body[at..at + 6].to_string()
+}
+
+const CODE_MAIL: &str = "Your InboxGrove sign-in code";
+const NOTICE_MAIL: &str = "Failed sign-ins to your InboxGrove account";
+
+fn code_field(body: &serde_json::Value) -> Option<&str> {
+    body["Invalid"][0]["field"].as_str()
+}
+
+#[sqlx::test]
+async fn a_strangers_guesses_from_many_addresses_do_not_lock_out_the_owner(pool: PgPool) {
+    let app = spawn_app_with(pool, FROM_MANY).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+
+    // 50 wrong guesses, each from its own address: none is throttled per pair or address.
+    let mut statuses = Vec::new();
+    for i in 0..50 {
+        let address = format!("198.51.100.{i}");
+        let res = login_from(
+            &app,
+            &browser(),
+            &address,
+            "jane@acme.io",
+            "guess-123",
+            None,
+        )
+        .await;
+        statuses.push(res.status().as_u16());
+    }
+    // The first 20 are checked (401); then the password alone no longer signs in (422 asking
+    // for the code), so the stranger's later guesses are not even checked.
+    assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 422), "{statuses:?}");
+    // The owner was told once.
+    let notices = mails(&app, "jane@acme.io", NOTICE_MAIL, 1).await;
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].contains("20 failed sign-ins"), "{}", notices[0]);
+
+    // A stranger holding the right password still cannot get in without the code.
+    let thief = browser();
+    let res = login_from(&app, &thief, "203.0.113.66", "jane@acme.io", PASSWORD, None).await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(code_field(&json(res).await), Some("code"));
+    let res = login_from(
+        &app,
+        &thief,
+        "203.0.113.66",
+        "jane@acme.io",
+        PASSWORD,
+        Some("000000"),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+
+    // The owner, from home: password alone asks for the code, which the mail holds.
+    let jane = browser();
+    let res = login_from(&app, &jane, "192.0.2.10", "jane@acme.io", PASSWORD, None).await;
+    assert_eq!(res.status(), 422);
+    let codes = mails(&app, "jane@acme.io", CODE_MAIL, 1).await;
+    assert_eq!(codes.len(), 1, "one live code, one mail");
+    let code = code_in(&codes[0]);
+    let res = login_from(
+        &app,
+        &jane,
+        "192.0.2.10",
+        "jane@acme.io",
+        PASSWORD,
+        Some(&code),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["location"], "/dashboard");
+    assert_eq!(
+        jane.get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // The code was single-use.
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.10",
+        "jane@acme.io",
+        PASSWORD,
+        Some(&code),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+}
+
+#[sqlx::test]
+async fn the_code_is_bound_to_the_password_and_void_after_wrong_tries(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_SERVER__TRUST_FORWARDED_FOR", "true"),
+            ("INBOXGROVE_RATE_LIMITS__AUTH_EMAIL_MAX_FAILURES", "3"),
+        ],
+    )
+    .await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    for i in 0..3 {
+        login_from(
+            &app,
+            &browser(),
+            &format!("198.51.100.{i}"),
+            "jane@acme.io",
+            "guess-123",
+            None,
+        )
+        .await;
+    }
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.10",
+        "jane@acme.io",
+        PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let code = code_in(&mails(&app, "jane@acme.io", CODE_MAIL, 1).await[0]);
+
+    // The right code with a wrong password does not sign in, nor spend the code.
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.11",
+        "jane@acme.io",
+        "guess-456",
+        Some(&code),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    // Five wrong codes with the right password void it ...
+    for i in 0..5 {
+        let address = format!("192.0.2.{}", 20 + i);
+        let res = login_from(
+            &app,
+            &browser(),
+            &address,
+            "jane@acme.io",
+            PASSWORD,
+            Some("999999"),
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+    }
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.30",
+        "jane@acme.io",
+        PASSWORD,
+        Some(&code),
+    )
+    .await;
+    assert_eq!(res.status(), 422, "a voided code no longer works");
+    // ... and a new one is mailed, which works.
+    let codes = mails(&app, "jane@acme.io", CODE_MAIL, 2).await;
+    let fresh = code_in(codes.last().unwrap());
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.31",
+        "jane@acme.io",
+        PASSWORD,
+        Some(&fresh),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Stored hashed: the table never holds the code itself.
+    let stored: i64 = app
+        .scalar(&format!(
+            "SELECT count(*) FROM login_codes WHERE encode(code_mac, 'escape') LIKE '%{fresh}%'"
+        ))
+        .await;
+    assert_eq!(stored, 0);
+}
+
+#[sqlx::test]
+async fn an_unknown_email_over_its_bound_answers_like_a_real_one_and_mails_nobody(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_SERVER__TRUST_FORWARDED_FOR", "true"),
+            ("INBOXGROVE_RATE_LIMITS__AUTH_EMAIL_MAX_FAILURES", "2"),
+        ],
+    )
+    .await;
+    for i in 0..2 {
+        login_from(
+            &app,
+            &browser(),
+            &format!("198.51.100.{i}"),
+            "ghost@acme.io",
+            "guess",
+            None,
+        )
+        .await;
+    }
+    let res = login_from(
+        &app,
+        &browser(),
+        "192.0.2.10",
+        "ghost@acme.io",
+        "guess",
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(code_field(&json(res).await), Some("code"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(app.count("mail_outbox").await, 0);
+}
+
+#[sqlx::test]
+async fn ipv6_addresses_in_one_slash_64_share_a_bucket(pool: PgPool) {
+    let app = spawn_app_with(pool, FROM_MANY).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    for i in 1..=5 {
+        let address = format!("2001:db8:1:2::{i}");
+        let res = login_from(
+            &app,
+            &browser(),
+            &address,
+            "jane@acme.io",
+            "guess-123",
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Another address of the same /64: throttled with the rest.
+    let res = login_from(
+        &app,
+        &browser(),
+        "2001:db8:1:2:ffff::9",
+        "jane@acme.io",
+        PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The next /64 is someone else.
+    let res = login_from(
+        &app,
+        &browser(),
+        "2001:db8:1:3::1",
+        "jane@acme.io",
+        PASSWORD,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn the_failure_table_holds_no_raw_email_and_is_pruned(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    for _ in 0..3 {
+        app.login_with(&browser(), "Jane.Doe@Acme.io", "wrong-password")
+            .await;
+    }
+    assert_eq!(app.count("auth_failures").await, 3);
+    let leaked = app
+        .scalar("SELECT count(*) FROM auth_failures t WHERE lower(t::text) LIKE '%jane%' OR lower(t::text) LIKE '%acme%'")
+        .await;
+    assert_eq!(leaked, 0);
+    let columns = app
+        .scalar("SELECT count(*) FROM information_schema.columns WHERE table_name = 'auth_failures' AND column_name = 'email'")
+        .await;
+    assert_eq!(columns, 0);
+    let distinct = app
+        .scalar("SELECT count(DISTINCT email_key) FROM auth_failures")
+        .await;
+    assert_eq!(distinct, 1, "one email, one key");
+
+    // Rows older than every window go; recent ones stay.
+    sqlx::query("UPDATE auth_failures SET at = now() - interval '2 hours' WHERE id = (SELECT min(id) FROM auth_failures)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    inboxgrove::server::services::accounts::prune_auth_records(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(app.count("auth_failures").await, 2);
 }

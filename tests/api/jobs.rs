@@ -484,7 +484,10 @@ async fn a_trial_ending_in_20_hours_gets_exactly_one_reminder_when_the_scanner_r
 ) {
     let state = state_with(
         &pool,
-        &[("INBOXGROVE_SERVER__PUBLIC_URL", "https://app.example.test")],
+        &[
+            ("INBOXGROVE_SERVER__PUBLIC_URL", "https://app.example.test"),
+            ("INBOXGROVE_SERVER__PUBLIC_DEMO", "true"),
+        ],
     )
     .await;
     let ends = Utc::now() + Duration::hours(20);
@@ -596,7 +599,8 @@ async fn the_running_app_sends_the_reminder_by_itself_and_the_dev_outbox_lists_i
     })
     .await;
 
-    let res = app.get("/dev/outbox").await;
+    let staff = crate::kill_switch::staff(&app).await;
+    let res = staff.get(app.url("/dev/outbox")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(html.contains(&acme.owner), "{html}");
@@ -633,7 +637,8 @@ async fn the_dev_outbox_lists_mail_newest_first_with_markup_escaped(pool: PgPool
         .await
         .unwrap();
 
-    let res = app.get("/dev/outbox").await;
+    let staff = crate::kill_switch::staff(&app).await;
+    let res = staff.get(app.url("/dev/outbox")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     let (first, second) = (

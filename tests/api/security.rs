@@ -15,17 +15,189 @@ async fn the_session_cookie_is_http_only_and_same_site_lax_and_not_secure_on_htt
 
 #[sqlx::test]
 async fn the_session_cookie_is_secure_when_served_over_https(pool: PgPool) {
-    let app = spawn_app_with(
-        pool,
-        &[(
-            "INBOXGROVE_SERVER__PUBLIC_URL",
-            "https://app.inboxgrove.test",
-        )],
-    )
-    .await;
+    let app = spawn_app_with(pool, HTTPS_DEMO).await;
     let res = app.signup(&Signup::valid("jane@acme.io")).await;
     let cookie = session_set_cookie(res.headers()).unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+/// An https public URL on the sandboxes: allowed only as a declared public demo.
+const HTTPS_DEMO: &[(&str, &str)] = &[
+    (
+        "INBOXGROVE_SERVER__PUBLIC_URL",
+        "https://app.inboxgrove.test",
+    ),
+    ("INBOXGROVE_SERVER__PUBLIC_DEMO", "true"),
+];
+
+#[sqlx::test]
+async fn hsts_is_sent_when_the_public_url_is_https_and_only_then(pool: PgPool) {
+    let https = spawn_app_with(pool.clone(), HTTPS_DEMO).await;
+    for path in ["/", "/login", "/health", "/no-such-page"] {
+        let res = https.get(path).await;
+        assert_eq!(
+            res.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains",
+            "{path}"
+        );
+    }
+    let http = spawn_app(pool).await;
+    let res = http.get("/login").await;
+    assert!(!res.headers().contains_key("strict-transport-security"));
+}
+
+/// Moves the stored sign-in time of the session behind `pair` (`ig_session=<id>`) back by
+/// `days` (its idle timer stays fresh), as if the user had signed in that long ago.
+async fn age_session(app: &TestApp, pair: &str, days: i64) {
+    use tower_sessions::SessionStore;
+    let id: tower_sessions::session::Id = pair.split_once('=').unwrap().1.parse().unwrap();
+    let store = tower_sessions_sqlx_store::PostgresStore::new(app.pool.clone());
+    let mut record = store.load(&id).await.unwrap().expect("session stored");
+    let auth = record.data.get_mut("auth").expect("signed in");
+    let now = chrono::Utc::now().timestamp();
+    auth["signed_in_at"] = (now - days * 86_400).into();
+    auth["refreshed_at"] = now.into();
+    store.save(&record).await.unwrap();
+}
+
+#[sqlx::test]
+async fn an_active_session_ends_after_the_absolute_lifetime(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app.signup(&Signup::valid("jane@acme.io")).await;
+    let pair = session_pair(res.headers());
+
+    // 29 days after sign-in, used every day: still signed in.
+    age_session(&app, &pair, 29).await;
+    assert_eq!(app.get("/dashboard").await.status(), StatusCode::OK);
+    assert_eq!(app.call(&app.client, "/api/dashboard").await.status(), 200);
+
+    // 31 days: refused however active, and the session is gone from the store.
+    age_session(&app, &pair, 31).await;
+    let res = app.call(&app.client, "/api/dashboard").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let page = app.get_with_cookie("/dashboard", &pair).await;
+    assert!(page.status().is_redirection(), "{}", page.status());
+    assert!(
+        page.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    assert_eq!(app.count("tower_sessions.session").await, 0);
+}
+
+#[sqlx::test]
+async fn the_absolute_session_lifetime_is_configurable(pool: PgPool) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_SERVER__SESSION_MAX_DAYS", "2")]).await;
+    let res = app.signup(&Signup::valid("jane@acme.io")).await;
+    let pair = session_pair(res.headers());
+    age_session(&app, &pair, 3).await;
+    let res = app.get_with_cookie("/dashboard", &pair).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+}
+
+/// The built binary, with only the given environment (and the shipped settings file).
+fn run_binary(vars: &[(&str, &str)]) -> std::process::Output {
+    let key = inboxgrove::server::crypto::generate_key_base64();
+    std::process::Command::new(env!("CARGO_BIN_EXE_inboxgrove"))
+        .arg("serve")
+        .env_clear()
+        .env(
+            "INBOXGROVE_CONFIG",
+            format!("{}/Leptos.toml", env!("CARGO_MANIFEST_DIR")),
+        )
+        .env(
+            "INBOXGROVE_SECRET_KEY",
+            secrecy::ExposeSecret::expose_secret(&key),
+        )
+        .env("INBOXGROVE_LOG__FORMAT", "text")
+        .envs(vars.iter().copied())
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn the_binary_refuses_https_on_sandbox_providers_naming_the_setting() {
+    let out = run_binary(&[(
+        "INBOXGROVE_SERVER__PUBLIC_URL",
+        "https://app.inboxgrove.test",
+    )]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("INBOXGROVE_SERVER__PUBLIC_DEMO"),
+        "{stderr}"
+    );
+
+    let out = run_binary(&[
+        ("NAMECHEAP_API_KEY", "nc-key"),
+        (
+            "INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE",
+            "https://api.namecheap.com/xml.response",
+        ),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "ig"),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__USER_NAME", "ig"),
+        ("INBOXGROVE_REGISTRAR__NAMECHEAP__CLIENT_IP", "203.0.113.7"),
+        ("INBOXGROVE_SERVER__PUBLIC_DEMO", "true"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("STRIPE_SECRET_KEY"), "{stderr}");
+}
+
+async fn send_one_mail(app: &TestApp) {
+    use inboxgrove::server::providers::mail::OutgoingMail;
+    app.state
+        .mailer
+        .send(&OutgoingMail {
+            to: inboxgrove::domain::EmailAddress::parse("someone@tenant-a.io").unwrap(),
+            subject: "Private to tenant A".into(),
+            body: "secret".into(),
+            tenant_id: None,
+            idempotency_key: None,
+        })
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn the_dev_outbox_is_for_staff_only(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    send_one_mail(&app).await;
+
+    let visitor = browser().get(app.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(visitor.status(), StatusCode::NOT_FOUND);
+    assert!(!visitor.text().await.unwrap().contains("tenant-a"));
+
+    let customer = browser();
+    app.signup_with(&customer, &Signup::valid("jane@acme.io"))
+        .await;
+    let res = customer.get(app.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(!res.text().await.unwrap().contains("tenant-a"));
+
+    let staff = crate::kill_switch::staff(&app).await;
+    let res = staff.get(app.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("someone@tenant-a.io"));
+}
+
+#[sqlx::test]
+async fn the_dev_outbox_does_not_exist_when_mail_goes_out_over_smtp(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_MAIL__SMTP_HOST", "127.0.0.1"),
+            ("INBOXGROVE_MAIL__SMTP_PORT", "9"),
+        ],
+    )
+    .await;
+    let staff = crate::kill_switch::staff(&app).await;
+    let res = staff.get(app.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = browser().get(app.url("/dev/outbox")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test]

@@ -17,6 +17,17 @@ pub struct SessionAuth {
     /// When the session's expiry was last pushed forward (unix seconds).
     #[serde(default)]
     pub refreshed_at: i64,
+    /// When the user signed in (unix seconds): the session ends `server.session_max_days`
+    /// later however active it is. A session from before this field reads 0: already over.
+    #[serde(default)]
+    pub signed_in_at: i64,
+}
+
+impl SessionAuth {
+    /// True once the session is older than `max_days` since sign-in.
+    pub fn outlived(&self, max_days: i64, now: i64) -> bool {
+        now - self.signed_in_at > max_days.saturating_mul(86_400)
+    }
 }
 
 pub struct TypedSession(pub Session);
@@ -24,10 +35,12 @@ pub struct TypedSession(pub Session);
 impl TypedSession {
     /// Signs in: a new session id (no fixation), then the identity.
     pub async fn sign_in(&self, user: UserId, tenant: Option<TenantId>) -> anyhow::Result<()> {
+        let now = chrono::Utc::now().timestamp();
         let auth = SessionAuth {
             user_id: user.0,
             tenant_id: tenant.map(|t| t.0),
-            refreshed_at: chrono::Utc::now().timestamp(),
+            refreshed_at: now,
+            signed_in_at: now,
         };
         self.0.cycle_id().await.context("rotating the session id")?;
         self.0
@@ -67,5 +80,36 @@ impl TypedSession {
     /// Signs out: the server-side record is deleted and the cookie cleared.
     pub async fn sign_out(&self) -> anyhow::Result<()> {
         self.0.flush().await.context("deleting the session")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed_in(at: i64) -> SessionAuth {
+        SessionAuth {
+            user_id: Uuid::nil(),
+            tenant_id: None,
+            refreshed_at: at,
+            signed_in_at: at,
+        }
+    }
+
+    #[test]
+    fn a_session_outlives_its_absolute_lifetime_only_after_the_last_day() {
+        let now = 1_800_000_000;
+        assert!(!signed_in(now - 30 * 86_400).outlived(30, now));
+        assert!(signed_in(now - 30 * 86_400 - 1).outlived(30, now));
+    }
+
+    #[test]
+    fn a_session_without_a_sign_in_time_is_over() {
+        let old: SessionAuth = serde_json::from_str(&format!(
+            "{{\"user_id\":\"{}\",\"tenant_id\":null}}",
+            Uuid::nil()
+        ))
+        .unwrap();
+        assert!(old.outlived(30, 1_800_000_000));
     }
 }

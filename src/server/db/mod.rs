@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod domains;
 pub mod inboxes;
 pub mod jobs;
+pub mod login_codes;
 pub mod mail;
 pub mod suspensions;
 pub mod tenants;

@@ -171,6 +171,32 @@ pub fn page_csp(nonce: &str) -> String {
     )
 }
 
+/// `Strict-Transport-Security` when the public URL is https: a year, this host and below.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The absolute session lifetime: a session signed in more than `server.session_max_days`
+/// ago is ended here, before any guard reads it, however active it has been (the store's own
+/// expiry only counts idle time). Downstream it is simply signed out: 401 or the login page.
+pub async fn session_lifetime(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+        let session = TypedSession(session);
+        if let Ok(Some(auth)) = session.auth().await {
+            let now = chrono::Utc::now().timestamp();
+            if auth.outlived(state.settings.server.session_max_days, now) {
+                tracing::info!(user_id = %auth.user_id, "session ended: absolute lifetime reached");
+                if let Err(e) = session.sign_out().await {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "ending an outlived session failed"
+                    );
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+                }
+            }
+        }
+    }
+    next.run(req).await
+}
+
 /// Pages that need a signed-in user redirect to `/login?next=…` before rendering.
 const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff", "/billing"];
 

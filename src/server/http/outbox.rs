@@ -1,18 +1,40 @@
-//! `GET /dev/outbox`: the sandbox mail outbox, newest first. 404 unless mail is sandboxed.
+//! `GET /dev/outbox`: the sandbox mail outbox, newest first. It holds every tenant's mail, so
+//! only staff see it, and only while mail is sandboxed: anyone else, and everyone once mail
+//! goes out over SMTP, gets a plain 404 (the page does not exist for them).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
 
+use tower_sessions::Session;
+
+use crate::domain::UserId;
+use crate::server::auth::TypedSession;
 use crate::server::db;
 use crate::server::providers::mail::MailTransport;
 use crate::server::state::AppState;
 
 const SHOWN: i64 = 200;
 
-pub async fn list(State(state): State<AppState>) -> Response {
+pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     if state.mailer.transport() != MailTransport::Sandbox {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let staff = match TypedSession(session).auth().await.ok().flatten() {
+        Some(auth) => match db::accounts::staff_email(&state.pool, UserId(auth.user_id)).await {
+            Ok(email) => email.is_some(),
+            Err(e) => {
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "checking staff for the outbox failed"
+                );
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        },
+        None => false,
+    };
+    if !staff {
         return StatusCode::NOT_FOUND.into_response();
     }
     match db::mail::recent(&state.pool, SHOWN).await {

@@ -1,13 +1,17 @@
 //! Signup and login.
 
 use chrono::{Duration, Utc};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Website};
 use crate::error::FieldError;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
+use crate::server::crypto;
+use crate::server::db::accounts::{CreateSignupError, LoginRow};
 use crate::server::db::audit::{Actor, Entry, Origin};
-use crate::server::db::{self, accounts::CreateSignupError, auth_failures::Kind};
+use crate::server::db::auth_failures::{Bound, Keys, Kind};
+use crate::server::db::{self};
+use crate::server::providers::mail::OutgoingMail;
 use crate::server::state::AppState;
 
 /// The raw signup form, exactly as typed.
@@ -36,6 +40,13 @@ pub enum LoginError {
     InvalidCredentials,
     #[error("too many failed logins; retry after {0}s")]
     Throttled(u64),
+    /// Too many failed logins for this email from everywhere: password plus the one-time
+    /// code mailed to the address (said the same way whether the account exists or not).
+    #[error("a one-time code is required")]
+    CodeRequired,
+    /// The password or the code was wrong (or the code expired / was used up).
+    #[error("wrong password or one-time code")]
+    CodeRejected,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -54,57 +65,152 @@ pub async fn signup(
     origin: &Origin,
 ) -> Result<SignedIn, SignupError> {
     let email_key = form.email.trim().to_lowercase();
-    throttled(
-        state,
-        Kind::Signup,
-        ip,
-        &email_key,
-        SignupError::Throttled,
-        |e| matches!(e, SignupError::Invalid(_) | SignupError::EmailTaken),
-        create(state, &form, origin),
-    )
-    .await
+    let (attempt, gate) = enter(state, Kind::Signup, ip, &email_key).await?;
+    let result = match gate {
+        Gate::Wait(secs) => Err(SignupError::Throttled(secs)),
+        Gate::Open | Gate::CodeRequired => create(state, &form, origin).await,
+    };
+    let outcome = match &result {
+        Err(SignupError::Invalid(_) | SignupError::EmailTaken) => Outcome::Failed,
+        _ => Outcome::NotCounted,
+    };
+    leave(state, &attempt, outcome).await?;
+    result
+}
+
+/// What the recorded failures allow for one attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gate {
+    Open,
+    /// The (email, address) pair or the address is over its bound: 429 for this long.
+    Wait(u64),
+    /// The email is over its bound (guesses from many addresses): the password alone is not
+    /// enough, a mailed one-time code is needed too.
+    CodeRequired,
+}
+
+/// How an attempt ended, for the throttle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Counts against every bound.
+    Failed,
+    /// Neither success nor a guess (throttled, or our own error): forgotten.
+    NotCounted,
+    /// Forgotten, and the same email's earlier failures from the same address forgiven.
+    Succeeded,
+}
+
+/// One attempt, recorded as a failure until `leave` says otherwise.
+struct Attempt {
+    id: i64,
+    kind: Kind,
+    address: String,
+    email: [u8; 32],
+    /// This attempt, if it fails, fills the email's bound (the owner is then told).
+    fills_email_bound: bool,
+}
+
+impl Attempt {
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            kind: self.kind,
+            address: &self.address,
+            email: &self.email,
+        }
+    }
+}
+
+/// The purpose of the keyed hash that stands for an email in `auth_failures`.
+const EMAIL_KEY_PURPOSE: &str = "auth-failures email v1";
+/// The purpose of the keyed hash that stores a one-time sign-in code.
+const LOGIN_CODE_PURPOSE: &str = "login code v1";
+
+/// The key an address is counted under: an IPv4 address as it is (IPv4-mapped IPv6 too), an
+/// IPv6 address by its /64, which one host or household usually holds whole.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 /// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
-/// failure *first*, so attempts sent in parallel see each other and cannot outrun the limit;
-/// it is refused if the failures before it reach the limit; otherwise it runs, and is
-/// forgotten again unless `is_failure` says it failed. A successful login also forgives the
-/// email's earlier failures.
-async fn throttled<T, E: From<anyhow::Error>>(
+/// failure *first*, so attempts sent in parallel see each other and cannot outrun a bound;
+/// then the failures before it decide the gate. `leave` forgets it again unless it failed.
+async fn enter(
     state: &AppState,
     kind: Kind,
     ip: IpAddr,
     email_key: &str,
-    throttled_error: fn(u64) -> E,
-    is_failure: fn(&E) -> bool,
-    attempt: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
-    let pool = &state.pool;
+) -> anyhow::Result<(Attempt, Gate)> {
     let limits = &state.settings.rate_limits;
-    let id = db::auth_failures::begin(pool, kind, ip, email_key).await?;
-    let wait = db::auth_failures::retry_after(
-        pool,
+    let mut attempt = Attempt {
+        id: 0,
         kind,
-        ip,
-        email_key,
-        limits.auth_max_failures,
-        limits.auth_window_secs,
-        id,
+        address: address_key(ip),
+        email: state
+            .settings
+            .secret_key
+            .keyed_hash(EMAIL_KEY_PURPOSE, email_key.as_bytes())?,
+        fills_email_bound: false,
+    };
+    attempt.id = db::auth_failures::begin(&state.pool, attempt.keys()).await?;
+    let counts = db::auth_failures::counts(
+        &state.pool,
+        attempt.keys(),
+        attempt.id,
+        Bound {
+            max_failures: limits.auth_max_failures,
+            window_secs: limits.auth_window_secs,
+        },
+        Bound {
+            max_failures: limits.auth_ip_max_failures,
+            window_secs: limits.auth_ip_window_secs,
+        },
+        limits.auth_email_window_secs,
     )
     .await?;
-    let result = match wait {
-        Some(secs) => Err(throttled_error(secs)),
-        None => attempt.await,
+    let email_bound = kind == Kind::Login;
+    attempt.fills_email_bound =
+        email_bound && counts.email_failures + 1 == limits.auth_email_max_failures;
+    let gate = match counts.pair_wait.max(counts.address_wait) {
+        Some(secs) => Gate::Wait(secs),
+        None if email_bound && counts.email_failures >= limits.auth_email_max_failures => {
+            Gate::CodeRequired
+        }
+        None => Gate::Open,
     };
-    match &result {
-        Err(e) if is_failure(e) => {}
-        _ => db::auth_failures::forget(pool, id).await?,
+    Ok((attempt, gate))
+}
+
+async fn leave(state: &AppState, attempt: &Attempt, outcome: Outcome) -> anyhow::Result<()> {
+    match outcome {
+        Outcome::Failed => Ok(()),
+        Outcome::NotCounted => db::auth_failures::forget(&state.pool, attempt.id).await,
+        Outcome::Succeeded => {
+            db::auth_failures::forget(&state.pool, attempt.id).await?;
+            db::auth_failures::clear_pair(&state.pool, attempt.keys()).await
+        }
     }
-    if result.is_ok() && kind == Kind::Login {
-        db::auth_failures::clear_email(pool, kind, email_key).await?;
-    }
-    result
+}
+
+/// Deletes throttle rows older than every window and expired sign-in codes (hourly, from
+/// the cleanup loop).
+pub async fn prune_auth_records(state: &AppState) -> anyhow::Result<()> {
+    let l = &state.settings.rate_limits;
+    let oldest = l
+        .auth_window_secs
+        .max(l.auth_ip_window_secs)
+        .max(l.auth_email_window_secs);
+    db::auth_failures::prune(&state.pool, oldest).await?;
+    db::login_codes::prune(&state.pool).await?;
+    Ok(())
 }
 
 async fn create(
@@ -172,25 +278,35 @@ async fn create(
 }
 
 /// Checks the credentials. Unknown email and wrong password fail the same way, in the same
-/// time (a dummy hash is verified for unknown emails).
+/// time (a dummy hash is verified for unknown emails). Once the email's bound is full, the
+/// password alone is not enough: `code` must be the one-time code mailed to the address.
 pub async fn login(
     state: &AppState,
     raw_email: &str,
     password: &str,
+    code: Option<&str>,
     ip: IpAddr,
     origin: &Origin,
 ) -> Result<SignedIn, LoginError> {
     let email_key = raw_email.trim().to_lowercase();
-    let signed_in = throttled(
-        state,
-        Kind::Login,
-        ip,
-        &email_key,
-        LoginError::Throttled,
-        |e| matches!(e, LoginError::InvalidCredentials),
-        check_credentials(state, raw_email, password),
-    )
-    .await?;
+    let (attempt, gate) = enter(state, Kind::Login, ip, &email_key).await?;
+    let result = match gate {
+        Gate::Wait(secs) => Err(LoginError::Throttled(secs)),
+        Gate::Open => check_credentials(state, raw_email, password).await,
+        Gate::CodeRequired => with_code(state, raw_email, password, code).await,
+    };
+    let outcome = match &result {
+        Ok(_) => Outcome::Succeeded,
+        Err(
+            LoginError::InvalidCredentials | LoginError::CodeRequired | LoginError::CodeRejected,
+        ) => Outcome::Failed,
+        Err(LoginError::Throttled(_) | LoginError::Unexpected(_)) => Outcome::NotCounted,
+    };
+    leave(state, &attempt, outcome).await?;
+    if outcome == Outcome::Failed && attempt.fills_email_bound {
+        warn_owner(state, raw_email).await?;
+    }
+    let signed_in = result?;
     let (user, tenant) = (signed_in.user_id, signed_in.tenant_id);
     session_audit(state, "account.login", user, &email_key, tenant, origin).await?;
     Ok(signed_in)
@@ -230,23 +346,202 @@ async fn session_audit(
     db::audit::record(&state.pool, &actor, entry).await
 }
 
+/// The account behind a typed email, if it may sign in (a customer, or staff).
+async fn find_account(
+    state: &AppState,
+    raw_email: &str,
+) -> anyhow::Result<Option<(EmailAddress, LoginRow)>> {
+    let Ok(email) = EmailAddress::parse(raw_email) else {
+        return Ok(None);
+    };
+    let row = db::accounts::find_login(&state.pool, &email).await?;
+    Ok(row
+        .filter(|r| r.tenant_id.is_some() || r.is_staff)
+        .map(|r| (email, r)))
+}
+
+/// True when `password` is the account's (a dummy hash is verified when there is none).
+async fn password_matches(
+    state: &AppState,
+    account: Option<&(EmailAddress, LoginRow)>,
+    password: &str,
+) -> anyhow::Result<bool> {
+    let hash = account.map(|(_, r)| r.password_hash.clone());
+    let too_long = password.chars().count() > MAX_LOGIN_PASSWORD_CHARS;
+    Ok(state.passwords.verify(password, hash).await? && !too_long && account.is_some())
+}
+
 async fn check_credentials(
     state: &AppState,
     raw_email: &str,
     password: &str,
 ) -> Result<SignedIn, LoginError> {
-    let row = match EmailAddress::parse(raw_email) {
-        Ok(email) => db::accounts::find_login(&state.pool, &email).await?,
-        Err(_) => None,
-    };
-    let hash = row.as_ref().map(|r| r.password_hash.clone());
-    let too_long = password.chars().count() > MAX_LOGIN_PASSWORD_CHARS;
-    let ok = state.passwords.verify(password, hash).await? && !too_long;
-    match row {
-        Some(r) if ok && (r.tenant_id.is_some() || r.is_staff) => Ok(SignedIn {
+    let account = find_account(state, raw_email).await?;
+    let ok = password_matches(state, account.as_ref(), password).await?;
+    match account {
+        Some((_, r)) if ok => Ok(SignedIn {
             user_id: r.user_id,
             tenant_id: r.tenant_id,
         }),
         _ => Err(LoginError::InvalidCredentials),
+    }
+}
+
+/// The login once the email's bound is full. Without a code: a code is mailed (if the
+/// account exists and has no live one) and the password is not even checked, so guesses
+/// beyond the bound learn nothing. With a code: both must be right; a wrong code counts
+/// against the code only when the password was right (a stranger cannot void the owner's).
+async fn with_code(
+    state: &AppState,
+    raw_email: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<SignedIn, LoginError> {
+    let account = find_account(state, raw_email).await?;
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        if let Some((email, row)) = &account {
+            offer_code(state, email, row).await?;
+        }
+        return Err(LoginError::CodeRequired);
+    };
+    let password_ok = password_matches(state, account.as_ref(), password).await?;
+    let Some((email, row)) = &account else {
+        return Err(LoginError::CodeRejected);
+    };
+    if password_ok {
+        let limits = &state.settings.rate_limits;
+        let mac = code_mac(state, row.user_id, code)?;
+        if db::login_codes::consume(
+            &state.pool,
+            row.user_id,
+            &mac,
+            limits.login_code_max_attempts,
+        )
+        .await?
+        {
+            return Ok(SignedIn {
+                user_id: row.user_id,
+                tenant_id: row.tenant_id,
+            });
+        }
+    }
+    // A new code if the last one expired or was used up.
+    offer_code(state, email, row).await?;
+    Err(LoginError::CodeRejected)
+}
+
+/// The stored form of a code: bound to the user, meaningless without the master key.
+fn code_mac(state: &AppState, user: UserId, code: &str) -> anyhow::Result<[u8; 32]> {
+    let mut data = user.0.as_bytes().to_vec();
+    data.extend_from_slice(code.as_bytes());
+    state
+        .settings
+        .secret_key
+        .keyed_hash(LOGIN_CODE_PURPOSE, &data)
+}
+
+/// Mails the user a new sign-in code unless they have a live one (at most one mail per code
+/// lifetime, however often strangers try).
+async fn offer_code(state: &AppState, email: &EmailAddress, row: &LoginRow) -> anyhow::Result<()> {
+    let limits = &state.settings.rate_limits;
+    let code = crypto::one_time_code();
+    let mac = code_mac(state, row.user_id, &code)?;
+    let stored = db::login_codes::issue_unless_live(
+        &state.pool,
+        row.user_id,
+        &mac,
+        limits.login_code_ttl_secs,
+        limits.login_code_max_attempts,
+    )
+    .await?;
+    if stored {
+        let minutes = limits.login_code_ttl_secs.div_ceil(60);
+        send_later(
+            state,
+            OutgoingMail {
+                to: email.clone(),
+                subject: "Your InboxGrove sign-in code".into(),
+                body: format!(
+                    "Your one-time sign-in code is {}\n\n\
+                     Enter it with your password on the login page. It works once, for \
+                     {minutes} minutes.\n\n\
+                     We ask for it because of many failed sign-ins for {} (see our other \
+                     email). If you did not try to sign in just now, someone else knows or is \
+                     guessing your password: change it after signing in.\n",
+                    code.as_str(),
+                    email.as_str()
+                ),
+                tenant_id: row.tenant_id,
+                idempotency_key: None,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Tells the owner that their email's bound just filled (once per email window).
+async fn warn_owner(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
+    let Some((email, row)) = find_account(state, raw_email).await? else {
+        return Ok(());
+    };
+    let limits = &state.settings.rate_limits;
+    let window = Utc::now().timestamp() / limits.auth_email_window_secs;
+    let minutes = limits.auth_email_window_secs.div_ceil(60);
+    send_later(
+        state,
+        OutgoingMail {
+            to: email.clone(),
+            subject: "Failed sign-ins to your InboxGrove account".into(),
+            body: format!(
+                "There were {} failed sign-ins for {} within {minutes} minutes.\n\n\
+                 Your account is not locked: from now on, while the failures continue, \
+                 signing in takes your password plus a one-time code we email to you when \
+                 you sign in. A password alone (yours or a guess) is not enough.\n\n\
+                 If these were not you, someone may be guessing your password: choose a \
+                 long, unique one.\n",
+                limits.auth_email_max_failures,
+                email.as_str()
+            ),
+            tenant_id: row.tenant_id,
+            idempotency_key: Some(format!("login-guard:{}:{window}", row.user_id.0)),
+        },
+    );
+    Ok(())
+}
+
+/// Sends after the response: a slow mail server neither delays the login nor tells a
+/// stranger, by the time it takes, that the account exists.
+fn send_later(state: &AppState, mail: OutgoingMail) {
+    let mailer = state.mailer.clone();
+    tokio::spawn(async move {
+        if let Err(e) = mailer.send(&mail).await {
+            tracing::warn!(error = %e, subject = %mail.subject, "sign-in mail not sent");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(ip: &str) -> String {
+        address_key(ip.parse().unwrap())
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_slash_64_share_a_key() {
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            key("2001:db8:1:2::1")
+        );
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn ipv4_addresses_count_alone_also_when_mapped_into_ipv6() {
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_ne!(key("203.0.113.8"), key("203.0.113.7"));
     }
 }
