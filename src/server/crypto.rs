@@ -221,7 +221,7 @@ impl MasterKey {
         let mut derive = <HmacSha256 as Mac>::new_from_slice(self.bytes.expose_secret())
             .map_err(|_| anyhow::anyhow!("HMAC refused the master key"))?;
         derive.update(purpose.as_bytes());
-        let subkey = Zeroizing::new(derive.finalize().into_bytes());
+        let subkey: Zeroizing<[u8; 32]> = Zeroizing::new(derive.finalize().into_bytes().into());
         let mut mac = <HmacSha256 as Mac>::new_from_slice(subkey.as_slice())
             .map_err(|_| anyhow::anyhow!("HMAC refused a derived key"))?;
         mac.update(data);

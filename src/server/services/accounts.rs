@@ -150,21 +150,21 @@ async fn enter(
     email_key: &str,
 ) -> anyhow::Result<(Attempt, Gate)> {
     let limits = &state.settings.rate_limits;
-    let mut attempt = Attempt {
-        id: 0,
+    let address = address_key(ip);
+    let email = state
+        .settings
+        .secret_key
+        .keyed_hash(EMAIL_KEY_PURPOSE, email_key.as_bytes())?;
+    let keys = Keys {
         kind,
-        address: address_key(ip),
-        email: state
-            .settings
-            .secret_key
-            .keyed_hash(EMAIL_KEY_PURPOSE, email_key.as_bytes())?,
-        fills_email_bound: false,
+        address: &address,
+        email: &email,
     };
-    attempt.id = db::auth_failures::begin(&state.pool, attempt.keys()).await?;
+    let id = db::auth_failures::begin(&state.pool, keys).await?;
     let counts = db::auth_failures::counts(
         &state.pool,
-        attempt.keys(),
-        attempt.id,
+        keys,
+        id,
         Bound {
             max_failures: limits.auth_max_failures,
             window_secs: limits.auth_window_secs,
@@ -177,14 +177,20 @@ async fn enter(
     )
     .await?;
     let email_bound = kind == Kind::Login;
-    attempt.fills_email_bound =
-        email_bound && counts.email_failures + 1 == limits.auth_email_max_failures;
     let gate = match counts.pair_wait.max(counts.address_wait) {
         Some(secs) => Gate::Wait(secs),
         None if email_bound && counts.email_failures >= limits.auth_email_max_failures => {
             Gate::CodeRequired
         }
         None => Gate::Open,
+    };
+    let attempt = Attempt {
+        id,
+        kind,
+        address,
+        email,
+        fills_email_bound: email_bound
+            && counts.email_failures + 1 == limits.auth_email_max_failures,
     };
     Ok((attempt, gate))
 }
@@ -455,7 +461,7 @@ async fn offer_code(state: &AppState, email: &EmailAddress, row: &LoginRow) -> a
     )
     .await?;
     if stored {
-        let minutes = limits.login_code_ttl_secs.div_ceil(60);
+        let minutes = (limits.login_code_ttl_secs + 59) / 60;
         send_later(
             state,
             OutgoingMail {
@@ -486,7 +492,7 @@ async fn warn_owner(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
     };
     let limits = &state.settings.rate_limits;
     let window = Utc::now().timestamp() / limits.auth_email_window_secs;
-    let minutes = limits.auth_email_window_secs.div_ceil(60);
+    let minutes = (limits.auth_email_window_secs + 59) / 60;
     send_later(
         state,
         OutgoingMail {
