@@ -31,7 +31,8 @@ fn form(value: &str) -> Vec<u8> {
 }
 
 fn cases() -> Vec<Case> {
-    let huge = "A".repeat(200_000);
+    // 40 fields of 20,000 characters: within the body limit, so the values reach parsing.
+    let huge = "A".repeat(20_000);
     let mut non_utf8 = b"id=%FF%FE&name=".to_vec();
     non_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28, b'&', b'x', b'=', 0x80]);
     vec![
@@ -136,7 +137,8 @@ async fn malformed_input_to_every_function_endpoint_and_page_never_answers_5xx(p
         .collect();
     assert!(functions.len() > 20, "{functions:?}");
     let cases = cases();
-    let odd_segments = ["%FF%FE", "𝕏%E2%80%AE", &"9".repeat(5000), "..%2F..%2Fetc"];
+    let nines = "9".repeat(5000);
+    let odd_segments: [&str; 4] = ["%FF%FE", "𝕏%E2%80%AE", nines.as_str(), "..%2F..%2Fetc"];
     let mut failures = Vec::new();
     let mut requests = 0;
     for (who, client) in [("visitor", &visitor), ("customer", &customer)] {
