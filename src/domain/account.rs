@@ -369,7 +369,12 @@ mod tests {
 
     #[test]
     fn a_company_name_with_a_control_or_bidi_character_is_rejected() {
-        for bad in ["Acme\u{0}Corp", "Acme\u{1b}[31m", "Acme\u{7f}", "Acme\u{202E}proC"] {
+        for bad in [
+            "Acme\u{0}Corp",
+            "Acme\u{1b}[31m",
+            "Acme\u{7f}",
+            "Acme\u{202E}proC",
+        ] {
             assert!(CompanyName::parse(bad).is_err(), "{bad:?}");
         }
     }

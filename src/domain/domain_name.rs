@@ -167,7 +167,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn a_plain_name_is_lowercased_and_loses_a_trailing_dot() {
         assert_eq!(

@@ -781,7 +781,6 @@ mod tests {
         }
     }
 
-
     fn spec(convention: Convention, per_domain: u32) -> BatchSpec {
         BatchSpec {
             per_domain,

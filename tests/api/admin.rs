@@ -833,7 +833,12 @@ async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever
     )
     .await;
     assert_eq!(res.status(), 502);
-    assert!(res.text().await.unwrap().contains("did not accept the purge"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("did not accept the purge")
+    );
     assert_eq!(rows(&app, "relay.purge").await, vec!["staff"]);
     assert_eq!(rows(&app, "relay.purge.result").await, vec!["staff"]);
     let intent_first: bool = sqlx::query_scalar(
@@ -858,10 +863,16 @@ async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = post(&staff, app.url("/api/staff/sandbox-clock"), &[("days", "2")]).await;
+    let res = post(
+        &staff,
+        app.url("/api/staff/sandbox-clock"),
+        &[("days", "2")],
+    )
+    .await;
     assert_eq!(res.status(), 500);
     assert_eq!(
-        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock").await,
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
         0,
         "the clock moved without its audit row"
     );
@@ -869,10 +880,16 @@ async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = post(&staff, app.url("/api/staff/sandbox-clock"), &[("days", "2")]).await;
+    let res = post(
+        &staff,
+        app.url("/api/staff/sandbox-clock"),
+        &[("days", "2")],
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock").await,
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
         2 * 86_400
     );
     assert_eq!(rows(&app, "sandbox.clock").await, vec!["staff"]);
@@ -901,14 +918,21 @@ async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever
         &[("kind", ""), ("selected", "evt_audit_1")],
     )
     .await;
-    assert!(shown["selected"][1].as_str().unwrap().contains("ann@acme.test"));
+    assert!(
+        shown["selected"][1]
+            .as_str()
+            .unwrap()
+            .contains("ann@acme.test")
+    );
     assert_eq!(rows(&app, "staff.view_event").await, vec!["staff"]);
-    let (target, on): (String, Option<Uuid>) = sqlx::query_as(
-        "SELECT target, tenant_id FROM audit_log WHERE action = 'staff.view_event'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!((target.as_str(), on), ("stripe_event:evt_audit_1", Some(tenant)));
+    let (target, on): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT target, tenant_id FROM audit_log WHERE action = 'staff.view_event'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (target.as_str(), on),
+        ("stripe_event:evt_audit_1", Some(tenant))
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

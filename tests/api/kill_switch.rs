@@ -478,7 +478,15 @@ async fn forged_or_repeated_complaints_never_suspend_and_staff_see_them(pool: Pg
     let res = hook(&app, &forged).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!((body["counted"].as_u64(), body["unmatched"].as_u64(), body["suspended"].as_u64()), (Some(0), Some(10), Some(0)), "{body}");
+    assert_eq!(
+        (
+            body["counted"].as_u64(),
+            body["unmatched"].as_u64(),
+            body["suspended"].as_u64()
+        ),
+        (Some(0), Some(10), Some(0)),
+        "{body}"
+    );
 
     // The one real message reported ten times (and the batch replayed): counts once.
     let repeated: Vec<Value> = (0..10)
@@ -488,18 +496,36 @@ async fn forged_or_repeated_complaints_never_suspend_and_staff_see_them(pool: Pg
     assert_eq!(hook(&app, &repeated).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 0);
     assert_eq!(
-        app.scalar("SELECT COALESCE(sum(count), 0)::bigint FROM delivery_counts WHERE kind = 'Feedback'").await,
+        app.scalar(
+            "SELECT COALESCE(sum(count), 0)::bigint FROM delivery_counts WHERE kind = 'Feedback'"
+        )
+        .await,
         1
     );
     assert_eq!(dashboard(&app, &customer).await, 200);
 
     // Every report is kept once (replays are not), under the tenant it names.
     assert_eq!(app.scalar("SELECT count(*) FROM complaints").await, 20);
-    assert_eq!(app.scalar("SELECT count(*) FROM complaints WHERE counted").await, 1);
-    assert_eq!(app.scalar("SELECT count(*) FROM complaints WHERE refused = 'unmatched'").await, 10);
-    assert_eq!(app.scalar("SELECT count(*) FROM complaints WHERE refused = 'repeat'").await, 9);
     assert_eq!(
-        app.scalar(&format!("SELECT count(*) FROM complaints WHERE tenant_id = '{tenant}'")).await,
+        app.scalar("SELECT count(*) FROM complaints WHERE counted")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM complaints WHERE refused = 'unmatched'")
+            .await,
+        10
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM complaints WHERE refused = 'repeat'")
+            .await,
+        9
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM complaints WHERE tenant_id = '{tenant}'"
+        ))
+        .await,
         20
     );
     // Staff see them on the tenant page.
@@ -516,5 +542,10 @@ async fn forged_or_repeated_complaints_never_suspend_and_staff_see_them(pool: Pg
     let shown = d["complaints"].as_array().unwrap();
     assert_eq!(shown.len(), 20, "{d}");
     assert_eq!(shown.iter().filter(|c| c["counted"] == true).count(), 1);
-    assert!(shown.iter().any(|c| c["note"].as_str().unwrap_or("").contains("no message")), "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .any(|c| c["note"].as_str().unwrap_or("").contains("no message")),
+        "{shown:?}"
+    );
 }

@@ -11,11 +11,46 @@ use crate::helpers::{Signup, browser, spawn_app_with};
 /// Every argument name the server functions take, so a form reaches past argument decoding
 /// into the functions' own parsing.
 const NAMES: &[&str] = &[
-    "id", "tenant", "name", "email", "password", "company", "website", "next", "domains",
-    "domain", "per_domain", "convention", "personas", "display", "display_name", "daily_cap",
-    "idempotency_key", "status", "batch", "page", "format", "ids", "plan", "session_id", "days",
-    "q", "category", "reason", "confirm", "body", "actor", "action", "kind", "selected", "entry",
-    "before", "query", "token", "amount", "label",
+    "id",
+    "tenant",
+    "name",
+    "email",
+    "password",
+    "company",
+    "website",
+    "next",
+    "domains",
+    "domain",
+    "per_domain",
+    "convention",
+    "personas",
+    "display",
+    "display_name",
+    "daily_cap",
+    "idempotency_key",
+    "status",
+    "batch",
+    "page",
+    "format",
+    "ids",
+    "plan",
+    "session_id",
+    "days",
+    "q",
+    "category",
+    "reason",
+    "confirm",
+    "body",
+    "actor",
+    "action",
+    "kind",
+    "selected",
+    "entry",
+    "before",
+    "query",
+    "token",
+    "amount",
+    "label",
 ];
 
 struct Case {
@@ -36,27 +71,50 @@ fn cases() -> Vec<Case> {
     let mut non_utf8 = b"id=%FF%FE&name=".to_vec();
     non_utf8.extend_from_slice(&[0xff, 0xfe, 0xc3, 0x28, b'&', b'x', b'=', 0x80]);
     vec![
-        Case { what: "empty", content_type: "application/x-www-form-urlencoded", body: Vec::new() },
-        Case { what: "empty values", content_type: "application/x-www-form-urlencoded", body: form("") },
-        Case { what: "huge", content_type: "application/x-www-form-urlencoded", body: form(&huge) },
-        Case { what: "non-UTF-8", content_type: "application/x-www-form-urlencoded", body: non_utf8 },
-        Case { what: "wrong types", content_type: "application/x-www-form-urlencoded", body: form("-99999999999999999999999") },
+        Case {
+            what: "empty",
+            content_type: "application/x-www-form-urlencoded",
+            body: Vec::new(),
+        },
+        Case {
+            what: "empty values",
+            content_type: "application/x-www-form-urlencoded",
+            body: form(""),
+        },
+        Case {
+            what: "huge",
+            content_type: "application/x-www-form-urlencoded",
+            body: form(&huge),
+        },
+        Case {
+            what: "non-UTF-8",
+            content_type: "application/x-www-form-urlencoded",
+            body: non_utf8,
+        },
+        Case {
+            what: "wrong types",
+            content_type: "application/x-www-form-urlencoded",
+            body: form("-99999999999999999999999"),
+        },
         Case {
             what: "unicode",
             content_type: "application/x-www-form-urlencoded",
             body: form("𝕏\u{202E}é\u{0}\u{FFFD}'\"<script>"),
         },
-        Case { what: "JSON of the wrong shape", content_type: "application/json", body: br#"{"id":[1,{"a":null}],"days":"x"}"#.to_vec() },
-        Case { what: "garbage", content_type: "text/plain", body: vec![0, 159, 146, 150, 255] },
+        Case {
+            what: "JSON of the wrong shape",
+            content_type: "application/json",
+            body: br#"{"id":[1,{"a":null}],"days":"x"}"#.to_vec(),
+        },
+        Case {
+            what: "garbage",
+            content_type: "text/plain",
+            body: vec![0, 159, 146, 150, 255],
+        },
     ]
 }
 
-async fn check(
-    who: &str,
-    req: reqwest::RequestBuilder,
-    label: String,
-    failures: &mut Vec<String>,
-) {
+async fn check(who: &str, req: reqwest::RequestBuilder, label: String, failures: &mut Vec<String>) {
     let res = match req.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -168,7 +226,13 @@ async fn malformed_input_to_every_function_endpoint_and_page_never_answers_5xx(p
                     if *e == "/webhooks/kumomta" {
                         req = req.bearer_auth("sweep-hook-secret");
                     }
-                    check(who, req, format!("POST {e} [{seg:.20}] ({})", c.what), &mut failures).await;
+                    check(
+                        who,
+                        req,
+                        format!("POST {e} [{seg:.20}] ({})", c.what),
+                        &mut failures,
+                    )
+                    .await;
                     requests += 1;
                 }
             }

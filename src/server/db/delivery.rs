@@ -125,13 +125,15 @@ pub async fn sent_messages(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(message_id, recipient, tenant_id, domain_id, inbox_id)| SentMessage {
-            message_id,
-            recipient,
-            tenant_id,
-            domain_id: domain_id.unwrap_or_default(),
-            inbox_id,
-        })
+        .map(
+            |(message_id, recipient, tenant_id, domain_id, inbox_id)| SentMessage {
+                message_id,
+                recipient,
+                tenant_id,
+                domain_id: domain_id.unwrap_or_default(),
+                inbox_id,
+            },
+        )
         .collect())
 }
 

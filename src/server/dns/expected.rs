@@ -328,7 +328,9 @@ pub fn parse_tags(value: &str) -> Vec<(String, String)> {
 /// slicing at an offset that may fall inside a character.
 pub fn is_spf(txt: &str) -> bool {
     let t = txt.trim_start().as_bytes();
-    t.get(..6).is_some_and(|v| v.eq_ignore_ascii_case(b"v=spf1")) && matches!(t.get(6), None | Some(b' '))
+    t.get(..6)
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"v=spf1"))
+        && matches!(t.get(6), None | Some(b' '))
 }
 
 /// True when a TXT value is a DMARC record (its first tag is `v=DMARC1`).
@@ -363,7 +365,6 @@ pub(crate) mod tests {
         assert!(is_spf("V=SPF1 -all"));
         assert!(is_spf("v=spf1"));
     }
-
 
     pub(crate) fn settings() -> DnsSettings {
         DnsSettings {

@@ -53,7 +53,7 @@ pub async fn signup(
     ip: IpAddr,
     origin: &Origin,
 ) -> Result<SignedIn, SignupError> {
-    let email_key = form.email.trim().to_lowercase();
+    let email_key = throttle_key(&form.email);
     throttled(
         state,
         Kind::Signup,
@@ -64,6 +64,18 @@ pub async fn signup(
         create(state, &form, origin),
     )
     .await
+}
+
+/// The email as the throttle (and the trail) key it: trimmed, lower case, without control
+/// characters — a typed value may hold a NUL byte, which Postgres text cannot store, and
+/// no address with control characters exists anyway.
+fn throttle_key(raw_email: &str) -> String {
+    raw_email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 /// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
@@ -180,7 +192,7 @@ pub async fn login(
     ip: IpAddr,
     origin: &Origin,
 ) -> Result<SignedIn, LoginError> {
-    let email_key = raw_email.trim().to_lowercase();
+    let email_key = throttle_key(raw_email);
     let signed_in = throttled(
         state,
         Kind::Login,

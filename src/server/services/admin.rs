@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::TenantId;
 use crate::domain::admin::{
-    AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription, AdminSuspension,
-    AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES, JobView,
-    JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
+    AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
+    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
+    JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;

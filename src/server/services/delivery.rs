@@ -283,9 +283,10 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
         .collect();
     for r in &complaints {
         keys.extend(r.key());
-        if let Some(t) = r.traced().filter(|t| {
-            delivered.contains_key(&(t.message_id.clone(), t.recipient.clone()))
-        }) {
+        if let Some(t) = r
+            .traced()
+            .filter(|t| delivered.contains_key(&(t.message_id.clone(), t.recipient.clone())))
+        {
             keys.push(complaint_key(&t));
         }
     }
@@ -319,9 +320,9 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
             continue;
         }
         let traced = r.traced();
-        let matched = traced.as_ref().and_then(|t| {
-            delivered.get(&(t.message_id.clone(), t.recipient.clone()))
-        });
+        let matched = traced
+            .as_ref()
+            .and_then(|t| delivered.get(&(t.message_id.clone(), t.recipient.clone())));
         let mut stored = db::delivery::NewComplaint {
             message_id: traced.as_ref().map(|t| t.message_id.clone()),
             recipient: traced.as_ref().map(|t| t.recipient.clone()),
@@ -482,7 +483,6 @@ mod tests {
             }
         }
     }
-
 
     #[test]
     fn triggers_fire_exactly_at_their_thresholds() {

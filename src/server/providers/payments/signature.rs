@@ -109,7 +109,6 @@ mod tests {
         ));
     }
 
-
     // Test vector computed independently with python3 hmac and `openssl dgst -sha256 -hmac`.
     const SECRET: &str = "whsec_test_inboxgrove";
     const T: i64 = 1767225600;

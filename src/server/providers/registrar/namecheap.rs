@@ -798,7 +798,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn prices_become_cents_without_floating_point() {
         assert_eq!(cents("13000.0000"), Some(1_300_000));

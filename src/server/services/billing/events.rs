@@ -538,7 +538,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn within_one_second_a_delete_outranks_an_update_which_outranks_a_create() {
         assert!(

@@ -223,7 +223,14 @@ mod tests {
 
     #[test]
     fn cells_that_a_spreadsheet_would_evaluate_are_prefixed_with_a_quote() {
-        for c in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for c in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             assert_eq!(neutralise(c), format!("'{c}"), "{c:?}");
         }
         for c in ["", "Jane Doe", "a=b", "smtp.example.com", "587", "AbC123"] {
