@@ -65,8 +65,12 @@ local HTTP_TRUSTED_HOSTS = { '127.0.0.1', '::1' }
 local SPOOL_DIR = '/var/spool/kumomta'
 local LOG_DIR = '/var/log/kumomta'
 
--- Meta names logged locally, sent to InboxGrove and embedded in X-KumoRef.
+-- Meta names logged locally and sent to InboxGrove.
 local LOGGED_META = { 'tenant', 'x_inbox_id' }
+-- Meta names embedded in X-KumoRef. x_ig_msg is the message's own id (the `id` of its
+-- Delivery record): InboxGrove counts a complaint only if its trace names a message it saw
+-- delivered to that recipient, so a forged report about a tenant counts for nothing.
+local TRACE_META = { 'tenant', 'x_inbox_id', 'x_ig_msg' }
 
 -------------------------------------------------------------------------------
 -- Published data: which tenant files exist
@@ -364,11 +368,12 @@ kumo.on('init', function()
     relay_hosts = {},
     tls_certificate = TLS_CERTIFICATE,
     tls_private_key = TLS_PRIVATE_KEY,
-    -- X-KumoRef carries tenant/x_inbox_id so that a complaint (Feedback record, whose own
-    -- meta is the report's) can be traced back. Base64, NOT encrypted: these are public.
+    -- X-KumoRef carries tenant/x_inbox_id/x_ig_msg so that a complaint (Feedback record,
+    -- whose own meta is the report's) can be traced back to the delivered message. Base64,
+    -- NOT encrypted: these are public (which is why InboxGrove checks the message id).
     trace_headers = {
       supplemental_header = true,
-      include_meta_names = LOGGED_META,
+      include_meta_names = TRACE_META,
     },
   }
 
@@ -430,6 +435,7 @@ kumo.on('smtp_server_message_received', function(msg, conn_meta)
   -- <tenant>@<destination>, which suspend/v1 and bounce/v1 {"tenant": ...} match.
   msg:set_meta('tenant', u.tenant)
   msg:set_meta('x_inbox_id', u.inbox_id)
+  msg:set_meta('x_ig_msg', msg:id())
 
   local failed = msg:check_fix_conformance('NON_CANONICAL_LINE_ENDINGS', '')
   if failed then

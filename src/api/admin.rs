@@ -123,8 +123,8 @@ pub async fn admin_events(
 ) -> Result<crate::domain::admin::StripeEventsView, AppError> {
     use crate::server::{api_support as s, services::admin};
     let state = s::state()?;
-    s::require_staff(&state).await?;
-    admin::stripe_events(&state, &kind, &selected)
+    let actor = s::staff_actor(&state).await?;
+    admin::stripe_events(&state, &actor, &kind, &selected)
         .await
         .map_err(s::internal)
 }

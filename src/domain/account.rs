@@ -167,6 +167,14 @@ impl Strength {
     }
 }
 
+/// True when `s` holds a control character (C0, DEL, C1) or a bidirectional override or
+/// isolate (which make a name display as something other than what it is). Names that end
+/// up in headers, exports and staff pages refuse them.
+pub fn has_control_chars(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+}
+
 /// The organisation's display name: trimmed, 2 to 100 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompanyName(String);
@@ -184,7 +192,7 @@ impl CompanyName {
         if n > 100 {
             return Err(format!("Use at most 100 characters ({n} now)."));
         }
-        if name.chars().any(char::is_control) {
+        if has_control_chars(name) {
             return Err("Remove line breaks and control characters.".into());
         }
         Ok(Self(name.to_string()))
@@ -357,6 +365,18 @@ mod tests {
     fn a_company_name_longer_than_100_chars_is_rejected() {
         assert!(CompanyName::parse(&"a".repeat(101)).is_err());
         assert!(CompanyName::parse(&"a".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn a_company_name_with_a_control_or_bidi_character_is_rejected() {
+        for bad in [
+            "Acme\u{0}Corp",
+            "Acme\u{1b}[31m",
+            "Acme\u{7f}",
+            "Acme\u{202E}proC",
+        ] {
+            assert!(CompanyName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct AdminTenantDetail {
     pub ledger: Vec<AdminLedgerEntry>,
     pub notes: Vec<AdminNote>,
     pub suspensions: Vec<AdminSuspension>,
+    /// Spam complaints naming this tenant, newest first: counted ones and those that did
+    /// not count (forged: no such delivered message; or a repeat of a counted one).
+    pub complaints: Vec<AdminComplaint>,
     pub audit: Vec<AdminAuditEntry>,
     /// The sandbox clock can be advanced (payments run on the sandbox).
     pub sandbox: bool,
@@ -85,6 +88,17 @@ pub struct AdminLedgerEntry {
     /// A charge paid through a payment we can refund, not refunded by staff yet.
     pub refundable: bool,
     pub refunded_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminComplaint {
+    pub at: String,
+    pub inbox: String,
+    pub recipient: String,
+    pub reporter: String,
+    pub counted: bool,
+    /// Why it did not count; empty when it did.
+    pub note: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

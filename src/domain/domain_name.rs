@@ -153,6 +153,20 @@ impl DomainSearch {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn domain_parsers_never_panic(s in proptest::prelude::any::<String>()) {
+            let _ = DomainName::parse(&s);
+            let _ = DomainSearch::parse(&s);
+        }
+
+        #[test]
+        fn domain_parsers_never_panic_on_dotted_unicode(s in "[a-zA-Z0-9\\-\\.\\p{L}\\p{M} ]{0,300}") {
+            let _ = DomainName::parse(&s);
+            let _ = DomainSearch::parse(&s);
+        }
+    }
+
     #[test]
     fn a_plain_name_is_lowercased_and_loses_a_trailing_dot() {
         assert_eq!(

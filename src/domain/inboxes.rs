@@ -296,6 +296,12 @@ pub fn parse_personas(text: &str) -> Result<Vec<Persona>, String> {
                 n + 1
             ));
         }
+        if parts.iter().any(|p| super::account::has_control_chars(p)) {
+            return Err(format!(
+                "Line {}: remove control characters from the name.",
+                n + 1
+            ));
+        }
         let first = parts[0].to_string();
         let last = parts[1..].join(" ");
         if slug(&first).is_empty() || slug(&last).is_empty() {
@@ -390,6 +396,12 @@ impl BatchForm {
         let company = self.company.trim().to_string();
         if display == Some(DisplayStyle::FirstAtCompany) && company.is_empty() {
             errors.push(("company", "Type the company name for “from …”.".into()));
+        }
+        if super::account::has_control_chars(&company) {
+            errors.push((
+                "company",
+                "Remove line breaks and control characters from the company name.".into(),
+            ));
         }
         if company.chars().count() > 60 {
             errors.push((
@@ -736,6 +748,39 @@ pub struct InboxDetail {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Pasted personas and the whole wizard form: an error message or a plan.
+        #[test]
+        fn the_wizard_form_never_panics(
+            personas in proptest::prelude::any::<String>(),
+            company in proptest::prelude::any::<String>(),
+            per in "[0-9 -]{0,4}",
+            convention in "(first|first\\.last|flast|roles|personas|x)",
+            display in "(full|first|company|x)",
+        ) {
+            let _ = parse_personas(&personas);
+            let form = BatchForm {
+                domains: String::new(),
+                per_domain: per,
+                convention,
+                personas,
+                display,
+                company,
+            };
+            if let Ok(spec) = form.parse(20) {
+                let _ = plan(&spec, &[domain("a.com", &[])]);
+            }
+        }
+
+        #[test]
+        fn persona_lines_of_names_never_panic(lines in proptest::collection::vec("[\\p{L}\\p{M}\\p{N}'\\-\\. ,\t]{0,30}", 0..20)) {
+            if let Ok(personas) = parse_personas(&lines.join("\n")) {
+                let spec = BatchSpec { per_domain: 6, convention: Convention::Personas, personas, display: DisplayStyle::FullName, company: String::new() };
+                let _ = plan(&spec, &[domain("a.com", &[])]);
+            }
+        }
+    }
+
     fn spec(convention: Convention, per_domain: u32) -> BatchSpec {
         BatchSpec {
             per_domain,
@@ -864,6 +909,12 @@ mod tests {
             "{e}"
         );
         assert!(parse_personas("  \n").is_err());
+        // A tab separates names; other control or bidi characters are refused.
+        assert_eq!(parse_personas("Jane\tDoe").unwrap().len(), 1);
+        for bad in ["Ja\u{0}ne Doe", "Jane Do\u{1b}e", "Jane \u{202E}eoD"] {
+            let e = parse_personas(bad).unwrap_err();
+            assert!(e.contains("control characters"), "{bad:?}: {e}");
+        }
     }
 
     #[test]

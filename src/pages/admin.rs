@@ -351,6 +351,16 @@ fn TenantBody(d: AdminTenantDetail, actions: TenantActions) -> impl IntoView {
             </ul>
         </section>
         <section>
+            <h2 class="text-lg font-semibold">"Spam complaints"</h2>
+            <p class="text-sm text-stone-600">"Only complaints about a message our relay delivered count toward the automatic suspension, once per message."</p>
+            <ul class="mt-2 space-y-1 text-sm" data-testid="admin-complaints">
+                {d.complaints.into_iter().map(|c| view! {
+                    <li>{format!("{} · {} → {} · reported by {} · {}", c.at, c.inbox, c.recipient, c.reporter,
+                        if c.counted { "counted".to_string() } else { c.note })}</li>
+                }).collect_view()}
+            </ul>
+        </section>
+        <section>
             <h2 class="text-lg font-semibold">"Audit trail"</h2>
             <p class="text-sm"><a class="text-emerald-800 underline" href=trail_href>"All of it →"</a></p>
             <AuditTable entries=d.audit with_tenant=false testid="admin-audit" />

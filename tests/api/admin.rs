@@ -782,3 +782,157 @@ async fn platform_pages_list_events_replay_one_retry_a_failed_job_and_name_the_p
     );
     assert_eq!(rows(&app, "sandbox.clock").await, vec!["staff"]);
 }
+
+/// Audit before the irreversible: the purge's intent is on the trail even when the relay
+/// fails; the clock advance and its row commit together or not at all; looking at a Stripe
+/// payload (customer data) is itself recorded, once per look.
+#[sqlx::test]
+async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever_happens(
+    pool: PgPool,
+) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let kumo = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/admin/bounce/v1"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("spool on fire"))
+        .expect(1)
+        .mount(&kumo)
+        .await;
+    let url = kumo.uri();
+    let dir = std::env::temp_dir().join(format!("ig-audit-{}", Uuid::new_v4().simple()));
+    let dir_s = dir.to_string_lossy().into_owned();
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("INBOXGROVE_PROVIDERS__RELAY", "kumomta"),
+            ("INBOXGROVE_RELAY__KUMOMTA_API_URL", url.as_str()),
+            ("INBOXGROVE_RELAY__POLICY_DIR", dir_s.as_str()),
+        ],
+    )
+    .await;
+    let customer = browser();
+    let res = app
+        .signup_with(&customer, &Signup::valid("ann@acme.test"))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let (tenant, name): (Uuid, String) =
+        sqlx::query_as("SELECT id, name FROM tenants WHERE name = 'Acme Outreach'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let staff = staff(&app).await;
+
+    // The relay fails: the staff member is told, and the intent row is there anyway.
+    let res = admin(
+        &app,
+        &staff,
+        "purge-queues",
+        &[("tenant", &tenant.to_string()), ("confirm", &name)],
+    )
+    .await;
+    assert_eq!(res.status(), 502);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("did not accept the purge")
+    );
+    assert_eq!(rows(&app, "relay.purge").await, vec!["staff"]);
+    assert_eq!(rows(&app, "relay.purge.result").await, vec!["staff"]);
+    let intent_first: bool = sqlx::query_scalar(
+        "SELECT (SELECT id FROM audit_log WHERE action = 'relay.purge')
+              < (SELECT id FROM audit_log WHERE action = 'relay.purge.result')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(intent_first);
+
+    // The clock: if its audit row cannot be written, the clock does not move either.
+    sqlx::query(
+        "CREATE FUNCTION refuse_clock_row() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.action = 'sandbox.clock' THEN RAISE EXCEPTION 'audit unavailable'; END IF;
+         RETURN NEW; END $$",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER refuse_clock_row BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_clock_row()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = post(
+        &staff,
+        app.url("/api/staff/sandbox-clock"),
+        &[("days", "2")],
+    )
+    .await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
+        0,
+        "the clock moved without its audit row"
+    );
+    sqlx::query("DROP TRIGGER refuse_clock_row ON audit_log")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = post(
+        &staff,
+        app.url("/api/staff/sandbox-clock"),
+        &[("days", "2")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.scalar("SELECT offset_secs FROM sandbox_stripe_clock")
+            .await,
+        2 * 86_400
+    );
+    assert_eq!(rows(&app, "sandbox.clock").await, vec!["staff"]);
+
+    // A payload view: one row per look; the list alone records nothing.
+    sqlx::query(
+        "INSERT INTO stripe_events (id, type, api_version, livemode, created, object_id, outcome, payload, tenant_id)
+         VALUES ('evt_audit_1', 'customer.updated', '2025-01-01', false, now(), 'cus_1', 'applied',
+                 '{\"data\": {\"object\": {\"email\": \"ann@acme.test\"}}}', $1)",
+    )
+    .bind(tenant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let list: Value = post_json(
+        &staff,
+        app.url("/api/admin/events"),
+        &[("kind", ""), ("selected", "")],
+    )
+    .await;
+    assert!(list["selected"].is_null(), "{list}");
+    assert!(rows(&app, "staff.view_event").await.is_empty());
+    let shown: Value = post_json(
+        &staff,
+        app.url("/api/admin/events"),
+        &[("kind", ""), ("selected", "evt_audit_1")],
+    )
+    .await;
+    assert!(
+        shown["selected"][1]
+            .as_str()
+            .unwrap()
+            .contains("ann@acme.test")
+    );
+    assert_eq!(rows(&app, "staff.view_event").await, vec!["staff"]);
+    let (target, on): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT target, tenant_id FROM audit_log WHERE action = 'staff.view_event'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (target.as_str(), on),
+        ("stripe_event:evt_audit_1", Some(tenant))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

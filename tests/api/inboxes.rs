@@ -1089,3 +1089,137 @@ async fn kumomta_log_records_are_counted_per_inbox_domain_and_tenant(pool: PgPoo
         6
     );
 }
+
+async fn provision_personas(
+    app: &TestApp,
+    client: &reqwest::Client,
+    domains: &[Uuid],
+    personas: &str,
+    display: &str,
+    company: &str,
+    key: &str,
+) -> reqwest::Response {
+    let domains = domains
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    client
+        .post(app.url("/api/inboxes/provision"))
+        .form(&[
+            ("domains", domains.as_str()),
+            ("per_domain", "1"),
+            ("convention", "personas"),
+            ("personas", personas),
+            ("display", display),
+            ("company", company),
+            ("idempotency_key", key),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// OWASP CSV injection: names a customer typed never reach a spreadsheet as a formula, in
+/// any export format; control and bidi characters are refused where names are typed.
+#[sqlx::test]
+async fn exports_carry_no_live_formulas_and_names_refuse_control_characters(pool: PgPool) {
+    let (app, _dir) = app_with(pool, &[]).await;
+    let client = browser();
+    let domains = customer_with_domains(&app, &client, "ann@acme.test", &["formula.com"]).await;
+
+    // Control characters: a field error (422), nothing created.
+    for (personas, display, company, field) in [
+        ("Ja\u{7}ne Doe", "full", "", "control characters"),
+        ("Jane \u{202E}eoD", "full", "", "control characters"),
+        (
+            "Jane Doe",
+            "company",
+            "Acme\u{1b}[31m",
+            "control characters",
+        ),
+    ] {
+        let res = provision_personas(
+            &app,
+            &client,
+            &domains,
+            personas,
+            display,
+            company,
+            "key-ctl-0001",
+        )
+        .await;
+        assert_eq!(res.status(), 422, "{personas:?} {company:?}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(field), "{body}");
+    }
+    assert_eq!(count(&app, "SELECT count(*) FROM inboxes").await, 0);
+
+    // Names that start like formulas are accepted (they are names), but exported inert.
+    let res = provision_personas(
+        &app,
+        &client,
+        &domains,
+        "@Jane -Doe",
+        "full",
+        "",
+        "key-csv-00001",
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM inboxes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let formula = "=HYPERLINK(\"http://evil.test\",\"click\")";
+    let res = client
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string().as_str()),
+            ("display_name", formula),
+            ("daily_cap", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let res = client
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string().as_str()),
+            ("display_name", "Jane\u{0}Doe"),
+            ("daily_cap", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+
+    for format in ["generic", "instantly", "smartlead", "salesforge"] {
+        let body = export(&app, &client, &format!("format={format}&ids={id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let (_, rows) = parse_csv(&body);
+        assert_eq!(rows.len(), 1, "{format}");
+        for cell in &rows[0] {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{format}: live cell {cell:?}"
+            );
+        }
+        let cells: HashSet<&str> = rows[0].iter().map(String::as_str).collect();
+        // Smartlead has no first/last name columns.
+        if format != "smartlead" {
+            assert!(cells.contains("'@Jane"), "{format}: {body}");
+            assert!(cells.contains("'-Doe"), "{format}: {body}");
+        }
+        if format == "generic" || format == "smartlead" {
+            assert!(
+                cells.contains(format!("'{formula}").as_str()),
+                "{format}: {body}"
+            );
+        }
+    }
+}

@@ -328,26 +328,50 @@ async fn suspend_blocks_every_customer_route_reaches_the_relay_and_parks_jobs_an
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Genuine complaints: for each n, the relay's Delivery record of message `msg-n` to
+/// `user<n>@…` from the inbox, then a feedback report whose trace names that message.
 async fn complaints(app: &TestApp, inbox: Uuid, from: usize, to: usize) -> reqwest::Response {
     let now = chrono::Utc::now().timestamp();
-    let records: Vec<Value> = (from..to)
-        .map(|n| {
+    let mut records: Vec<Value> = Vec::new();
+    for n in from..to {
+        records.push(serde_json::json!({
+            "type": "Delivery",
+            "id": format!("msg-{n}"),
+            "sender": "sales@trigger.com",
+            "recipient": format!("user{n}@isp.example.net"),
+            "timestamp": now,
+            "meta": { "x_inbox_id": inbox.to_string() },
+        }));
+        records.push(feedback(
+            &format!("complaint-{n}"),
             serde_json::json!({
-                "type": "Feedback",
-                "id": format!("complaint-{n}"),
-                "sender": "fbl@isp.example.net",
-                "recipient": "fbl@fbl.inboxgrove.example",
-                "timestamp": now,
-                "meta": {},
-                "feedback_report": {
-                    "feedback_type": "abuse",
-                    "original_mail_from": "<sales@trigger.com>",
-                    "original_rcpto_to": [format!("<user{n}@isp.example.net>")],
-                    "supplemental_trace": { "x_inbox_id": inbox.to_string() }
-                }
-            })
-        })
-        .collect();
+                "x_inbox_id": inbox.to_string(),
+                "x_ig_msg": format!("msg-{n}"),
+                "recipient": format!("user{n}@isp.example.net"),
+            }),
+        ));
+    }
+    hook(app, &records).await
+}
+
+fn feedback(id: &str, trace: Value) -> Value {
+    serde_json::json!({
+        "type": "Feedback",
+        "id": id,
+        "sender": "fbl@isp.example.net",
+        "recipient": "fbl@fbl.inboxgrove.example",
+        "timestamp": chrono::Utc::now().timestamp(),
+        "meta": {},
+        "feedback_report": {
+            "feedback_type": "abuse",
+            "original_mail_from": "<sales@trigger.com>",
+            "original_rcpto_to": [format!("<{}>", trace["recipient"].as_str().unwrap_or("x@y.z"))],
+            "supplemental_trace": trace
+        }
+    })
+}
+
+async fn hook(app: &TestApp, records: &[Value]) -> reqwest::Response {
     reqwest::Client::new()
         .post(app.url("/webhooks/kumomta"))
         .bearer_auth("kill-switch-hook")
@@ -405,4 +429,123 @@ async fn ten_complaints_in_24_hours_suspend_once_and_nine_do_not(pool: PgPool) {
     assert_eq!(complaints(&app, inbox, 10, 11).await.status(), 200);
     assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 1);
     assert_eq!(app.scalar("SELECT count(*) FROM audit_log WHERE action = 'tenant.suspend' AND actor_kind = 'system'").await, 1);
+}
+
+/// Anyone who received a tenant's mail can mail forged feedback reports naming its inbox:
+/// they are kept for staff but never count. Reports about a real message count once per
+/// message, however often it is reported.
+#[sqlx::test]
+async fn forged_or_repeated_complaints_never_suspend_and_staff_see_them(pool: PgPool) {
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("KUMOMTA_WEBHOOK_SECRET", "kill-switch-hook"),
+        ],
+    )
+    .await;
+    let customer = browser();
+    let domains = customer_with_domains(&app, &customer, "ann@acme.test", &["forged.com"]).await;
+    assert_eq!(
+        provision(&app, &customer, &domains, "1", "roles", "forged-00001")
+            .await
+            .status(),
+        200
+    );
+    let (inbox, tenant): (Uuid, Uuid) = sqlx::query_as("SELECT id, tenant_id FROM inboxes")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // One genuine delivery the attacker received (so it knows a real trace).
+    let delivered = serde_json::json!({
+        "type": "Delivery", "id": "real-1", "sender": "admin@forged.com",
+        "recipient": "attacker@evil.example", "timestamp": chrono::Utc::now().timestamp(),
+        "meta": { "x_inbox_id": inbox.to_string() },
+    });
+    assert_eq!(hook(&app, &[delivered]).await.status(), 200);
+
+    // Ten forged reports: the inbox id only; a made-up message id; a real message id with
+    // someone else as recipient.
+    let mut forged: Vec<Value> = (0..4)
+        .map(|n| feedback(&format!("forged-a{n}"), serde_json::json!({ "x_inbox_id": inbox.to_string(), "recipient": format!("v{n}@isp.example.net") })))
+        .collect();
+    forged.extend((0..3).map(|n| {
+        feedback(&format!("forged-b{n}"), serde_json::json!({ "x_inbox_id": inbox.to_string(), "x_ig_msg": format!("made-up-{n}"), "recipient": "attacker@evil.example" }))
+    }));
+    forged.extend((0..3).map(|n| {
+        feedback(&format!("forged-c{n}"), serde_json::json!({ "x_inbox_id": inbox.to_string(), "x_ig_msg": "real-1", "recipient": format!("victim{n}@isp.example.net") }))
+    }));
+    let res = hook(&app, &forged).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (
+            body["counted"].as_u64(),
+            body["unmatched"].as_u64(),
+            body["suspended"].as_u64()
+        ),
+        (Some(0), Some(10), Some(0)),
+        "{body}"
+    );
+
+    // The one real message reported ten times (and the batch replayed): counts once.
+    let repeated: Vec<Value> = (0..10)
+        .map(|n| feedback(&format!("repeat-{n}"), serde_json::json!({ "x_inbox_id": inbox.to_string(), "x_ig_msg": "real-1", "recipient": "Attacker@Evil.example" })))
+        .collect();
+    assert_eq!(hook(&app, &repeated).await.status(), 200);
+    assert_eq!(hook(&app, &repeated).await.status(), 200);
+    assert_eq!(app.scalar("SELECT count(*) FROM suspensions").await, 0);
+    assert_eq!(
+        app.scalar(
+            "SELECT COALESCE(sum(count), 0)::bigint FROM delivery_counts WHERE kind = 'Feedback'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(dashboard(&app, &customer).await, 200);
+
+    // Every report is kept once (replays are not), under the tenant it names.
+    assert_eq!(app.scalar("SELECT count(*) FROM complaints").await, 20);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM complaints WHERE counted")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM complaints WHERE refused = 'unmatched'")
+            .await,
+        10
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM complaints WHERE refused = 'repeat'")
+            .await,
+        9
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM complaints WHERE tenant_id = '{tenant}'"
+        ))
+        .await,
+        20
+    );
+    // Staff see them on the tenant page.
+    let staff = staff(&app).await;
+    let d: Value = staff
+        .post(app.url("/api/admin/tenant"))
+        .form(&[("tenant", tenant.to_string())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shown = d["complaints"].as_array().unwrap();
+    assert_eq!(shown.len(), 20, "{d}");
+    assert_eq!(shown.iter().filter(|c| c["counted"] == true).count(), 1);
+    assert!(
+        shown
+            .iter()
+            .any(|c| c["note"].as_str().unwrap_or("").contains("no message")),
+        "{shown:?}"
+    );
 }

@@ -19,3 +19,4 @@ mod sandbox_billing;
 mod sandbox_shape;
 mod security;
 mod stripe_client;
+mod sweep;

@@ -65,3 +65,137 @@ pub async fn window(
     .fetch_one(pool)
     .await?)
 }
+
+/// One message the relay delivered to one recipient (from a Delivery record).
+#[derive(Clone, Debug)]
+pub struct SentMessage {
+    pub message_id: String,
+    pub recipient: String,
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+    pub inbox_id: Uuid,
+}
+
+/// Remembers delivered messages (a retried batch changes nothing).
+pub async fn record_sent(conn: &mut PgConnection, sent: &[SentMessage]) -> anyhow::Result<()> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&SentMessage) -> String| sent.iter().map(f).collect::<Vec<_>>();
+    let ids = col(|s| s.message_id.clone());
+    let rcpts = col(|s| s.recipient.clone());
+    let tenants: Vec<Uuid> = sent.iter().map(|s| s.tenant_id).collect();
+    let domains: Vec<Uuid> = sent.iter().map(|s| s.domain_id).collect();
+    let inboxes: Vec<Uuid> = sent.iter().map(|s| s.inbox_id).collect();
+    sqlx::query(
+        "INSERT INTO relay_messages (message_id, recipient, tenant_id, domain_id, inbox_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[])
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
+    .bind(rcpts)
+    .bind(tenants)
+    .bind(domains)
+    .bind(inboxes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The delivered messages among `(message id, recipient)` pairs. Cross-tenant by design: the
+/// relay's log names the tenant, the caller then attributes to it.
+pub async fn sent_messages(
+    conn: &mut PgConnection,
+    pairs: &[(String, String)],
+) -> anyhow::Result<Vec<SentMessage>> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
+    let rcpts: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
+    let rows: Vec<(String, String, Uuid, Option<Uuid>, Uuid)> = sqlx::query_as(
+        "SELECT m.message_id, m.recipient, m.tenant_id, m.domain_id, m.inbox_id
+           FROM relay_messages m
+           JOIN unnest($1::text[], $2::text[]) AS p(message_id, recipient)
+             ON p.message_id = m.message_id AND p.recipient = m.recipient",
+    )
+    .bind(ids)
+    .bind(rcpts)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(message_id, recipient, tenant_id, domain_id, inbox_id)| SentMessage {
+                message_id,
+                recipient,
+                tenant_id,
+                domain_id: domain_id.unwrap_or_default(),
+                inbox_id,
+            },
+        )
+        .collect())
+}
+
+/// A complaint as received, counted or not (for staff).
+#[derive(Clone, Debug, Default)]
+pub struct NewComplaint {
+    pub tenant_id: Option<Uuid>,
+    pub inbox_id: Option<Uuid>,
+    pub message_id: Option<String>,
+    pub recipient: Option<String>,
+    pub original_mail_from: Option<String>,
+    pub reporter: Option<String>,
+    pub counted: bool,
+    /// `unmatched` or `repeat` when not counted.
+    pub refused: Option<&'static str>,
+}
+
+pub async fn store_complaint(conn: &mut PgConnection, c: &NewComplaint) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO complaints (tenant_id, inbox_id, message_id, recipient, original_mail_from,
+             reporter, counted, refused)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.tenant_id)
+    .bind(c.inbox_id)
+    .bind(&c.message_id)
+    .bind(&c.recipient)
+    .bind(&c.original_mail_from)
+    .bind(&c.reporter)
+    .bind(c.counted)
+    .bind(c.refused)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ComplaintRow {
+    pub received_at: DateTime<Utc>,
+    pub inbox_address: Option<String>,
+    pub message_id: Option<String>,
+    pub recipient: Option<String>,
+    pub original_mail_from: Option<String>,
+    pub reporter: Option<String>,
+    pub counted: bool,
+    pub refused: Option<String>,
+}
+
+/// The tenant's latest complaints, counted or not (staff's tenant page).
+pub async fn complaints_for(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    limit: i64,
+) -> anyhow::Result<Vec<ComplaintRow>> {
+    Ok(sqlx::query_as(
+        "SELECT c.received_at, i.address AS inbox_address, c.message_id, c.recipient,
+                c.original_mail_from, c.reporter, c.counted, c.refused
+           FROM complaints c LEFT JOIN inboxes i ON i.id = c.inbox_id AND i.tenant_id = c.tenant_id
+          WHERE c.tenant_id = $1 ORDER BY c.id DESC LIMIT $2",
+    )
+    .bind(tenant.0)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}

@@ -628,6 +628,35 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever a zone holds, every check gives a verdict.
+        #[test]
+        fn the_record_checks_never_panic_on_arbitrary_answers(
+            txt in proptest::collection::vec(proptest::prelude::any::<String>(), 0..4),
+            raw in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), 0..3),
+        ) {
+            let joined = join_txt(raw.iter().map(Vec::as_slice));
+            let mut all = txt.clone();
+            all.push(joined);
+            for purpose in [RecordPurpose::Spf, RecordPurpose::Dkim, RecordPurpose::Dmarc] {
+                let e = expected(purpose);
+                let _ = match purpose {
+                    RecordPurpose::Spf => judge_spf(&e, &all),
+                    RecordPurpose::Dkim => judge_dkim(&e, &all),
+                    _ => judge_dmarc(&e, &all),
+                };
+            }
+            for t in &all {
+                let _ = spf_terms(t);
+                let _ = spf_absent("v=spf1 include:_spf.example.com -all", t);
+                let _ = merge_spf(t, &["include:x.example"], Some("-all"));
+                let _ = tag(t, "p");
+                let _ = capitalize(t);
+            }
+        }
+    }
+
     use crate::server::dns::expected::{expected_records, tests::settings};
 
     fn expected(purpose: RecordPurpose) -> ExpectedRecord {

@@ -324,11 +324,13 @@ pub fn parse_tags(value: &str) -> Vec<(String, String)> {
 }
 
 /// True when a TXT value is an SPF record (`v=spf1` followed by a space or nothing).
+/// Byte-wise: a TXT record found in a zone is any bytes (non-ASCII text included), so no
+/// slicing at an offset that may fall inside a character.
 pub fn is_spf(txt: &str) -> bool {
-    let t = txt.trim_start();
-    t.len() >= 6
-        && t[..6].eq_ignore_ascii_case("v=spf1")
-        && t[6..].chars().next().is_none_or(|c| c == ' ')
+    let t = txt.trim_start().as_bytes();
+    t.get(..6)
+        .is_some_and(|v| v.eq_ignore_ascii_case(b"v=spf1"))
+        && matches!(t.get(6), None | Some(b' '))
 }
 
 /// True when a TXT value is a DMARC record (its first tag is `v=DMARC1`).
@@ -341,6 +343,28 @@ pub fn is_dmarc(txt: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// TXT data from a zone is anything: the parsers answer, never panic.
+        #[test]
+        fn txt_parsers_never_panic_on_arbitrary_text(s in proptest::prelude::any::<String>()) {
+            let _ = is_spf(&s);
+            let _ = is_dmarc(&s);
+            let _ = parse_tags(&s);
+            let _ = normalize_name(&s);
+            let _ = strip_whitespace(&s);
+            let _ = is_hostname(&s);
+        }
+    }
+
+    #[test]
+    fn a_txt_record_with_non_ascii_text_is_not_spf_and_does_not_panic() {
+        assert!(!is_spf("v=spf\u{e9}1"));
+        assert!(!is_spf("ééééé"));
+        assert!(!is_spf("v=spf1é"));
+        assert!(is_spf("V=SPF1 -all"));
+        assert!(is_spf("v=spf1"));
+    }
 
     pub(crate) fn settings() -> DnsSettings {
         DnsSettings {

@@ -64,7 +64,7 @@ pub async fn signup(
     ip: IpAddr,
     origin: &Origin,
 ) -> Result<SignedIn, SignupError> {
-    let email_key = form.email.trim().to_lowercase();
+    let email_key = throttle_key(&form.email);
     let (attempt, gate) = enter(state, Kind::Signup, ip, &email_key).await?;
     let result = match gate {
         Gate::Wait(secs) => Err(SignupError::Throttled(secs)),
@@ -138,6 +138,18 @@ pub fn address_key(ip: IpAddr) -> String {
             }
         },
     }
+}
+
+/// The email as the throttle (and the trail) key it: trimmed, lower case, without control
+/// characters — a typed value may hold a NUL byte, which Postgres text cannot store, and
+/// no address with control characters exists anyway.
+fn throttle_key(raw_email: &str) -> String {
+    raw_email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 /// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
@@ -294,7 +306,7 @@ pub async fn login(
     ip: IpAddr,
     origin: &Origin,
 ) -> Result<SignedIn, LoginError> {
-    let email_key = raw_email.trim().to_lowercase();
+    let email_key = throttle_key(raw_email);
     let (attempt, gate) = enter(state, Kind::Login, ip, &email_key).await?;
     let result = match gate {
         Gate::Wait(secs) => Err(LoginError::Throttled(secs)),

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::TenantId;
 use crate::domain::admin::{
-    AdminAuditEntry, AdminLedgerEntry, AdminNote, AdminSubscription, AdminSuspension,
-    AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES, JobView,
-    JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
+    AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
+    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
+    JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;
@@ -159,6 +159,25 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
             body: n.body,
         })
         .collect();
+    let complaints = db::delivery::complaints_for(&state.pool, tenant, 100)
+        .await?
+        .into_iter()
+        .map(|c| AdminComplaint {
+            at: when(c.received_at),
+            inbox: c
+                .inbox_address
+                .or(c.original_mail_from)
+                .unwrap_or_else(|| "—".into()),
+            recipient: c.recipient.unwrap_or_default(),
+            reporter: c.reporter.unwrap_or_default(),
+            counted: c.counted,
+            note: match c.refused.as_deref() {
+                None => String::new(),
+                Some("repeat") => "not counted: this message was already counted".into(),
+                Some(_) => "not counted: names no message our relay delivered (forged?)".into(),
+            },
+        })
+        .collect();
     Ok(Some(AdminTenantDetail {
         trial_ends: when(t.trial_ends_at),
         tenant: row(state, t),
@@ -169,6 +188,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
         ledger,
         notes,
         suspensions,
+        complaints,
         audit,
         sandbox: state.stripe_sandbox.is_some(),
     }))
@@ -441,28 +461,48 @@ pub async fn purge_queues(
             ),
         ));
     }
-    let bounce = state
-        .relay
-        .bounce_tenant(tenant, &format!("purged by {}", actor.describe()))
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = ?e, "relay bounce failed");
-            AdminError::Upstream(format!(
-                "The relay did not accept the purge ({e}); nothing was bounced. Try again."
-            ))
-        })?;
+    // The intent is on the trail before the irreversible call, committed on its own: a
+    // purge the relay carried out is never missing from the log, even if this process dies
+    // or the relay answers with an error after acting.
+    let target = format!("tenant:{}", tenant.0);
     db::audit::record(
         &mut *conn,
         actor,
         Entry {
             tenant: Some(tenant),
             action: "relay.purge",
-            target: &format!("tenant:{}", tenant.0),
+            target: &target,
             before: None,
-            after: Some(json!({ "bounce": bounce.0, "relay": state.relay.name() })),
+            after: Some(json!({ "relay": state.relay.name(), "status": "requested" })),
         },
     )
     .await?;
+    let result = state
+        .relay
+        .bounce_tenant(tenant, &format!("purged by {}", actor.describe()))
+        .await;
+    let outcome = match &result {
+        Ok(bounce) => json!({ "bounce": bounce.0 }),
+        Err(e) => json!({ "error": e.to_string() }),
+    };
+    db::audit::record(
+        &mut *conn,
+        actor,
+        Entry {
+            tenant: Some(tenant),
+            action: "relay.purge.result",
+            target: &target,
+            before: None,
+            after: Some(outcome),
+        },
+    )
+    .await?;
+    result.map_err(|e| {
+        tracing::warn!(error = ?e, "relay bounce failed");
+        AdminError::Upstream(format!(
+            "The relay did not accept the purge ({e}); nothing was bounced. Try again."
+        ))
+    })?;
     Ok(format!("{name}'s queued mail is being bounced."))
 }
 
@@ -504,8 +544,11 @@ fn event_row(e: db::admin::EventRow) -> StripeEventRow {
     }
 }
 
+/// The events list; with `selected`, that event's payload (customer data), and a row on
+/// the trail saying which staff member looked at it.
 pub async fn stripe_events(
     state: &AppState,
+    actor: &Actor,
     kind: &str,
     selected: &str,
 ) -> anyhow::Result<StripeEventsView> {
@@ -517,14 +560,27 @@ pub async fn stripe_events(
         .collect();
     let selected = match selected.trim() {
         "" => None,
-        id => db::admin::event(&state.pool, id)
-            .await?
-            .map(|(e, payload)| {
-                (
+        id => match db::admin::event(&state.pool, id).await? {
+            Some((e, payload)) => {
+                db::audit::record(
+                    &state.pool,
+                    actor,
+                    Entry {
+                        tenant: e.tenant_id.map(TenantId),
+                        action: "staff.view_event",
+                        target: &format!("stripe_event:{}", e.id),
+                        before: None,
+                        after: None,
+                    },
+                )
+                .await?;
+                Some((
                     event_row(e),
                     serde_json::to_string_pretty(&payload).unwrap_or_default(),
-                )
-            }),
+                ))
+            }
+            None => None,
+        },
     };
     Ok(StripeEventsView {
         events,
@@ -662,18 +718,22 @@ pub async fn advance_clock(
             "Advance by 1 to 400 days.".into(),
         ));
     }
-    let produced = sandbox.advance(days).await?;
+    // The audit row commits with the clock change or not at all.
+    let mut tx = state.pool.begin().await.context("starting")?;
     db::audit::record(
-        &state.pool,
+        &mut *tx,
         actor,
         Entry {
             tenant: None,
             action: "sandbox.clock",
             target: "sandbox:stripe",
             before: None,
-            after: Some(json!({ "days": days, "events": produced })),
+            after: Some(json!({ "days": days })),
         },
     )
     .await?;
+    sandbox.advance_in(&mut tx, days).await?;
+    tx.commit().await.context("committing the clock")?;
+    let produced = sandbox.deliver().await?;
     Ok(produced)
 }

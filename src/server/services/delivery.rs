@@ -1,6 +1,9 @@
 //! KumoMTA's delivery log (its log hook posts records to `POST /webhooks/kumomta`): Delivery,
 //! Bounce, TransientFailure and Feedback (complaint) records become hourly counts per tenant,
-//! domain and inbox, which the abuse triggers and analytics read. Other record types
+//! domain and inbox, which the abuse triggers and analytics read. Anyone can mail a feedback
+//! report to the relay's FBL listener, so a complaint counts only when its trace (the
+//! `X-KumoRef` header the relay stamped: `x_ig_msg` = the relay's message id, and the
+//! recipient) names a message the relay logged as delivered, once per message. Other record types
 //! (Reception, AdminBounce, …) are accepted and ignored. The whole body is validated before
 //! anything is stored, and stored in one transaction: a malformed batch stores nothing.
 
@@ -76,6 +79,8 @@ pub struct Ingested {
     pub duplicates: usize,
     /// Types we do not count, or records no inbox of ours sent.
     pub ignored: usize,
+    /// Complaints naming no message the relay delivered: stored for staff, not counted.
+    pub unmatched: usize,
 }
 
 /// Parses a body: one record or an array of them. Every record must be an object with a
@@ -163,7 +168,45 @@ impl LogRecord {
     }
 }
 
-/// Stores the counts of `records` in one transaction.
+/// What a complaint says about the message it reports, from the trace header the relay
+/// stamped on it (`X-KumoRef`, decoded by KumoMTA into `supplemental_trace`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Traced {
+    message_id: String,
+    recipient: String,
+}
+
+impl LogRecord {
+    fn trace(&self) -> Option<&Value> {
+        self.feedback_report
+            .as_ref()
+            .and_then(|f| f.supplemental_trace.as_ref())
+    }
+
+    /// The relay's message id and recipient the complaint refers to. Anyone can write a
+    /// trace; it only counts if it names a message the relay logged as delivered.
+    fn traced(&self) -> Option<Traced> {
+        let t = self.trace()?;
+        Some(Traced {
+            message_id: meta_str(Some(t), "x_ig_msg")?.trim().to_string(),
+            recipient: bare(meta_str(Some(t), "recipient")?),
+        })
+    }
+
+    /// Each recipient of a Delivery record, bare.
+    fn recipients(&self) -> Vec<String> {
+        match &self.recipient {
+            Some(Recipients::One(r)) => vec![bare(r)],
+            Some(Recipients::Many(r)) => r.iter().map(|r| bare(r)).collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Stores the counts of `records` in one transaction. Delivery records are remembered by
+/// message id and recipient; a Feedback record (complaint) counts only when its trace names
+/// such a delivered message (attributed to that message's inbox, whatever else the report
+/// claims), and each message counts once. Every complaint is stored for staff.
 pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingested, IngestError> {
     let counted: Vec<&LogRecord> = records
         .iter()
@@ -184,24 +227,69 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
         .await?
         .into_iter()
         .collect();
-
-    let mut attributed = Vec::with_capacity(counted.len());
-    for r in counted {
-        let owner = r
-            .inbox_id()
+    let claimed = |r: &LogRecord| -> Option<InboxOwner> {
+        r.inbox_id()
             .and_then(|id| by_id.get(&id))
-            .or_else(|| r.our_address().and_then(|a| by_address.get(&a)));
-        match owner {
-            Some(owner) => attributed.push((r, r.key(), owner)),
+            .or_else(|| r.our_address().and_then(|a| by_address.get(&a)))
+            .copied()
+    };
+
+    let (complaints, counted): (Vec<&LogRecord>, Vec<&LogRecord>) =
+        counted.into_iter().partition(|r| r.kind == "Feedback");
+    let mut attributed = Vec::with_capacity(counted.len());
+    let mut sent = Vec::new();
+    for r in counted {
+        match claimed(r) {
+            Some(owner) => {
+                if r.kind == "Delivery"
+                    && let Some(id) = r.id.as_deref()
+                {
+                    for recipient in r.recipients() {
+                        sent.push(db::delivery::SentMessage {
+                            message_id: id.to_string(),
+                            recipient,
+                            tenant_id: owner.tenant_id,
+                            domain_id: owner.domain_id,
+                            inbox_id: owner.id,
+                        });
+                    }
+                }
+                attributed.push((r, r.key(), owner));
+            }
             None => out.ignored += 1,
         }
     }
-    let keys: Vec<String> = attributed
+
+    let mut tx = pool.begin().await.context("starting")?;
+    // Delivered messages first: a complaint later in the same batch may name one.
+    db::delivery::record_sent(&mut tx, &sent).await?;
+    let pairs: Vec<(String, String)> = complaints
+        .iter()
+        .filter_map(|r| r.traced())
+        .map(|t| (t.message_id, t.recipient))
+        .collect();
+    let delivered: HashMap<(String, String), db::delivery::SentMessage> =
+        db::delivery::sent_messages(&mut tx, &pairs)
+            .await?
+            .into_iter()
+            .map(|m| ((m.message_id.clone(), m.recipient.clone()), m))
+            .collect();
+    // A complaint counts once per delivered message: its key is the message's, not the
+    // report's, so ten reports of one message (or one report replayed) count once.
+    let complaint_key = |t: &Traced| format!("Complaint|{}|{}", t.message_id, t.recipient);
+    let mut keys: Vec<String> = attributed
         .iter()
         .filter_map(|(_, k, _)| k.clone())
         .collect();
-
-    let mut tx = pool.begin().await.context("starting")?;
+    for r in &complaints {
+        keys.extend(r.key());
+        if let Some(t) = r
+            .traced()
+            .filter(|t| delivered.contains_key(&(t.message_id.clone(), t.recipient.clone())))
+        {
+            keys.push(complaint_key(&t));
+        }
+    }
     // One statement for the whole batch: the keys not seen before (now marked seen).
     let mut fresh = db::delivery::mark_seen(&mut tx, &keys).await?;
     let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
@@ -224,6 +312,56 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
             ))
             .or_default() += 1;
         out.counted += 1;
+    }
+    for r in complaints {
+        // The same report again (KumoMTA retried the batch): stored and counted already.
+        if r.key().is_some_and(|k| !fresh.remove(&k)) {
+            out.duplicates += 1;
+            continue;
+        }
+        let traced = r.traced();
+        let matched = traced
+            .as_ref()
+            .and_then(|t| delivered.get(&(t.message_id.clone(), t.recipient.clone())));
+        let mut stored = db::delivery::NewComplaint {
+            message_id: traced.as_ref().map(|t| t.message_id.clone()),
+            recipient: traced.as_ref().map(|t| t.recipient.clone()),
+            original_mail_from: r
+                .feedback_report
+                .as_ref()
+                .and_then(|f| f.original_mail_from.as_deref())
+                .map(bare),
+            reporter: r.sender.as_deref().map(bare),
+            ..Default::default()
+        };
+        match (matched, &traced) {
+            (Some(m), Some(t)) => {
+                stored.tenant_id = Some(m.tenant_id);
+                stored.inbox_id = Some(m.inbox_id);
+                if fresh.remove(&complaint_key(t)) {
+                    stored.counted = true;
+                    if !out.tenants.contains(&m.tenant_id) {
+                        out.tenants.push(m.tenant_id);
+                    }
+                    *counts
+                        .entry((m.tenant_id, m.domain_id, m.inbox_id, r.hour(), "Feedback"))
+                        .or_default() += 1;
+                    out.counted += 1;
+                } else {
+                    stored.refused = Some("repeat");
+                    out.duplicates += 1;
+                }
+            }
+            _ => {
+                // Kept for staff under the tenant it claims, never counted.
+                let owner = claimed(r);
+                stored.tenant_id = owner.as_ref().map(|o| o.tenant_id);
+                stored.inbox_id = owner.as_ref().map(|o| o.id);
+                stored.refused = Some("unmatched");
+                out.unmatched += 1;
+            }
+        }
+        db::delivery::store_complaint(&mut tx, &stored).await?;
     }
     for ((tenant, domain, inbox, hour, kind), n) in counts {
         db::delivery::add(&mut tx, tenant, domain, inbox, hour, kind, n).await?;
@@ -317,6 +455,34 @@ pub async fn evaluate_triggers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// KumoMTA's records pass through its policy: whatever arrives is refused or read,
+        /// never a panic.
+        #[test]
+        fn log_bodies_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn odd_but_well_typed_records_are_read_without_panicking(
+            kind in "[A-Za-z]{0,10}",
+            id in proptest::prelude::any::<String>(),
+            rcpt in proptest::prelude::any::<String>(),
+            ts in proptest::prelude::any::<i64>(),
+            n in proptest::prelude::any::<i64>(),
+            trace in proptest::prelude::any::<String>(),
+        ) {
+            let body = serde_json::json!([{
+                "type": kind, "id": id, "sender": rcpt, "recipient": [rcpt, ""], "timestamp": ts,
+                "num_attempts": n, "meta": {"x_inbox_id": trace},
+                "feedback_report": {"original_mail_from": trace, "supplemental_trace": {"x_ig_msg": id, "recipient": rcpt, "x_inbox_id": 7}},
+            }]);
+            for r in parse(body.to_string().as_bytes()).unwrap() {
+                let _ = (r.key(), r.inbox_id(), r.our_address(), r.hour(), r.traced(), r.recipients());
+            }
+        }
+    }
 
     #[test]
     fn triggers_fire_exactly_at_their_thresholds() {

@@ -883,14 +883,27 @@ impl SandboxStripe {
     /// order per subscription: trial-ending notices (3 days before), renewals, failed
     /// payments and their retries, cancellations at period end.
     pub async fn advance(&self, days: i64) -> anyhow::Result<usize> {
-        anyhow::ensure!((1..=400).contains(&days), "advance between 1 and 400 days");
         let mut tx = self.pool.begin().await.context("starting")?;
+        self.advance_in(&mut tx, days).await?;
+        tx.commit().await.context("committing the clock")?;
+        self.deliver().await
+    }
+
+    /// [`advance`](Self::advance) inside the caller's transaction (so its audit row commits
+    /// with it, or neither does); the caller commits, then calls [`deliver`](Self::deliver).
+    /// The new clock time.
+    pub async fn advance_in(
+        &self,
+        tx: &mut PgConnection,
+        days: i64,
+    ) -> anyhow::Result<DateTime<Utc>> {
+        anyhow::ensure!((1..=400).contains(&days), "advance between 1 and 400 days");
         sqlx::query("UPDATE sandbox_stripe_clock SET offset_secs = offset_secs + $1")
             .bind(days * 86_400)
             .execute(&mut *tx)
             .await
             .context("advancing the clock")?;
-        let now = self.now(&mut tx).await?;
+        let now = self.now(&mut *tx).await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM sandbox_stripe_subscriptions WHERE status NOT IN ('canceled', 'incomplete_expired')
               ORDER BY created FOR UPDATE",
@@ -899,10 +912,9 @@ impl SandboxStripe {
         .await
         .context("listing sandbox subscriptions")?;
         for id in ids {
-            self.play_out(&mut tx, &id, now).await?;
+            self.play_out(&mut *tx, &id, now).await?;
         }
-        tx.commit().await.context("committing the clock")?;
-        self.deliver().await
+        Ok(now)
     }
 
     async fn play_out(

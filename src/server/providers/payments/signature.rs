@@ -73,7 +73,8 @@ pub fn verify(
     if !matched {
         return Err(SignatureError::Mismatch);
     }
-    if (now - timestamp).abs() > tolerance_secs {
+    // A timestamp from the header is any i64: no overflow on the way to the distance.
+    if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::Expired);
     }
     Ok(())
@@ -82,6 +83,31 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The header and body come from anyone on the internet.
+        #[test]
+        fn verify_never_panics(
+            header in proptest::option::of(proptest::prelude::any::<String>()),
+            t in proptest::prelude::any::<i64>(),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            now in proptest::prelude::any::<i64>(),
+        ) {
+            let _ = verify(header.as_deref(), &body, SECRET, now, 300);
+            let forged = format!("t={t},v1={}", "00".repeat(32));
+            let _ = verify(Some(&forged), &body, SECRET, now, 300);
+        }
+    }
+
+    #[test]
+    fn an_extreme_timestamp_is_expired_not_an_overflow() {
+        let body = b"{}";
+        let header = sign(SECRET, i64::MIN, body);
+        assert!(matches!(
+            verify(Some(&header), body, SECRET, i64::MAX, 300),
+            Err(SignatureError::Expired)
+        ));
+    }
 
     // Test vector computed independently with python3 hmac and `openssl dgst -sha256 -hmac`.
     const SECRET: &str = "whsec_test_inboxgrove";

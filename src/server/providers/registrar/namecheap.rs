@@ -780,6 +780,24 @@ struct Paging {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever Namecheap (or something in between) answers: an error, never a panic.
+        #[test]
+        fn namecheap_answers_never_panic(s in proptest::prelude::any::<String>()) {
+            let _ = parse::<CheckAnswer>("namecheap.domains.check", &s);
+            let _ = parse::<CreateAnswer>("namecheap.domains.create", &s);
+            let _ = cents(&s);
+            let _ = date(&s);
+            let _ = flag(&s);
+            let _ = domain_name(&s);
+        }
+
+        #[test]
+        fn namecheap_xml_like_answers_never_panic(s in "<\\??[A-Za-z]{0,12}( [A-Za-z]{1,8}=\"[^\"]{0,12}\")*/?>{0,1}[<>/A-Za-z\"= \\p{L}]{0,200}") {
+            let _ = parse::<CheckAnswer>("namecheap.domains.check", &s);
+        }
+    }
+
     #[test]
     fn prices_become_cents_without_floating_point() {
         assert_eq!(cents("13000.0000"), Some(1_300_000));

@@ -526,6 +526,18 @@ async fn one_time_paid(
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A verified body can still be anything JSON: parsing gives an error, never a panic.
+        #[test]
+        fn event_bodies_never_panic(s in proptest::prelude::any::<String>(), id in "[a-z_]{0,12}") {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&s) {
+                let _ = parse::<Event>(&v);
+            }
+            let v = serde_json::json!({"id": id, "type": s, "created": -1, "data": {"object": {"id": 7}}});
+            let _ = parse::<Event>(&v);
+        }
+    }
+
     #[test]
     fn within_one_second_a_delete_outranks_an_update_which_outranks_a_create() {
         assert!(

@@ -410,6 +410,11 @@ pub async fn checkout_status(
     ctx: &TenantCtx,
     session_id: &str,
 ) -> anyhow::Result<CheckoutStatus> {
+    // Checkout session ids are ASCII (`cs_…`); anything else (a NUL byte included, which
+    // Postgres text refuses) names no session.
+    if !session_id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(CheckoutStatus::Unknown);
+    }
     let Some(c) = db::checkout_state(&state.pool, ctx, session_id).await? else {
         return Ok(CheckoutStatus::Unknown);
     };

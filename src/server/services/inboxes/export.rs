@@ -1,6 +1,8 @@
 //! Credential files in the formats cold-email tools import, with the exact headers of
 //! `providers.md` §6, written by the `csv` crate (quoting, escaping). SMTP host, port and
 //! security come from `[relay]`; the IMAP columns from `relay.imap_host`, or stay empty.
+//! Every cell goes through [`neutralise`], so a spreadsheet never runs a customer-typed
+//! value (a display name such as `=HYPERLINK(…)`) as a formula.
 
 use anyhow::Context;
 use zeroize::Zeroizing;
@@ -94,6 +96,16 @@ pub fn header(format: ExportFormat) -> &'static [&'static str] {
 pub struct Credential<'a> {
     pub row: &'a InboxRow,
     pub password: Zeroizing<String>,
+}
+
+/// OWASP's CSV-injection advice: a cell that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return is prefixed with `'`, so spreadsheets show it as text instead of
+/// evaluating it. Passwords are alphanumeric and never change.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
 }
 
 pub fn write(
@@ -199,7 +211,30 @@ pub fn write(
                 "",
             ],
         };
-        out.write_record(&record).context("writing a row")?;
+        out.write_record(record.into_iter().map(|c| neutralise(c).into_owned()))
+            .context("writing a row")?;
     }
     out.into_inner().context("finishing the CSV")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn cells_that_a_spreadsheet_would_evaluate_are_prefixed_with_a_quote() {
+        for c in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(neutralise(c), format!("'{c}"), "{c:?}");
+        }
+        for c in ["", "Jane Doe", "a=b", "smtp.example.com", "587", "AbC123"] {
+            assert_eq!(neutralise(c), c, "{c:?}");
+        }
+    }
 }

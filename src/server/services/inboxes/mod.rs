@@ -570,7 +570,10 @@ pub async fn update(
     let row = load(state, ctx, id).await?;
     let mut errors = Vec::new();
     let name = display_name.trim();
-    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > 80
+        || crate::domain::account::has_control_chars(name)
+    {
         errors.push((
             "display_name",
             "Type a display name of 1 to 80 characters.".to_string(),
