@@ -12,11 +12,14 @@ run:
 	scripts/with-db.sh scripts/serve.sh release
 
 ## Every suite: unit + integration (real Postgres), then end-to-end (Playwright, Chromium).
+## Tests use their own cluster (fsync off, for speed); make run's keeps durable defaults, which
+## check-db-modes.sh proves first.
 test:
 	scripts/setup-tools.sh test
-	scripts/with-db.sh $(MAKE) --no-print-directory test-unit
+	scripts/check-db-modes.sh
+	INBOXGROVE_DB_MODE=test scripts/with-db.sh $(MAKE) --no-print-directory test-unit
 	cargo leptos build
-	scripts/with-db.sh $(MAKE) --no-print-directory test-e2e
+	INBOXGROVE_DB_MODE=test scripts/with-db.sh $(MAKE) --no-print-directory test-e2e
 
 test-unit:
 	cargo test --no-fail-fast $(CARGO_FEATURES) --lib --tests
@@ -39,6 +42,7 @@ fmt:
 	cargo fmt
 
 ## Signed-in GET /dashboard under load against the release build; prints rps, latency, RSS.
+## Uses make run's (durable) cluster: the figure is the one production would see.
 bench:
 	scripts/setup-tools.sh bench
 	cargo leptos build --release

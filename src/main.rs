@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
         }
         "serve" => {
             startup::migrate(&pool).await?;
+            startup::warn_if_rls_is_off(&pool).await;
             let addr = settings.server.site_addr;
             let pick = |real: bool, name: &'static str| if real { name } else { "sandbox" };
             tracing::info!(

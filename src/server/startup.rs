@@ -10,8 +10,9 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -25,6 +26,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{App, shell};
 use crate::server::config::Settings;
+use crate::server::db;
 use crate::server::http::{
     export, health, kumomta, middleware, outbox, rate_limit, sandbox_stripe, webhooks,
 };
@@ -35,16 +37,40 @@ use crate::server::state::AppState;
 pub const SESSION_COOKIE: &str = "ig_session";
 
 /// A lazily connecting pool: the app starts even while the database is down (readiness
-/// reports it).
+/// reports it). It is the explicit system path of row-level security (`db::system_path`);
+/// tenants' reads narrow it per transaction (`TenantCtx::begin`).
 pub fn pool(settings: &Settings) -> anyhow::Result<PgPool> {
     let url = settings
         .database_url
         .as_ref()
         .context("DATABASE_URL is not set (make run / make test start a local Postgres)")?;
+    let options =
+        PgConnectOptions::from_str(url.expose_secret()).context("parsing DATABASE_URL")?;
     Ok(PgPoolOptions::new()
         .max_connections(settings.server.db_max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(url.expose_secret())?)
+        .connect_lazy_with(db::system_path(options)))
+}
+
+/// Row-level security is the second wall between tenants; a superuser or BYPASSRLS role walks
+/// through it, and a pool without the system scope sees no tenant's rows. Says so loudly.
+pub async fn warn_if_rls_is_off(pool: &PgPool) {
+    match db::rls_posture(pool).await {
+        Ok(p) if p.superuser || p.bypass_rls => tracing::warn!(
+            role = %p.role,
+            superuser = p.superuser,
+            bypass_rls = p.bypass_rls,
+            "the database role bypasses row-level security: connect as a NOSUPERUSER NOBYPASSRLS role (see README, Deploy)"
+        ),
+        Ok(p) if p.scope.as_deref() != Some("system") => tracing::warn!(
+            role = %p.role,
+            "the pool does not carry app.rls_scope=system: staff, webhooks and jobs will see no tenant rows"
+        ),
+        Ok(p) => tracing::info!(role = %p.role, "row-level security applies to the app's role"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the database role for row-level security")
+        }
+    }
 }
 
 /// Applies the app's migrations and the session store's table.

@@ -27,6 +27,10 @@ use crate::server::providers::relay::sandbox::SandboxRelay;
 /// Everything a request needs; no global state, so every test builds its own.
 #[derive(Clone)]
 pub struct AppState {
+    /// The explicit system path of row-level security: its connections carry
+    /// `app.rls_scope=system` and see every tenant (staff, webhooks, jobs, auth, cross-tenant
+    /// checks). A tenant's own reads go through `TenantCtx::begin` on the same pool, which
+    /// narrows one transaction to that tenant.
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,

@@ -15,6 +15,7 @@ mod kill_switch;
 mod namecheap;
 mod pages;
 mod rate_limits;
+mod rls;
 mod sandbox_billing;
 mod sandbox_shape;
 mod security;

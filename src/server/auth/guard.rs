@@ -25,6 +25,19 @@ impl TenantCtx {
         self.role
     }
 
+    /// A transaction that sees this tenant's rows only (row-level security), for the tenant's
+    /// own reads and writes; commit it at the end. Cross-tenant work (staff, webhooks, jobs,
+    /// "is this name taken anywhere") uses `state.pool`, the explicit system path.
+    pub async fn begin(
+        &self,
+        state: &AppState,
+    ) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        use anyhow::Context;
+        db::tenant_tx(&state.pool, self.tenant_id)
+            .await
+            .context("starting the tenant's transaction")
+    }
+
     /// Owner/admin-only actions call this first.
     pub fn require_manager(&self) -> Result<(), AppError> {
         if self.role.can_manage() {

@@ -641,7 +641,7 @@ pub struct InvoiceListRow {
 }
 
 pub async fn invoices(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     ctx: &TenantCtx,
     limit: i64,
 ) -> anyhow::Result<Vec<InvoiceListRow>> {
@@ -651,7 +651,7 @@ pub async fn invoices(
     )
     .bind(ctx.tenant_id().0)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .context("listing invoices")
 }
@@ -665,14 +665,18 @@ pub struct LedgerRow {
     pub occurred_at: DateTime<Utc>,
 }
 
-pub async fn ledger(pool: &PgPool, ctx: &TenantCtx, limit: i64) -> anyhow::Result<Vec<LedgerRow>> {
+pub async fn ledger(
+    conn: &mut PgConnection,
+    ctx: &TenantCtx,
+    limit: i64,
+) -> anyhow::Result<Vec<LedgerRow>> {
     sqlx::query_as(
         "SELECT kind, amount_cents, currency, description, occurred_at
            FROM ledger_entries WHERE tenant_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
     )
     .bind(ctx.tenant_id().0)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
     .context("reading the ledger")
 }

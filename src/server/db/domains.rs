@@ -559,12 +559,15 @@ pub async fn by_ids(
 }
 
 /// The tenant's active domains, by name.
-pub async fn active(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Vec<DomainRow>> {
+pub async fn active<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    tenant: TenantId,
+) -> anyhow::Result<Vec<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND status = 'active' ORDER BY name"
     ))
     .bind(tenant.0)
-    .fetch_all(pool)
+    .fetch_all(exec)
     .await
     .context("loading active domains")
 }

@@ -27,3 +27,49 @@ pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
 pub async fn ping(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(drop)
 }
+
+/// The setting row-level security reads for the explicit system path (see the migration
+/// `row_level_security`): a connection that carries `app.rls_scope=system` sees every tenant.
+pub const RLS_SCOPE: &str = "app.rls_scope";
+
+/// Connect options for the app's pool: the system path. Every use of `AppState::pool` is a
+/// deliberate cross-tenant read or write (staff, webhooks, jobs, auth, code not yet moved to
+/// a tenant transaction); a tenant's reads go through [`tenant_tx`] instead.
+pub fn system_path(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
+    options.options([(RLS_SCOPE, "system")])
+}
+
+/// A transaction that sees one tenant's rows only, whatever its queries forget: it drops the
+/// connection's system scope and names the tenant, both `SET LOCAL` (undone at commit or
+/// rollback, so the connection goes back to the pool as it came). One round trip: BEGIN and the
+/// settings go as one simple-query batch; the id is a typed uuid, so formatting it is safe.
+pub async fn tenant_tx(
+    pool: &sqlx::PgPool,
+    tenant: crate::domain::TenantId,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin_with(format!(
+        "BEGIN; SET LOCAL {RLS_SCOPE} = 'tenant'; SET LOCAL app.tenant_id = '{}'",
+        tenant.0.hyphenated()
+    ))
+    .await
+}
+
+/// What the connected role and the pool's scope mean for row-level security.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RlsPosture {
+    pub role: String,
+    pub superuser: bool,
+    pub bypass_rls: bool,
+    /// `app.rls_scope` on a fresh connection of the pool (`system` for the app's pool).
+    pub scope: Option<String>,
+}
+
+pub async fn rls_posture(pool: &sqlx::PgPool) -> Result<RlsPosture, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT rolname AS role, rolsuper AS superuser, rolbypassrls AS bypass_rls,
+                current_setting('app.rls_scope', true) AS scope
+           FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await
+}

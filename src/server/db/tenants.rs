@@ -1,7 +1,7 @@
 //! Tenant-owned reads. Every function takes the `TenantCtx` first.
 
 use anyhow::Context;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::server::auth::TenantCtx;
 use crate::server::db::billing::{BillingState, STATE_COLUMNS, STATE_FROM};
@@ -16,14 +16,17 @@ pub struct DashboardRow {
     pub billing: BillingState,
 }
 
-pub async fn dashboard_row(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<DashboardRow> {
+pub async fn dashboard_row(
+    conn: &mut PgConnection,
+    ctx: &TenantCtx,
+) -> anyhow::Result<DashboardRow> {
     sqlx::query_as(&format!(
         "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS}
          {STATE_FROM} WHERE t.id = $1"
     ))
     .bind(ctx.tenant_id().0)
     .bind(ctx.user_id().0)
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await
     .context("loading the dashboard")
 }

@@ -278,8 +278,9 @@ pub async fn activity(
     action: &str,
     before: Option<i64>,
 ) -> anyhow::Result<AuditView> {
+    let mut tx = ctx.begin(state).await?;
     let rows = db::audit::search(
-        &state.pool,
+        &mut *tx,
         &db::audit::Filter {
             tenant: Some(ctx.tenant_id().0),
             actor_kind: String::new(),
@@ -290,6 +291,7 @@ pub async fn activity(
         },
     )
     .await?;
+    tx.commit().await.context("reading the activity")?;
     let next = (rows.len() as i64 == TRAIL_PAGE)
         .then(|| rows.last().map(|r| r.id))
         .flatten();

@@ -1,3 +1,4 @@
+use anyhow::Context;
 use chrono::Utc;
 
 use crate::domain::{DashboardView, Usage};
@@ -16,7 +17,9 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 }
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
-    let tenant = db::tenants::dashboard_row(&state.pool, ctx).await?;
+    let mut tx = ctx.begin(state).await?;
+    let tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
+    tx.commit().await.context("loading the dashboard")?;
     let now = Utc::now();
     let sub = tenant.billing.subscription();
     let e = crate::server::services::billing::access::entitlement(

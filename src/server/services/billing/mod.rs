@@ -59,13 +59,11 @@ fn status_label(status: &str) -> String {
 
 pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<BillingView> {
     let settings = &state.settings;
-    let mut conn = state
-        .pool
-        .acquire()
-        .await
-        .context("acquiring a connection")?;
-    let billing = db::billing_state(&mut conn, ctx).await?;
-    drop(conn);
+    let mut tx = ctx.begin(state).await?;
+    let billing = db::billing_state(&mut tx, ctx).await?;
+    let invoices = db::invoices(&mut tx, ctx, 24).await?;
+    let ledger = db::ledger(&mut tx, ctx, 50).await?;
+    tx.commit().await.context("loading billing")?;
     let (row, sub) = (&billing.row, billing.subscription());
     let now = Utc::now();
     let e = access::entitlement(settings, row, sub.as_ref(), now);
@@ -114,8 +112,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             (status_label(&s.status), note)
         }
     };
-    let invoices = db::invoices(&state.pool, ctx, 24)
-        .await?
+    let invoices = invoices
         .into_iter()
         .map(|i| InvoiceView {
             number: i.number.unwrap_or_else(|| i.id.clone()),
@@ -140,8 +137,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             url: i.hosted_invoice_url,
         })
         .collect();
-    let ledger = db::ledger(&state.pool, ctx, 50)
-        .await?
+    let ledger = ledger
         .into_iter()
         .map(|l| LedgerView {
             date: day(l.occurred_at),

@@ -378,17 +378,18 @@ pub async fn add_own(
 }
 
 async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, DomainError> {
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
-    db::domains::get(&mut conn, ctx.tenant_id(), id)
-        .await?
-        .filter(|d| d.status != "deleted")
+    let mut tx = ctx.begin(state).await?;
+    let row = db::domains::get(&mut tx, ctx.tenant_id(), id).await?;
+    tx.commit().await.context("loading the domain")?;
+    row.filter(|d| d.status != "deleted")
         .ok_or(DomainError::NotFound)
 }
 
 pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, DomainError> {
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let domains = db::domains::list(&mut conn, ctx.tenant_id())
-        .await?
+    let mut tx = ctx.begin(state).await?;
+    let rows = db::domains::list(&mut tx, ctx.tenant_id()).await?;
+    tx.commit().await.context("listing domains")?;
+    let domains = rows
         .into_iter()
         .map(|l| {
             let d = l.domain;
@@ -423,12 +424,15 @@ pub async fn detail(
     ctx: &TenantCtx,
     id: Uuid,
 ) -> Result<DomainDetail, DomainError> {
-    let d = load(state, ctx, id).await?;
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
     let tenant = ctx.tenant_id();
-    let steps = db::domains::steps(&mut conn, tenant, id).await?;
-    let records = db::domains::records(&mut conn, tenant, id).await?;
-    drop(conn);
+    let mut tx = ctx.begin(state).await?;
+    let d = db::domains::get(&mut tx, tenant, id)
+        .await?
+        .filter(|d| d.status != "deleted")
+        .ok_or(DomainError::NotFound)?;
+    let steps = db::domains::steps(&mut tx, tenant, id).await?;
+    let records = db::domains::records(&mut tx, tenant, id).await?;
+    tx.commit().await.context("loading the domain")?;
     let step = |name: &str| steps.iter().find(|s| s.step == name);
     let step_views: Vec<StepView> = if d.kind == "purchased" {
         SAGA_STEPS

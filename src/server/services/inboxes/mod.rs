@@ -116,14 +116,15 @@ fn check_key(key: &str) -> Result<&str, InboxError> {
 /// The wizard: active domains with the addresses they already have, and the plan headroom.
 pub async fn wizard(state: &AppState, ctx: &TenantCtx) -> Result<WizardView, InboxError> {
     let tenant = ctx.tenant_id();
-    let domains = db::domains::active(&state.pool, tenant).await?;
+    let mut tx = ctx.begin(state).await?;
+    let domains = db::domains::active(&mut *tx, tenant).await?;
     let ids: Vec<Uuid> = domains.iter().map(|d| d.id).collect();
     let mut taken: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for (domain, local) in db::inboxes::taken(&state.pool, tenant, &ids).await? {
+    for (domain, local) in db::inboxes::taken(&mut *tx, tenant, &ids).await? {
         taken.entry(domain).or_default().push(local);
     }
-    let billing =
-        db::billing::billing_state(&mut *state.pool.acquire().await.context("db")?, ctx).await?;
+    let billing = db::billing::billing_state(&mut tx, ctx).await?;
+    tx.commit().await.context("loading the wizard")?;
     let e = access::entitlement(
         &state.settings,
         &billing.row,
@@ -407,11 +408,13 @@ pub async fn list(
     let tenant = ctx.tenant_id();
     let f = parse_filter(filter)?;
     let size = state.settings.inboxes.page_size;
-    let total = db::inboxes::count(&state.pool, tenant, &f).await?;
+    let mut tx = ctx.begin(state).await?;
+    let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
     let pages = ((total + size - 1) / size).max(1);
     let page = page.clamp(1, pages);
-    let rows = db::inboxes::list(&state.pool, tenant, &f, (page - 1) * size, size).await?;
-    let domains = db::domains::active(&state.pool, tenant).await?;
+    let rows = db::inboxes::list(&mut *tx, tenant, &f, (page - 1) * size, size).await?;
+    let domains = db::domains::active(&mut *tx, tenant).await?;
+    tx.commit().await.context("listing inboxes")?;
     Ok(InboxesView {
         inboxes: rows.iter().map(|r| list_item(state, r)).collect(),
         total,
@@ -431,9 +434,10 @@ pub async fn list(
 }
 
 async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<CredentialRow, InboxError> {
-    db::inboxes::get(&state.pool, ctx.tenant_id(), id)
-        .await?
-        .ok_or(InboxError::NotFound)
+    let mut tx = ctx.begin(state).await?;
+    let row = db::inboxes::get(&mut *tx, ctx.tenant_id(), id).await?;
+    tx.commit().await.context("loading the inbox")?;
+    row.ok_or(InboxError::NotFound)
 }
 
 pub async fn detail(
@@ -619,7 +623,8 @@ pub async fn export(
     actor: &Actor,
 ) -> Result<(String, Vec<u8>), InboxError> {
     let f = parse_filter(filter)?;
-    let rows = db::inboxes::credentials(&state.pool, ctx.tenant_id(), &f).await?;
+    let mut tx = ctx.begin(state).await?;
+    let rows = db::inboxes::credentials(&mut *tx, ctx.tenant_id(), &f).await?;
     if rows.is_empty() {
         return Err(InboxError::NotFound);
     }
@@ -632,7 +637,7 @@ pub async fn export(
     }
     let csv = export::write(format, &state.settings, &creds)?;
     db::audit::record(
-        &state.pool,
+        &mut *tx,
         actor,
         Entry {
             tenant: Some(ctx.tenant_id()),
@@ -643,6 +648,7 @@ pub async fn export(
         },
     )
     .await?;
+    tx.commit().await.context("recording the export")?;
     let name = format!(
         "inboxgrove-{}-{}.csv",
         format.key(),
