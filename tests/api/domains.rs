@@ -1309,29 +1309,54 @@ async fn a_name_whose_purchase_failed_after_registering_stays_its_buyers(pool: P
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
-/// An app whose DNS provider is a fake Cloudflare that must never be called.
+/// An app whose DNS provider (a fake Cloudflare) and registrar (a fake Namecheap) must never be
+/// called.
 #[sqlx::test]
-async fn connect_refuses_a_bad_name_or_a_full_plan_before_any_dns_call_or_key(pool: PgPool) {
+async fn connect_and_buy_refuse_a_bad_name_or_a_full_plan_before_any_provider_call_or_key(
+    pool: PgPool,
+) {
     let cloudflare = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(500))
-        .expect(0)
-        .mount(&cloudflare)
-        .await;
-    let api_base = format!("{}/client/v4", cloudflare.uri());
+    let namecheap = MockServer::start().await;
+    for server in [&cloudflare, &namecheap] {
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(server)
+            .await;
+    }
+    let cloudflare_base = format!("{}/client/v4", cloudflare.uri());
+    let namecheap_base = format!("{}/xml.response", namecheap.uri());
     let app = spawn_app_with(
         pool,
         &[
             ("INBOXGROVE_JOBS__WORKERS", "0"),
             ("INBOXGROVE_TRIAL__MAX_DOMAINS", "0"),
             ("CLOUDFLARE_API_TOKEN", "cf-test-token"),
-            ("INBOXGROVE_CLOUDFLARE__API_BASE", &api_base),
+            ("INBOXGROVE_CLOUDFLARE__API_BASE", &cloudflare_base),
             ("INBOXGROVE_CLOUDFLARE__ACCOUNT_ID", "acct0123"),
+            ("NAMECHEAP_API_KEY", "52b4c87ef7fd49cb96a915c0db68124"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE", &namecheap_base),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "apiexample"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__USER_NAME", "inboxgrove"),
+            (
+                "INBOXGROVE_REGISTRAR__NAMECHEAP__CLIENT_IP",
+                "192.168.1.109",
+            ),
         ],
     )
     .await;
     assert_eq!(app.state.dns.name(), "cloudflare");
+    assert_eq!(app.state.registrar.name(), "namecheap");
     customer(&app, "full@acme.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/buy",
+        &[("name", "one-too-many.com")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("allows 0 domains"));
 
     let res = connect(&app, &app.client, "-bad-.com").await;
     assert_eq!(res.status(), 422);
@@ -1346,6 +1371,7 @@ async fn connect_refuses_a_bad_name_or_a_full_plan_before_any_dns_call_or_key(po
     );
     assert_eq!(app.count("domains").await, 0);
     cloudflare.verify().await;
+    namecheap.verify().await;
 }
 
 #[sqlx::test]

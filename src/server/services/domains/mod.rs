@@ -160,6 +160,14 @@ pub async fn buy(
 ) -> Result<String, DomainError> {
     manager(ctx)?;
     let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
+    // The cheap checks first (a second click reopens its Checkout; a name that cannot be the
+    // tenant's, or a full plan, costs no registrar call). `reserve` checks again under lock.
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if let Some(url) = db::domains::open_checkout(&mut tx, ctx.tenant_id(), name.as_str()).await? {
+        return Ok(url);
+    }
+    admissible(&mut tx, state, ctx, &name).await?;
+    tx.commit().await.context("checking the name")?;
     let a = state
         .registrar
         .check(&[name.as_str().to_string()])
