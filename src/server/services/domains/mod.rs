@@ -765,7 +765,7 @@ pub async fn delete(
     let was = d.status.clone();
     // Our records leave the zone first: if the DNS provider fails, nothing is removed yet and
     // the customer can try again; nothing of the domain keeps working once it is gone.
-    let unpublished = remove_our_records(state, ctx, &d).await?;
+    let records_removed = remove_our_records(state, ctx, &d).await?;
     let mut tx = state.pool.begin().await.context("starting")?;
     if !db::domains::set_status(
         &mut tx,
@@ -801,7 +801,7 @@ pub async fn delete(
             after: Some(serde_json::json!({
                 "status": "deleted",
                 "inboxes_removed": inboxes,
-                "records_removed": unpublished,
+                "records_removed": records_removed,
             })),
         },
     )
