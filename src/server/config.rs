@@ -316,6 +316,10 @@ pub struct DomainSettings {
     pub refund_max_attempts: i32,
     /// A domain still awaiting payment after this long (Checkout abandoned) frees its name.
     pub pending_payment_ttl_secs: i64,
+    /// How long a name's availability and price from the registrar is reused by searches.
+    pub search_cache_secs: u64,
+    /// DKIM keys (RSA-2048) made at once; 0 means one per CPU.
+    pub keygen_concurrency: usize,
 }
 
 impl Default for DomainSettings {
@@ -324,6 +328,8 @@ impl Default for DomainSettings {
             saga_max_attempts: 6,
             refund_max_attempts: 20,
             pending_payment_ttl_secs: 3600,
+            search_cache_secs: 300,
+            keygen_concurrency: 0,
         }
     }
 }

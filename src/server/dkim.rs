@@ -2,10 +2,14 @@
 //! ([`SecretBox`], associated data `dkim:{domain_id}`) and handed to KumoMTA as a PKCS#8 PEM
 //! file; the public half published as `v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo DER>`.
 //!
-//! Key generation costs 0.1–1 s of CPU in release (far more unoptimised): use
-//! [`DkimKey::generate_async`] from async code so it runs on the blocking pool.
+//! Key generation costs 0.1–1 s of CPU in release (far more unoptimised): async code makes
+//! keys through [`KeyGenerator`] (in `AppState`), which runs them on the blocking pool and at
+//! most `domains.keygen_concurrency` at a time, so a burst of "Connect" requests cannot take
+//! every core (or fill the blocking pool) away from the rest of the server.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -31,6 +35,8 @@ pub enum DkimError {
     Generate(#[source] rsa::Error),
     #[error("the key generation task did not finish")]
     Task(#[source] tokio::task::JoinError),
+    #[error("the key generator is shut down")]
+    Closed,
     #[error(
         "not an RSA private key in PEM (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 \
          `BEGIN RSA PRIVATE KEY`)"
@@ -59,18 +65,12 @@ impl fmt::Debug for DkimKey {
 }
 
 impl DkimKey {
-    /// A new RSA-2048 key (e = 65537). Blocks for a noticeable time: see `generate_async`.
+    /// A new RSA-2048 key (e = 65537). Blocks for a noticeable time: from async code use
+    /// [`KeyGenerator::generate`].
     pub fn generate() -> Result<Self, DkimError> {
         RsaPrivateKey::new(&mut OsRng, DKIM_KEY_BITS)
             .map(|private| Self { private })
             .map_err(DkimError::Generate)
-    }
-
-    /// [`DkimKey::generate`] on tokio's blocking pool, so no runtime worker stalls.
-    pub async fn generate_async() -> Result<Self, DkimError> {
-        tokio::task::spawn_blocking(Self::generate)
-            .await
-            .map_err(DkimError::Task)?
     }
 
     /// Reads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM, the two
@@ -136,6 +136,83 @@ impl DkimKey {
     }
 }
 
+/// Makes DKIM keys on tokio's blocking pool, at most `permits` at a time (a
+/// [`tokio::sync::Semaphore`]); callers beyond that wait their turn. Cheap to clone (shared).
+#[derive(Clone, Debug)]
+pub struct KeyGenerator {
+    permits: Arc<tokio::sync::Semaphore>,
+    size: usize,
+    stats: Arc<KeygenStats>,
+}
+
+#[derive(Debug, Default)]
+struct KeygenStats {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+    generated: AtomicU64,
+}
+
+impl KeyGenerator {
+    /// `concurrency` 0 means one per CPU.
+    pub fn new(concurrency: usize) -> Self {
+        let size = match concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(size)),
+            size,
+            stats: Arc::default(),
+        }
+    }
+
+    /// How many keys may be made at once.
+    pub fn concurrency(&self) -> usize {
+        self.size
+    }
+
+    /// A new RSA-2048 key, once a permit is free.
+    pub async fn generate(&self) -> Result<DkimKey, DkimError> {
+        let key = self.run(DkimKey::generate).await??;
+        self.stats.generated.fetch_add(1, Ordering::Relaxed);
+        Ok(key)
+    }
+
+    /// Runs `work` on the blocking pool under one permit (the bound every key goes through).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DkimError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| DkimError::Closed)?;
+        let stats = self.stats.clone();
+        tokio::task::spawn_blocking(move || {
+            let now = stats.running.fetch_add(1, Ordering::SeqCst) + 1;
+            stats.peak.fetch_max(now, Ordering::SeqCst);
+            let out = work();
+            stats.running.fetch_sub(1, Ordering::SeqCst);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(DkimError::Task)
+    }
+
+    /// The most jobs that ever ran at once.
+    pub fn peak(&self) -> usize {
+        self.stats.peak.load(Ordering::SeqCst)
+    }
+
+    /// How many keys this generator has made.
+    pub fn generated(&self) -> u64 {
+        self.stats.generated.load(Ordering::Relaxed)
+    }
+}
+
 /// Binds a sealed key to its domain row.
 fn aad(domain_id: Uuid) -> String {
     format!("dkim:{domain_id}")
@@ -161,7 +238,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_generated_key_is_2048_bit_rsa_with_exponent_65537() {
-        let key = DkimKey::generate_async().await.unwrap();
+        let keygen = KeyGenerator::new(1);
+        let key = keygen.generate().await.unwrap();
+        assert_eq!(keygen.generated(), 1);
         assert_eq!(key.bits(), 2048);
         assert_eq!(key.public_key().e(), &rsa::BigUint::from(65537u32));
         assert_ne!(
@@ -169,6 +248,38 @@ mod tests {
             self::key().public_key(),
             "keys must be fresh"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn no_more_keys_than_the_permits_are_made_at_once_and_the_rest_wait_their_turn() {
+        let keygen = KeyGenerator::new(2);
+        assert_eq!(keygen.concurrency(), 2);
+        let jobs: Vec<_> = (0..8)
+            .map(|i| {
+                let k = keygen.clone();
+                tokio::spawn(async move {
+                    k.run(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(40));
+                        i
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut done = Vec::new();
+        for j in jobs {
+            done.push(j.await.unwrap().unwrap());
+        }
+        done.sort_unstable();
+        assert_eq!(done, (0..8).collect::<Vec<_>>(), "every job ran");
+        // Eight 40 ms jobs on a pool of 512 blocking threads: unbounded, all eight overlap.
+        assert_eq!(keygen.peak(), 2, "at most two ran at once");
+    }
+
+    #[test]
+    fn zero_permits_means_one_per_cpu() {
+        let cpus = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(KeyGenerator::new(0).concurrency(), cpus);
     }
 
     #[test]

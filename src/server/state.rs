@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::server::auth::password::PasswordService;
 use crate::server::config::Settings;
 use crate::server::crypto::SecretBox;
+use crate::server::dkim::KeyGenerator;
 use crate::server::dns::DnsChecker;
 use crate::server::jobs::JobQueue;
 use crate::server::providers::dns::DnsProvider;
@@ -17,6 +18,7 @@ use crate::server::providers::mail::{self, Mailer};
 use crate::server::providers::payments::Payments;
 use crate::server::providers::payments::sandbox::SandboxStripe;
 use crate::server::providers::registrar::Registrar;
+use crate::server::providers::registrar::cache::AvailabilityCache;
 use crate::server::providers::registrar::namecheap::NamecheapClient;
 use crate::server::providers::registrar::sandbox::SandboxRegistrar;
 use crate::server::providers::relay::Relay;
@@ -55,6 +57,10 @@ pub struct AppState {
     pub rate_limits: Arc<crate::server::http::rate_limit::RateLimits>,
     /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
     pub secrets: SecretBox,
+    /// Every DKIM key is made through it: at most `domains.keygen_concurrency` at once.
+    pub keygen: KeyGenerator,
+    /// Search results per name for `domains.search_cache_secs`.
+    pub search_cache: AvailabilityCache,
 }
 
 impl AppState {
@@ -166,6 +172,10 @@ impl AppState {
                 &settings.rate_limits,
             )),
             secrets: SecretBox::new(&settings.secret_key),
+            keygen: KeyGenerator::new(settings.domains.keygen_concurrency),
+            search_cache: AvailabilityCache::new(std::time::Duration::from_secs(
+                settings.domains.search_cache_secs,
+            )),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

@@ -19,6 +19,8 @@ use inboxgrove::server::providers::registrar::{
 };
 use inboxgrove::server::services::domains::{health, saga};
 use inboxgrove::server::state::AppState;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The app without background workers: each test runs the jobs itself, step by step.
 async fn app(pool: PgPool) -> TestApp {
@@ -380,6 +382,8 @@ struct Scripted {
     register_calls: Arc<AtomicUsize>,
     outages: AtomicUsize,
     hang_after_register: bool,
+    /// Refuses to point the nameservers (a permanent failure after registering).
+    refuse_nameservers: bool,
 }
 
 impl Scripted {
@@ -389,6 +393,7 @@ impl Scripted {
             register_calls: Arc::new(AtomicUsize::new(0)),
             outages: AtomicUsize::new(0),
             hang_after_register: false,
+            refuse_nameservers: false,
         }
     }
 }
@@ -425,6 +430,12 @@ impl Registrar for Scripted {
         Ok(done)
     }
     async fn set_nameservers(&self, name: &str, ns: &[String]) -> Result<(), RegistrarError> {
+        if self.refuse_nameservers {
+            return Err(RegistrarError::Refused {
+                code: Some("2019166".into()),
+                message: "The domain is locked at the registry.".into(),
+            });
+        }
         self.inner.set_nameservers(name, ns).await
     }
     async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
@@ -1060,16 +1071,68 @@ async fn an_outage_outlasting_every_attempt_refunds_instead_of_keeping_the_money
 }
 
 #[sqlx::test]
-async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created(pool: PgPool) {
+async fn create_for_me_writes_nothing_into_a_zone_of_ours_until_the_claim_is_verified(
+    pool: PgPool,
+) {
     let app = app(pool).await;
     customer(&app, "hosted@acme.io").await;
-    app.state.dns.create_zone("hosted-here.io").await.unwrap();
+    // A zone in our DNS account with someone's DKIM key in it (an earlier holder's).
+    let zone = app.state.dns.create_zone("hosted-here.io").await.unwrap();
+    app.state
+        .dns
+        .upsert_record(
+            &zone.id,
+            &DnsRecord {
+                id: None,
+                kind: RecordType::Txt,
+                name: "ig1._domainkey.hosted-here.io".into(),
+                content: "v=DKIM1; k=rsa; p=EARLIERHOLDERSKEY".into(),
+                priority: None,
+                ttl: 300,
+            },
+        )
+        .await
+        .unwrap();
     let res = connect(&app, &app.client, "hosted-here.io").await;
     assert_eq!(res.status(), 200);
     let id = domain_id(&app, "hosted-here.io").await;
     let d = detail(&app, id).await;
     assert_eq!(d["managed"], true);
     assert_eq!(d["status"], "verifying");
+
+    // Neither bought here nor verified: "Create the records for me" writes nothing.
+    let before = zone_records(&app, "hosted-here.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/repair",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("only write DNS records for a domain you bought here or have verified")
+    );
+    assert_eq!(zone_records(&app, "hosted-here.io").await, before);
+    assert_eq!(status(&app, id).await.0, "verifying");
+
+    // Once the claim is verified (the records shown are in its DNS), repair may write.
+    publish_shown_records(&app, &app.client, id, &zone.id).await;
+    post(
+        &app,
+        &app.client,
+        "/api/domains/recheck",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    sqlx::query("DELETE FROM sandbox_dns_records WHERE name = '_dmarc.hosted-here.io'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let res = post(
         &app,
         &app.client,
@@ -1080,6 +1143,7 @@ async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
     assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
+
     // A zone elsewhere cannot be written: the customer is told to create the records.
     connect(&app, &app.client, "elsewhere.io").await;
     let other = domain_id(&app, "elsewhere.io").await;
@@ -1097,4 +1161,271 @@ async fn an_own_domain_whose_zone_is_in_our_dns_account_gets_its_records_created
             .unwrap()
             .contains("create the records shown at your DNS host")
     );
+}
+
+/// Every record of the sandbox zone `zone`: (type, name, content), sorted.
+async fn zone_records(app: &TestApp, zone: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT r.kind, r.name, r.content FROM sandbox_dns_records r
+           JOIN sandbox_dns_zones z ON z.id = r.zone_id
+          WHERE z.name = $1 ORDER BY 1, 2, 3",
+    )
+    .bind(zone)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// The relay files (paths and contents) under the test app's policy directory that mention
+/// `name`.
+fn relay_files_mentioning(app: &TestApp, name: &str) -> Vec<String> {
+    fn walk(dir: &std::path::Path, name: &str, hits: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.to_string_lossy().contains(name) {
+                hits.push(path.to_string_lossy().into_owned());
+            }
+            if path.is_dir() {
+                walk(&path, name, hits);
+            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.contains(name)) {
+                hits.push(path.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    walk(
+        std::path::Path::new(&app.state.settings.relay.policy_dir),
+        name,
+        &mut hits,
+    );
+    hits
+}
+
+#[sqlx::test]
+async fn a_removed_bought_domain_leaves_nothing_behind_and_stays_its_buyers(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "buyer@acme.io").await;
+    let id = bought(&app, "keepme.com").await;
+    let w = worker(&app.state);
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(zone_records(&app, "keepme.com").await.len(), 5);
+    assert!(!relay_files_mentioning(&app, "keepme.com").is_empty());
+
+    // The buyer removes it: our records leave the zone, its key and data leave the relay.
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/delete",
+        &[("id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    w.run_until_idle().await.unwrap();
+    assert_eq!(zone_records(&app, "keepme.com").await, vec![]);
+    assert_eq!(
+        relay_files_mentioning(&app, "keepme.com"),
+        Vec::<String>::new()
+    );
+
+    // Another account connects the name: refused with a sentence, before any key is made.
+    let keys_made = app.state.keygen.generated();
+    let thief = another_customer(&app, "thief@rival.io").await;
+    let res = connect(&app, &thief, "keepme.com").await;
+    assert_eq!(res.status(), 409);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            "keepme.com was bought through InboxGrove by another account and stays theirs until its registration ends."
+        ),
+        "{text}"
+    );
+    assert_eq!(app.state.keygen.generated(), keys_made);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM domains WHERE name = 'keepme.com'")
+            .await,
+        1
+    );
+    assert_eq!(zone_records(&app, "keepme.com").await, vec![]);
+
+    // Its buyer may add it back, and have its records created for them.
+    let res = connect(&app, &app.client, "keepme.com").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let again = domain_id(&app, "keepme.com").await;
+    assert_ne!(again, id);
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/repair",
+        &[("id", &again.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(status(&app, again).await, ("active".into(), "ok".into()));
+}
+
+#[sqlx::test]
+async fn a_name_whose_purchase_failed_after_registering_stays_its_buyers(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "buyer@acme.io").await;
+    let id = bought(&app, "halfway.com").await;
+    let w = worker(&with_registrar(
+        &app.state,
+        Scripted {
+            refuse_nameservers: true,
+            ..Scripted::around(&app.state)
+        },
+    ));
+    w.run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await.0, "failed");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains WHERE name = 'halfway.com'")
+            .await,
+        1
+    );
+    let zone_before = zone_records(&app, "halfway.com").await;
+
+    let thief = another_customer(&app, "thief@rival.io").await;
+    let res = connect(&app, &thief, "halfway.com").await;
+    assert_eq!(res.status(), 409);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("bought through InboxGrove by another account")
+    );
+    assert_eq!(zone_records(&app, "halfway.com").await, zone_before);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM domains WHERE name = 'halfway.com'")
+            .await,
+        1
+    );
+
+    // The buyer may add it back.
+    let res = connect(&app, &app.client, "halfway.com").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// An app whose DNS provider (a fake Cloudflare) and registrar (a fake Namecheap) must never be
+/// called.
+#[sqlx::test]
+async fn connect_and_buy_refuse_a_bad_name_or_a_full_plan_before_any_provider_call_or_key(
+    pool: PgPool,
+) {
+    let cloudflare = MockServer::start().await;
+    let namecheap = MockServer::start().await;
+    for server in [&cloudflare, &namecheap] {
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(server)
+            .await;
+    }
+    let cloudflare_base = format!("{}/client/v4", cloudflare.uri());
+    let namecheap_base = format!("{}/xml.response", namecheap.uri());
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("INBOXGROVE_TRIAL__MAX_DOMAINS", "0"),
+            ("CLOUDFLARE_API_TOKEN", "cf-test-token"),
+            ("INBOXGROVE_CLOUDFLARE__API_BASE", &cloudflare_base),
+            ("INBOXGROVE_CLOUDFLARE__ACCOUNT_ID", "acct0123"),
+            ("NAMECHEAP_API_KEY", "52b4c87ef7fd49cb96a915c0db68124"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE", &namecheap_base),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "apiexample"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__USER_NAME", "inboxgrove"),
+            (
+                "INBOXGROVE_REGISTRAR__NAMECHEAP__CLIENT_IP",
+                "192.168.1.109",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(app.state.dns.name(), "cloudflare");
+    assert_eq!(app.state.registrar.name(), "namecheap");
+    customer(&app, "full@acme.io").await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/buy",
+        &[("name", "one-too-many.com")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("allows 0 domains"));
+
+    let res = connect(&app, &app.client, "-bad-.com").await;
+    assert_eq!(res.status(), 422);
+    let res = connect(&app, &app.client, "one-too-many.com").await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("allows 0 domains"));
+
+    assert_eq!(
+        app.state.keygen.generated(),
+        0,
+        "a key was made for nothing"
+    );
+    assert_eq!(app.count("domains").await, 0);
+    cloudflare.verify().await;
+    namecheap.verify().await;
+}
+
+#[sqlx::test]
+async fn searching_a_name_again_within_the_cache_time_does_not_ask_the_registrar_again(
+    pool: PgPool,
+) {
+    let namecheap = MockServer::start().await;
+    let taken = std::fs::read_to_string(format!(
+        "{}/tests/api/fixtures/namecheap/check_taken.xml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_raw(taken, "text/xml; charset=utf-8"))
+        .expect(2)
+        .mount(&namecheap)
+        .await;
+    let api_base = format!("{}/xml.response", namecheap.uri());
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("INBOXGROVE_DOMAINS__SEARCH_CACHE_SECS", "1"),
+            ("NAMECHEAP_API_KEY", "52b4c87ef7fd49cb96a915c0db68124"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE", &api_base),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "apiexample"),
+            ("INBOXGROVE_REGISTRAR__NAMECHEAP__USER_NAME", "inboxgrove"),
+            (
+                "INBOXGROVE_REGISTRAR__NAMECHEAP__CLIENT_IP",
+                "192.168.1.109",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(app.state.registrar.name(), "namecheap");
+    customer(&app, "search@acme.io").await;
+    let search = || async {
+        let res = post(
+            &app,
+            &app.client,
+            "/api/domains/search",
+            &[("query", "TestAPI.xyz")],
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        let body = json(res).await;
+        assert_eq!(body["results"][0]["name"], "testapi.xyz");
+        assert_eq!(body["results"][0]["note"], "Taken");
+    };
+    search().await;
+    search().await;
+    assert_eq!(namecheap.received_requests().await.unwrap().len(), 1);
+    // Past the cache time the registrar is asked again.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    search().await;
+    assert_eq!(namecheap.received_requests().await.unwrap().len(), 2);
 }

@@ -190,6 +190,25 @@ pub async fn name_held(
     .context("checking who holds the name")
 }
 
+/// The tenant whose registration of `name` through us still runs, whatever became of its
+/// domain row since (removed, or its saga failed after registering): the name stays theirs
+/// until the registration ends. Cross-tenant by design: it answers "whose is this name?".
+pub async fn registered_to(
+    conn: &mut PgConnection,
+    name: &str,
+) -> anyhow::Result<Option<TenantId>> {
+    let tenant: Option<Uuid> = sqlx::query_scalar(
+        "SELECT tenant_id FROM domains
+          WHERE name = $1 AND kind = 'purchased' AND expires_at > now()
+          ORDER BY expires_at DESC LIMIT 1",
+    )
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+    .context("finding who registered the name")?;
+    Ok(tenant.map(TenantId))
+}
+
 /// Whether this tenant already has a live domain with this name.
 pub async fn tenant_has_name(
     conn: &mut PgConnection,

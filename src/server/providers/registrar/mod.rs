@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+pub mod cache;
 pub mod namecheap;
 pub mod sandbox;
 

@@ -11,10 +11,12 @@
 //! Each file is written to a hidden temp name (outside KumoMTA's `*.{toml,json}` monitor
 //! glob), flushed and renamed over the old one, so the relay never reads half a file. Order on
 //! publish: keys, DKIM data, relay permissions, then logins (no login works before signing
-//! does); a removal takes the logins away first.
+//! does); a removal takes the logins away first. The key file of a domain the tenant's
+//! previous DKIM data named and the new one does not (removed, failed) is deleted after the
+//! new files are in place, so no key of a removed domain stays on the relay's disk.
 
 use anyhow::Context;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,18 @@ struct DkimDomain<'a> {
 #[derive(Serialize)]
 struct DkimData<'a> {
     domain: BTreeMap<&'a str, DkimDomain<'a>>,
+}
+
+/// What a previous `dkim_data.toml` named: domain → selector.
+#[derive(Deserialize, Default)]
+struct PublishedDkim {
+    #[serde(default)]
+    domain: BTreeMap<String, PublishedDomain>,
+}
+
+#[derive(Deserialize)]
+struct PublishedDomain {
+    selector: String,
 }
 
 #[derive(Serialize)]
@@ -177,25 +191,70 @@ impl PolicyWriter {
             write_atomic(&base, DKIM_BASE.as_bytes(), 0o640)?;
         }
         for (path, pem) in &r.keys {
-            // A key never changes under its selector (KumoMTA caches keys for 5 minutes):
-            // rotating means a new selector, so an existing file is left alone.
-            if !path.exists() {
+            // A key never changes under its selector for one domain (KumoMTA caches keys for
+            // 5 minutes): rotating means a new selector, so the same key is not rewritten. A
+            // different key under the path is another (earlier) holder's: it is replaced.
+            let same = std::fs::read(path).is_ok_and(|old| old == pem.as_bytes());
+            if !same {
                 write_atomic(path, pem.as_bytes(), 0o640)?;
             }
         }
         let dir = self.tenant_dir(tenant);
+        let before = self.published_keys(tenant);
         for (name, content) in &r.files {
             write_atomic(&dir.join(name), content.as_bytes(), 0o640)?;
+        }
+        let now: Vec<&PathBuf> = r.keys.iter().map(|(p, _)| p).collect();
+        for stale in before.iter().filter(|p| !now.contains(p)) {
+            self.remove_key(stale)?;
+        }
+        Ok(())
+    }
+
+    /// The key files the tenant's current `dkim_data.toml` names (none if it has none).
+    fn published_keys(&self, tenant: TenantId) -> Vec<PathBuf> {
+        let file = self.tenant_dir(tenant).join("dkim_data.toml");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return Vec::new();
+        };
+        let published: PublishedDkim = toml::from_str(&text).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, ?file, "unreadable DKIM data; no stale keys removed");
+            PublishedDkim::default()
+        });
+        let plain =
+            |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
+        published
+            .domain
+            .iter()
+            .filter(|(name, d)| plain(name) && plain(&d.selector))
+            .map(|(name, d)| self.key_path(name, &d.selector))
+            .collect()
+    }
+
+    /// Deletes a key file, and its domain's directory once empty.
+    fn remove_key(&self, path: &Path) -> anyhow::Result<()> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {path:?}")),
+        }
+        if let Some(dir) = path.parent() {
+            // Fails (and is meant to) while another selector's key is still there.
+            let _ = std::fs::remove_dir(dir);
         }
         Ok(())
     }
 
     pub async fn remove_tenant(&self, tenant: TenantId) -> anyhow::Result<()> {
         let dir = self.tenant_dir(tenant);
+        let me = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let auth = dir.join("auth.json");
             if auth.exists() {
                 std::fs::remove_file(&auth).with_context(|| format!("removing {auth:?}"))?;
+            }
+            for key in me.published_keys(tenant) {
+                me.remove_key(&key)?;
             }
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => Ok(()),
@@ -254,4 +313,73 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: u32) -> anyhow::Result<()
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::providers::relay::RelayDomain;
+
+    fn data(tenant: TenantId, domains: &[(&str, &str)]) -> TenantRelayData {
+        TenantRelayData {
+            tenant,
+            active: true,
+            domains: domains
+                .iter()
+                .map(|(name, pem)| RelayDomain {
+                    name: name.to_string(),
+                    selector: "ig1".into(),
+                    private_key_pem: zeroize::Zeroizing::new(pem.to_string()),
+                })
+                .collect(),
+            users: vec![],
+        }
+    }
+
+    fn writer() -> PolicyWriter {
+        PolicyWriter::new(
+            std::env::temp_dir().join(format!("ig-files-{}", uuid::Uuid::new_v4().simple())),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_domain_left_out_of_a_publish_loses_its_key_file_and_directory() {
+        let w = writer();
+        let tenant = TenantId(uuid::Uuid::new_v4());
+        w.write_tenant(&data(tenant, &[("keep.io", "KEY-K"), ("gone.io", "KEY-G")]))
+            .await
+            .unwrap();
+        let gone = w.key_path("gone.io", "ig1");
+        assert_eq!(std::fs::read_to_string(&gone).unwrap(), "KEY-G");
+
+        w.write_tenant(&data(tenant, &[("keep.io", "KEY-K")]))
+            .await
+            .unwrap();
+        assert!(!gone.exists(), "the removed domain's key stays on disk");
+        assert!(!w.root().join("keys").join("gone.io").exists());
+        assert!(w.key_path("keep.io", "ig1").exists());
+        let dkim = std::fs::read_to_string(w.tenant_dir(tenant).join("dkim_data.toml")).unwrap();
+        assert!(!dkim.contains("gone.io"), "{dkim}");
+
+        // Taking the tenant away takes its remaining keys too.
+        w.remove_tenant(tenant).await.unwrap();
+        assert!(!w.key_path("keep.io", "ig1").exists());
+        assert!(!w.tenant_dir(tenant).exists());
+        let _ = std::fs::remove_dir_all(w.root());
+    }
+
+    #[tokio::test]
+    async fn a_key_left_under_the_path_by_an_earlier_holder_is_replaced_not_reused() {
+        let w = writer();
+        write_atomic(&w.key_path("moved.io", "ig1"), b"EARLIER-HOLDER", 0o640).unwrap();
+        let tenant = TenantId(uuid::Uuid::new_v4());
+        w.write_tenant(&data(tenant, &[("moved.io", "NEW-HOLDER")]))
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(w.key_path("moved.io", "ig1")).unwrap(),
+            "NEW-HOLDER"
+        );
+        let _ = std::fs::remove_dir_all(w.root());
+    }
 }

@@ -98,7 +98,11 @@ pub async fn search(
     let search = DomainSearch::parse(query).map_err(DomainError::Invalid)?;
     let candidates = search.candidates(&state.settings.registrar.tlds);
     let names: Vec<String> = candidates.iter().map(|n| n.as_str().to_string()).collect();
-    let found = state.registrar.check(&names).await?;
+    // Cached per name for a few minutes: searches must not spend the registrar's quota.
+    let found = state
+        .search_cache
+        .check(state.registrar.as_ref(), &names)
+        .await?;
     let results = candidates
         .iter()
         .map(|name| {
@@ -156,6 +160,14 @@ pub async fn buy(
 ) -> Result<String, DomainError> {
     manager(ctx)?;
     let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
+    // The cheap checks first (a second click reopens its Checkout; a name that cannot be the
+    // tenant's, or a full plan, costs no registrar call). `reserve` checks again under lock.
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if let Some(url) = db::domains::open_checkout(&mut tx, ctx.tenant_id(), name.as_str()).await? {
+        return Ok(url);
+    }
+    admissible(&mut tx, state, ctx, &name).await?;
+    tx.commit().await.context("checking the name")?;
     let a = state
         .registrar
         .check(&[name.as_str().to_string()])
@@ -252,6 +264,7 @@ pub async fn buy(
     )
     .await?;
     tx.commit().await.context("recording the purchase")?;
+    state.search_cache.forget(name.as_str());
     Ok(session.url)
 }
 
@@ -263,19 +276,30 @@ fn years(n: u32) -> String {
     }
 }
 
-/// Takes the name for the tenant inside `tx`: frees abandoned purchases, checks the plan's
-/// limit (the tenant row stays locked until `tx` ends) and inserts the domain.
-async fn reserve(
+/// Whether the tenant may take `name` now, inside `tx`: frees abandoned purchases, then checks
+/// that the name is not theirs already, not registered through us by someone else, not held
+/// by another account, and that the plan's limit allows one more (the tenant row stays locked
+/// until `tx` ends). Only database reads: run it before any provider call or key generation.
+async fn admissible(
     tx: &mut sqlx::PgConnection,
     state: &AppState,
     ctx: &TenantCtx,
     name: &DomainName,
-    domain: &NewDomain<'_>,
 ) -> Result<(), DomainError> {
     db::domains::release_abandoned(tx, state.settings.domains.pending_payment_ttl_secs).await?;
     if db::domains::tenant_has_name(tx, ctx.tenant_id(), name.as_str()).await? {
         return Err(DomainError::Refused(format!(
             "{} is already in your domains.",
+            name.display()
+        )));
+    }
+    // A name bought here is its buyer's until the registration ends, even once removed.
+    if db::domains::registered_to(tx, name.as_str())
+        .await?
+        .is_some_and(|owner| owner != ctx.tenant_id())
+    {
+        return Err(DomainError::Refused(format!(
+            "{} was bought through InboxGrove by another account and stays theirs until its registration ends.",
             name.display()
         )));
     }
@@ -287,6 +311,18 @@ async fn reserve(
         )));
     }
     access::may_add(tx, &state.settings, ctx, 1, 0).await?;
+    Ok(())
+}
+
+/// Takes the name for the tenant inside `tx`: [`admissible`], then inserts the domain.
+async fn reserve(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    ctx: &TenantCtx,
+    name: &DomainName,
+    domain: &NewDomain<'_>,
+) -> Result<(), DomainError> {
+    admissible(tx, state, ctx, name).await?;
     db::domains::insert(tx, ctx.tenant_id(), domain)
         .await
         .map_err(|e| match e {
@@ -308,11 +344,14 @@ pub async fn add_own(
 ) -> Result<Uuid, DomainError> {
     manager(ctx)?;
     let name = DomainName::parse(name).map_err(DomainError::Invalid)?;
+    // The cheap checks first: a refused name costs no DNS provider call and no RSA key.
+    // `reserve` checks again under the tenant's lock.
+    let mut tx = state.pool.begin().await.context("starting")?;
+    admissible(&mut tx, state, ctx, &name).await?;
+    tx.commit().await.context("checking the name")?;
     let zone = state.dns.find_zone(name.as_str()).await?;
     let id = Uuid::new_v4();
-    let key = crate::server::dkim::DkimKey::generate_async()
-        .await
-        .context("generating DKIM")?;
+    let key = state.keygen.generate().await.context("generating DKIM")?;
     let public = key.public_key_b64().context("encoding DKIM")?;
     let sealed = key
         .encrypt_with(&state.secrets, id)
@@ -511,6 +550,33 @@ pub async fn detail(
     })
 }
 
+/// Deletes from `d`'s zone the records we wrote for it, if the zone is in our DNS account and
+/// the tenant may write there. Returns how many went.
+async fn remove_our_records(
+    state: &AppState,
+    ctx: &TenantCtx,
+    d: &DomainRow,
+) -> Result<usize, DomainError> {
+    let (Some(zone), true) = (d.zone_id.as_deref(), d.managed) else {
+        return Ok(0);
+    };
+    let Some(expected) = health::expected_for(state, d) else {
+        return Ok(0);
+    };
+    if !may_write_zone(state, ctx, d).await? {
+        return Ok(0);
+    }
+    let existing = state.dns.list_records(zone).await?;
+    let mut removed = 0;
+    for r in ours(&existing, &expected) {
+        if let Some(record_id) = &r.id {
+            state.dns.delete_record(zone, record_id).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 fn record_view(r: &RecordRow) -> RecordView {
     let purpose = match r.purpose.as_str() {
         "mx" => RecordPurpose::Mx,
@@ -571,6 +637,12 @@ pub async fn repair(
             health::display(&d.name)
         )));
     }
+    if !may_write_zone(state, ctx, &d).await? {
+        return Err(DomainError::Refused(format!(
+            "We only write DNS records for a domain you bought here or have verified: create the records shown for {} at your DNS host, then press Verify.",
+            health::display(&d.name)
+        )));
+    }
     let expected = health::expected_for(state, &d)
         .ok_or_else(|| DomainError::Refused("The domain's records are not created yet.".into()))?;
     let existing = state.dns.list_records(&zone).await?;
@@ -600,6 +672,48 @@ pub async fn repair(
     Ok(())
 }
 
+/// Whether InboxGrove may write (or remove) records in `d`'s zone for this tenant: the name was
+/// registered through us by this tenant and the registration still runs, or — for a name
+/// nobody registered through us — the tenant proved control of its DNS (the claim is
+/// `active`, which needs the DKIM record of the claim's own key). A zone merely being in our
+/// DNS account proves nothing: it may be left over from another account's purchase.
+async fn may_write_zone(
+    state: &AppState,
+    ctx: &TenantCtx,
+    d: &DomainRow,
+) -> Result<bool, DomainError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    Ok(
+        match db::domains::registered_to(&mut conn, &d.name).await? {
+            Some(owner) => owner == ctx.tenant_id(),
+            None => d.status == "active",
+        },
+    )
+}
+
+/// Whether `r` is one of `expected` (same type, name and value; MX also the priority).
+fn is_expected(r: &DnsRecord, e: &ExpectedRecord) -> bool {
+    if e.record.kind != r.kind || normalize_name(&e.record.name) != normalize_name(&r.name) {
+        return false;
+    }
+    match r.kind {
+        RecordType::Mx => {
+            normalize_name(&e.record.content) == normalize_name(&r.content)
+                && e.record.priority == r.priority
+        }
+        RecordType::Cname => normalize_name(&e.record.content) == normalize_name(&r.content),
+        _ => e.record.content == r.content,
+    }
+}
+
+/// The records in the zone that are ours: exactly the ones `expected` describes.
+pub fn ours<'a>(existing: &'a [DnsRecord], expected: &[ExpectedRecord]) -> Vec<&'a DnsRecord> {
+    existing
+        .iter()
+        .filter(|r| expected.iter().any(|e| is_expected(r, e)))
+        .collect()
+}
+
 /// Records in the zone that stand in the way of `expected`: at the same name and type but not
 /// ours — for SPF only the other `v=spf1` texts at the apex (other TXT records there are the
 /// customer's business), for MX the hosts we did not configure.
@@ -618,17 +732,7 @@ pub fn conflicting<'a>(
             let Some(first) = same_slot.first() else {
                 return false;
             };
-            let ours = same_slot.iter().any(|e| match r.kind {
-                RecordType::Mx => {
-                    normalize_name(&e.record.content) == normalize_name(&r.content)
-                        && e.record.priority == r.priority
-                }
-                RecordType::Cname => {
-                    normalize_name(&e.record.content) == normalize_name(&r.content)
-                }
-                _ => e.record.content == r.content,
-            });
-            if ours {
+            if same_slot.iter().any(|e| is_expected(r, e)) {
                 return false;
             }
             match (r.kind, first.purpose) {
@@ -643,8 +747,9 @@ pub fn conflicting<'a>(
         .collect()
 }
 
-/// Removes the domain from the tenant's active domains (and, once the relay lands, from the
-/// relay). Returns the note to show: a registration runs until it expires.
+/// Removes the domain: our records leave its zone (when we host it and the tenant owns it), it
+/// leaves the tenant's domains, its inboxes go, and the relay publish that follows drops its
+/// DKIM data and key file. Returns the note to show: a registration runs until it expires.
 pub async fn delete(
     state: &AppState,
     ctx: &TenantCtx,
@@ -662,6 +767,9 @@ pub async fn delete(
         )));
     }
     let was = d.status.clone();
+    // Our records leave the zone first: if the DNS provider fails, nothing is removed yet and
+    // the customer can try again; nothing of the domain keeps working once it is gone.
+    let records_removed = remove_our_records(state, ctx, &d).await?;
     let mut tx = state.pool.begin().await.context("starting")?;
     if !db::domains::set_status(
         &mut tx,
@@ -694,7 +802,11 @@ pub async fn delete(
             action: "domain.delete",
             target: &format!("domain:{id}"),
             before: Some(serde_json::json!({ "name": d.name, "status": was })),
-            after: Some(serde_json::json!({ "status": "deleted", "inboxes_removed": inboxes })),
+            after: Some(serde_json::json!({
+                "status": "deleted",
+                "inboxes_removed": inboxes,
+                "records_removed": records_removed,
+            })),
         },
     )
     .await?;

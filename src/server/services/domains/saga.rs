@@ -33,7 +33,6 @@ use crate::domain::tenant::format_money;
 use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::db::domains::DomainRow;
-use crate::server::dkim::DkimKey;
 use crate::server::jobs::{self, Enqueued, Job, JobError, NewJob};
 use crate::server::providers::dns::DnsError;
 use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
@@ -284,6 +283,7 @@ async fn run_step(
                 .register(&request)
                 .await
                 .map_err(registrar_failure)?;
+            state.search_cache.forget(&domain.name);
             let expires = Utc::now() + Duration::days(365 * i64::from(request.years));
             let mut conn = state.pool.acquire().await.context("acquiring")?;
             db::domains::set_registration(
@@ -379,7 +379,7 @@ pub async fn ensure_dkim(state: &AppState, domain: &mut DomainRow) -> anyhow::Re
     if domain.dkim_public_key.is_some() {
         return Ok(());
     }
-    let key = DkimKey::generate_async().await.context("generating DKIM")?;
+    let key = state.keygen.generate().await.context("generating DKIM")?;
     let public = key.public_key_b64().context("encoding DKIM")?;
     let sealed = key
         .encrypt_with(&state.secrets, domain.id)
@@ -475,6 +475,8 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
             json!({ "name": domain.name, "reason": reason }),
         )
         .await?;
+        // The relay may sign for it already (it does from `configuring_dns` on): no longer.
+        relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
     }
     if let Some(purchase) = domain.purchase_id {
         let job = NewJob::new(
