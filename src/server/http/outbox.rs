@@ -19,7 +19,7 @@ const SHOWN: i64 = 200;
 
 pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     if state.mailer.transport() != MailTransport::Sandbox {
-        return StatusCode::NOT_FOUND.into_response();
+        return not_found();
     }
     let staff = match TypedSession(session).auth().await.ok().flatten() {
         Some(auth) => match db::accounts::staff_email(&state.pool, UserId(auth.user_id)).await {
@@ -35,7 +35,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         None => false,
     };
     if !staff {
-        return StatusCode::NOT_FOUND.into_response();
+        return not_found();
     }
     match db::mail::recent(&state.pool, SHOWN).await {
         Ok(rows) => Html(render(&rows)).into_response(),
@@ -44,6 +44,11 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The same plain answer for "no such page" whoever asks, so nothing tells the outbox exists.
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "Page not found.").into_response()
 }
 
 fn render(rows: &[db::mail::OutboxRow]) -> String {
