@@ -1317,7 +1317,10 @@ async fn connect_and_buy_refuse_a_bad_name_or_a_full_plan_before_any_provider_ca
 ) {
     let cloudflare = MockServer::start().await;
     let namecheap = MockServer::start().await;
-    for server in [&cloudflare, &namecheap] {
+    // A real registrar runs only beside real payments (the sandbox's test card would buy real
+    // names): a fake Stripe, which must not be asked either.
+    let stripe = MockServer::start().await;
+    for server in [&cloudflare, &namecheap, &stripe] {
         Mock::given(any())
             .respond_with(ResponseTemplate::new(500))
             .expect(0)
@@ -1326,10 +1329,14 @@ async fn connect_and_buy_refuse_a_bad_name_or_a_full_plan_before_any_provider_ca
     }
     let cloudflare_base = format!("{}/client/v4", cloudflare.uri());
     let namecheap_base = format!("{}/xml.response", namecheap.uri());
+    let stripe_base = format!("{}/", stripe.uri());
     let app = spawn_app_with(
         pool,
         &[
             ("INBOXGROVE_JOBS__WORKERS", "0"),
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
+            ("INBOXGROVE_BILLING__STRIPE_API_BASE", &stripe_base),
             ("INBOXGROVE_TRIAL__MAX_DOMAINS", "0"),
             ("CLOUDFLARE_API_TOKEN", "cf-test-token"),
             ("INBOXGROVE_CLOUDFLARE__API_BASE", &cloudflare_base),
@@ -1390,11 +1397,22 @@ async fn searching_a_name_again_within_the_cache_time_does_not_ask_the_registrar
         .mount(&namecheap)
         .await;
     let api_base = format!("{}/xml.response", namecheap.uri());
+    // A real registrar runs only beside real payments; searching never asks Stripe.
+    let stripe = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&stripe)
+        .await;
+    let stripe_base = format!("{}/", stripe.uri());
     let app = spawn_app_with(
         pool,
         &[
             ("INBOXGROVE_JOBS__WORKERS", "0"),
             ("INBOXGROVE_DOMAINS__SEARCH_CACHE_SECS", "1"),
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
+            ("INBOXGROVE_BILLING__STRIPE_API_BASE", &stripe_base),
             ("NAMECHEAP_API_KEY", "52b4c87ef7fd49cb96a915c0db68124"),
             ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_BASE", &api_base),
             ("INBOXGROVE_REGISTRAR__NAMECHEAP__API_USER", "apiexample"),
