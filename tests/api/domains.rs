@@ -53,6 +53,22 @@ async fn post(
     client.post(app.url(path)).form(form).send().await.unwrap()
 }
 
+/// `action` (repair, recheck, delete) on domain `id`, as `client`.
+async fn on_domain(
+    app: &TestApp,
+    client: &reqwest::Client,
+    action: &str,
+    id: Uuid,
+) -> reqwest::Response {
+    post(
+        app,
+        client,
+        &format!("/api/domains/{action}"),
+        &[("id", &id.to_string())],
+    )
+    .await
+}
+
 /// Buys `name` as a plain HTML form does and returns the Checkout URL it is sent to.
 async fn checkout_for(app: &TestApp, name: &str) -> String {
     let res = app
@@ -725,23 +741,11 @@ async fn a_squatters_unverified_claim_does_not_lock_the_real_owner_out(pool: PgP
 
     let zone = app.state.dns.create_zone("victim.io").await.unwrap();
     publish_shown_records(&app, &owner, real, &zone.id).await;
-    post(
-        &app,
-        &owner,
-        "/api/domains/recheck",
-        &[("id", &real.to_string())],
-    )
-    .await;
+    on_domain(&app, &owner, "recheck", real).await;
     assert_eq!(status(&app, real).await, ("active".into(), "ok".into()));
 
     // The squatter's claim cannot verify: its DKIM key is not the one published.
-    post(
-        &app,
-        &app.client,
-        "/api/domains/recheck",
-        &[("id", &squat.to_string())],
-    )
-    .await;
+    on_domain(&app, &app.client, "recheck", squat).await;
     assert_eq!(
         status(&app, squat).await,
         ("verifying".into(), "broken".into())
@@ -786,13 +790,7 @@ async fn an_own_domain_shows_its_records_and_becomes_active_once_they_are_create
 
     // The customer has created nothing at their DNS host yet.
     let zone = app.state.dns.create_zone("mycompany.io").await.unwrap();
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/recheck",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "recheck", id).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let d = detail(&app, id).await;
     assert!(
@@ -809,13 +807,7 @@ async fn an_own_domain_shows_its_records_and_becomes_active_once_they_are_create
 
     // They create exactly what was shown; Verify makes it active.
     publish_shown_records(&app, &app.client, id, &zone.id).await;
-    post(
-        &app,
-        &app.client,
-        "/api/domains/recheck",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    on_domain(&app, &app.client, "recheck", id).await;
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
 }
 
@@ -879,13 +871,7 @@ async fn a_broken_record_is_found_by_the_scheduled_check_reported_and_repaired(p
             .unwrap();
     assert_eq!(subject, "A DNS record of fixme.co is broken");
 
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/repair",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "repair", id).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
     assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
@@ -902,13 +888,7 @@ async fn removing_a_bought_domain_says_the_registration_runs_until_expiry(pool: 
     customer(&app, "remove@acme.io").await;
     let id = bought(&app, "goodbye.net").await;
     worker(&app.state).run_until_idle().await.unwrap();
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/delete",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "delete", id).await;
     assert_eq!(res.status(), 200);
     let note: String = res.json().await.unwrap();
     assert!(
@@ -934,13 +914,7 @@ async fn a_purchase_canceled_before_its_payment_lands_is_refunded_not_registered
     customer(&app, "late@acme.io").await;
     let url = checkout_for(&app, "toolate.com").await;
     let id = domain_id(&app, "toolate.com").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/delete",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "delete", id).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Nothing was charged"));
     // The customer pays anyway in the tab still open.
@@ -1102,13 +1076,7 @@ async fn create_for_me_writes_nothing_into_a_zone_of_ours_until_the_claim_is_ver
 
     // Neither bought here nor verified: "Create the records for me" writes nothing.
     let before = zone_records(&app, "hosted-here.io").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/repair",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "repair", id).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -1121,25 +1089,13 @@ async fn create_for_me_writes_nothing_into_a_zone_of_ours_until_the_claim_is_ver
 
     // Once the claim is verified (the records shown are in its DNS), repair may write.
     publish_shown_records(&app, &app.client, id, &zone.id).await;
-    post(
-        &app,
-        &app.client,
-        "/api/domains/recheck",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    on_domain(&app, &app.client, "recheck", id).await;
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
     sqlx::query("DELETE FROM sandbox_dns_records WHERE name = '_dmarc.hosted-here.io'")
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/repair",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "repair", id).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
     assert_eq!(record_statuses(&detail(&app, id).await), owned(&ALL_OK));
@@ -1147,13 +1103,7 @@ async fn create_for_me_writes_nothing_into_a_zone_of_ours_until_the_claim_is_ver
     // A zone elsewhere cannot be written: the customer is told to create the records.
     connect(&app, &app.client, "elsewhere.io").await;
     let other = domain_id(&app, "elsewhere.io").await;
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/repair",
-        &[("id", &other.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "repair", other).await;
     assert_eq!(res.status(), 409);
     assert!(
         res.text()
@@ -1216,13 +1166,7 @@ async fn a_removed_bought_domain_leaves_nothing_behind_and_stays_its_buyers(pool
     assert!(!relay_files_mentioning(&app, "keepme.com").is_empty());
 
     // The buyer removes it: our records leave the zone, its key and data leave the relay.
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/delete",
-        &[("id", &id.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "delete", id).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     w.run_until_idle().await.unwrap();
     assert_eq!(zone_records(&app, "keepme.com").await, vec![]);
@@ -1256,13 +1200,7 @@ async fn a_removed_bought_domain_leaves_nothing_behind_and_stays_its_buyers(pool
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let again = domain_id(&app, "keepme.com").await;
     assert_ne!(again, id);
-    let res = post(
-        &app,
-        &app.client,
-        "/api/domains/repair",
-        &[("id", &again.to_string())],
-    )
-    .await;
+    let res = on_domain(&app, &app.client, "repair", again).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(status(&app, again).await, ("active".into(), "ok".into()));
 }
