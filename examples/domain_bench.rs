@@ -16,7 +16,11 @@ use common::{checkout, env, p50, pay, signup, wait_active};
 async fn main() -> anyhow::Result<()> {
     let base = env("BENCH_URL", "http://127.0.0.1:3200");
     let runs: usize = env("BENCH_RUNS", "5").parse()?;
-    let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+    // The bench reads and seeds across tenants: the explicit system path (row-level security).
+    let pool = sqlx::PgPool::connect_with(inboxgrove::server::db::system_path(
+        std::env::var("DATABASE_URL")?.parse()?,
+    ))
+    .await?;
     let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let steps = inboxgrove::domain::domains::SAGA_STEPS;
     let mut per_step: BTreeMap<&str, Vec<f64>> = BTreeMap::new();

@@ -88,7 +88,11 @@ async fn magic_button(
 async fn main() -> anyhow::Result<()> {
     let base = env("BENCH_URL", "http://127.0.0.1:3200");
     let runs: usize = env("BENCH_RUNS", "5").parse()?;
-    let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+    // The bench reads and seeds across tenants: the explicit system path (row-level security).
+    let pool = sqlx::PgPool::connect_with(inboxgrove::server::db::system_path(
+        std::env::var("DATABASE_URL")?.parse()?,
+    ))
+    .await?;
     let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     println!(
         "== magic button: Provision → Instantly CSV downloaded, sandbox providers, p50 of {runs}"

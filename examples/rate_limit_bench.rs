@@ -19,6 +19,13 @@ fn main() {
         tenant_per_minute: u32::MAX,
         tenant_per_hour: u32::MAX,
         ip_auth_per_minute: 20,
+        // The login throttle's bounds: unused by the per-tenant limiter measured here.
+        auth_ip_max_failures: 50,
+        auth_ip_window_secs: 3600,
+        auth_email_max_failures: 20,
+        auth_email_window_secs: 3600,
+        login_code_ttl_secs: 900,
+        login_code_max_attempts: 5,
     }));
     let tenants: Arc<Vec<Uuid>> = Arc::new((0..TENANTS).map(|_| Uuid::new_v4()).collect());
     let started = Instant::now();

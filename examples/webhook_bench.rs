@@ -30,7 +30,11 @@ async fn main() -> anyhow::Result<()> {
     let secret = env("STRIPE_WEBHOOK_SECRET", "whsec_bench");
     let total: usize = env("BENCH_EVENTS", "1000").parse()?;
     let concurrency: usize = env("BENCH_CONCURRENCY", "20").parse()?;
-    let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
+    // The bench reads and seeds across tenants: the explicit system path (row-level security).
+    let pool = sqlx::PgPool::connect_with(inboxgrove::server::db::system_path(
+        std::env::var("DATABASE_URL")?.parse()?,
+    ))
+    .await?;
     let templates: Value = serde_json::from_str(include_str!(
         "../src/server/providers/payments/stripe_templates.json"
     ))?;
