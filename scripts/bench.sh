@@ -5,7 +5,8 @@
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
 #  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
 #  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS.
-# Numbers, not assertions.
+# Numbers, not assertions. BENCH_BIN runs another build of the server (e.g. an older commit's, to
+# compare before and after in one sitting); the bench clients are always this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?run through scripts/with-db.sh}"
@@ -13,6 +14,7 @@ addr="${BENCH_ADDR:-127.0.0.1:3200}"
 conns="${BENCH_CONNECTIONS:-50}"
 duration="${BENCH_DURATION:-10s}"
 base="${DATABASE_URL%/*}"
+bin="${BENCH_BIN:-target/release/inboxgrove}"
 mkdir -p .bench
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
@@ -23,7 +25,7 @@ INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE=100000000 INBOXGROVE_RATE_LIMITS__TENA
     INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=100000 \
     INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR=.bench/relay \
     INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
-    INBOXGROVE_LOG__FORMAT=json target/release/inboxgrove serve > .bench/server.log 2>&1 &
+    INBOXGROVE_LOG__FORMAT=json "$bin" serve > .bench/server.log 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://$addr/health/ready" >/dev/null && break; sleep 0.1; done
