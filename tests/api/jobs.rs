@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use inboxgrove::domain::{EmailAddress, TenantId};
 use inboxgrove::server::db;
-use inboxgrove::server::jobs::{self, Enqueued, JobError, NewJob, Registry, Worker, spawn_workers};
+use inboxgrove::server::jobs::{Enqueued, JobError, NewJob, Registry, Worker, spawn_workers};
 use inboxgrove::server::providers::mail::{MailError, OutgoingMail};
 use inboxgrove::server::services::trial_reminder;
 use inboxgrove::server::startup;
@@ -45,7 +45,7 @@ async fn other_process(pool: &PgPool, extra: &[(&str, &str)]) -> AppState {
 type Runs = Arc<Mutex<Vec<Uuid>>>;
 
 /// A registry whose `record` jobs note their id in `runs`.
-fn recording(runs: &Runs) -> Registry {
+fn recording(runs: &Runs) -> Registry<AppState> {
     let runs = runs.clone();
     Registry::new().handle("record", move |_state, job| {
         let runs = runs.clone();
@@ -492,7 +492,7 @@ async fn a_trial_ending_in_20_hours_gets_exactly_one_reminder_when_the_scanner_r
     .await;
     let ends = Utc::now() + Duration::hours(20);
     let acme = tenant(&pool, "Acme Outreach", ends).await;
-    let worker = Worker::new(state.clone(), jobs::app_registry(&state.settings));
+    let worker = Worker::new(state.clone(), startup::app_registry(&state.settings));
 
     for _ in 0..2 {
         state
@@ -535,7 +535,7 @@ async fn a_trial_ending_in_3_days_gets_no_reminder(pool: PgPool) {
     tenant(&pool, "Later Co", Utc::now() + Duration::days(3)).await;
     tenant(&pool, "Ended Co", Utc::now() - Duration::hours(1)).await;
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 0);
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
@@ -559,7 +559,7 @@ async fn the_trial_end_comes_from_the_newest_trialing_subscription_else_the_tena
     subscription(&pool, &paying, "active", None, 1).await;
 
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 1);
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
@@ -574,7 +574,7 @@ async fn a_reminder_whose_trial_changed_since_the_scan_is_not_sent(pool: PgPool)
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 1);
     // The customer subscribes before the reminder job runs.
     subscription(&pool, &acme, "active", None, 0).await;
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
