@@ -11,7 +11,12 @@ use std::net::SocketAddr;
 
 use crate::domain::PlanView;
 use crate::server::crypto::{self, MasterKey};
-use crate::server::dns::DnsSettings;
+
+pub mod dns;
+pub mod providers;
+
+pub use dns::DnsSettings;
+pub use providers::{CloudflareSettings, Contact, NamecheapSettings, SandboxRegistrarSettings};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -200,17 +205,14 @@ pub struct RegistrarSettings {
     pub margin_cents: i64,
     /// Registration length sold (years).
     pub years: u32,
-    pub sandbox: crate::server::providers::registrar::sandbox::SandboxRegistrarSettings,
+    pub sandbox: SandboxRegistrarSettings,
     /// The registrant of every domain we register (InboxGrove as reseller; the organisation is
     /// replaced by the customer's company and the email by its owner's).
-    pub contact: crate::server::providers::registrar::Contact,
+    pub contact: Contact,
     /// Used when `NAMECHEAP_API_KEY` is set.
     #[serde(default)]
-    pub namecheap: Option<crate::server::providers::registrar::namecheap::NamecheapSettings>,
+    pub namecheap: Option<NamecheapSettings>,
 }
-
-/// `[cloudflare]`: the DNS account used when `CLOUDFLARE_API_TOKEN` is set.
-pub type CloudflareSettings = crate::server::providers::dns::cloudflare::CloudflareSettings;
 
 #[derive(Clone, Debug, Default)]
 pub struct ProviderKeys {
