@@ -162,7 +162,7 @@ impl AppState {
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
         Ok(Self {
-            mailer: mail::from_settings(&settings, pool.clone())?,
+            mailer: mail::from_settings(&settings)?,
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
             registrar,
             dns,

@@ -5,7 +5,7 @@ use inboxgrove::domain::{EmailAddress, TenantId};
 use inboxgrove::server::db;
 use inboxgrove::server::jobs::{Enqueued, JobError, NewJob, Registry, Worker, spawn_workers};
 use inboxgrove::server::providers::mail::{MailError, OutgoingMail};
-use inboxgrove::server::services::trial_reminder;
+use inboxgrove::server::services::{outbox, trial_reminder};
 use inboxgrove::server::startup;
 use inboxgrove::server::state::AppState;
 use reqwest::StatusCode;
@@ -626,14 +626,10 @@ fn mail(to: &str, subject: &str, key: Option<&str>) -> OutgoingMail {
 async fn the_dev_outbox_lists_mail_newest_first_with_markup_escaped(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let state = state(&pool).await;
-    state
-        .mailer
-        .send(&mail("first@acme.io", "First", None))
+    outbox::send(&state, &mail("first@acme.io", "First", None))
         .await
         .unwrap();
-    state
-        .mailer
-        .send(&mail("second@acme.io", "Second", None))
+    outbox::send(&state, &mail("second@acme.io", "Second", None))
         .await
         .unwrap();
 
@@ -660,9 +656,7 @@ async fn the_dev_outbox_is_not_found_when_mail_goes_out_over_smtp(pool: PgPool) 
 async fn a_message_with_an_idempotency_key_is_recorded_and_sent_once(pool: PgPool) {
     let state = state(&pool).await;
     for _ in 0..3 {
-        state
-            .mailer
-            .send(&mail("a@acme.io", "Once", Some("k1")))
+        outbox::send(&state, &mail("a@acme.io", "Once", Some("k1")))
             .await
             .unwrap();
     }
@@ -735,15 +729,16 @@ async fn smtp_delivers_the_message_and_records_it_in_the_outbox(pool: PgPool) {
     .await;
     assert_eq!(state.mailer.transport().as_str(), "smtp");
 
-    state
-        .mailer
-        .send(&mail(
+    outbox::send(
+        &state,
+        &mail(
             "owner@acme.io",
             "Your InboxGrove trial ends tomorrow",
             Some("k"),
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("To: owner@acme.io"), "{}", got[0]);
@@ -757,20 +752,19 @@ async fn smtp_delivers_the_message_and_records_it_in_the_outbox(pool: PgPool) {
     assert_eq!(rows, vec![("smtp".to_string(), "sent".to_string())]);
 
     // Sent once: the same key does not reach the server again.
-    state
-        .mailer
-        .send(&mail(
+    outbox::send(
+        &state,
+        &mail(
             "owner@acme.io",
             "Your InboxGrove trial ends tomorrow",
             Some("k"),
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     assert_eq!(received.lock().unwrap().len(), 1);
 
-    let refused = state
-        .mailer
-        .send(&mail("nobody@acme.io", "Hi", None))
+    let refused = outbox::send(&state, &mail("nobody@acme.io", "Hi", None))
         .await
         .unwrap_err();
     assert!(matches!(refused, MailError::Rejected(_)), "{refused:?}");

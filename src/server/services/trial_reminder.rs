@@ -111,7 +111,7 @@ pub async fn send_reminder(
         &tenant_name,
         &state.settings.server.public_url,
     );
-    state.mailer.send(&mail).await?;
+    crate::server::services::outbox::send(state, &mail).await?;
     Ok(Sent::Sent)
 }
 
