@@ -149,10 +149,19 @@ pub struct Application {
 
 impl Application {
     /// Builds the app on `pool` and binds `addr` (port 0 picks a free port).
-    pub async fn build(settings: Settings, pool: PgPool, addr: SocketAddr) -> anyhow::Result<Self> {
+    pub async fn build(
+        mut settings: Settings,
+        pool: PgPool,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        // A public URL nobody set follows the address actually served (port 0 picks one).
+        if settings.server.public_url_follows_listener {
+            settings.server.public_url =
+                crate::server::config::url_for_listener(listener.local_addr()?);
+        }
         // Sandbox DNS: this process answers for the sandbox zones on `dns.resolver`, so the
         // checker asks real DNS offline. Port 0 (tests) picks a free port; a port already taken
         // by another process on this machine serving the same database is used as it is.
