@@ -20,7 +20,7 @@ pub async fn send_with(
     mailer: &dyn Mailer,
     msg: &OutgoingMail,
 ) -> Result<(), MailError> {
-    let from = mailer.from_address();
+    let from = mailer.sender();
     let recorded = db::mail::begin(
         pool,
         &db::mail::NewOutboxMail {

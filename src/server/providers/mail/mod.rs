@@ -62,7 +62,7 @@ pub trait Mailer: Send + Sync {
     async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError>;
     fn transport(&self) -> MailTransport;
     /// The `From` the message goes out with, as the outbox records it.
-    fn from_address(&self) -> String;
+    fn sender(&self) -> String;
 }
 
 /// SMTP when `mail.smtp_host` is set (and `providers.mail` is not `sandbox`), else the outbox.

@@ -28,7 +28,7 @@ impl Mailer for SandboxMailer {
         MailTransport::Sandbox
     }
 
-    fn from_address(&self) -> String {
+    fn sender(&self) -> String {
         self.from.clone()
     }
 }

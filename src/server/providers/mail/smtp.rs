@@ -81,7 +81,7 @@ impl Mailer for SmtpMailer {
         MailTransport::Smtp
     }
 
-    fn from_address(&self) -> String {
+    fn sender(&self) -> String {
         self.from.to_string()
     }
 }
