@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use inboxgrove::server::config::RateLimitSettings;
-use inboxgrove::server::http::rate_limit::RateLimits;
+use inboxgrove::server::limits::RateLimits;
 use uuid::Uuid;
 
 const TENANTS: usize = 1_000;

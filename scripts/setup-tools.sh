@@ -38,9 +38,12 @@ fi
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
     || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages (tailwind, binaryen, playwright)"
-    # Not `npm ci`: with Debian's omit-lockfile-registry-resolved the lock has no versions for
-    # other platforms' optional packages (Tailwind's oxide), which `npm ci` rejects.
-    npm install --no-audit --no-fund --loglevel=error
+    # `npm ci`, never `npm install`: it installs exactly what the committed lock says and never
+    # writes it, so a fresh clone's `make run` / `make test` leaves `git status` clean (`npm
+    # install` rewrote the lock whenever this npm would have written it differently, e.g. adding
+    # other platforms' optional Tailwind oxide packages). A lock that no longer fits
+    # package.json fails here, loudly: refresh it on purpose with `npm install` and commit it.
+    npm ci --no-audit --no-fund --loglevel=error
 fi
 
 if [ "$what" = test ] && [ ! -x /usr/bin/chromium ]; then

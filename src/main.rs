@@ -35,16 +35,10 @@ async fn main() -> anyhow::Result<()> {
             startup::migrate(&pool).await?;
             startup::warn_if_rls_is_off(&pool).await;
             let addr = settings.server.site_addr;
-            let pick = |real: bool, name: &'static str| if real { name } else { "sandbox" };
-            tracing::info!(
-                payments = pick(settings.uses_real_stripe(), "stripe"),
-                registrar = pick(settings.uses_real_registrar(), "namecheap"),
-                dns = pick(settings.uses_real_dns(), "cloudflare"),
-                relay = %settings.providers.relay,
-                mail = %settings.providers.mail,
-                "providers (sandbox = embedded, offline, stateful)"
-            );
             let app = startup::Application::build(settings, pool, addr).await?;
+            // One line: the settings in force (secrets masked), each provider real or sandbox
+            // (sandbox = embedded, offline, stateful).
+            tracing::info!(settings = %app.state().settings.summary(), "settings in force");
             tracing::info!(addr = %app.local_addr(), "InboxGrove listening");
             app.run_until_stopped().await
         }

@@ -19,7 +19,7 @@ pub async fn suspend_tenant(
     category: String,
     reason: String,
 ) -> Result<bool, AppError> {
-    use crate::server::{api_support as s, services::suspensions};
+    use crate::server::{fn_context as s, services::suspensions};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(suspensions::suspend(&state, tenant_id(&tenant)?, &category, &reason, &actor).await?)
@@ -28,7 +28,7 @@ pub async fn suspend_tenant(
 /// Lifts the tenant's open suspensions; how many there were.
 #[server(prefix = "/api", endpoint = "admin/tenants/resume")]
 pub async fn resume_tenant(tenant: String, reason: String) -> Result<u64, AppError> {
-    use crate::server::{api_support as s, services::suspensions};
+    use crate::server::{fn_context as s, services::suspensions};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(suspensions::resume(&state, tenant_id(&tenant)?, &reason, &actor).await?)
@@ -42,31 +42,31 @@ pub async fn admin_tenants(
     #[server(default)] plan: String,
     page: i64,
 ) -> Result<crate::domain::admin::AdminTenantsView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
     admin::tenants(&state, &q, &status, &plan, page)
         .await
-        .map_err(s::internal)
+        .map_err(internal)
 }
 
 #[server(prefix = "/api", endpoint = "admin/tenant")]
 pub async fn admin_tenant(
     tenant: String,
 ) -> Result<crate::domain::admin::AdminTenantDetail, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
     admin::tenant(&state, tenant_id(&tenant)?.0)
         .await
-        .map_err(s::internal)?
+        .map_err(internal)?
         .ok_or(AppError::NotFound)
 }
 
 /// Extends the tenant's InboxGrove trial by `days` (1–90); the new end.
 #[server(prefix = "/api", endpoint = "admin/tenants/extend-trial")]
 pub async fn extend_trial(tenant: String, days: i32) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::extend_trial(&state, &actor, tenant_id(&tenant)?, days).await?)
@@ -75,7 +75,7 @@ pub async fn extend_trial(tenant: String, days: i32) -> Result<String, AppError>
 /// Refunds one ledger charge of the tenant in full, once.
 #[server(prefix = "/api", endpoint = "admin/tenants/refund")]
 pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &reason).await?)
@@ -84,7 +84,7 @@ pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result
 /// Bounces the tenant's queued mail at the relay; `confirm` is the tenant's name, typed.
 #[server(prefix = "/api", endpoint = "admin/tenants/purge-queues")]
 pub async fn purge_queues(tenant: String, confirm: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::purge_queues(&state, &actor, tenant_id(&tenant)?, &confirm).await?)
@@ -93,7 +93,7 @@ pub async fn purge_queues(tenant: String, confirm: String) -> Result<String, App
 /// Adds an internal note to the tenant.
 #[server(prefix = "/api", endpoint = "admin/tenants/note")]
 pub async fn add_note(tenant: String, body: String) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::add_note(&state, &actor, tenant_id(&tenant)?, &body).await?)
@@ -107,12 +107,12 @@ pub async fn admin_audit(
     #[server(default)] tenant: String,
     #[server(default)] before: Option<i64>,
 ) -> Result<crate::domain::admin::AuditView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
     admin::audit(&state, &actor, &action, &tenant, before)
         .await
-        .map_err(s::internal)
+        .map_err(internal)
 }
 
 /// Stripe events received, newest first; `selected` adds that event's payload.
@@ -121,18 +121,18 @@ pub async fn admin_events(
     #[server(default)] kind: String,
     #[server(default)] selected: String,
 ) -> Result<crate::domain::admin::StripeEventsView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     admin::stripe_events(&state, &actor, &kind, &selected)
         .await
-        .map_err(s::internal)
+        .map_err(internal)
 }
 
 /// Applies a stored Stripe event again.
 #[server(prefix = "/api", endpoint = "admin/events/replay")]
 pub async fn replay_event(id: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::replay_event(&state, &actor, &id).await?)
@@ -143,16 +143,16 @@ pub async fn replay_event(id: String) -> Result<String, AppError> {
 pub async fn admin_jobs(
     #[server(default)] status: String,
 ) -> Result<crate::domain::admin::JobsView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
-    admin::jobs(&state, &status).await.map_err(s::internal)
+    admin::jobs(&state, &status).await.map_err(internal)
 }
 
 /// Runs a failed job again.
 #[server(prefix = "/api", endpoint = "admin/jobs/retry")]
 pub async fn retry_job(id: String) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::retry_job(&state, &actor, &id).await?)
@@ -161,10 +161,10 @@ pub async fn retry_job(id: String) -> Result<(), AppError> {
 /// Which providers are real and which are the sandbox; the sandbox clock.
 #[server(prefix = "/api", endpoint = "admin/platform")]
 pub async fn admin_platform() -> Result<crate::domain::admin::PlatformView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     s::require_staff(&state).await?;
-    admin::platform(&state).await.map_err(s::internal)
+    admin::platform(&state).await.map_err(internal)
 }
 
 /// The signed-in customer's own trail (the Activity page).
@@ -173,10 +173,10 @@ pub async fn get_activity(
     #[server(default)] action: String,
     #[server(default)] before: Option<i64>,
 ) -> Result<crate::domain::admin::AuditView, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, fn_errors::internal, services::admin};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     admin::activity(&state, &ctx, &action, before)
         .await
-        .map_err(s::internal)
+        .map_err(internal)
 }

@@ -10,7 +10,7 @@ pub async fn signup(
     password: String,
     #[server(default)] website: String,
 ) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::accounts};
+    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
     let session = s::session().await?;
@@ -24,7 +24,7 @@ pub async fn signup(
     session
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await
-        .map_err(s::internal)?;
+        .map_err(internal)?;
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
@@ -38,7 +38,7 @@ pub async fn login(
     #[server(default)] code: Option<String>,
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::accounts};
+    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
     let session = s::session().await?;
@@ -48,7 +48,7 @@ pub async fn login(
     session
         .sign_in(signed_in.user_id, signed_in.tenant_id)
         .await
-        .map_err(s::internal)?;
+        .map_err(internal)?;
     let target = if signed_in.tenant_id.is_none() {
         "/staff"
     } else {
@@ -61,10 +61,10 @@ pub async fn login(
 /// Ends the session on the server (the old cookie stops working) and goes home.
 #[server(prefix = "/api", endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::accounts};
+    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
     let state = s::state()?;
     let session = s::session().await?;
-    if let Some(auth) = session.auth().await.map_err(s::internal)? {
+    if let Some(auth) = session.auth().await.map_err(internal)? {
         let tenant = auth.tenant_id.map(crate::domain::TenantId);
         accounts::logout(
             &state,
@@ -73,9 +73,9 @@ pub async fn logout() -> Result<(), AppError> {
             &s::origin().await,
         )
         .await
-        .map_err(s::internal)?;
+        .map_err(internal)?;
     }
-    session.sign_out().await.map_err(s::internal)?;
+    session.sign_out().await.map_err(internal)?;
     leptos_axum::redirect("/login");
     Ok(())
 }

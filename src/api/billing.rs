@@ -5,17 +5,17 @@ use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "billing")]
 pub async fn get_billing() -> Result<BillingView, AppError> {
-    use crate::server::{api_support as s, services::billing};
+    use crate::server::{fn_context as s, fn_errors::internal, services::billing};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
-    billing::overview(&state, &ctx).await.map_err(s::internal)
+    billing::overview(&state, &ctx).await.map_err(internal)
 }
 
 /// Choose, upgrade or downgrade. Returns the Checkout URL to send the browser to, or `None`
 /// when the live subscription was changed in place.
 #[server(prefix = "/api", endpoint = "billing/plan")]
 pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
-    use crate::server::api_support as s;
+    use crate::server::fn_context as s;
     use crate::server::services::billing::{self, PlanOutcome};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
@@ -35,7 +35,7 @@ pub async fn choose_plan(plan: String) -> Result<Option<String>, AppError> {
 /// Cancel at the end of the period (`cancel = true`) or keep the subscription.
 #[server(prefix = "/api", endpoint = "billing/cancel")]
 pub async fn set_cancel(cancel: bool) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::billing};
+    use crate::server::{fn_context as s, services::billing};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
@@ -47,7 +47,7 @@ pub async fn set_cancel(cancel: bool) -> Result<(), AppError> {
 /// The Billing Portal ("Manage payment methods").
 #[server(prefix = "/api", endpoint = "billing/portal")]
 pub async fn open_portal() -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::billing};
+    use crate::server::{fn_context as s, services::billing};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let url = billing::portal_url(&state, &ctx).await?;
@@ -58,19 +58,19 @@ pub async fn open_portal() -> Result<String, AppError> {
 /// What the database says about a Checkout session (never trusts the redirect alone).
 #[server(prefix = "/api", endpoint = "billing/checkout-status")]
 pub async fn get_checkout_status(session_id: String) -> Result<CheckoutStatus, AppError> {
-    use crate::server::{api_support as s, services::billing};
+    use crate::server::{fn_context as s, fn_errors::internal, services::billing};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     billing::checkout_status(&state, &ctx, &session_id)
         .await
-        .map_err(s::internal)
+        .map_err(internal)
 }
 
 /// Staff only, sandbox only: move the sandbox Stripe clock forward by `days`. Returns the
 /// number of webhook events that were delivered.
 #[server(prefix = "/api", endpoint = "staff/sandbox-clock")]
 pub async fn advance_sandbox_clock(days: i64) -> Result<usize, AppError> {
-    use crate::server::{api_support as s, services::admin};
+    use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
     Ok(admin::advance_clock(&state, &actor, days).await?)

@@ -12,7 +12,7 @@ fn domain_id(id: &str) -> Result<uuid::Uuid, AppError> {
 
 #[server(prefix = "/api", endpoint = "domains")]
 pub async fn get_domains() -> Result<DomainsView, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(domains::list(&state, &ctx).await?)
@@ -21,7 +21,7 @@ pub async fn get_domains() -> Result<DomainsView, AppError> {
 /// Availability and price for a name, or for a keyword with each offered extension.
 #[server(prefix = "/api", endpoint = "domains/search")]
 pub async fn search_domains(query: String) -> Result<SearchView, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(domains::search(&state, &ctx, &query).await?)
@@ -31,7 +31,7 @@ pub async fn search_domains(query: String) -> Result<SearchView, AppError> {
 /// redirected there).
 #[server(prefix = "/api", endpoint = "domains/buy")]
 pub async fn buy_domain(name: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let url = domains::buy(&state, &ctx, &name, &s::actor(&ctx).await).await?;
@@ -42,7 +42,7 @@ pub async fn buy_domain(name: String) -> Result<String, AppError> {
 /// Connects a domain the customer owns; returns its id.
 #[server(prefix = "/api", endpoint = "domains/connect")]
 pub async fn connect_domain(name: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let id = domains::add_own(&state, &ctx, &name, &s::actor(&ctx).await).await?;
@@ -52,7 +52,7 @@ pub async fn connect_domain(name: String) -> Result<String, AppError> {
 
 #[server(prefix = "/api", endpoint = "domains/detail")]
 pub async fn get_domain(id: String) -> Result<DomainDetail, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(domains::detail(&state, &ctx, domain_id(&id)?).await?)
@@ -61,7 +61,7 @@ pub async fn get_domain(id: String) -> Result<DomainDetail, AppError> {
 /// "Re-check now" / "Verify".
 #[server(prefix = "/api", endpoint = "domains/recheck")]
 pub async fn recheck_domain(id: String) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let id = domain_id(&id)?;
@@ -73,7 +73,7 @@ pub async fn recheck_domain(id: String) -> Result<(), AppError> {
 /// "Repair" / "Create the records for me" (zones in our DNS account).
 #[server(prefix = "/api", endpoint = "domains/repair")]
 pub async fn repair_domain(id: String) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let id = domain_id(&id)?;
@@ -85,7 +85,7 @@ pub async fn repair_domain(id: String) -> Result<(), AppError> {
 /// Removes the domain; returns the note to show (a registration runs until it expires).
 #[server(prefix = "/api", endpoint = "domains/delete")]
 pub async fn delete_domain(id: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::domains};
+    use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let note = domains::delete(&state, &ctx, domain_id(&id)?, &s::actor(&ctx).await).await?;

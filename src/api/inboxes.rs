@@ -16,7 +16,7 @@ fn inbox_id(id: &str) -> Result<uuid::Uuid, AppError> {
 
 #[server(prefix = "/api", endpoint = "inboxes/wizard")]
 pub async fn get_wizard() -> Result<WizardView, AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(inboxes::wizard(&state, &ctx).await?)
@@ -34,7 +34,7 @@ pub async fn provision_inboxes(
     company: String,
     idempotency_key: String,
 ) -> Result<BatchResult, AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let form = BatchForm {
         domains,
         per_domain,
@@ -58,7 +58,7 @@ pub async fn get_inboxes(
     batch: String,
     page: i64,
 ) -> Result<InboxesView, AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let some = |v: String| Some(v).filter(|v| !v.trim().is_empty());
     let filter = InboxFilter {
         domain: some(domain),
@@ -73,7 +73,7 @@ pub async fn get_inboxes(
 
 #[server(prefix = "/api", endpoint = "inboxes/detail")]
 pub async fn get_inbox(id: String) -> Result<InboxDetail, AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     Ok(inboxes::detail(&state, &ctx, inbox_id(&id)?).await?)
@@ -82,7 +82,7 @@ pub async fn get_inbox(id: String) -> Result<InboxDetail, AppError> {
 /// The SMTP password (audited).
 #[server(prefix = "/api", endpoint = "inboxes/reveal")]
 pub async fn reveal_inbox(id: String) -> Result<String, AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
@@ -92,7 +92,7 @@ pub async fn reveal_inbox(id: String) -> Result<String, AppError> {
 /// `action`: `suspend`, `resume` or `delete`.
 #[server(prefix = "/api", endpoint = "inboxes/change")]
 pub async fn change_inbox(id: String, action: String) -> Result<(), AppError> {
-    use crate::server::api_support as s;
+    use crate::server::fn_context as s;
     use crate::server::services::inboxes::{self, Change};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
@@ -124,7 +124,7 @@ pub async fn update_inbox(
     display_name: String,
     daily_cap: String,
 ) -> Result<(), AppError> {
-    use crate::server::{api_support as s, services::inboxes};
+    use crate::server::{fn_context as s, services::inboxes};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;

@@ -4,14 +4,19 @@
 //! Secrets come only from the environment.
 
 use anyhow::Context;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::domain::PlanView;
 use crate::server::crypto::{self, MasterKey};
-use crate::server::dns::DnsSettings;
+
+pub mod dns;
+pub mod providers;
+
+pub use dns::DnsSettings;
+pub use providers::{CloudflareSettings, Contact, NamecheapSettings, SandboxRegistrarSettings};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -64,8 +69,14 @@ pub struct Settings {
 #[derive(Clone, Debug, Deserialize)]
 pub struct ServerSettings {
     pub site_addr: SocketAddr,
-    /// The address customers use; `https://…` turns on Secure cookies.
+    /// The address customers use; `https://…` turns on Secure cookies. Unset (or empty), it
+    /// follows the address the app listens on (`site_addr`, i.e. `LEPTOS_SITE_ADDR`).
+    #[serde(default)]
     pub public_url: String,
+    /// True when `public_url` was not set and follows the listen address (`startup` keeps it on
+    /// the address actually bound); false when it was set explicitly, which always wins.
+    #[serde(skip)]
+    pub public_url_follows_listener: bool,
     pub site_root: String,
     pub site_pkg_dir: String,
     pub output_name: String,
@@ -200,17 +211,14 @@ pub struct RegistrarSettings {
     pub margin_cents: i64,
     /// Registration length sold (years).
     pub years: u32,
-    pub sandbox: crate::server::providers::registrar::sandbox::SandboxRegistrarSettings,
+    pub sandbox: SandboxRegistrarSettings,
     /// The registrant of every domain we register (InboxGrove as reseller; the organisation is
     /// replaced by the customer's company and the email by its owner's).
-    pub contact: crate::server::providers::registrar::Contact,
+    pub contact: Contact,
     /// Used when `NAMECHEAP_API_KEY` is set.
     #[serde(default)]
-    pub namecheap: Option<crate::server::providers::registrar::namecheap::NamecheapSettings>,
+    pub namecheap: Option<NamecheapSettings>,
 }
-
-/// `[cloudflare]`: the DNS account used when `CLOUDFLARE_API_TOKEN` is set.
-pub type CloudflareSettings = crate::server::providers::dns::cloudflare::CloudflareSettings;
 
 #[derive(Clone, Debug, Default)]
 pub struct ProviderKeys {
@@ -518,6 +526,10 @@ impl Settings {
                 .context("INBOXGROVE_SECRET_KEY is invalid")?,
             None => MasterKey::ephemeral(),
         };
+        if settings.server.public_url.trim().is_empty() {
+            settings.server.public_url = url_for_listener(settings.server.site_addr);
+            settings.server.public_url_follows_listener = true;
+        }
         if settings
             .mail
             .smtp_host
@@ -725,6 +737,58 @@ impl Settings {
         plans
     }
 
+    /// The settings in force, as one line for the start-up log: addresses, limits and, per
+    /// provider, "real" or "sandbox". Secrets appear only as set/unset; the database URL
+    /// without its password.
+    pub fn summary(&self) -> String {
+        let real = |r: bool| if r { "real" } else { "sandbox" };
+        let set = |s: bool| if s { "set" } else { "unset" };
+        let public_url = if self.server.public_url_follows_listener {
+            format!("{} (follows the listen address)", self.server.public_url)
+        } else {
+            self.server.public_url.clone()
+        };
+        let database = self
+            .database_url
+            .as_ref()
+            .map(|u| mask_database_url(u.expose_secret()))
+            .unwrap_or_else(|| "unset".into());
+        format!(
+            "listen={} public_url={} database={} db_max_connections={} \
+             providers: payments={} registrar={} dns={} relay={} mail={}; \
+             secrets: secret_key={} stripe_secret_key={} stripe_webhook_secret={} \
+             namecheap_api_key={} cloudflare_api_token={} smtp_password={} \
+             kumomta_webhook_secret={}; trial_days={} job_workers={} public_demo={} \
+             trust_forwarded_for={} log={}/{}",
+            self.server.site_addr,
+            public_url,
+            database,
+            self.server.db_max_connections,
+            real(self.uses_real_stripe()),
+            real(self.uses_real_registrar()),
+            real(self.uses_real_dns()),
+            real(self.uses_real_relay()),
+            real(self.uses_real_smtp()),
+            if self.secret_key.is_development() {
+                "development"
+            } else {
+                "set"
+            },
+            set(self.stripe.secret_key.is_some()),
+            set(self.stripe.webhook_secret.is_some()),
+            set(self.provider_keys.namecheap_api_key.is_some()),
+            set(self.provider_keys.cloudflare_api_token.is_some()),
+            set(self.smtp.password.is_some()),
+            set(self.kumomta_webhook_secret.is_some()),
+            self.trial.days,
+            self.jobs.workers,
+            self.server.public_demo,
+            self.server.trust_forwarded_for,
+            self.log.format,
+            self.log.filter,
+        )
+    }
+
     pub fn leptos_options(&self) -> leptos::config::LeptosOptions {
         leptos::config::LeptosOptions::builder()
             .output_name(self.server.output_name.clone())
@@ -733,6 +797,41 @@ impl Settings {
             .site_addr(self.server.site_addr)
             .build()
     }
+}
+
+/// The URL of the address the app listens on: an unspecified address (`0.0.0.0`, `::`) is
+/// reached on the loopback one.
+pub fn url_for_listener(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}")
+}
+
+/// `DATABASE_URL` without its password (nor a password passed as a query parameter).
+fn mask_database_url(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return "(unparsable, not shown)".into();
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+    }
+    if parsed.query().is_some() {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let secret = k.contains("pass") || k.contains("key") || k.contains("secret");
+                let v = if secret { "***".into() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -770,6 +869,83 @@ mod tests {
         assert_eq!(s.trial.days, 14);
         assert_eq!(s.plans["growth"].price_cents, 12300);
         assert_eq!(s.server.site_addr.port(), 4999);
+    }
+
+    #[test]
+    fn the_public_url_follows_the_listen_address_when_it_is_not_set() {
+        let on = |addr: &str| {
+            Settings::load_from(
+                &manifest_file(),
+                [("LEPTOS_SITE_ADDR".to_string(), addr.to_string())],
+            )
+            .unwrap()
+        };
+        let s = on("127.0.0.1:4999");
+        assert_eq!(s.server.public_url, "http://127.0.0.1:4999");
+        assert!(s.server.public_url_follows_listener);
+        // An unspecified address is reached on the loopback one.
+        assert_eq!(
+            on("0.0.0.0:8080").server.public_url,
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(on("[::]:8080").server.public_url, "http://[::1]:8080");
+        // The shipped file sets no public URL: the default address gives the default URL.
+        let s = Settings::load_from(&manifest_file(), []).unwrap();
+        assert_eq!(s.server.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn an_explicit_public_url_wins_over_the_listen_address() {
+        let s = Settings::load_from(
+            &manifest_file(),
+            [
+                ("LEPTOS_SITE_ADDR".to_string(), "0.0.0.0:8080".to_string()),
+                (
+                    "INBOXGROVE_SERVER__PUBLIC_URL".to_string(),
+                    "http://mail.example.test".to_string(),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.public_url, "http://mail.example.test");
+        assert!(!s.server.public_url_follows_listener);
+    }
+
+    #[test]
+    fn the_start_up_summary_names_real_and_sandbox_providers_and_masks_every_secret() {
+        let key = crypto::generate_key_base64();
+        let secrets = [
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2-db@db.internal:5432/inboxgrove?sslpassword=hunter3-q&sslmode=require",
+            ),
+            ("STRIPE_SECRET_KEY", "sk_live_hunter4"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_hunter5"),
+            ("SMTP_USERNAME", "smtp-user-hunter6"),
+            ("SMTP_PASSWORD", "hunter7"),
+            ("KUMOMTA_WEBHOOK_SECRET", "hunter8"),
+            ("INBOXGROVE_MAIL__SMTP_HOST", "smtp.example.test"),
+        ];
+        let mut vars: Vec<(&str, &str)> = secrets.to_vec();
+        vars.push((crypto::SECRET_KEY_VAR, key.expose_secret()));
+        let s = load(&vars).unwrap();
+        let line = s.summary();
+        for (_, value) in secrets.iter().filter(|(k, _)| !k.contains("SMTP_HOST")) {
+            assert!(!line.contains(value), "{value} leaked: {line}");
+        }
+        for leak in ["hunter", key.expose_secret()] {
+            assert!(!line.contains(leak), "{leak} leaked: {line}");
+        }
+        assert!(line.contains("db.internal:5432/inboxgrove"), "{line}");
+        assert!(line.contains("sslmode=require"), "{line}");
+        assert!(line.contains("payments=real"), "{line}");
+        assert!(line.contains("mail=real"), "{line}");
+        for sandboxed in ["registrar=sandbox", "dns=sandbox", "relay=sandbox"] {
+            assert!(line.contains(sandboxed), "{line}");
+        }
+        assert!(line.contains("stripe_secret_key=set"), "{line}");
+        assert!(line.contains("cloudflare_api_token=unset"), "{line}");
+        assert!(line.contains("public_url=http://127.0.0.1:3000 (follows the listen address)"));
     }
 
     fn https_with_key(key: Option<&str>) -> anyhow::Result<Settings> {

@@ -32,9 +32,62 @@ use crate::server::http::{
 };
 use crate::server::jobs;
 use crate::server::services::accounts;
+use crate::server::services::domains::{health as domain_health, saga};
+use crate::server::services::inboxes::relay;
+use crate::server::services::trial_reminder;
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
+
+/// Every job kind the app runs, and its periodic work: assembled here, where the app is, so
+/// `jobs` knows no service.
+pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
+    jobs::Registry::new()
+        .handle(trial_reminder::SCAN_KIND, |state, _job| async move {
+            trial_reminder::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            trial_reminder::SCAN_KIND,
+            Duration::from_secs(settings.jobs.trial_scan_every_secs),
+        )
+        .handle(trial_reminder::REMINDER_KIND, |state, job| async move {
+            let reminder = job.payload()?;
+            trial_reminder::send_reminder(&state, &reminder)
+                .await
+                .map(drop)
+                .map_err(trial_reminder::TrialReminderError::into_job_error)
+        })
+        .handle(saga::SAGA_KIND, |state, job| async move {
+            saga::run(&state, &job).await
+        })
+        .handle(saga::REFUND_KIND, |state, job| async move {
+            saga::refund(&state, &job).await
+        })
+        .handle(domain_health::SCAN_KIND, |state, _job| async move {
+            domain_health::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            domain_health::SCAN_KIND,
+            Duration::from_secs((settings.dns.check_interval_secs / 4).clamp(30, 900)),
+        )
+        .handle(domain_health::CHECK_KIND, |state, job| async move {
+            domain_health::run_check(&state, &job.payload()?).await
+        })
+        .handle(relay::PUBLISH_KIND, |state, job| async move {
+            relay::run(&state, &job).await
+        })
+        .handle(relay::REASSERT_KIND, |state, _job| async move {
+            relay::reassert_holds(&state).await?;
+            Ok(())
+        })
+        .every(relay::REASSERT_KIND, Duration::from_secs(600))
+        // They carry out the suspension (the relay) or give money back; every other tenant
+        // job is skipped and stays pending until resume.
+        .run_while_suspended(relay::PUBLISH_KIND)
+        .run_while_suspended(saga::REFUND_KIND)
+}
 
 /// A lazily connecting pool: the app starts even while the database is down (readiness
 /// reports it). It is the explicit system path of row-level security (`db::system_path`);
@@ -96,10 +149,19 @@ pub struct Application {
 
 impl Application {
     /// Builds the app on `pool` and binds `addr` (port 0 picks a free port).
-    pub async fn build(settings: Settings, pool: PgPool, addr: SocketAddr) -> anyhow::Result<Self> {
+    pub async fn build(
+        mut settings: Settings,
+        pool: PgPool,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        // A public URL nobody set follows the address actually served (port 0 picks one).
+        if settings.server.public_url_follows_listener {
+            settings.server.public_url =
+                crate::server::config::url_for_listener(listener.local_addr()?);
+        }
         // Sandbox DNS: this process answers for the sandbox zones on `dns.resolver`, so the
         // checker asks real DNS offline. Port 0 (tests) picks a free port; a port already taken
         // by another process on this machine serving the same database is used as it is.
@@ -178,7 +240,7 @@ impl Application {
         });
         let workers = jobs::spawn_workers(
             &self.state,
-            jobs::app_registry(&self.state.settings),
+            app_registry(&self.state.settings),
             self.state.settings.jobs.workers,
         );
         // Streamed SSR writes several small chunks per response; with Nagle's algorithm on,

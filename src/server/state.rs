@@ -5,12 +5,14 @@ use sqlx::PgPool;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::server::auth::HasPool;
 use crate::server::auth::password::PasswordService;
-use crate::server::config::Settings;
+use crate::server::config::{JobSettings, Settings};
 use crate::server::crypto::SecretBox;
 use crate::server::dkim::KeyGenerator;
 use crate::server::dns::DnsChecker;
-use crate::server::jobs::JobQueue;
+use crate::server::jobs::{JobContext, JobQueue};
+use crate::server::limits::RateLimits;
 use crate::server::providers::dns::DnsProvider;
 use crate::server::providers::dns::cloudflare::CloudflareClient;
 use crate::server::providers::dns::sandbox::SandboxDns;
@@ -54,7 +56,7 @@ pub struct AppState {
     pub relay: Arc<dyn Relay>,
     pub relay_sandbox: Option<Arc<SandboxRelay>>,
     /// Per-tenant and per-IP request limits (in memory, per process).
-    pub rate_limits: Arc<crate::server::http::rate_limit::RateLimits>,
+    pub rate_limits: Arc<RateLimits>,
     /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
     pub secrets: SecretBox,
     /// Every DKIM key is made through it: at most `domains.keygen_concurrency` at once.
@@ -160,7 +162,7 @@ impl AppState {
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
         Ok(Self {
-            mailer: mail::from_settings(&settings, pool.clone())?,
+            mailer: mail::from_settings(&settings)?,
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
             registrar,
             dns,
@@ -168,9 +170,7 @@ impl AppState {
             dns_checker,
             relay,
             relay_sandbox,
-            rate_limits: Arc::new(crate::server::http::rate_limit::RateLimits::new(
-                &settings.rate_limits,
-            )),
+            rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
             secrets: SecretBox::new(&settings.secret_key),
             keygen: KeyGenerator::new(settings.domains.keygen_concurrency),
             search_cache: AvailabilityCache::new(std::time::Duration::from_secs(
@@ -184,6 +184,26 @@ impl AppState {
             stripe_sandbox,
             webhook_secret,
         })
+    }
+}
+
+/// `TenantCtx::begin(state)` and the guard take the pool through this.
+impl HasPool for AppState {
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Job handlers get the whole state; workers use its pool, queue and `[jobs]` settings.
+impl JobContext for AppState {
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+    fn queue(&self) -> &JobQueue {
+        &self.jobs
+    }
+    fn job_settings(&self) -> &JobSettings {
+        &self.settings.jobs
     }
 }
 

@@ -12,12 +12,13 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::helpers::{Signup, TestApp, browser, json, local, pay, spawn_app_with};
-use inboxgrove::server::jobs::{self, Worker};
+use inboxgrove::server::jobs::Worker;
 use inboxgrove::server::providers::dns::{DnsRecord, RecordType};
 use inboxgrove::server::providers::registrar::{
     Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
 };
 use inboxgrove::server::services::domains::{health, saga};
+use inboxgrove::server::startup;
 use inboxgrove::server::state::AppState;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -110,8 +111,8 @@ async fn status(app: &TestApp, id: Uuid) -> (String, String) {
         .unwrap()
 }
 
-fn worker(state: &AppState) -> Worker {
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+fn worker(state: &AppState) -> Worker<AppState> {
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
 }
 
 async fn detail(app: &TestApp, id: Uuid) -> Value {

@@ -11,8 +11,9 @@ use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::{Signup, TestApp, browser, json, pay, spawn_app_with};
-use inboxgrove::server::jobs::{self, Worker};
+use inboxgrove::server::jobs::Worker;
 use inboxgrove::server::services::inboxes::relay_hash;
+use inboxgrove::server::startup;
 
 const HOOK_SECRET: &str = "kumo-hook-secret-for-tests";
 
@@ -33,8 +34,11 @@ async fn app_with(pool: PgPool, extra: &[(&str, &str)]) -> (TestApp, String) {
     (spawn_app_with(pool, &vars).await, dir)
 }
 
-pub fn worker(app: &TestApp) -> Worker {
-    Worker::new(app.state.clone(), jobs::app_registry(&app.state.settings))
+pub fn worker(app: &TestApp) -> Worker<inboxgrove::server::state::AppState> {
+    Worker::new(
+        app.state.clone(),
+        startup::app_registry(&app.state.settings),
+    )
 }
 
 /// Signs up, buys `names` through the sandbox Checkout and runs the sagas to `active`.

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Duration, Utc};
 use inboxgrove::domain::{EmailAddress, TenantId};
 use inboxgrove::server::db;
-use inboxgrove::server::jobs::{self, Enqueued, JobError, NewJob, Registry, Worker, spawn_workers};
+use inboxgrove::server::jobs::{Enqueued, JobError, NewJob, Registry, Worker, spawn_workers};
 use inboxgrove::server::providers::mail::{MailError, OutgoingMail};
-use inboxgrove::server::services::trial_reminder;
+use inboxgrove::server::services::{outbox, trial_reminder};
 use inboxgrove::server::startup;
 use inboxgrove::server::state::AppState;
 use reqwest::StatusCode;
@@ -45,7 +45,7 @@ async fn other_process(pool: &PgPool, extra: &[(&str, &str)]) -> AppState {
 type Runs = Arc<Mutex<Vec<Uuid>>>;
 
 /// A registry whose `record` jobs note their id in `runs`.
-fn recording(runs: &Runs) -> Registry {
+fn recording(runs: &Runs) -> Registry<AppState> {
     let runs = runs.clone();
     Registry::new().handle("record", move |_state, job| {
         let runs = runs.clone();
@@ -492,7 +492,7 @@ async fn a_trial_ending_in_20_hours_gets_exactly_one_reminder_when_the_scanner_r
     .await;
     let ends = Utc::now() + Duration::hours(20);
     let acme = tenant(&pool, "Acme Outreach", ends).await;
-    let worker = Worker::new(state.clone(), jobs::app_registry(&state.settings));
+    let worker = Worker::new(state.clone(), startup::app_registry(&state.settings));
 
     for _ in 0..2 {
         state
@@ -535,7 +535,7 @@ async fn a_trial_ending_in_3_days_gets_no_reminder(pool: PgPool) {
     tenant(&pool, "Later Co", Utc::now() + Duration::days(3)).await;
     tenant(&pool, "Ended Co", Utc::now() - Duration::hours(1)).await;
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 0);
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
@@ -559,7 +559,7 @@ async fn the_trial_end_comes_from_the_newest_trialing_subscription_else_the_tena
     subscription(&pool, &paying, "active", None, 1).await;
 
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 1);
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
@@ -574,7 +574,7 @@ async fn a_reminder_whose_trial_changed_since_the_scan_is_not_sent(pool: PgPool)
     assert_eq!(trial_reminder::scan(&state).await.unwrap(), 1);
     // The customer subscribes before the reminder job runs.
     subscription(&pool, &acme, "active", None, 0).await;
-    Worker::new(state.clone(), jobs::app_registry(&state.settings))
+    Worker::new(state.clone(), startup::app_registry(&state.settings))
         .run_until_idle()
         .await
         .unwrap();
@@ -626,14 +626,10 @@ fn mail(to: &str, subject: &str, key: Option<&str>) -> OutgoingMail {
 async fn the_dev_outbox_lists_mail_newest_first_with_markup_escaped(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let state = state(&pool).await;
-    state
-        .mailer
-        .send(&mail("first@acme.io", "First", None))
+    outbox::send(&state, &mail("first@acme.io", "First", None))
         .await
         .unwrap();
-    state
-        .mailer
-        .send(&mail("second@acme.io", "Second", None))
+    outbox::send(&state, &mail("second@acme.io", "Second", None))
         .await
         .unwrap();
 
@@ -660,9 +656,7 @@ async fn the_dev_outbox_is_not_found_when_mail_goes_out_over_smtp(pool: PgPool) 
 async fn a_message_with_an_idempotency_key_is_recorded_and_sent_once(pool: PgPool) {
     let state = state(&pool).await;
     for _ in 0..3 {
-        state
-            .mailer
-            .send(&mail("a@acme.io", "Once", Some("k1")))
+        outbox::send(&state, &mail("a@acme.io", "Once", Some("k1")))
             .await
             .unwrap();
     }
@@ -735,15 +729,16 @@ async fn smtp_delivers_the_message_and_records_it_in_the_outbox(pool: PgPool) {
     .await;
     assert_eq!(state.mailer.transport().as_str(), "smtp");
 
-    state
-        .mailer
-        .send(&mail(
+    outbox::send(
+        &state,
+        &mail(
             "owner@acme.io",
             "Your InboxGrove trial ends tomorrow",
             Some("k"),
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("To: owner@acme.io"), "{}", got[0]);
@@ -757,20 +752,19 @@ async fn smtp_delivers_the_message_and_records_it_in_the_outbox(pool: PgPool) {
     assert_eq!(rows, vec![("smtp".to_string(), "sent".to_string())]);
 
     // Sent once: the same key does not reach the server again.
-    state
-        .mailer
-        .send(&mail(
+    outbox::send(
+        &state,
+        &mail(
             "owner@acme.io",
             "Your InboxGrove trial ends tomorrow",
             Some("k"),
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await
+    .unwrap();
     assert_eq!(received.lock().unwrap().len(), 1);
 
-    let refused = state
-        .mailer
-        .send(&mail("nobody@acme.io", "Hi", None))
+    let refused = outbox::send(&state, &mail("nobody@acme.io", "Hi", None))
         .await
         .unwrap_err();
     assert!(matches!(refused, MailError::Rejected(_)), "{refused:?}");

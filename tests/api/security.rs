@@ -148,17 +148,18 @@ fn the_binary_refuses_https_on_sandbox_providers_naming_the_setting() {
 
 async fn send_one_mail(app: &TestApp) {
     use inboxgrove::server::providers::mail::OutgoingMail;
-    app.state
-        .mailer
-        .send(&OutgoingMail {
+    inboxgrove::server::services::outbox::send(
+        &app.state,
+        &OutgoingMail {
             to: inboxgrove::domain::EmailAddress::parse("someone@tenant-a.io").unwrap(),
             subject: "Private to tenant A".into(),
             body: "secret".into(),
             tenant_id: None,
             idempotency_key: None,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
 }
 
 #[sqlx::test]

@@ -1,11 +1,13 @@
 //! The tenant guard. A `TenantCtx` can only be made here, from a live session and a real
 //! membership, and every tenant-owned query takes one.
 
+use anyhow::Context;
+use sqlx::PgPool;
+
 use crate::domain::{Role, TenantId, UserId};
 use crate::error::AppError;
 use crate::server::auth::TypedSession;
-use crate::server::db;
-use crate::server::state::AppState;
+use crate::server::auth::tx::{HasPool, tenant_tx};
 
 #[derive(Clone, Copy, Debug)]
 pub struct TenantCtx {
@@ -28,12 +30,12 @@ impl TenantCtx {
     /// A transaction that sees this tenant's rows only (row-level security), for the tenant's
     /// own reads and writes; commit it at the end. Cross-tenant work (staff, webhooks, jobs,
     /// "is this name taken anywhere") uses `state.pool`, the explicit system path.
+    /// `db` is the app's pool, or anything that holds it (`AppState`).
     pub async fn begin(
         &self,
-        state: &AppState,
+        db: &(impl HasPool + ?Sized),
     ) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-        use anyhow::Context;
-        db::tenant_tx(&state.pool, self.tenant_id)
+        tenant_tx(db.pool(), self.tenant_id)
             .await
             .context("starting the tenant's transaction")
     }
@@ -50,30 +52,54 @@ impl TenantCtx {
     }
 }
 
-/// The signed-in user's tenant context, or `Unauthorized`.
+/// Logs the whole cause chain and returns the opaque `Internal` error.
+fn internal(e: impl Into<anyhow::Error>) -> AppError {
+    let e = e.into();
+    tracing::error!(error = ?e, "unexpected error");
+    AppError::Internal
+}
+
+/// The user's role in the tenant, or `None` without a membership. The guard asks on its own
+/// (not through `db`), so `auth` sits below everything that takes a `TenantCtx`.
+async fn membership_role(
+    pool: &PgPool,
+    user: UserId,
+    tenant: TenantId,
+) -> anyhow::Result<Option<Role>> {
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT m.role FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
+    )
+    .bind(user.0)
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading membership")?;
+    role.map(|r| Role::parse(&r).map_err(anyhow::Error::msg))
+        .transpose()
+}
+
+/// The signed-in user's tenant context, or `Unauthorized`. `db` is the app's pool (the system
+/// path), or anything that holds it (`AppState`).
 pub async fn require_tenant(
-    state: &AppState,
+    db: &(impl HasPool + ?Sized),
     session: &TypedSession,
 ) -> Result<TenantCtx, AppError> {
     let auth = session
         .auth()
         .await
-        .map_err(crate::server::api_support::internal)?
+        .map_err(internal)?
         .ok_or(AppError::Unauthorized)?;
     let Some(tenant) = auth.tenant_id else {
         return Err(AppError::Forbidden(
             "This staff account has no customer workspace.".into(),
         ));
     };
-    let role = db::accounts::membership_role(&state.pool, UserId(auth.user_id), TenantId(tenant))
+    let role = membership_role(db.pool(), UserId(auth.user_id), TenantId(tenant))
         .await
-        .map_err(crate::server::api_support::internal)?
+        .map_err(internal)?
         // The membership is gone (removed, tenant deleted): the session is no longer valid.
         .ok_or(AppError::Unauthorized)?;
-    session
-        .keep_alive(auth)
-        .await
-        .map_err(crate::server::api_support::internal)?;
+    session.keep_alive(auth).await.map_err(internal)?;
     Ok(TenantCtx {
         tenant_id: TenantId(tenant),
         user_id: UserId(auth.user_id),

@@ -1,6 +1,8 @@
 pub mod guard;
 pub mod password;
 pub mod session;
+pub mod tx;
 
 pub use guard::TenantCtx;
 pub use session::{SessionAuth, TypedSession};
+pub use tx::{HasPool, tenant_tx};

@@ -28,30 +28,17 @@ pub async fn ping(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(drop)
 }
 
-/// The setting row-level security reads for the explicit system path (see the migration
-/// `row_level_security`): a connection that carries `app.rls_scope=system` sees every tenant.
-pub const RLS_SCOPE: &str = "app.rls_scope";
+/// The setting row-level security reads for the explicit system path; it lives with the
+/// tenant transaction in `auth`.
+pub use crate::server::auth::tx::RLS_SCOPE;
+/// How a tenant's transaction begins (see `TenantCtx::begin`); it lives in `auth`, below `db`.
+pub use crate::server::auth::tx::tenant_tx;
 
 /// Connect options for the app's pool: the system path. Every use of `AppState::pool` is a
 /// deliberate cross-tenant read or write (staff, webhooks, jobs, auth, code not yet moved to
 /// a tenant transaction); a tenant's reads go through [`tenant_tx`] instead.
 pub fn system_path(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
     options.options([(RLS_SCOPE, "system")])
-}
-
-/// A transaction that sees one tenant's rows only, whatever its queries forget: it drops the
-/// connection's system scope and names the tenant, both `SET LOCAL` (undone at commit or
-/// rollback, so the connection goes back to the pool as it came). One round trip: BEGIN and the
-/// settings go as one simple-query batch; the id is a typed uuid, so formatting it is safe.
-pub async fn tenant_tx(
-    pool: &sqlx::PgPool,
-    tenant: crate::domain::TenantId,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    pool.begin_with(format!(
-        "BEGIN; SET LOCAL {RLS_SCOPE} = 'tenant'; SET LOCAL app.tenant_id = '{}'",
-        tenant.0.hyphenated()
-    ))
-    .await
 }
 
 /// What the connected role and the pool's scope mean for row-level security.

@@ -30,7 +30,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
 use super::expected::normalize_name;
-use crate::server::providers::dns::{DnsRecord, RecordType};
+use crate::server::dns::records::{DnsRecord, RecordType};
 
 /// The SOA minimum, i.e. how long a resolver may remember that a name or record does not
 /// exist. Short, so a record added in the sandbox is seen at once by any caching resolver.

@@ -22,7 +22,7 @@ use super::expected::{
     DnsSettings, ExpectedRecord, RecordPurpose, is_dmarc, is_spf, normalize_name, parse_tags,
     strip_whitespace,
 };
-use crate::server::providers::dns::{DnsRecord, RecordType};
+use crate::server::dns::records::{DnsRecord, RecordType};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CheckStatus {

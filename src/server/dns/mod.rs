@@ -10,12 +10,14 @@
 pub mod authority;
 pub mod checker;
 pub mod expected;
+pub mod records;
 
 pub use authority::{MemoryZones, ZoneSource};
 pub use checker::{CheckStatus, DnsCheckError, DnsChecker, RecordCheck};
 pub use expected::{
     DmarcPolicy, DnsSettings, ExpectedRecord, MxHost, RecordPurpose, expected_records,
 };
+pub use records::{DnsRecord, RecordType};
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::authority::{self, MemoryZones};
 use super::checker::{CheckStatus, DnsChecker, RecordCheck};
 use super::expected::{ExpectedRecord, RecordPurpose, expected_records, tests::settings};
-use crate::server::providers::dns::{DnsRecord, RecordType};
+use crate::server::dns::records::{DnsRecord, RecordType};
 
 const DOMAIN: &str = "example.com";
 

@@ -6,7 +6,8 @@
 //!   `NewJob::new("kind", &payload).tenant(id).dedupe("key").at(when)`. A dedupe key is a
 //!   unique constraint: a second job with the same key is never created, whatever the first
 //!   one's status.
-//! - **Handle** a kind by registering an async function in [`app_registry`]:
+//! - **Handle** a kind by registering an async function in `startup::app_registry` (the
+//!   registry is generic over its handlers' context, so this module names no service):
 //!   `.handle("kind", |state, job| async move { … })`. It returns `Ok(())` (done),
 //!   [`JobError::Retry`] (exponential backoff up to `max_attempts`, then `failed` with the
 //!   error), [`JobError::Fatal`] (`failed` now) or [`JobError::Defer`] ("skipped, stay
@@ -28,17 +29,22 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::domain::TenantId;
-use crate::server::config::{JobSettings, Settings};
+use crate::server::config::JobSettings;
 use crate::server::db;
-use crate::server::services::domains::{health, saga};
-use crate::server::services::inboxes::relay;
-use crate::server::services::trial_reminder;
 
 mod registry;
 mod worker;
 
 pub use registry::Registry;
 pub use worker::{Worker, Workers, spawn_workers};
+
+/// What workers need from the context their handlers get (`AppState` implements it): the
+/// pool, the queue to enqueue periodic jobs through, and the `[jobs]` settings.
+pub trait JobContext: Clone + Send + Sync + 'static {
+    fn pool(&self) -> &PgPool;
+    fn queue(&self) -> &JobQueue;
+    fn job_settings(&self) -> &JobSettings;
+}
 
 /// The handle the rest of the app enqueues through (in `AppState`).
 #[derive(Clone)]
@@ -259,55 +265,6 @@ pub fn backoff(attempt: i32, settings: &JobSettings) -> Duration {
         .saturating_mul(1u64 << exponent)
         .min(settings.backoff_max_secs.saturating_mul(1000));
     Duration::from_millis(delay_ms)
-}
-
-/// Kinds that run while their tenant is suspended: they carry out the suspension (the relay)
-/// or give money back. Every other tenant job is skipped and stays pending until resume.
-pub const RUN_WHILE_SUSPENDED: [&str; 2] = [relay::PUBLISH_KIND, saga::REFUND_KIND];
-
-/// Every job kind the app runs, and its periodic work.
-pub fn app_registry(settings: &Settings) -> Registry {
-    Registry::new()
-        .handle(trial_reminder::SCAN_KIND, |state, _job| async move {
-            trial_reminder::scan(&state).await?;
-            Ok(())
-        })
-        .every(
-            trial_reminder::SCAN_KIND,
-            Duration::from_secs(settings.jobs.trial_scan_every_secs),
-        )
-        .handle(trial_reminder::REMINDER_KIND, |state, job| async move {
-            let reminder = job.payload()?;
-            trial_reminder::send_reminder(&state, &reminder)
-                .await
-                .map(drop)
-                .map_err(trial_reminder::TrialReminderError::into_job_error)
-        })
-        .handle(saga::SAGA_KIND, |state, job| async move {
-            saga::run(&state, &job).await
-        })
-        .handle(saga::REFUND_KIND, |state, job| async move {
-            saga::refund(&state, &job).await
-        })
-        .handle(health::SCAN_KIND, |state, _job| async move {
-            health::scan(&state).await?;
-            Ok(())
-        })
-        .every(
-            health::SCAN_KIND,
-            Duration::from_secs((settings.dns.check_interval_secs / 4).clamp(30, 900)),
-        )
-        .handle(health::CHECK_KIND, |state, job| async move {
-            health::run_check(&state, &job.payload()?).await
-        })
-        .handle(relay::PUBLISH_KIND, |state, job| async move {
-            relay::run(&state, &job).await
-        })
-        .handle(relay::REASSERT_KIND, |state, _job| async move {
-            relay::reassert_holds(&state).await?;
-            Ok(())
-        })
-        .every(relay::REASSERT_KIND, Duration::from_secs(600))
 }
 
 #[cfg(test)]

@@ -8,24 +8,32 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{Enqueued, Job, JobError, NewJob, Registry, backoff};
+use super::{Enqueued, Job, JobContext, JobError, NewJob, Registry, backoff};
 use crate::server::db;
-use crate::server::state::AppState;
 
 /// Runs jobs of the kinds its registry handles. Cheap to clone.
-#[derive(Clone)]
-pub struct Worker {
-    state: AppState,
-    registry: Arc<Registry>,
+pub struct Worker<C> {
+    state: C,
+    registry: Arc<Registry<C>>,
     kinds: Arc<Vec<String>>,
 }
 
-impl Worker {
-    pub fn new(state: AppState, registry: Registry) -> Self {
+impl<C: Clone> Clone for Worker<C> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            registry: self.registry.clone(),
+            kinds: self.kinds.clone(),
+        }
+    }
+}
+
+impl<C: JobContext> Worker<C> {
+    pub fn new(state: C, registry: Registry<C>) -> Self {
         Self::shared(state, Arc::new(registry))
     }
 
-    fn shared(state: AppState, registry: Arc<Registry>) -> Self {
+    fn shared(state: C, registry: Arc<Registry<C>>) -> Self {
         let kinds = Arc::new(registry.kinds());
         Self {
             state,
@@ -35,14 +43,14 @@ impl Worker {
     }
 
     fn lease_secs(&self) -> f64 {
-        self.state.settings.jobs.lease_secs as f64
+        self.state.job_settings().lease_secs as f64
     }
 
     /// Claims one due job and runs it. False when none was due.
     pub async fn run_once(&self) -> anyhow::Result<bool> {
         let token = Uuid::new_v4();
         let Some(row) =
-            db::jobs::claim(&self.state.pool, token, self.lease_secs(), &self.kinds).await?
+            db::jobs::claim(self.state.pool(), token, self.lease_secs(), &self.kinds).await?
         else {
             return Ok(false);
         };
@@ -63,8 +71,8 @@ impl Worker {
     /// of the kinds that run anyway.
     async fn suspension_of(&self, job: &Job) -> anyhow::Result<Option<String>> {
         match job.tenant_id {
-            Some(tenant) if !super::RUN_WHILE_SUSPENDED.contains(&job.kind.as_str()) => {
-                Ok(db::suspensions::open(&self.state.pool, tenant)
+            Some(tenant) if !self.registry.runs_while_suspended(&job.kind) => {
+                Ok(db::suspensions::open(self.state.pool(), tenant)
                     .await?
                     .map(|s| s.category))
             }
@@ -74,7 +82,7 @@ impl Worker {
 
     /// Releases expired leases, then runs due jobs until none is left. Returns how many ran.
     pub async fn run_until_idle(&self) -> anyhow::Result<usize> {
-        db::jobs::release_expired(&self.state.pool).await?;
+        db::jobs::release_expired(self.state.pool()).await?;
         let mut ran = 0;
         while self.run_once().await? {
             ran += 1;
@@ -104,7 +112,7 @@ impl Worker {
                     };
                 }
                 _ = renew.tick() => {
-                    match db::jobs::extend_lease(&self.state.pool, job.id, token, self.lease_secs()).await {
+                    match db::jobs::extend_lease(self.state.pool(), job.id, token, self.lease_secs()).await {
                         Ok(true) => {}
                         Ok(false) => tracing::warn!(job = %job.id, kind = %job.kind,
                             "job lease lost while running; another worker may take it"),
@@ -122,7 +130,7 @@ impl Worker {
         token: Uuid,
         outcome: Result<(), JobError>,
     ) -> anyhow::Result<()> {
-        let pool = &self.state.pool;
+        let pool = self.state.pool();
         let ours = match outcome {
             Ok(()) => {
                 tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempt, "job done");
@@ -136,7 +144,7 @@ impl Worker {
                 let permanent = matches!(e, JobError::Fatal(_));
                 let message = e.to_string();
                 let last = permanent || job.attempt >= job.max_attempts;
-                let delay = backoff(job.attempt, &self.state.settings.jobs);
+                let delay = backoff(job.attempt, self.state.job_settings());
                 if last {
                     tracing::error!(job = %job.id, kind = %job.kind, attempt = job.attempt,
                         error = %message, "job failed for good");
@@ -174,7 +182,7 @@ impl Worker {
             let job = NewJob::new(kind.clone(), &serde_json::json!({}))
                 .at(start)
                 .dedupe(format!("periodic:{kind}:{start_ms}"));
-            match self.state.jobs.enqueue(job).await {
+            match self.state.queue().enqueue(job).await {
                 Ok(Enqueued::Created(id)) => {
                     tracing::debug!(%kind, job = %id, "periodic job enqueued");
                     seen.insert(kind.clone(), start_ms);
@@ -190,8 +198,8 @@ impl Worker {
     }
 
     async fn run(self, mut shutdown: watch::Receiver<bool>, schedules_periodic: bool) {
-        let poll = Duration::from_millis(self.state.settings.jobs.poll_interval_ms);
-        let wake = self.state.jobs.notified();
+        let poll = Duration::from_millis(self.state.job_settings().poll_interval_ms);
+        let wake = self.state.queue().notified();
         let mut seen = HashMap::new();
         while !*shutdown.borrow() {
             if schedules_periodic {
@@ -200,7 +208,7 @@ impl Worker {
             match self.run_once().await {
                 Ok(true) => continue,
                 Ok(false) => {
-                    if let Err(e) = db::jobs::release_expired(&self.state.pool).await {
+                    if let Err(e) = db::jobs::release_expired(self.state.pool()).await {
                         tracing::warn!(
                             error = format!("{e:#}"),
                             "releasing expired job leases failed"
@@ -244,7 +252,7 @@ impl Workers {
 }
 
 /// Starts `count` worker tasks on `registry`; the first also enqueues the periodic jobs.
-pub fn spawn_workers(state: &AppState, registry: Registry, count: usize) -> Workers {
+pub fn spawn_workers<C: JobContext>(state: &C, registry: Registry<C>, count: usize) -> Workers {
     let (shutdown, rx) = watch::channel(false);
     let registry = Arc::new(registry);
     let tasks = (0..count)

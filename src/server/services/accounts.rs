@@ -530,9 +530,11 @@ async fn warn_owner(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
 /// Sends after the response: a slow mail server neither delays the login nor tells a
 /// stranger, by the time it takes, that the account exists.
 fn send_later(state: &AppState, mail: OutgoingMail) {
-    let mailer = state.mailer.clone();
+    let (pool, mailer) = (state.pool.clone(), state.mailer.clone());
     tokio::spawn(async move {
-        if let Err(e) = mailer.send(&mail).await {
+        if let Err(e) =
+            crate::server::services::outbox::send_with(&pool, mailer.as_ref(), &mail).await
+        {
             tracing::warn!(error = %e, subject = %mail.subject, "sign-in mail not sent");
         }
     });

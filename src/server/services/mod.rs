@@ -7,5 +7,6 @@ pub mod dashboard;
 pub mod delivery;
 pub mod domains;
 pub mod inboxes;
+pub mod outbox;
 pub mod suspensions;
 pub mod trial_reminder;

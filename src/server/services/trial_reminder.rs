@@ -1,6 +1,6 @@
 //! "The day before the trial ends the owner gets an email, sent once."
 //!
-//! A periodic scan (a durable job, see `jobs::app_registry`) enqueues one `trial_reminder` job
+//! A periodic scan (a durable job, see `startup::app_registry`) enqueues one `trial_reminder` job
 //! per (tenant, trial end) whose dedupe key makes it exist once, however often or in however
 //! many processes the scan runs. The reminder job re-checks the trial end (the tenant may have
 //! subscribed meanwhile) and sends through the `Mailer` with the same key, so even a retried
@@ -111,7 +111,7 @@ pub async fn send_reminder(
         &tenant_name,
         &state.settings.server.public_url,
     );
-    state.mailer.send(&mail).await?;
+    crate::server::services::outbox::send(state, &mail).await?;
     Ok(Sent::Sent)
 }
 

@@ -24,7 +24,7 @@ use super::{DnsError, DnsProvider, DnsRecord, RecordType, Zone};
 /// Per-request budget.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-pub const DEFAULT_API_BASE: &str = "https://api.cloudflare.com/client/v4";
+pub use crate::server::config::providers::CLOUDFLARE_API_BASE as DEFAULT_API_BASE;
 
 /// Records per page when listing (Cloudflare's default is 100 for DNS records, 20 for zones).
 const PER_PAGE: u32 = 100;
@@ -45,18 +45,7 @@ const INVALID_REQUEST_HEADERS: i64 = 6003;
 /// The TXT character-string limit (RFC 1035 §3.3): longer text is sent as several strings.
 const TXT_STRING_MAX: usize = 255;
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct CloudflareSettings {
-    /// `https://api.cloudflare.com/client/v4` (a local fake in tests); no trailing `/` needed.
-    #[serde(default = "default_api_base")]
-    pub api_base: String,
-    /// The account new zones are created in, and the only one zones are looked up in.
-    pub account_id: String,
-}
-
-fn default_api_base() -> String {
-    DEFAULT_API_BASE.to_owned()
-}
+pub use crate::server::config::providers::CloudflareSettings;
 
 pub struct CloudflareClient {
     http: reqwest::Client,

@@ -1,16 +1,15 @@
 //! Mail: one trait, the real SMTP client (lettre, rustls) and the sandbox outbox.
 //!
-//! Every message, whichever transport, is recorded in the `mail_outbox` table with its status,
-//! so `/dev/outbox` (sandbox only) and support can see what was sent. A message with an
-//! idempotency key is sent at most once: sending it again finds the `sent` row and stops.
+//! A mailer only hands a message to its transport and says how that went. Recording it is
+//! `services::outbox::send`'s job: every message, whichever transport, goes into the
+//! `mail_outbox` table with its status (so `/dev/outbox`, sandbox only, and support can see what
+//! was sent), and one with an idempotency key is sent at most once.
 
 use async_trait::async_trait;
-use sqlx::PgPool;
 use std::sync::Arc;
 
 use crate::domain::{EmailAddress, TenantId};
 use crate::server::config::Settings;
-use crate::server::db;
 
 pub mod sandbox;
 pub mod smtp;
@@ -58,40 +57,21 @@ impl MailTransport {
 
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    async fn send(&self, msg: &OutgoingMail) -> Result<(), MailError>;
+    /// Hands the message to the transport: `Ok` once it accepted it. Send through
+    /// `services::outbox::send`, which records the message and this outcome.
+    async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError>;
     fn transport(&self) -> MailTransport;
+    /// The `From` the message goes out with, as the outbox records it.
+    fn sender(&self) -> String;
 }
 
 /// SMTP when `mail.smtp_host` is set (and `providers.mail` is not `sandbox`), else the outbox.
-pub fn from_settings(settings: &Settings, pool: PgPool) -> anyhow::Result<Arc<dyn Mailer>> {
+pub fn from_settings(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
     let mailer: Arc<dyn Mailer> = if settings.uses_real_smtp() {
-        Arc::new(SmtpMailer::new(&settings.mail, &settings.smtp, pool)?)
+        Arc::new(SmtpMailer::new(&settings.mail, &settings.smtp)?)
     } else {
-        Arc::new(SandboxMailer::new(pool, &settings.mail.from))
+        Arc::new(SandboxMailer::new(&settings.mail.from))
     };
     tracing::info!(transport = mailer.transport().as_str(), "mail provider");
     Ok(mailer)
-}
-
-/// Records the message as `sending` and returns its outbox row, or `None` when a message with
-/// the same idempotency key was already sent.
-async fn begin(
-    pool: &PgPool,
-    msg: &OutgoingMail,
-    from: &str,
-    transport: MailTransport,
-) -> Result<Option<uuid::Uuid>, MailError> {
-    Ok(db::mail::begin(
-        pool,
-        &db::mail::NewOutboxMail {
-            tenant_id: msg.tenant_id.map(|t| t.0),
-            to: msg.to.as_str(),
-            from,
-            subject: &msg.subject,
-            body: &msg.body,
-            transport: transport.as_str(),
-            idempotency_key: msg.idempotency_key.as_deref(),
-        },
-    )
-    .await?)
 }

@@ -1,21 +1,18 @@
-//! The sandbox: messages go only into the `mail_outbox` table (listed at `/dev/outbox`).
+//! The sandbox: messages go only into the `mail_outbox` table (listed at `/dev/outbox`), which
+//! `services::outbox::send` writes for every transport; delivering is nothing more.
 
 use async_trait::async_trait;
-use sqlx::PgPool;
 
-use super::{MailError, MailTransport, Mailer, OutgoingMail, begin};
-use crate::server::db;
+use super::{MailError, MailTransport, Mailer, OutgoingMail};
 
 #[derive(Clone)]
 pub struct SandboxMailer {
-    pool: PgPool,
     from: String,
 }
 
 impl SandboxMailer {
-    pub fn new(pool: PgPool, from: &str) -> Self {
+    pub fn new(from: &str) -> Self {
         Self {
-            pool,
             from: from.to_string(),
         }
     }
@@ -23,15 +20,15 @@ impl SandboxMailer {
 
 #[async_trait]
 impl Mailer for SandboxMailer {
-    async fn send(&self, msg: &OutgoingMail) -> Result<(), MailError> {
-        let Some(id) = begin(&self.pool, msg, &self.from, MailTransport::Sandbox).await? else {
-            return Ok(());
-        };
-        db::mail::mark_sent(&self.pool, id).await?;
+    async fn deliver(&self, _msg: &OutgoingMail) -> Result<(), MailError> {
         Ok(())
     }
 
     fn transport(&self) -> MailTransport {
         MailTransport::Sandbox
+    }
+
+    fn sender(&self) -> String {
+        self.from.clone()
     }
 }

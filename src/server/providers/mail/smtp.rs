@@ -1,4 +1,4 @@
-//! Real mail over SMTP (lettre on tokio, rustls), recorded in the outbox with its outcome.
+//! Real mail over SMTP (lettre on tokio, rustls); `services::outbox::send` records the outcome.
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -8,26 +8,19 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
-use sqlx::PgPool;
 use std::time::Duration;
 
-use super::{MailError, MailTransport, Mailer, OutgoingMail, begin};
+use super::{MailError, MailTransport, Mailer, OutgoingMail};
 use crate::server::config::{MailSettings, SmtpSecrets, SmtpTls};
-use crate::server::db;
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
-    pool: PgPool,
 }
 
 impl SmtpMailer {
     /// Builds the client; it connects on the first send.
-    pub fn new(
-        settings: &MailSettings,
-        secrets: &SmtpSecrets,
-        pool: PgPool,
-    ) -> anyhow::Result<Self> {
+    pub fn new(settings: &MailSettings, secrets: &SmtpSecrets) -> anyhow::Result<Self> {
         let host = settings
             .smtp_host
             .as_deref()
@@ -54,7 +47,6 @@ impl SmtpMailer {
         Ok(Self {
             transport: builder.build(),
             from,
-            pool,
         })
     }
 }
@@ -65,25 +57,6 @@ fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn send(&self, msg: &OutgoingMail) -> Result<(), MailError> {
-        let from = self.from.to_string();
-        let Some(id) = begin(&self.pool, msg, &from, MailTransport::Smtp).await? else {
-            return Ok(());
-        };
-        let outcome = self.deliver(msg).await;
-        match &outcome {
-            Ok(()) => db::mail::mark_sent(&self.pool, id).await?,
-            Err(e) => db::mail::mark_failed(&self.pool, id, &format!("{e:#}")).await?,
-        }
-        outcome
-    }
-
-    fn transport(&self) -> MailTransport {
-        MailTransport::Smtp
-    }
-}
-
-impl SmtpMailer {
     async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError> {
         let to: Mailbox = msg
             .to
@@ -102,5 +75,13 @@ impl SmtpMailer {
             Err(e) if e.is_permanent() => Err(MailError::Rejected(e.to_string())),
             Err(e) => Err(MailError::Unavailable(anyhow::Error::new(e))),
         }
+    }
+
+    fn transport(&self) -> MailTransport {
+        MailTransport::Smtp
+    }
+
+    fn sender(&self) -> String {
+        self.from.to_string()
     }
 }

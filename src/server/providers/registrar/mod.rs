@@ -19,22 +19,8 @@ pub struct Availability {
     pub currency: String,
 }
 
-/// Who the domain is registered to (all four Namecheap contact roles get the same one).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct Contact {
-    pub first_name: String,
-    pub last_name: String,
-    pub organization: String,
-    pub address1: String,
-    pub city: String,
-    pub state_province: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2, e.g. "US".
-    pub country: String,
-    /// "+1.5555555555"
-    pub phone: String,
-    pub email: String,
-}
+/// Who the domain is registered to: a setting (`[registrar.contact]`), owned by `config`.
+pub use crate::server::config::providers::Contact;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegisterRequest {

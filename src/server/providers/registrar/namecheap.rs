@@ -63,18 +63,7 @@ const TRANSIENT: &[&str] = &["3031510", "3050900", "5019169", "5050169", "505090
 /// "domain is not associated with your account" (and its Enom twin).
 const NOT_IN_ACCOUNT: &[&str] = &["2019166", "2016166", "3016166"];
 
-/// Where and as whom the client calls Namecheap. The API key is passed apart, as a secret.
-#[derive(Clone, Debug, Deserialize)]
-pub struct NamecheapSettings {
-    /// `https://api.namecheap.com/xml.response`, or
-    /// `https://api.sandbox.namecheap.com/xml.response` for the sandbox.
-    pub api_base: String,
-    pub api_user: String,
-    /// The account commands act on; usually the same as `api_user`.
-    pub user_name: String,
-    /// The IPv4 address our calls come from; Namecheap only answers whitelisted ones.
-    pub client_ip: String,
-}
+pub use crate::server::config::providers::NamecheapSettings;
 
 pub struct NamecheapClient {
     http: reqwest::Client,

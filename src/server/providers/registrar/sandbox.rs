@@ -7,22 +7,11 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
-use serde::Deserialize;
 use sqlx::PgPool;
-use std::collections::BTreeMap;
 
 use super::{Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration};
 
-/// `[registrar.sandbox]` in `Leptos.toml`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SandboxRegistrarSettings {
-    /// Our cost per TLD for one year, in cents.
-    pub prices: BTreeMap<String, i64>,
-    pub currency: String,
-    /// Names that are always taken (as if registered by someone else).
-    #[serde(default)]
-    pub taken: Vec<String>,
-}
+pub use crate::server::config::providers::SandboxRegistrarSettings;
 
 pub const FAIL_MARKER: &str = "fail-register";
 

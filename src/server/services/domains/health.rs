@@ -231,16 +231,17 @@ pub async fn notify(
             .context("the tenant has no owner")?;
         let to = EmailAddress::parse(&email)
             .map_err(|e| anyhow::anyhow!("the owner's address is not valid: {e}"))?;
-        state
-            .mailer
-            .send(&OutgoingMail {
+        crate::server::services::outbox::send(
+            state,
+            &OutgoingMail {
                 to,
                 subject,
                 body,
                 tenant_id: Some(tenant),
                 idempotency_key: Some(key),
-            })
-            .await?;
+            },
+        )
+        .await?;
         anyhow::Ok(())
     };
     if let Err(e) = sent.await {

@@ -1,82 +1,14 @@
-//! What every server function needs: state, session, client IP, and service errors turned
-//! into `AppError`s (with the cause logged, never sent). Their HTTP status is set in one place,
-//! `http::middleware::server_fn_errors`.
-
-use leptos::prelude::*;
-use std::net::IpAddr;
+//! Service errors turned into `AppError`s for server functions (with the cause logged, never
+//! sent). Their HTTP status is set in one place, `http::middleware::server_fn_errors`.
 
 use crate::error::{AppError, FieldError};
-use crate::server::auth::{TenantCtx, TypedSession, guard};
-use crate::server::http::middleware::ClientIp;
 use crate::server::services::accounts::{LoginError, SignupError};
-use crate::server::state::AppState;
 
 /// Logs the whole cause chain and returns the opaque `Internal` error.
 pub fn internal(e: impl Into<anyhow::Error>) -> AppError {
     let e = e.into();
     tracing::error!(error = ?e, "unexpected error");
     AppError::Internal
-}
-
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| internal(anyhow::anyhow!("AppState not provided")))
-}
-
-pub async fn session() -> Result<TypedSession, AppError> {
-    leptos_axum::extract::<tower_sessions::Session>()
-        .await
-        .map(TypedSession)
-        .map_err(|e| internal(anyhow::anyhow!("session layer missing: {e}")))
-}
-
-pub async fn client_ip() -> Result<IpAddr, AppError> {
-    leptos_axum::extract::<axum::Extension<ClientIp>>()
-        .await
-        .map(|axum::Extension(ClientIp(ip))| ip)
-        .map_err(|e| internal(anyhow::anyhow!("client ip middleware missing: {e}")))
-}
-
-/// The signed-in staff user's email; a customer gets "not found" (never data), a visitor 401.
-pub async fn require_staff(state: &AppState) -> Result<String, AppError> {
-    Ok(staff_actor(state).await?.label)
-}
-
-/// The signed-in staff user as the audit log's actor (same refusals as [`require_staff`]).
-pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::Actor, AppError> {
-    let auth = session()
-        .await?
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    let email =
-        crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(auth.user_id))
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
-    let origin = origin().await;
-    Ok(crate::server::db::audit::Actor {
-        kind: "staff",
-        id: Some(auth.user_id),
-        label: email,
-        ip: origin.ip,
-        user_agent: origin.user_agent,
-    })
-}
-
-/// The caller's IP and user agent, for the audit log.
-pub async fn origin() -> crate::server::db::audit::Origin {
-    let headers = leptos_axum::extract::<axum::http::HeaderMap>().await.ok();
-    let user_agent = headers
-        .as_ref()
-        .and_then(|h| h.get(axum::http::header::USER_AGENT))
-        .and_then(|v| v.to_str().ok());
-    crate::server::db::audit::Origin::new(client_ip().await.ok(), user_agent)
-}
-
-/// The signed-in user's tenant context.
-pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
-    guard::require_tenant(state, &session().await?).await
 }
 
 impl From<SignupError> for AppError {
@@ -119,24 +51,6 @@ impl From<LoginError> for AppError {
     }
 }
 
-/// A `next` target is honoured only when it is plainly a path on this site: it starts with
-/// one `/`, and has no backslash, whitespace or control character (browsers strip tabs and
-/// newlines, so `/\t/evil.example` would otherwise become `//evil.example`).
-pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n
-                    .chars()
-                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
-        {
-            n
-        }
-        _ => "/dashboard",
-    }
-}
-
 impl From<crate::server::services::billing::BillingError> for AppError {
     fn from(e: crate::server::services::billing::BillingError) -> Self {
         use crate::server::providers::payments::PaymentsError;
@@ -159,24 +73,6 @@ impl From<crate::server::services::billing::BillingError> for AppError {
                 internal(e)
             }
         }
-    }
-}
-
-/// Sends a plain-HTML form post (no JavaScript) on to `url` with a redirect. Hydrated pages
-/// get the URL as the result instead and load it themselves: the client router would treat a
-/// same-origin URL (the sandbox Checkout) as one of its own routes.
-pub async fn redirect_form_post(url: &str) {
-    let accepts_html = leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .ok()
-        .and_then(|h| {
-            h.get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if accepts_html {
-        leptos_axum::redirect(url);
     }
 }
 
@@ -221,11 +117,6 @@ impl From<crate::server::services::inboxes::InboxError> for AppError {
     }
 }
 
-/// Who is asking, for the audit log: the user, their IP and user agent.
-pub async fn actor(ctx: &TenantCtx) -> crate::server::db::audit::Actor {
-    crate::server::db::audit::Actor::user(ctx.user_id().0, "", &origin().await)
-}
-
 impl From<crate::server::services::suspensions::SuspensionError> for AppError {
     fn from(e: crate::server::services::suspensions::SuspensionError) -> Self {
         use crate::server::services::suspensions::SuspensionError;
@@ -251,26 +142,5 @@ impl From<crate::server::services::admin::AdminError> for AppError {
             AdminError::Upstream(message) => AppError::Upstream(message),
             AdminError::Unexpected(e) => internal(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn next_accepts_local_paths_only() {
-        assert_eq!(safe_next(Some("/dashboard?x=1")), "/dashboard?x=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/dashboard");
-        assert_eq!(safe_next(None), "/dashboard");
-    }
-
-    #[test]
-    fn next_with_a_tab_newline_or_space_is_refused() {
-        assert_eq!(safe_next(Some("/\t/evil.example")), "/dashboard");
-        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/dashboard");
-        assert_eq!(safe_next(Some("/ /evil.example")), "/dashboard");
     }
 }
