@@ -136,7 +136,7 @@ pub async fn record<'e>(
     exec: impl PgExecutor<'e>,
     actor: &Actor,
     e: Entry<'_>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor_kind, actor_id, actor_label, tenant_id, action, target,
              before, after, ip, user_agent)
@@ -206,7 +206,7 @@ pub async fn for_tenant<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     limit: i64,
-) -> anyhow::Result<Vec<AuditRow>> {
+) -> super::Result<Vec<AuditRow>> {
     search(
         exec,
         &Filter {
@@ -220,7 +220,7 @@ pub async fn for_tenant<'e>(
 
 /// The trail, newest first, filtered (staff see every tenant; customers go through
 /// [`for_tenant`] or set `tenant` from their `TenantCtx`).
-pub async fn search<'e>(exec: impl PgExecutor<'e>, f: &Filter) -> anyhow::Result<Vec<AuditRow>> {
+pub async fn search<'e>(exec: impl PgExecutor<'e>, f: &Filter) -> super::Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id
           WHERE ($1::uuid IS NULL OR a.tenant_id = $1)

@@ -7,7 +7,8 @@ use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Websi
 use crate::error::FieldError;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
 use crate::server::crypto;
-use crate::server::db::accounts::{CreateSignupError, LoginRow};
+use crate::server::db::Constraint;
+use crate::server::db::accounts::LoginRow;
 use crate::server::db::audit::{Actor, Entry, Origin};
 use crate::server::db::auth_failures::{Bound, Keys, Kind};
 use crate::server::db::{self};
@@ -34,6 +35,12 @@ pub enum SignupError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for SignupError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("invalid credentials")]
@@ -49,6 +56,12 @@ pub enum LoginError {
     CodeRejected,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for LoginError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 pub struct SignedIn {
@@ -210,10 +223,10 @@ async fn enter(
 async fn leave(state: &AppState, attempt: &Attempt, outcome: Outcome) -> anyhow::Result<()> {
     match outcome {
         Outcome::Failed => Ok(()),
-        Outcome::NotCounted => db::auth_failures::forget(&state.pool, attempt.id).await,
+        Outcome::NotCounted => Ok(db::auth_failures::forget(&state.pool, attempt.id).await?),
         Outcome::Succeeded => {
             db::auth_failures::forget(&state.pool, attempt.id).await?;
-            db::auth_failures::clear_pair(&state.pool, attempt.keys()).await
+            Ok(db::auth_failures::clear_pair(&state.pool, attempt.keys()).await?)
         }
     }
 }
@@ -268,9 +281,12 @@ async fn create(
         },
     )
     .await
-    .map_err(|e| match e {
-        CreateSignupError::EmailTaken => SignupError::EmailTaken,
-        CreateSignupError::Unexpected(e) => SignupError::Unexpected(e),
+    .map_err(|e| {
+        if e.violated(&Constraint::UsersEmail) {
+            SignupError::EmailTaken
+        } else {
+            SignupError::Unexpected(e.into())
+        }
     })?;
     tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
     db::audit::record(
@@ -361,7 +377,7 @@ async fn session_audit(
         before: None,
         after: None,
     };
-    db::audit::record(&state.pool, &actor, entry).await
+    Ok(db::audit::record(&state.pool, &actor, entry).await?)
 }
 
 /// The account behind a typed email, if it may sign in (a customer, or staff).

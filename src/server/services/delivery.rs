@@ -68,6 +68,12 @@ pub enum IngestError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for IngestError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Ingested {
     /// The tenants whose counts changed (the abuse triggers look at them).

@@ -25,6 +25,12 @@ pub enum SuspensionError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for SuspensionError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 /// The message a suspended customer sees.
 pub fn notice(category: &str) -> String {
     format!(

@@ -33,6 +33,12 @@ pub enum EventError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for EventError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 pub const HANDLED: &[&str] = &[
     "checkout.session.completed",
     "customer.subscription.created",

@@ -38,6 +38,12 @@ pub enum BillingError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for BillingError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }

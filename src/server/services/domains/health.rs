@@ -130,6 +130,12 @@ pub enum CheckError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for CheckError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 /// Whether a check whose records are all OK may move a `verifying` domain to `active`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Promote {

@@ -13,8 +13,9 @@ use crate::domain::tenant::format_money;
 use crate::domain::{DomainName, DomainSearch};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
+use crate::server::db::Constraint;
 use crate::server::db::audit::{Actor, Entry};
-use crate::server::db::domains::{DomainRow, InsertDomainError, NewDomain, RecordRow};
+use crate::server::db::domains::{DomainRow, NewDomain, RecordRow};
 use crate::server::dns::expected::normalize_name;
 use crate::server::dns::{DnsCheckError, ExpectedRecord, RecordPurpose};
 use crate::server::providers::dns::{DnsError, DnsRecord, RecordType};
@@ -52,6 +53,12 @@ pub enum DomainError {
     Billing(#[from] BillingError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for DomainError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 impl From<access::MayAddError> for DomainError {
@@ -325,11 +332,12 @@ async fn reserve(
     admissible(tx, state, ctx, name).await?;
     db::domains::insert(tx, ctx.tenant_id(), domain)
         .await
-        .map_err(|e| match e {
-            InsertDomainError::NameInUse => {
+        .map_err(|e| {
+            if e.violated(&Constraint::DomainsLiveName) {
                 DomainError::Refused(format!("{} is already on InboxGrove.", name.display()))
+            } else {
+                e.into()
             }
-            InsertDomainError::Unexpected(e) => e.into(),
         })
 }
 

@@ -100,6 +100,12 @@ pub enum StepFailure {
     Permanent(String),
 }
 
+impl From<crate::server::db::Error> for StepFailure {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::from(anyhow::Error::from(e))
+    }
+}
+
 impl StepFailure {
     pub fn message(&self) -> &str {
         match self {
@@ -432,7 +438,7 @@ async fn saga_audit(
     domain: Uuid,
     action: &str,
     after: serde_json::Value,
-) -> anyhow::Result<()> {
+) -> db::Result<()> {
     db::audit::record(
         conn,
         &db::audit::Actor::system("domain saga"),

@@ -45,6 +45,12 @@ pub enum InboxError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for InboxError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 impl From<access::MayAddError> for InboxError {
     fn from(e: access::MayAddError) -> Self {
         match e {
@@ -257,13 +263,13 @@ pub async fn provision(
     )
     .await
     .map_err(|e| {
-        if format!("{e:#}").contains("inboxes_live_address_key") {
+        if e.violated(&db::Constraint::InboxesLiveAddress) {
             InboxError::Refused(
                 "One of these addresses was just taken. Reload the page for a fresh preview."
                     .into(),
             )
         } else {
-            InboxError::Unexpected(e)
+            InboxError::Unexpected(e.into())
         }
     })?;
     if inserted != rows.len() as u64 {
