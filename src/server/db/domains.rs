@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{DomainKind, DomainStatus, RecordStatus, StepStatus, TenantId};
 
 /// The columns of [`DomainRow`], for every query that reads one.
 const COLUMNS: &str = "id, tenant_id, name, status, kind, managed, purchase_id, price_cents, currency,
@@ -19,8 +19,8 @@ pub struct DomainRow {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub name: String,
-    pub status: String,
-    pub kind: String,
+    pub status: DomainStatus,
+    pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
     pub price_cents: Option<i64>,
@@ -47,8 +47,8 @@ impl DomainRow {
 pub struct NewDomain<'a> {
     pub id: Uuid,
     pub name: &'a str,
-    pub status: &'a str,
-    pub kind: &'a str,
+    pub status: DomainStatus,
+    pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
     pub price_cents: Option<i64>,
@@ -219,11 +219,11 @@ pub async fn set_status(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-    status: &str,
-    from: &[&str],
+    status: DomainStatus,
+    from: &[DomainStatus],
     reason: Option<&str>,
 ) -> super::Result<bool> {
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let done = sqlx::query(
         "UPDATE domains SET status = $3, failure_reason = COALESCE($5, failure_reason), updated_at = now()
           WHERE tenant_id = $1 AND id = $2 AND (cardinality($4::text[]) = 0 OR status = ANY($4))",
@@ -239,7 +239,7 @@ pub async fn set_status(
     match done {
         Ok(done) => Ok(done.rows_affected() > 0),
         Err(e) if e.violated(&super::Constraint::DomainsLiveName) => {
-            tracing::warn!(domain = %id, status, "another live domain holds this name");
+            tracing::warn!(domain = %id, %status, "another live domain holds this name");
             Ok(false)
         }
         Err(e) => Err(e),
@@ -317,7 +317,7 @@ pub async fn set_dkim_once(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct StepRow {
     pub step: String,
-    pub status: String,
+    pub status: StepStatus,
     pub attempts: i32,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -397,7 +397,7 @@ pub struct RecordRow {
     pub name: String,
     pub content: String,
     pub priority: Option<i32>,
-    pub status: String,
+    pub status: RecordStatus,
     pub found: Vec<String>,
     pub fix: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
@@ -471,7 +471,7 @@ pub async fn store_records(
     }
     let health = if !checked {
         "unknown"
-    } else if rows.iter().all(|r| r.status == "ok") {
+    } else if rows.iter().all(|r| r.status == RecordStatus::Ok) {
         "ok"
     } else {
         "broken"

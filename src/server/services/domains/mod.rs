@@ -10,7 +10,7 @@ use crate::domain::domains::{
     StepView, status_label, step_label,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{DomainName, DomainSearch};
+use crate::domain::{DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::Constraint;
@@ -209,8 +209,8 @@ pub async fn buy(
         &NewDomain {
             id,
             name: name.as_str(),
-            status: "pending_payment",
-            kind: "purchased",
+            status: DomainStatus::PendingPayment,
+            kind: DomainKind::Purchased,
             managed: true,
             purchase_id: Some(purchase),
             price_cents: Some(price),
@@ -374,8 +374,8 @@ pub async fn add_own(
         &NewDomain {
             id,
             name: name.as_str(),
-            status: "verifying",
-            kind: "byod",
+            status: DomainStatus::Verifying,
+            kind: DomainKind::Byod,
             managed: zone.is_some(),
             purchase_id: None,
             price_cents: None,
@@ -428,7 +428,7 @@ async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, 
     let mut tx = ctx.begin(state).await?;
     let row = db::domains::get(&mut tx, ctx.tenant_id(), id).await?;
     tx.commit().await.context("loading the domain")?;
-    row.filter(|d| d.status != "deleted")
+    row.filter(|d| d.status != DomainStatus::Deleted)
         .ok_or(DomainError::NotFound)
 }
 
@@ -443,12 +443,12 @@ pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, Doma
             DomainListItem {
                 id: d.id.to_string(),
                 name: health::display(&d.name),
-                status_label: status_label(&d.status).into(),
+                status_label: status_label(d.status.as_str()).into(),
                 health_label: health_label(&d, l.records_ok, l.records_total),
                 health: d.health.clone(),
                 expires: d.expires_at.map(day),
-                byod: d.kind == "byod",
-                status: d.status,
+                byod: d.kind == DomainKind::Byod,
+                status: d.status.as_str().into(),
             }
         })
         .collect();
@@ -475,13 +475,13 @@ pub async fn detail(
     let mut tx = ctx.begin(state).await?;
     let d = db::domains::get(&mut tx, tenant, id)
         .await?
-        .filter(|d| d.status != "deleted")
+        .filter(|d| d.status != DomainStatus::Deleted)
         .ok_or(DomainError::NotFound)?;
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
     tx.commit().await.context("loading the domain")?;
     let step = |name: &str| steps.iter().find(|s| s.step == name);
-    let step_views: Vec<StepView> = if d.kind == "purchased" {
+    let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
         SAGA_STEPS
             .iter()
             .map(|(s, _)| *s)
@@ -490,7 +490,7 @@ pub async fn detail(
                 Some(r) => StepView {
                     step: s.into(),
                     label: step_label(s).into(),
-                    status: r.status.clone(),
+                    status: r.status.as_str().into(),
                     attempts: r.attempts,
                     started: Some(r.started_at.format("%H:%M:%S").to_string()),
                     took: r.finished_at.map(|f| {
@@ -514,13 +514,15 @@ pub async fn detail(
         vec![]
     };
     let refund_step = step("refund");
-    let refunding = refund_step.is_some_and(|r| r.status == "running")
-        || (d.status == "failed" && d.purchase_id.is_some() && refund_step.is_none());
-    let verify_running = step("verify").is_none_or(|v| v.status == "running");
+    let refunding = refund_step.is_some_and(|r| r.status == StepStatus::Running)
+        || (d.status == DomainStatus::Failed && d.purchase_id.is_some() && refund_step.is_none());
+    let verify_running = step("verify").is_none_or(|v| v.status == StepStatus::Running);
     let in_progress = matches!(
         d.status.as_str(),
         "pending_payment" | "registering" | "configuring_dns"
-    ) || (d.status == "verifying" && d.kind == "purchased" && verify_running)
+    ) || (d.status == DomainStatus::Verifying
+        && d.kind == DomainKind::Purchased
+        && verify_running)
         || refunding;
     let price = d
         .price_cents
@@ -538,8 +540,8 @@ pub async fn detail(
     Ok(DomainDetail {
         id: d.id.to_string(),
         name: health::display(&d.name),
-        status_label: status_label(&d.status).into(),
-        byod: d.kind == "byod",
+        status_label: status_label(d.status.as_str()).into(),
+        byod: d.kind == DomainKind::Byod,
         managed: d.managed && d.zone_id.is_some(),
         health: d.health.clone(),
         failure_reason: d.failure_reason.clone(),
@@ -554,7 +556,7 @@ pub async fn detail(
         in_progress,
         can_manage: ctx.role().can_manage(),
         refund,
-        status: d.status,
+        status: d.status.as_str().into(),
     })
 }
 
@@ -601,7 +603,7 @@ fn record_view(r: &RecordRow) -> RecordView {
             Some(p) if r.kind == "MX" => format!("{p} {}", r.content),
             _ => r.content.clone(),
         },
-        status: r.status.clone(),
+        status: r.status.as_str().into(),
         found: r.found.clone(),
         fix: r.fix.clone(),
     }
@@ -615,7 +617,7 @@ pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), 
         return Err(DomainError::Refused(format!(
             "{} is {}: there is nothing to check yet.",
             health::display(&d.name),
-            status_label(&d.status).to_lowercase()
+            status_label(d.status.as_str()).to_lowercase()
         )));
     }
     health::check_and_store(state, &d, health::Promote::Yes).await?;
@@ -694,7 +696,7 @@ async fn may_write_zone(
     Ok(
         match db::domains::registered_to(&mut conn, &d.name).await? {
             Some(owner) => owner == ctx.tenant_id(),
-            None => d.status == "active",
+            None => d.status == DomainStatus::Active,
         },
     )
 }
@@ -768,13 +770,15 @@ pub async fn delete(
     let d = load(state, ctx, id).await?;
     let name = health::display(&d.name);
     if matches!(d.status.as_str(), "registering" | "configuring_dns")
-        || (d.status == "verifying" && d.kind == "purchased" && d.expires_at.is_none())
+        || (d.status == DomainStatus::Verifying
+            && d.kind == DomainKind::Purchased
+            && d.expires_at.is_none())
     {
         return Err(DomainError::Refused(format!(
             "{name} is being set up; remove it once the set-up has finished."
         )));
     }
-    let was = d.status.clone();
+    let was = d.status;
     // Our records leave the zone first: if the DNS provider fails, nothing is removed yet and
     // the customer can try again; nothing of the domain keeps working once it is gone.
     let records_removed = remove_our_records(state, ctx, &d).await?;
@@ -783,8 +787,8 @@ pub async fn delete(
         &mut tx,
         ctx.tenant_id(),
         id,
-        "deleted",
-        &[was.as_str()],
+        DomainStatus::Deleted,
+        &[was],
         None,
     )
     .await?
@@ -809,7 +813,7 @@ pub async fn delete(
             tenant: Some(ctx.tenant_id()),
             action: "domain.delete",
             target: &format!("domain:{id}"),
-            before: Some(serde_json::json!({ "name": d.name, "status": was })),
+            before: Some(serde_json::json!({ "name": d.name, "status": was.as_str() })),
             after: Some(serde_json::json!({
                 "status": "deleted",
                 "inboxes_removed": inboxes,

@@ -27,9 +27,9 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::health::{self, CheckError, display, notify};
-use crate::domain::TenantId;
 use crate::domain::domains::SAGA_STEPS;
 use crate::domain::tenant::format_money;
+use crate::domain::{DomainStatus, StepStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::db::domains::DomainRow;
@@ -70,8 +70,8 @@ pub async fn start_in(
         conn,
         tenant,
         domain.id,
-        "registering",
-        &["pending_payment"],
+        DomainStatus::Registering,
+        &[DomainStatus::PendingPayment],
         None,
     )
     .await?;
@@ -178,7 +178,10 @@ async fn advance(
     if matches!(domain.status.as_str(), "deleted" | "suspended") {
         // Removed before it was registered (an abandoned or canceled purchase paid late): the
         // money goes back. Removed after: the customer got the registration; stop here.
-        if steps.get("register").is_none_or(|s| s.status != "done") {
+        if steps
+            .get("register")
+            .is_none_or(|s| s.status != StepStatus::Done)
+        {
             let reason = "The purchase was canceled before the payment arrived.";
             compensate(state, &domain, reason).await?;
         }
@@ -186,20 +189,20 @@ async fn advance(
     }
     for (step, label) in SAGA_STEPS {
         let before = steps.get(step);
-        if before.is_some_and(|s| s.status == "done") {
+        if before.is_some_and(|s| s.status == StepStatus::Done) {
             continue;
         }
         let status = match step {
-            "register" => "registering",
-            "verify" => "verifying",
-            _ => "configuring_dns",
+            "register" => DomainStatus::Registering,
+            "verify" => DomainStatus::Verifying,
+            _ => DomainStatus::ConfiguringDns,
         };
         let mut conn = state.pool.acquire().await.context("acquiring")?;
         let live = [
-            "pending_payment",
-            "registering",
-            "configuring_dns",
-            "verifying",
+            DomainStatus::PendingPayment,
+            DomainStatus::Registering,
+            DomainStatus::ConfiguringDns,
+            DomainStatus::Verifying,
         ];
         if !db::domains::set_status(&mut conn, tenant, id, status, &live, None).await? {
             // Deleted or suspended while the saga ran: stop here, the next run compensates.
@@ -239,8 +242,15 @@ async fn advance(
         }
     }
     let mut tx = state.pool.begin().await.context("starting")?;
-    let activated =
-        db::domains::set_status(&mut tx, tenant, id, "active", &["verifying"], None).await?;
+    let activated = db::domains::set_status(
+        &mut tx,
+        tenant,
+        id,
+        DomainStatus::Active,
+        &[DomainStatus::Verifying],
+        None,
+    )
+    .await?;
     if activated {
         relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
         saga_audit(
@@ -462,12 +472,12 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
         &mut tx,
         tenant,
         domain.id,
-        "failed",
+        DomainStatus::Failed,
         &[
-            "pending_payment",
-            "registering",
-            "configuring_dns",
-            "verifying",
+            DomainStatus::PendingPayment,
+            DomainStatus::Registering,
+            DomainStatus::ConfiguringDns,
+            DomainStatus::Verifying,
         ],
         Some(reason),
     )

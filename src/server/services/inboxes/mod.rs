@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::domain::DomainStatus;
 use crate::domain::inboxes::{
     BatchForm, BatchResult, DomainOption, ExportFormat, InboxDetail, InboxFilter, InboxListItem,
     InboxesView, TargetDomain, WizardDomain, WizardView, inbox_status_label, plan, warmup_limit,
@@ -200,11 +201,11 @@ pub async fn provision(
             "One of the chosen domains is not yours (or was removed). Reload the page.".into(),
         )]));
     }
-    if let Some(d) = domains.iter().find(|d| d.status != "active") {
+    if let Some(d) = domains.iter().find(|d| d.status != DomainStatus::Active) {
         return Err(InboxError::Refused(format!(
             "{} is not active yet ({}): inboxes can be created once its DNS checks pass.",
             d.name,
-            crate::domain::domains::status_label(&d.status)
+            crate::domain::domains::status_label(d.status.as_str())
         )));
     }
     let mut taken: HashMap<Uuid, Vec<String>> = HashMap::new();
