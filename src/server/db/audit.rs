@@ -4,13 +4,12 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ActorKind, TenantId};
 
 /// Who did it, from where.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Actor {
-    /// `user`, `staff`, `system` or `webhook`.
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<Uuid>,
     pub label: String,
     pub ip: Option<String>,
@@ -18,10 +17,21 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Of `kind`, with `label` and no id or origin.
+    pub fn named(kind: ActorKind, label: &str) -> Self {
+        Self {
+            kind,
+            id: None,
+            label: label.to_string(),
+            ip: None,
+            user_agent: None,
+        }
+    }
+
     /// A customer, from the request they made.
     pub fn user(id: Uuid, label: &str, origin: &Origin) -> Self {
         Self {
-            kind: "user",
+            kind: ActorKind::User,
             id: Some(id),
             label: label.to_string(),
             ip: origin.ip.clone(),
@@ -31,17 +41,13 @@ impl Actor {
 
     /// Background work (the saga, triggers, the trial clock): `label` says which.
     pub fn system(label: &str) -> Self {
-        Self {
-            kind: "system",
-            label: label.to_string(),
-            ..Default::default()
-        }
+        Self::named(ActorKind::System, label)
     }
 
     /// `kind:label`, or the kind alone: how suspensions and refunds name who did them.
     pub fn describe(&self) -> String {
         if self.label.is_empty() {
-            self.kind.to_string()
+            self.kind.as_str().to_string()
         } else {
             format!("{}:{}", self.kind, self.label)
         }
@@ -49,11 +55,7 @@ impl Actor {
 
     /// A provider's webhook (`stripe`, `kumomta`).
     pub fn webhook(label: &str) -> Self {
-        Self {
-            kind: "webhook",
-            label: label.to_string(),
-            ..Default::default()
-        }
+        Self::named(ActorKind::Webhook, label)
     }
 }
 
@@ -167,7 +169,7 @@ pub async fn record<'e>(
 pub struct AuditRow {
     pub id: i64,
     pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     pub actor_label: String,
     pub tenant_id: Option<Uuid>,

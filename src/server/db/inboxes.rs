@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{InboxStatus, TenantId};
 
 const COLUMNS: &str = "i.id, i.tenant_id, i.domain_id, d.name AS domain, i.local_part, i.address,
     i.first_name, i.last_name, i.display_name, i.status, i.daily_cap, i.warmup_started_at,
@@ -22,7 +22,7 @@ pub struct InboxRow {
     pub first_name: String,
     pub last_name: String,
     pub display_name: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub daily_cap: i32,
     pub warmup_started_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -167,7 +167,7 @@ pub async fn taken<'e>(
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub domain: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<InboxStatus>,
     pub batch: Option<Uuid>,
     pub ids: Option<Vec<Uuid>>,
 }
@@ -187,7 +187,7 @@ pub async fn count<'e>(
         sqlx::query_scalar(&format!("SELECT count(*) FROM inboxes i WHERE {FILTER}"))
             .bind(tenant.0)
             .bind(f.domain)
-            .bind(&f.status)
+            .bind(f.status.map(InboxStatus::as_str))
             .bind(f.batch)
             .bind(&f.ids)
             .fetch_one(exec)
@@ -208,7 +208,7 @@ pub async fn list<'e>(
     ))
     .bind(tenant.0)
     .bind(f.domain)
-    .bind(&f.status)
+    .bind(f.status.map(InboxStatus::as_str))
     .bind(f.batch)
     .bind(&f.ids)
     .bind(offset)
@@ -229,7 +229,7 @@ pub async fn credentials<'e>(
     ))
     .bind(tenant.0)
     .bind(f.domain)
-    .bind(&f.status)
+    .bind(f.status.map(InboxStatus::as_str))
     .bind(f.batch)
     .bind(&f.ids)
     .fetch_all(exec)
@@ -256,17 +256,17 @@ pub async fn set_status(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-    status: &str,
-    from: &[&str],
+    status: InboxStatus,
+    from: &[InboxStatus],
 ) -> super::Result<bool> {
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let done = sqlx::query(
         "UPDATE inboxes SET status = $3, updated_at = now()
           WHERE tenant_id = $1 AND id = $2 AND status = ANY($4)",
     )
     .bind(tenant.0)
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(&from)
     .execute(conn)
     .await?;
@@ -298,7 +298,7 @@ pub async fn update_settings(
 pub struct RelayUserRow {
     pub id: Uuid,
     pub address: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub password_salt: String,
     pub password_sha256: String,
 }

@@ -3,7 +3,7 @@
 use chrono::{Duration, Utc};
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Website};
+use crate::domain::{ActorKind, CompanyName, EmailAddress, Password, TenantId, UserId, Website};
 use crate::error::FieldError;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
 use crate::server::crypto;
@@ -367,7 +367,7 @@ async fn session_audit(
 ) -> anyhow::Result<()> {
     let mut actor = Actor::user(user.0, label, origin);
     if tenant.is_none() {
-        actor.kind = "staff";
+        actor.kind = ActorKind::Staff;
     }
     let target = format!("user:{}", user.0);
     let entry = Entry {

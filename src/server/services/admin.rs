@@ -6,13 +6,13 @@ use anyhow::Context;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
 use crate::domain::admin::{
     AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
     AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
     JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
+use crate::domain::{ActorKind, TenantId};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Entry};
@@ -212,9 +212,9 @@ fn audit_entry(a: db::audit::AuditRow, staff_view: bool) -> AdminAuditEntry {
         let name = a.tenant_name.clone().unwrap_or_else(|| "(deleted)".into());
         (id.to_string(), name)
     });
-    let hide = !staff_view && a.actor_kind == "staff";
+    let hide = !staff_view && a.actor_kind == ActorKind::Staff;
     let actor = match (a.actor_kind.as_str(), a.actor_label.as_str()) {
-        ("staff", _) if hide => "InboxGrove staff".to_string(),
+        _ if hide => "InboxGrove staff".to_string(),
         (kind, "") => kind.to_string(),
         (kind, label) => format!("{kind}: {label}"),
     };
@@ -248,10 +248,7 @@ pub async fn audit(
     tenant: &str,
     before: Option<i64>,
 ) -> anyhow::Result<AuditView> {
-    let actor = match actor.trim() {
-        a @ ("user" | "staff" | "system" | "webhook") => a,
-        _ => "",
-    };
+    let actor = ActorKind::parse(actor.trim()).map_or("", ActorKind::as_str);
     let tenant_id = Uuid::parse_str(tenant.trim()).ok();
     let rows = db::audit::search(
         &state.pool,

@@ -438,11 +438,7 @@ pub async fn evaluate_triggers(
         let Some(t) = trigger(&state.settings.abuse, deliveries, bounces, complaints) else {
             continue;
         };
-        let actor = db::audit::Actor {
-            kind: "system",
-            label: "abuse trigger".into(),
-            ..Default::default()
-        };
+        let actor = db::audit::Actor::system("abuse trigger");
         let reason = t.reason(&state.settings.abuse);
         match crate::server::services::suspensions::suspend(state, tenant, "abuse", &reason, &actor)
             .await

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ActorKind, TenantId};
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -175,7 +175,7 @@ async fn apply_stored(
     };
     db::finish_event(conn, &event.id, label, tenant).await?;
     // One row per event that changed a tenant; a staff replay is always recorded.
-    if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == "staff" {
+    if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == ActorKind::Staff {
         crate::server::db::audit::record(
             &mut *conn,
             actor,

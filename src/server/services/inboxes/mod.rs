@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::domain::DomainStatus;
 use crate::domain::inboxes::{
     BatchForm, BatchResult, DomainOption, ExportFormat, InboxDetail, InboxFilter, InboxListItem,
     InboxesView, TargetDomain, WizardDomain, WizardView, inbox_status_label, plan, warmup_limit,
 };
+use crate::domain::{DomainStatus, InboxStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Entry};
@@ -367,8 +367,8 @@ fn list_item(state: &AppState, r: &InboxRow) -> InboxListItem {
         address: r.address(),
         display_name: r.display_name.clone(),
         domain: r.domain.clone(),
-        status: r.status.clone(),
-        status_label: inbox_status_label(&r.status).into(),
+        status: r.status.as_str().into(),
+        status_label: inbox_status_label(r.status.as_str()).into(),
         daily_cap: r.daily_cap,
         warmup: warmup(state, r).0,
     }
@@ -382,15 +382,18 @@ pub fn parse_filter(f: &InboxFilter) -> Result<Filter, InboxError> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let status = opt(&f.status);
-    if let Some(s) = &status
-        && !matches!(s.as_str(), "active" | "pending_relay" | "suspended")
-    {
-        return Err(InboxError::Invalid(vec![(
-            "status",
-            format!("“{s}” is not an inbox status."),
-        )]));
-    }
+    let status = match opt(&f.status) {
+        None => None,
+        Some(s) => match InboxStatus::parse(&s) {
+            Some(st) if st != InboxStatus::Deleted => Some(st),
+            _ => {
+                return Err(InboxError::Invalid(vec![(
+                    "status",
+                    format!("“{s}” is not an inbox status."),
+                )]));
+            }
+        },
+    };
     Ok(Filter {
         domain: opt(&f.domain).map(|d| parse_id("domain", &d)).transpose()?,
         status,
@@ -528,20 +531,17 @@ pub async fn change(
 ) -> Result<(), InboxError> {
     manager(ctx)?;
     let row = load(state, ctx, id).await?;
-    let (to, from, action): (&str, &[&str], &str) = match change {
-        Change::Suspend => ("suspended", &["active", "pending_relay"], "inbox.suspend"),
-        Change::Resume => ("pending_relay", &["suspended"], "inbox.resume"),
-        Change::Delete => (
-            "deleted",
-            &["active", "pending_relay", "suspended"],
-            "inbox.delete",
-        ),
+    use InboxStatus::{Active, Deleted, PendingRelay, Suspended};
+    let (to, from, action): (InboxStatus, &[InboxStatus], &str) = match change {
+        Change::Suspend => (Suspended, &[Active, PendingRelay], "inbox.suspend"),
+        Change::Resume => (PendingRelay, &[Suspended], "inbox.resume"),
+        Change::Delete => (Deleted, &[Active, PendingRelay, Suspended], "inbox.delete"),
     };
     let mut tx = state.pool.begin().await.context("starting")?;
     if !db::inboxes::set_status(&mut tx, ctx.tenant_id(), id, to, from).await? {
         return Err(InboxError::Refused(format!(
             "The inbox is {}; that cannot be done now.",
-            inbox_status_label(&row.inbox.status).to_lowercase()
+            inbox_status_label(row.inbox.status.as_str()).to_lowercase()
         )));
     }
     relay::request_in(
