@@ -9,7 +9,7 @@ use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
 use crate::server::crypto;
 use crate::server::db::Constraint;
 use crate::server::db::accounts::LoginRow;
-use crate::server::db::audit::{Actor, Entry, Origin};
+use crate::server::db::audit::{AccountAction, Actor, Change, Origin};
 use crate::server::db::auth_failures::{Bound, Keys, Kind};
 use crate::server::db::{self};
 use crate::server::providers::mail::OutgoingMail;
@@ -289,20 +289,17 @@ async fn create(
         }
     })?;
     tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
-    db::audit::record(
+    db::audit::account(
         &state.pool,
         &Actor::user(user_id.0, email.as_str(), origin),
-        Entry {
-            tenant: Some(tenant_id),
-            action: "account.signup",
-            target: &format!("user:{}", user_id.0),
-            before: None,
-            after: Some(serde_json::json!({
-                "company": company.as_str(),
-                "email": email.as_str(),
-                "trial_ends_at": trial_ends_at,
-            })),
-        },
+        Some(tenant_id),
+        db::audit::AccountAction::Signup,
+        user_id,
+        Change::after(serde_json::json!({
+            "company": company.as_str(),
+            "email": email.as_str(),
+            "trial_ends_at": trial_ends_at,
+        })),
     )
     .await?;
     Ok(SignedIn {
@@ -342,7 +339,15 @@ pub async fn login(
     }
     let signed_in = result?;
     let (user, tenant) = (signed_in.user_id, signed_in.tenant_id);
-    session_audit(state, "account.login", user, &email_key, tenant, origin).await?;
+    session_audit(
+        state,
+        AccountAction::Login,
+        user,
+        &email_key,
+        tenant,
+        origin,
+    )
+    .await?;
     Ok(signed_in)
 }
 
@@ -353,13 +358,13 @@ pub async fn logout(
     tenant: Option<TenantId>,
     origin: &Origin,
 ) -> anyhow::Result<()> {
-    session_audit(state, "account.logout", user, "", tenant, origin).await
+    session_audit(state, AccountAction::Logout, user, "", tenant, origin).await
 }
 
 /// The audit row of a sign-in or sign-out: a user without a workspace is staff.
 async fn session_audit(
     state: &AppState,
-    action: &str,
+    action: AccountAction,
     user: UserId,
     label: &str,
     tenant: Option<TenantId>,
@@ -369,15 +374,7 @@ async fn session_audit(
     if tenant.is_none() {
         actor.kind = ActorKind::Staff;
     }
-    let target = format!("user:{}", user.0);
-    let entry = Entry {
-        tenant,
-        action,
-        target: &target,
-        before: None,
-        after: None,
-    };
-    Ok(db::audit::record(&state.pool, &actor, entry).await?)
+    Ok(db::audit::account(&state.pool, &actor, tenant, action, user, Change::none()).await?)
 }
 
 /// The account behind a typed email, if it may sign in (a customer, or staff).

@@ -176,20 +176,17 @@ async fn apply_stored(
     db::finish_event(conn, &event.id, label, tenant).await?;
     // One row per event that changed a tenant; a staff replay is always recorded.
     if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == ActorKind::Staff {
-        crate::server::db::audit::record(
+        crate::server::db::audit::stripe_event(
             &mut *conn,
             actor,
-            crate::server::db::audit::Entry {
-                tenant: tenant.map(TenantId),
-                action: &format!("stripe.{}", event.kind),
-                target: &format!("event:{}", event.id),
-                before: None,
-                after: Some(serde_json::json!({
-                    "object": event.data.object.get("id"),
-                    "status": event.data.object.get("status"),
-                    "outcome": label,
-                })),
-            },
+            tenant.map(TenantId),
+            &event.kind,
+            &event.id,
+            crate::server::db::audit::Change::after(serde_json::json!({
+                "object": event.data.object.get("id"),
+                "status": event.data.object.get("status"),
+                "outcome": label,
+            })),
         )
         .await?;
     }

@@ -14,7 +14,7 @@ use crate::domain::billing::{
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, Change};
 use crate::server::db::billing::{self as db, CurrentSubscription};
 use crate::server::providers::payments::{
     CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
@@ -278,16 +278,16 @@ pub async fn choose_plan(
                 &format!("ig:plan:{}:{}:{}", s.id, plan_id, Uuid::new_v4()),
             )
             .await?;
-        crate::server::db::audit::record(
+        crate::server::db::audit::billing(
             &state.pool,
             actor,
-            Entry {
-                tenant: Some(ctx.tenant_id()),
-                action: "billing.plan_change",
-                target: &format!("subscription:{}", s.id),
-                before: Some(serde_json::json!({ "plan": s.plan_id })),
-                after: Some(serde_json::json!({ "plan": plan_id })),
-            },
+            ctx.tenant_id(),
+            crate::server::db::audit::BillingAction::PlanChange,
+            &format!("subscription:{}", s.id),
+            Change::from_to(
+                serde_json::json!({ "plan": s.plan_id }),
+                serde_json::json!({ "plan": plan_id }),
+            ),
         )
         .await?;
         return Ok(PlanOutcome::Changed);
@@ -328,16 +328,16 @@ pub async fn choose_plan(
         },
     )
     .await?;
-    crate::server::db::audit::record(
+    crate::server::db::audit::billing(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "billing.checkout",
-            target: &format!("checkout:{}", session.id),
-            before: Some(serde_json::json!({ "plan": previous_plan })),
-            after: Some(serde_json::json!({ "plan": plan_id, "mode": "subscription" })),
-        },
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::Checkout,
+        &format!("checkout:{}", session.id),
+        Change::from_to(
+            serde_json::json!({ "plan": previous_plan }),
+            serde_json::json!({ "plan": plan_id, "mode": "subscription" }),
+        ),
     )
     .await?;
     tx.commit().await.context("recording the checkout")?;
@@ -378,16 +378,16 @@ pub async fn set_cancel_at_period_end(
             &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()),
         )
         .await?;
-    crate::server::db::audit::record(
+    crate::server::db::audit::billing(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "billing.cancel_at_period_end",
-            target: &format!("subscription:{}", sub.id),
-            before: Some(serde_json::json!({ "cancel_at_period_end": !cancel })),
-            after: Some(serde_json::json!({ "cancel_at_period_end": cancel })),
-        },
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::CancelAtPeriodEnd,
+        &format!("subscription:{}", sub.id),
+        Change::from_to(
+            serde_json::json!({ "cancel_at_period_end": !cancel }),
+            serde_json::json!({ "cancel_at_period_end": cancel }),
+        ),
     )
     .await?;
     Ok(())

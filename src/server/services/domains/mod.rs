@@ -14,7 +14,7 @@ use crate::domain::{DomainKind, DomainName, DomainSearch, DomainStatus, StepStat
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::Constraint;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, Change};
 use crate::server::db::domains::{DomainRow, NewDomain, RecordRow};
 use crate::server::dns::expected::normalize_name;
 use crate::server::dns::{DnsCheckError, ExpectedRecord, RecordPurpose};
@@ -253,21 +253,18 @@ pub async fn buy(
         },
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "domain.purchase",
-            target: &format!("domain:{id}"),
-            before: None,
-            after: Some(serde_json::json!({
-                "name": name.as_str(),
-                "price_cents": price,
-                "currency": currency,
-                "checkout": session.id,
-            })),
-        },
+        tenant,
+        db::audit::DomainAction::Purchase,
+        id,
+        Change::after(serde_json::json!({
+            "name": name.as_str(),
+            "price_cents": price,
+            "currency": currency,
+            "checkout": session.id,
+        })),
     )
     .await?;
     tx.commit().await.context("recording the purchase")?;
@@ -408,16 +405,13 @@ pub async fn add_own(
         false,
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "domain.connect",
-            target: &format!("domain:{id}"),
-            before: None,
-            after: Some(serde_json::json!({ "name": name.as_str(), "managed": zone.is_some() })),
-        },
+        tenant,
+        db::audit::DomainAction::Connect,
+        id,
+        Change::after(serde_json::json!({ "name": name.as_str(), "managed": zone.is_some() })),
     )
     .await?;
     tx.commit().await.context("connecting the domain")?;
@@ -667,16 +661,16 @@ pub async fn repair(
         .await
         .map_err(|f| DomainError::Refused(f.message().to_string()))?;
     health::check_and_store(state, &d, health::Promote::Yes).await?;
-    db::audit::record(
+    db::audit::domain(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "domain.repair",
-            target: &format!("domain:{id}"),
-            before: Some(serde_json::json!({ "removed": removed })),
-            after: Some(serde_json::json!({ "name": d.name, "written": expected.len() })),
-        },
+        ctx.tenant_id(),
+        db::audit::DomainAction::Repair,
+        id,
+        Change::from_to(
+            serde_json::json!({ "removed": removed }),
+            serde_json::json!({ "name": d.name, "written": expected.len() }),
+        ),
     )
     .await?;
     Ok(())
@@ -806,20 +800,20 @@ pub async fn delete(
         chrono::Duration::zero(),
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "domain.delete",
-            target: &format!("domain:{id}"),
-            before: Some(serde_json::json!({ "name": d.name, "status": was.as_str() })),
-            after: Some(serde_json::json!({
+        ctx.tenant_id(),
+        db::audit::DomainAction::Delete,
+        id,
+        Change::from_to(
+            serde_json::json!({ "name": d.name, "status": was.as_str() }),
+            serde_json::json!({
                 "status": "deleted",
                 "inboxes_removed": inboxes,
                 "records_removed": records_removed,
-            })),
-        },
+            }),
+        ),
     )
     .await?;
     tx.commit().await.context("removing the domain")?;

@@ -257,7 +257,7 @@ async fn advance(
             &mut tx,
             tenant,
             id,
-            "domain.active",
+            db::audit::DomainAction::Active,
             json!({ "name": domain.name }),
         )
         .await?;
@@ -446,19 +446,16 @@ async fn saga_audit(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
     domain: Uuid,
-    action: &str,
+    action: db::audit::DomainAction,
     after: serde_json::Value,
 ) -> db::Result<()> {
-    db::audit::record(
+    db::audit::domain(
         conn,
         &db::audit::Actor::system("domain saga"),
-        db::audit::Entry {
-            tenant: Some(tenant),
-            action,
-            target: &format!("domain:{domain}"),
-            before: None,
-            after: Some(after),
-        },
+        tenant,
+        action,
+        domain,
+        db::audit::Change::after(after),
     )
     .await
 }
@@ -487,7 +484,7 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
             &mut tx,
             tenant,
             domain.id,
-            "domain.failed",
+            db::audit::DomainAction::Failed,
             json!({ "name": domain.name, "reason": reason }),
         )
         .await?;
@@ -571,7 +568,7 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         &mut conn,
         tenant,
         id,
-        "domain.refund",
+        db::audit::DomainAction::Refund,
         json!({ "name": domain.name, "amount_cents": amount, "currency": currency }),
     )
     .await?;

@@ -18,7 +18,7 @@ use crate::domain::inboxes::{
 use crate::domain::{DomainStatus, InboxStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, InboxAction};
 use crate::server::db::inboxes::{CredentialRow, Filter, InboxRow, NewInboxes};
 use crate::server::services::billing::access;
 use crate::server::state::AppState;
@@ -283,20 +283,17 @@ pub async fn provision(
         relay::AFTER_INLINE_ATTEMPT,
     )
     .await?;
-    db::audit::record(
+    db::audit::inboxes(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "inboxes.provision",
-            target: &format!("batch:{batch}"),
-            before: None,
-            after: Some(serde_json::json!({
-                "count": count,
-                "domains": targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
-                "convention": spec.convention.key(),
-            })),
-        },
+        tenant,
+        db::audit::InboxesAction::Provision,
+        &format!("batch:{batch}"),
+        db::audit::Change::after(serde_json::json!({
+            "count": count,
+            "domains": targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            "convention": spec.convention.key(),
+        })),
     )
     .await?;
     tx.commit().await.context("committing the batch")?;
@@ -497,18 +494,15 @@ pub async fn reveal(
 ) -> Result<String, InboxError> {
     let row = load(state, ctx, id).await?;
     let password = open_password(state, &row)?;
-    db::audit::record(
+    db::audit::inbox(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inbox.reveal_credentials",
-            target: &format!("inbox:{id}"),
-            before: None,
-            after: Some(
-                serde_json::json!({ "address": row.inbox.address(), "password": "********" }),
-            ),
-        },
+        ctx.tenant_id(),
+        db::audit::InboxAction::RevealCredentials,
+        id,
+        db::audit::Change::after(
+            serde_json::json!({ "address": row.inbox.address(), "password": "********" }),
+        ),
     )
     .await?;
     Ok(password.to_string())
@@ -532,10 +526,14 @@ pub async fn change(
     manager(ctx)?;
     let row = load(state, ctx, id).await?;
     use InboxStatus::{Active, Deleted, PendingRelay, Suspended};
-    let (to, from, action): (InboxStatus, &[InboxStatus], &str) = match change {
-        Change::Suspend => (Suspended, &[Active, PendingRelay], "inbox.suspend"),
-        Change::Resume => (PendingRelay, &[Suspended], "inbox.resume"),
-        Change::Delete => (Deleted, &[Active, PendingRelay, Suspended], "inbox.delete"),
+    let (to, from, action): (InboxStatus, &[InboxStatus], InboxAction) = match change {
+        Change::Suspend => (Suspended, &[Active, PendingRelay], InboxAction::Suspend),
+        Change::Resume => (PendingRelay, &[Suspended], InboxAction::Resume),
+        Change::Delete => (
+            Deleted,
+            &[Active, PendingRelay, Suspended],
+            InboxAction::Delete,
+        ),
     };
     let mut tx = state.pool.begin().await.context("starting")?;
     if !db::inboxes::set_status(&mut tx, ctx.tenant_id(), id, to, from).await? {
@@ -551,16 +549,16 @@ pub async fn change(
         relay::AFTER_INLINE_ATTEMPT,
     )
     .await?;
-    db::audit::record(
+    db::audit::inbox(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action,
-            target: &format!("inbox:{id}"),
-            before: Some(serde_json::json!({ "status": row.inbox.status })),
-            after: Some(serde_json::json!({ "status": to, "address": row.inbox.address() })),
-        },
+        ctx.tenant_id(),
+        action,
+        id,
+        db::audit::Change::from_to(
+            serde_json::json!({ "status": row.inbox.status }),
+            serde_json::json!({ "status": to, "address": row.inbox.address() }),
+        ),
     )
     .await?;
     tx.commit().await.context("committing")?;
@@ -605,17 +603,7 @@ pub async fn update(
     }
     let mut tx = state.pool.begin().await.context("starting")?;
     db::inboxes::update_settings(&mut tx, ctx.tenant_id(), id, name, cap).await?;
-    db::audit::record(
-        &mut *tx,
-        actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inbox.update",
-            target: &format!("inbox:{id}"),
-            before: Some(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap })),
-            after: Some(serde_json::json!({ "display_name": name, "daily_cap": cap })),
-        },
-    )
+    db::audit::inbox(&mut *tx, actor, ctx.tenant_id(), db::audit::InboxAction::Update, id, db::audit::Change::from_to(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap }), serde_json::json!({ "display_name": name, "daily_cap": cap })))
     .await?;
     tx.commit().await.context("committing")?;
     Ok(())
@@ -643,16 +631,15 @@ pub async fn export(
         });
     }
     let csv = export::write(format, &state.settings, &creds)?;
-    db::audit::record(
+    db::audit::inboxes(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inboxes.export",
-            target: &filter.query(),
-            before: None,
-            after: Some(serde_json::json!({ "format": format.key(), "count": rows.len() })),
-        },
+        ctx.tenant_id(),
+        db::audit::InboxesAction::Export,
+        &filter.query(),
+        db::audit::Change::after(
+            serde_json::json!({ "format": format.key(), "count": rows.len() }),
+        ),
     )
     .await?;
     tx.commit().await.context("recording the export")?;
