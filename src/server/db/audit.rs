@@ -134,11 +134,7 @@ struct Entry<'a> {
     pub after: Option<Value>,
 }
 
-async fn record<'e>(
-    exec: impl PgExecutor<'e>,
-    actor: &Actor,
-    e: Entry<'_>,
-) -> super::Result<()> {
+async fn record<'e>(exec: impl PgExecutor<'e>, actor: &Actor, e: Entry<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor_kind, actor_id, actor_label, tenant_id, action, target,
              before, after, ip, user_agent)

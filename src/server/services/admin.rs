@@ -16,8 +16,7 @@ use crate::domain::{ActorKind, TenantId};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change};
-use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
-use crate::server::services::billing::events;
+use crate::server::services::billing::{self, RefundError, events};
 use crate::server::state::AppState;
 
 const PAGE: i64 = 25;
@@ -399,29 +398,17 @@ pub async fn refund(
             "This charge was already refunded.".into(),
         ));
     }
-    let outcome = state
-        .payments
-        .refund(&RefundRequest {
-            payment_intent_id,
-            amount_cents: None,
-            reason: RefundReason::RequestedByCustomer,
-            idempotency_key: format!("ig:admin-refund:{}", entry.id),
-        })
-        .await;
+    let outcome = billing::refund_in_full(
+        state.payments.as_ref(),
+        payment_intent_id,
+        format!("ig:admin-refund:{}", entry.id),
+    )
+    .await;
     let refund = match outcome {
         Ok(r) => r,
-        Err(PaymentsError::Rejected { message, .. }) => {
-            return Err(AdminError::Upstream(format!(
-                "Stripe refused the refund: {message}"
-            )));
-        }
-        Err(PaymentsError::RateLimited | PaymentsError::Unavailable(_)) => {
-            return Err(AdminError::Upstream(
-                "Payments are unavailable right now; nothing was refunded. Try again in a minute."
-                    .into(),
-            ));
-        }
-        Err(PaymentsError::Unexpected(e)) => return Err(e.into()),
+        Err(RefundError::Unexpected(e)) => return Err(e.into()),
+        // Refused, already refunded or unavailable: the message says which, safe for staff.
+        Err(e) => return Err(AdminError::Upstream(e.to_string())),
     };
     db::admin::set_refund_id(&mut tx, entry.id, &refund.id).await?;
     let amount = format_money(refund.amount_cents, &refund.currency);

@@ -17,7 +17,8 @@ use crate::server::auth::TenantCtx;
 use crate::server::db::audit::{Actor, Change};
 use crate::server::db::billing::{self as db, CurrentSubscription};
 use crate::server::providers::payments::{
-    CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, NewCustomer, Payments, PaymentsError, PortalRequest, Refund,
+    RefundReason, RefundRequest, SubscriptionChange,
 };
 use crate::server::services::dashboard::days_left;
 use crate::server::state::AppState;
@@ -429,4 +430,52 @@ pub async fn checkout_status(
         plan_name: view.plan_name,
         status: view.status,
     })
+}
+
+/// Why a refund did not happen, mapped from the provider's error in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    /// The payment was refunded before (`charge_already_refunded`): the money is back.
+    #[error("Stripe refused the refund: {0}")]
+    AlreadyRefunded(String),
+    /// Refused for good; the provider's message is safe to show.
+    #[error("Stripe refused the refund: {0}")]
+    Refused(String),
+    /// Nothing was refunded; worth trying again later.
+    #[error("Payments are unavailable right now; nothing was refunded. Try again in a minute.")]
+    Unavailable(#[source] PaymentsError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<PaymentsError> for RefundError {
+    fn from(e: PaymentsError) -> Self {
+        match e {
+            PaymentsError::Rejected { code, message }
+                if code.as_deref() == Some("charge_already_refunded") =>
+            {
+                Self::AlreadyRefunded(message)
+            }
+            PaymentsError::Rejected { message, .. } => Self::Refused(message),
+            PaymentsError::RateLimited | PaymentsError::Unavailable(_) => Self::Unavailable(e),
+            PaymentsError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// Refunds a payment in full, at most once per `idempotency_key`: the one refund path of a
+/// staff refund (`services::admin::refund`) and the purchase saga's compensation.
+pub async fn refund_in_full(
+    payments: &dyn Payments,
+    payment_intent_id: String,
+    idempotency_key: String,
+) -> Result<Refund, RefundError> {
+    Ok(payments
+        .refund(&RefundRequest {
+            payment_intent_id,
+            amount_cents: None,
+            reason: RefundReason::RequestedByCustomer,
+            idempotency_key,
+        })
+        .await?)
 }

@@ -35,8 +35,8 @@ use crate::server::db;
 use crate::server::db::domains::DomainRow;
 use crate::server::jobs::{self, Enqueued, Job, JobError, NewJob};
 use crate::server::providers::dns::DnsError;
-use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
 use crate::server::providers::registrar::{RegisterRequest, RegistrarError};
+use crate::server::services::billing::{RefundError, refund_in_full};
 use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
@@ -537,30 +537,30 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         return Ok(());
     };
     drop(conn);
-    let outcome = state
-        .payments
-        .refund(&RefundRequest {
-            payment_intent_id,
-            amount_cents: None,
-            reason: RefundReason::RequestedByCustomer,
-            idempotency_key: format!("ig:refund:{purchase}"),
-        })
-        .await;
+    let outcome = refund_in_full(
+        state.payments.as_ref(),
+        payment_intent_id,
+        format!("ig:refund:{purchase}"),
+    )
+    .await;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
     match outcome {
-        Ok(_) => {}
-        Err(PaymentsError::Rejected { code, .. })
-            if code.as_deref() == Some("charge_already_refunded") => {}
-        Err(PaymentsError::Rejected { message, .. }) => {
+        Ok(_) | Err(RefundError::AlreadyRefunded(_)) => {}
+        Err(RefundError::Refused(message)) => {
             db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
             return Err(JobError::Fatal(anyhow::anyhow!(
                 "the refund was refused: {message}"
             )));
         }
-        Err(e) => {
+        Err(RefundError::Unavailable(e)) => {
             let message = e.to_string();
             db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
             return Err(JobError::Retry(e.into()));
+        }
+        Err(RefundError::Unexpected(e)) => {
+            let message = e.to_string();
+            db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
+            return Err(JobError::Retry(e));
         }
     }
     db::domains::step_finished(&mut conn, tenant, id, "refund", None).await?;
