@@ -140,7 +140,7 @@ async fn record<'e>(exec: impl PgExecutor<'e>, actor: &Actor, e: Entry<'_>) -> s
              before, after, ip, user_agent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(actor.kind)
+    .bind(actor.kind.as_str())
     .bind(actor.id)
     .bind(&actor.label)
     .bind(e.tenant.map(|t| t.0))
