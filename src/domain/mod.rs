@@ -6,8 +6,13 @@ pub mod billing;
 pub mod domain_name;
 pub mod domains;
 pub mod inboxes;
+pub mod status;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
 pub use domain_name::{DomainName, DomainSearch};
+pub use status::{
+    ActorKind, DomainKind, DomainStatus, InboxStatus, JobStatus, RecordStatus, StepStatus,
+    SuspensionCategory, TenantStatus,
+};
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};

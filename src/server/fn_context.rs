@@ -48,7 +48,7 @@ pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::A
             .ok_or(AppError::NotFound)?;
     let origin = origin().await;
     Ok(crate::server::db::audit::Actor {
-        kind: "staff",
+        kind: crate::domain::ActorKind::Staff,
         id: Some(auth.user_id),
         label: email,
         ip: origin.ip,

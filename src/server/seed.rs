@@ -4,7 +4,7 @@ use chrono::{Duration, Utc};
 
 use crate::domain::{CompanyName, EmailAddress, Password};
 use crate::server::db;
-use crate::server::db::accounts::CreateSignupError;
+use crate::server::db::Constraint;
 use crate::server::state::AppState;
 
 pub const DEMO_EMAIL: &str = "demo@inboxgrove.test";
@@ -30,8 +30,9 @@ pub async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
     )
     .await
     {
-        Ok(_) | Err(CreateSignupError::EmailTaken) => {}
-        Err(CreateSignupError::Unexpected(e)) => return Err(e),
+        Ok(_) => {}
+        Err(e) if e.violated(&Constraint::UsersEmail) => {}
+        Err(e) => return Err(e.into()),
     }
 
     let staff = EmailAddress::parse(STAFF_EMAIL).map_err(anyhow::Error::msg)?;

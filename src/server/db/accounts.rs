@@ -1,4 +1,4 @@
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -14,19 +14,9 @@ pub struct NewSignup<'a> {
     pub trial_ends_at: DateTime<Utc>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CreateSignupError {
-    #[error("email already registered")]
-    EmailTaken,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-/// Creates tenant, owner user and owner membership in one transaction: all or nothing.
-pub async fn create_signup(
-    pool: &PgPool,
-    s: NewSignup<'_>,
-) -> Result<(TenantId, UserId), CreateSignupError> {
+/// Creates tenant, owner user and owner membership in one transaction: all or nothing. An
+/// email already registered: [`Constraint::UsersEmail`](super::Constraint::UsersEmail).
+pub async fn create_signup(pool: &PgPool, s: NewSignup<'_>) -> super::Result<(TenantId, UserId)> {
     let mut tx = pool.begin().await.context("starting signup transaction")?;
     let tenant_id = Uuid::new_v4();
     let user_id = Uuid::new_v4();
@@ -55,23 +45,16 @@ async fn insert_user(
     email: &EmailAddress,
     hash: &PasswordHash,
     is_staff: bool,
-) -> Result<(), CreateSignupError> {
-    let res = sqlx::query(
-        "INSERT INTO users (id, email, password_hash, is_staff) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user_id)
-    .bind(email.as_str())
-    .bind(hash.as_phc())
-    .bind(is_staff)
-    .execute(&mut **tx)
-    .await;
-    match res {
-        Ok(_) => Ok(()),
-        Err(e) if super::violated_constraint(&e) == Some("users_email_key") => {
-            Err(CreateSignupError::EmailTaken)
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("inserting user").into()),
-    }
+) -> super::Result<()> {
+    sqlx::query("INSERT INTO users (id, email, password_hash, is_staff) VALUES ($1, $2, $3, $4)")
+        .bind(user_id)
+        .bind(email.as_str())
+        .bind(hash.as_phc())
+        .bind(is_staff)
+        .execute(&mut **tx)
+        .await
+        .context("inserting user")?;
+    Ok(())
 }
 
 /// Creates a staff user with no customer workspace. Returns false if the email exists.
@@ -79,15 +62,15 @@ pub async fn create_staff_user(
     pool: &PgPool,
     email: &EmailAddress,
     hash: &PasswordHash,
-) -> Result<bool, anyhow::Error> {
+) -> super::Result<bool> {
     let mut tx = pool.begin().await?;
     match insert_user(&mut tx, Uuid::new_v4(), email, hash, true).await {
         Ok(()) => {
             tx.commit().await?;
             Ok(true)
         }
-        Err(CreateSignupError::EmailTaken) => Ok(false),
-        Err(CreateSignupError::Unexpected(e)) => Err(e),
+        Err(e) if e.violated(&super::Constraint::UsersEmail) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -99,7 +82,7 @@ pub struct LoginRow {
     pub tenant_id: Option<TenantId>,
 }
 
-pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> anyhow::Result<Option<LoginRow>> {
+pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> super::Result<Option<LoginRow>> {
     let row: Option<(Uuid, String, bool, Option<Uuid>)> = sqlx::query_as(
         "SELECT u.id, u.password_hash, u.is_staff,
                 (SELECT m.tenant_id FROM memberships m WHERE m.user_id = u.id
@@ -122,7 +105,7 @@ pub async fn membership_role(
     pool: &PgPool,
     user: UserId,
     tenant: TenantId,
-) -> anyhow::Result<Option<Role>> {
+) -> super::Result<Option<Role>> {
     let role: Option<String> = sqlx::query_scalar(
         "SELECT m.role FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
     )
@@ -131,12 +114,12 @@ pub async fn membership_role(
     .fetch_optional(pool)
     .await
     .context("loading membership")?;
-    role.map(|r| Role::parse(&r).map_err(anyhow::Error::msg))
+    role.map(|r| Role::parse(&r).map_err(super::Error::Corrupt))
         .transpose()
 }
 
 /// The user's email if the user is staff; `None` for anyone else (or no such user).
-pub async fn staff_email(pool: &PgPool, user: UserId) -> anyhow::Result<Option<String>> {
+pub async fn staff_email(pool: &PgPool, user: UserId) -> super::Result<Option<String>> {
     sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND is_staff")
         .bind(user.0)
         .fetch_optional(pool)

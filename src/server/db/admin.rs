@@ -41,7 +41,7 @@ pub async fn search(
     plan: &str,
     offset: i64,
     limit: i64,
-) -> anyhow::Result<(Vec<TenantRow>, i64)> {
+) -> super::Result<(Vec<TenantRow>, i64)> {
     let total: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM tenants t WHERE {TENANT_FILTER}"
     ))
@@ -63,14 +63,14 @@ pub async fn search(
     Ok((rows, total))
 }
 
-pub async fn tenant(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<TenantRow>> {
+pub async fn tenant(pool: &PgPool, id: Uuid) -> super::Result<Option<TenantRow>> {
     Ok(sqlx::query_as(&format!("{TENANT_SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await?)
 }
 
-pub async fn members(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn members(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.tenant_id = $1 ORDER BY m.created_at",
@@ -80,7 +80,7 @@ pub async fn members(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, Str
     .await?)
 }
 
-pub async fn domains(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn domains(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT name, status FROM domains WHERE tenant_id = $1 ORDER BY created_at")
             .bind(id)
@@ -93,7 +93,7 @@ pub async fn domains(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, Str
 pub async fn name_and_plan(
     conn: &mut PgConnection,
     id: Uuid,
-) -> anyhow::Result<Option<(String, Option<String>)>> {
+) -> super::Result<Option<(String, Option<String>)>> {
     Ok(
         sqlx::query_as("SELECT name, plan_id FROM tenants WHERE id = $1 FOR SHARE")
             .bind(id)
@@ -107,7 +107,7 @@ pub async fn extend_trial(
     conn: &mut PgConnection,
     id: Uuid,
     days: i32,
-) -> anyhow::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+) -> super::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
     Ok(sqlx::query_as(
         "UPDATE tenants t SET trial_ends_at = greatest(old.trial_ends_at, now()) + make_interval(days => $2)
            FROM (SELECT id, trial_ends_at FROM tenants WHERE id = $1 FOR UPDATE) old
@@ -130,7 +130,7 @@ pub struct SubscriptionRow {
 }
 
 /// The tenant's subscriptions, the live one first.
-pub async fn subscriptions(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<SubscriptionRow>> {
+pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<SubscriptionRow>> {
     Ok(sqlx::query_as(
         "SELECT id, status, plan_id, current_period_end, cancel_at_period_end
            FROM billing_subscriptions WHERE tenant_id = $1
@@ -154,7 +154,7 @@ pub struct LedgerRow {
     pub refunded_by: Option<String>,
 }
 
-pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> anyhow::Result<Vec<LedgerRow>> {
+pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> super::Result<Vec<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
                 l.payment_intent_id, r.actor AS refunded_by
@@ -172,7 +172,7 @@ pub async fn ledger_entry_for_refund(
     conn: &mut PgConnection,
     tenant: Uuid,
     entry: i64,
-) -> anyhow::Result<Option<LedgerRow>> {
+) -> super::Result<Option<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
                 l.payment_intent_id, NULL::text AS refunded_by
@@ -192,7 +192,7 @@ pub async fn claim_refund(
     tenant: Uuid,
     actor: &str,
     reason: &str,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO admin_refunds (ledger_entry_id, tenant_id, refund_id, amount_cents, currency, actor, reason)
          VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -208,11 +208,7 @@ pub async fn claim_refund(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set_refund_id(
-    conn: &mut PgConnection,
-    entry: i64,
-    refund: &str,
-) -> anyhow::Result<()> {
+pub async fn set_refund_id(conn: &mut PgConnection, entry: i64, refund: &str) -> super::Result<()> {
     sqlx::query("UPDATE admin_refunds SET refund_id = $2 WHERE ledger_entry_id = $1")
         .bind(entry)
         .bind(refund)
@@ -222,7 +218,7 @@ pub async fn set_refund_id(
 }
 
 /// Live inboxes of the tenant by status.
-pub async fn inbox_counts(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<(String, i64)>> {
+pub async fn inbox_counts(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT status, count(*) FROM inboxes WHERE tenant_id = $1 AND status <> 'deleted'
           GROUP BY status ORDER BY status",
@@ -239,7 +235,7 @@ pub struct NoteRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn notes(pool: &PgPool, id: Uuid) -> anyhow::Result<Vec<NoteRow>> {
+pub async fn notes(pool: &PgPool, id: Uuid) -> super::Result<Vec<NoteRow>> {
     Ok(sqlx::query_as(
         "SELECT author, body, created_at FROM tenant_notes WHERE tenant_id = $1
           ORDER BY created_at DESC, id DESC",
@@ -254,7 +250,7 @@ pub async fn add_note(
     id: Uuid,
     author: &str,
     body: &str,
-) -> anyhow::Result<i64> {
+) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tenant_notes (tenant_id, author, body) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -281,7 +277,7 @@ pub async fn events(
     kind: &str,
     before: Option<DateTime<Utc>>,
     limit: i64,
-) -> anyhow::Result<Vec<EventRow>> {
+) -> super::Result<Vec<EventRow>> {
     Ok(sqlx::query_as(
         "SELECT id, type, created, tenant_id, outcome, received_at FROM stripe_events
           WHERE ($1 = '' OR starts_with(type, $1)) AND ($2::timestamptz IS NULL OR received_at < $2)
@@ -304,7 +300,7 @@ struct EventWithPayload {
 pub async fn event(
     pool: &PgPool,
     id: &str,
-) -> anyhow::Result<Option<(EventRow, serde_json::Value)>> {
+) -> super::Result<Option<(EventRow, serde_json::Value)>> {
     let found: Option<EventWithPayload> = sqlx::query_as(
         "SELECT id, type, created, tenant_id, outcome, received_at, payload
            FROM stripe_events WHERE id = $1",
@@ -320,7 +316,7 @@ pub async fn jobs(
     pool: &PgPool,
     status: &str,
     limit: i64,
-) -> anyhow::Result<Vec<super::jobs::JobRow>> {
+) -> super::Result<Vec<super::jobs::JobRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {} FROM jobs WHERE status = $1 ORDER BY updated_at DESC LIMIT $2",
         super::jobs::COLUMNS
@@ -331,7 +327,7 @@ pub async fn jobs(
     .await?)
 }
 
-pub async fn job_counts(pool: &PgPool) -> anyhow::Result<Vec<(String, i64)>> {
+pub async fn job_counts(pool: &PgPool) -> super::Result<Vec<(String, i64)>> {
     Ok(
         sqlx::query_as("SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status")
             .fetch_all(pool)
@@ -343,7 +339,7 @@ pub async fn job_counts(pool: &PgPool) -> anyhow::Result<Vec<(String, i64)>> {
 pub async fn retry_job(
     conn: &mut PgConnection,
     id: Uuid,
-) -> anyhow::Result<Option<(String, Option<Uuid>)>> {
+) -> super::Result<Option<(String, Option<Uuid>)>> {
     Ok(sqlx::query_as(
         "UPDATE jobs SET status = 'pending', run_at = now(), max_attempts = attempts + 1,
                 finished_at = NULL, updated_at = now()

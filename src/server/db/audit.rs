@@ -4,13 +4,12 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ActorKind, TenantId, UserId};
 
 /// Who did it, from where.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Actor {
-    /// `user`, `staff`, `system` or `webhook`.
-    pub kind: &'static str,
+    pub kind: ActorKind,
     pub id: Option<Uuid>,
     pub label: String,
     pub ip: Option<String>,
@@ -18,10 +17,21 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Of `kind`, with `label` and no id or origin.
+    pub fn named(kind: ActorKind, label: &str) -> Self {
+        Self {
+            kind,
+            id: None,
+            label: label.to_string(),
+            ip: None,
+            user_agent: None,
+        }
+    }
+
     /// A customer, from the request they made.
     pub fn user(id: Uuid, label: &str, origin: &Origin) -> Self {
         Self {
-            kind: "user",
+            kind: ActorKind::User,
             id: Some(id),
             label: label.to_string(),
             ip: origin.ip.clone(),
@@ -31,17 +41,13 @@ impl Actor {
 
     /// Background work (the saga, triggers, the trial clock): `label` says which.
     pub fn system(label: &str) -> Self {
-        Self {
-            kind: "system",
-            label: label.to_string(),
-            ..Default::default()
-        }
+        Self::named(ActorKind::System, label)
     }
 
     /// `kind:label`, or the kind alone: how suspensions and refunds name who did them.
     pub fn describe(&self) -> String {
         if self.label.is_empty() {
-            self.kind.to_string()
+            self.kind.as_str().to_string()
         } else {
             format!("{}:{}", self.kind, self.label)
         }
@@ -49,11 +55,7 @@ impl Actor {
 
     /// A provider's webhook (`stripe`, `kumomta`).
     pub fn webhook(label: &str) -> Self {
-        Self {
-            kind: "webhook",
-            label: label.to_string(),
-            ..Default::default()
-        }
+        Self::named(ActorKind::Webhook, label)
     }
 }
 
@@ -124,7 +126,7 @@ fn mask(v: &Value) -> String {
     format!("••••{tail}")
 }
 
-pub struct Entry<'a> {
+struct Entry<'a> {
     pub tenant: Option<TenantId>,
     pub action: &'a str,
     pub target: &'a str,
@@ -132,17 +134,13 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
-pub async fn record<'e>(
-    exec: impl PgExecutor<'e>,
-    actor: &Actor,
-    e: Entry<'_>,
-) -> anyhow::Result<()> {
+async fn record<'e>(exec: impl PgExecutor<'e>, actor: &Actor, e: Entry<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor_kind, actor_id, actor_label, tenant_id, action, target,
              before, after, ip, user_agent)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(actor.kind)
+    .bind(actor.kind.as_str())
     .bind(actor.id)
     .bind(&actor.label)
     .bind(e.tenant.map(|t| t.0))
@@ -163,11 +161,252 @@ pub async fn record<'e>(
     Ok(())
 }
 
+/// Audit actions by family, each stored as its dotted name (the trail filters by prefix).
+macro_rules! actions {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    /// A customer's account: target `user:{id}`.
+    AccountAction {
+        Signup => "account.signup",
+        Login => "account.login",
+        Logout => "account.logout",
+    }
+}
+
+actions! {
+    /// One domain, by the customer or the purchase saga: target `domain:{id}`.
+    DomainAction {
+        Purchase => "domain.purchase",
+        Connect => "domain.connect",
+        Repair => "domain.repair",
+        Delete => "domain.delete",
+        Active => "domain.active",
+        Failed => "domain.failed",
+        Refund => "domain.refund",
+    }
+}
+
+actions! {
+    /// One inbox: target `inbox:{id}`.
+    InboxAction {
+        RevealCredentials => "inbox.reveal_credentials",
+        Update => "inbox.update",
+        Suspend => "inbox.suspend",
+        Resume => "inbox.resume",
+        Delete => "inbox.delete",
+    }
+}
+
+actions! {
+    /// Many inboxes at once: target the batch or the export's filter.
+    InboxesAction {
+        Provision => "inboxes.provision",
+        Export => "inboxes.export",
+    }
+}
+
+actions! {
+    /// The tenant's subscription and payments: target the Stripe object or ledger row.
+    BillingAction {
+        PlanChange => "billing.plan_change",
+        Checkout => "billing.checkout",
+        CancelAtPeriodEnd => "billing.cancel_at_period_end",
+        Refund => "billing.refund",
+    }
+}
+
+actions! {
+    /// The tenant as a whole (staff or triggers): target the tenant, suspension or note.
+    TenantAction {
+        Suspend => "tenant.suspend",
+        Resume => "tenant.resume",
+        TrialExtend => "tenant.trial_extend",
+        Note => "tenant.note",
+    }
+}
+
+actions! {
+    /// Staff operating the platform: relay purges, job retries, event views, the sandbox clock.
+    OpsAction {
+        RelayPurge => "relay.purge",
+        RelayPurgeResult => "relay.purge.result",
+        JobRetry => "job.retry",
+        ViewEvent => "staff.view_event",
+        SandboxClock => "sandbox.clock",
+    }
+}
+
+/// What a row says changed: the state before and after (either may be absent).
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl Change {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn after(after: Value) -> Self {
+        Self {
+            before: None,
+            after: Some(after),
+        }
+    }
+
+    pub fn from_to(before: Value, after: Value) -> Self {
+        Self {
+            before: Some(before),
+            after: Some(after),
+        }
+    }
+}
+
+async fn write<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: Option<TenantId>,
+    action: &str,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    record(
+        exec,
+        actor,
+        Entry {
+            tenant,
+            action,
+            target,
+            before: change.before,
+            after: change.after,
+        },
+    )
+    .await
+}
+
+/// A sign-up, sign-in or sign-out of `user`.
+pub async fn account<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: Option<TenantId>,
+    action: AccountAction,
+    user: UserId,
+    change: Change,
+) -> super::Result<()> {
+    let target = format!("user:{}", user.0);
+    write(exec, actor, tenant, action.as_str(), &target, change).await
+}
+
+/// A change to one of the tenant's domains.
+pub async fn domain<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: DomainAction,
+    domain: Uuid,
+    change: Change,
+) -> super::Result<()> {
+    let target = format!("domain:{domain}");
+    write(exec, actor, Some(tenant), action.as_str(), &target, change).await
+}
+
+/// A change to one of the tenant's inboxes.
+pub async fn inbox<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: InboxAction,
+    inbox: Uuid,
+    change: Change,
+) -> super::Result<()> {
+    let target = format!("inbox:{inbox}");
+    write(exec, actor, Some(tenant), action.as_str(), &target, change).await
+}
+
+/// Many of the tenant's inboxes at once; `target` names the batch or the selection.
+pub async fn inboxes<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: InboxesAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, Some(tenant), action.as_str(), target, change).await
+}
+
+/// The tenant's subscription or payments; `target` names the Stripe object or ledger row.
+pub async fn billing<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: BillingAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, Some(tenant), action.as_str(), target, change).await
+}
+
+/// The tenant as a whole; `target` names the tenant, suspension or note.
+pub async fn tenant<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: TenantAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, Some(tenant), action.as_str(), target, change).await
+}
+
+/// Staff operating the platform, for a tenant or none.
+pub async fn ops<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: Option<TenantId>,
+    action: OpsAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, tenant, action.as_str(), target, change).await
+}
+
+/// A Stripe event applied (or replayed): action `stripe.{type}`, target `event:{id}`.
+pub async fn stripe_event<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: Option<TenantId>,
+    event_type: &str,
+    event_id: &str,
+    change: Change,
+) -> super::Result<()> {
+    let action = format!("stripe.{event_type}");
+    let target = format!("event:{event_id}");
+    write(exec, actor, tenant, &action, &target, change).await
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_id: Option<Uuid>,
     pub actor_label: String,
     pub tenant_id: Option<Uuid>,
@@ -206,7 +445,7 @@ pub async fn for_tenant<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     limit: i64,
-) -> anyhow::Result<Vec<AuditRow>> {
+) -> super::Result<Vec<AuditRow>> {
     search(
         exec,
         &Filter {
@@ -220,7 +459,7 @@ pub async fn for_tenant<'e>(
 
 /// The trail, newest first, filtered (staff see every tenant; customers go through
 /// [`for_tenant`] or set `tenant` from their `TenantCtx`).
-pub async fn search<'e>(exec: impl PgExecutor<'e>, f: &Filter) -> anyhow::Result<Vec<AuditRow>> {
+pub async fn search<'e>(exec: impl PgExecutor<'e>, f: &Filter) -> super::Result<Vec<AuditRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id
           WHERE ($1::uuid IS NULL OR a.tenant_id = $1)

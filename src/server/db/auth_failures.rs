@@ -2,7 +2,7 @@
 //! Rows name the client address (an IPv4 address or an IPv6 /64) and a keyed hash of the
 //! email, never the email itself; they are pruned once older than every window.
 
-use anyhow::Context;
+use super::Context;
 use sqlx::PgPool;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct Counts {
 
 /// Records an attempt as a failure before it is checked or run (see
 /// `services::accounts`); `forget` removes it again.
-pub async fn begin(pool: &PgPool, keys: Keys<'_>) -> anyhow::Result<i64> {
+pub async fn begin(pool: &PgPool, keys: Keys<'_>) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO auth_failures (kind, ip, email_key) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -60,7 +60,7 @@ pub async fn begin(pool: &PgPool, keys: Keys<'_>) -> anyhow::Result<i64> {
     .context("recording auth attempt")
 }
 
-pub async fn forget(pool: &PgPool, attempt: i64) -> anyhow::Result<()> {
+pub async fn forget(pool: &PgPool, attempt: i64) -> super::Result<()> {
     sqlx::query("DELETE FROM auth_failures WHERE id = $1")
         .bind(attempt)
         .execute(pool)
@@ -78,7 +78,7 @@ pub async fn counts(
     pair: Bound,
     address: Bound,
     email_window_secs: i64,
-) -> anyhow::Result<Counts> {
+) -> super::Result<Counts> {
     let (pair_wait, address_wait, email_failures): (Option<f64>, Option<f64>, i64) =
         sqlx::query_as(
             "SELECT
@@ -118,7 +118,7 @@ pub async fn counts(
 
 /// A successful login forgives the failures of the same email from the same address (the
 /// owner's own typos), not those from elsewhere: a stranger's guesses keep counting.
-pub async fn clear_pair(pool: &PgPool, keys: Keys<'_>) -> anyhow::Result<()> {
+pub async fn clear_pair(pool: &PgPool, keys: Keys<'_>) -> super::Result<()> {
     sqlx::query("DELETE FROM auth_failures WHERE kind = $1 AND ip = $2 AND email_key = $3")
         .bind(keys.kind.as_str())
         .bind(keys.address)
@@ -130,7 +130,7 @@ pub async fn clear_pair(pool: &PgPool, keys: Keys<'_>) -> anyhow::Result<()> {
 }
 
 /// Deletes failures older than `max_age_secs` (the longest window); returns how many.
-pub async fn prune(pool: &PgPool, max_age_secs: i64) -> anyhow::Result<u64> {
+pub async fn prune(pool: &PgPool, max_age_secs: i64) -> super::Result<u64> {
     let done =
         sqlx::query("DELETE FROM auth_failures WHERE at < now() - make_interval(secs => $1)")
             .bind(max_age_secs as f64)

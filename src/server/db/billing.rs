@@ -2,7 +2,7 @@
 //! transaction (`&mut PgConnection`) so an event and its effects commit together; customer
 //! reads take the `TenantCtx`.
 
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -23,7 +23,7 @@ pub async fn insert_event(
     conn: &mut PgConnection,
     meta: &EventMeta<'_>,
     payload: &serde_json::Value,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let row: Option<(String,)> = sqlx::query_as(
         "INSERT INTO stripe_events (id, type, api_version, livemode, created, object_id, outcome, payload)
          VALUES ($1, $2, $3, $4, $5, $6, 'applied', $7)
@@ -46,7 +46,7 @@ pub async fn insert_event(
 pub async fn lock_event_payload(
     conn: &mut PgConnection,
     id: &str,
-) -> anyhow::Result<Option<serde_json::Value>> {
+) -> super::Result<Option<serde_json::Value>> {
     sqlx::query_scalar("SELECT payload FROM stripe_events WHERE id = $1 FOR UPDATE")
         .bind(id)
         .fetch_optional(conn)
@@ -59,7 +59,7 @@ pub async fn finish_event(
     id: &str,
     outcome: &str,
     tenant_id: Option<Uuid>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE stripe_events SET outcome = $2, tenant_id = $3 WHERE id = $1")
         .bind(id)
         .bind(outcome)
@@ -73,7 +73,7 @@ pub async fn finish_event(
 pub async fn tenant_for_customer(
     conn: &mut PgConnection,
     customer_id: &str,
-) -> anyhow::Result<Option<Uuid>> {
+) -> super::Result<Option<Uuid>> {
     sqlx::query_scalar("SELECT tenant_id FROM billing_customers WHERE customer_id = $1")
         .bind(customer_id)
         .fetch_optional(conn)
@@ -81,7 +81,7 @@ pub async fn tenant_for_customer(
         .context("finding the customer's tenant")
 }
 
-pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: Uuid) -> anyhow::Result<bool> {
+pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: Uuid) -> super::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
         .bind(tenant_id)
         .fetch_one(conn)
@@ -100,7 +100,7 @@ pub struct CheckoutCompletion<'a> {
 pub async fn complete_checkout(
     conn: &mut PgConnection,
     c: &CheckoutCompletion<'_>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE billing_checkouts
             SET status = 'complete', payment_status = $2,
@@ -148,7 +148,7 @@ pub struct SubscriptionRow<'a> {
 pub async fn upsert_subscription(
     conn: &mut PgConnection,
     s: &SubscriptionRow<'_>,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO billing_subscriptions AS o (id, tenant_id, customer_id, status, plan_id, price_id,
              item_id, current_period_end, trial_start, trial_end, cancel_at_period_end, canceled_at,
@@ -212,7 +212,7 @@ pub struct InvoiceRow<'a> {
 
 /// Invoice statuses only move forward (draft < open < uncollectible < void < paid), attempts
 /// only grow, and known values are never blanked, so any delivery order ends the same.
-pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> anyhow::Result<()> {
+pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO billing_invoices AS o (id, tenant_id, customer_id, subscription_id, number, status,
              amount_due, amount_paid, currency, billing_reason, attempt_count, period_start, period_end,
@@ -267,7 +267,7 @@ pub struct PaymentRow<'a> {
 }
 
 /// One-time payments: `succeeded` is terminal, a late failure never overwrites it.
-pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> anyhow::Result<()> {
+pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO billing_payments AS o (payment_intent_id, tenant_id, purchase_id, amount, currency,
              status, failure_message)
@@ -307,7 +307,7 @@ pub struct LedgerEntry<'a> {
 }
 
 /// Appends the entry once per (kind, provider_ref); false when it was already there.
-pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> anyhow::Result<bool> {
+pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> super::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO ledger_entries (tenant_id, kind, amount_cents, currency, provider_ref, invoice_id,
              payment_intent_id, charge_id, purchase_id, description, occurred_at, event_id)
@@ -334,7 +334,7 @@ pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> anyh
 
 /// Refunds already in the ledger for a charge (as a positive amount), holding a lock on the
 /// charge until the transaction ends so concurrent refund events cannot both add the delta.
-pub async fn refunded_so_far(conn: &mut PgConnection, charge_id: &str) -> anyhow::Result<i64> {
+pub async fn refunded_so_far(conn: &mut PgConnection, charge_id: &str) -> super::Result<i64> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('refund:' || $1))")
         .bind(charge_id)
         .execute(&mut *conn)
@@ -354,7 +354,7 @@ pub async fn refunded_so_far(conn: &mut PgConnection, charge_id: &str) -> anyhow
 pub async fn purchase_for_payment(
     conn: &mut PgConnection,
     payment_intent_id: &str,
-) -> anyhow::Result<Option<(Uuid, Uuid)>> {
+) -> super::Result<Option<(Uuid, Uuid)>> {
     sqlx::query_as(
         "SELECT tenant_id, purchase_id FROM billing_payments WHERE payment_intent_id = $1",
     )
@@ -372,7 +372,7 @@ pub async fn recompute_tenant(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     threshold: i32,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     sqlx::query(
         "UPDATE tenants t SET plan_id = (
              SELECT s.plan_id FROM billing_subscriptions s
@@ -415,9 +415,7 @@ pub async fn recompute_tenant(
         .await
         .context("lifting the payment suspension")?;
     }
-    super::suspensions::refresh_tenant_status(conn, tenant_id)
-        .await
-        .context("updating the tenant status")
+    super::suspensions::refresh_tenant_status(conn, tenant_id).await
 }
 
 // ---- customer records ----------------------------------------------------------------------
@@ -426,7 +424,7 @@ pub async fn recompute_tenant(
 pub async fn lock_customer(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
-) -> anyhow::Result<Option<String>> {
+) -> super::Result<Option<String>> {
     sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
         .bind(ctx.tenant_id().0)
         .execute(&mut *conn)
@@ -443,7 +441,7 @@ pub async fn insert_customer(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
     customer_id: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query("INSERT INTO billing_customers (tenant_id, customer_id) VALUES ($1, $2)")
         .bind(ctx.tenant_id().0)
         .bind(customer_id)
@@ -454,7 +452,7 @@ pub async fn insert_customer(
 }
 
 /// Name and owner email, for the Stripe customer.
-pub async fn customer_details(pool: &PgPool, ctx: &TenantCtx) -> anyhow::Result<(String, String)> {
+pub async fn customer_details(pool: &PgPool, ctx: &TenantCtx) -> super::Result<(String, String)> {
     sqlx::query_as(
         "SELECT t.name, u.email FROM tenants t
            JOIN memberships m ON m.tenant_id = t.id AND m.role = 'owner'
@@ -479,7 +477,7 @@ pub async fn insert_checkout(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
     c: &NewCheckout<'_>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO billing_checkouts (id, tenant_id, mode, plan_id, purchase_id, url)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
@@ -502,7 +500,7 @@ pub async fn recent_open_checkout(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
     plan_id: &str,
-) -> anyhow::Result<Option<String>> {
+) -> super::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT url FROM billing_checkouts
           WHERE tenant_id = $1 AND plan_id = $2 AND status = 'open' AND mode = 'subscription'
@@ -527,7 +525,7 @@ pub async fn checkout_state(
     pool: &PgPool,
     ctx: &TenantCtx,
     session_id: &str,
-) -> anyhow::Result<Option<CheckoutState>> {
+) -> super::Result<Option<CheckoutState>> {
     sqlx::query_as(
         "SELECT c.status, c.mode,
                 EXISTS (SELECT 1 FROM billing_subscriptions s WHERE s.id = c.subscription_id) AS subscription_mirrored
@@ -618,7 +616,7 @@ impl BillingState {
 pub async fn billing_state(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
-) -> anyhow::Result<BillingState> {
+) -> super::Result<BillingState> {
     sqlx::query_as(&format!(
         "SELECT {STATE_COLUMNS} {STATE_FROM} WHERE t.id = $1"
     ))
@@ -644,7 +642,7 @@ pub async fn invoices(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
     limit: i64,
-) -> anyhow::Result<Vec<InvoiceListRow>> {
+) -> super::Result<Vec<InvoiceListRow>> {
     sqlx::query_as(
         "SELECT id, number, created, amount_due, amount_paid, currency, status, hosted_invoice_url
            FROM billing_invoices WHERE tenant_id = $1 ORDER BY created DESC, id LIMIT $2",
@@ -669,7 +667,7 @@ pub async fn ledger(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
     limit: i64,
-) -> anyhow::Result<Vec<LedgerRow>> {
+) -> super::Result<Vec<LedgerRow>> {
     sqlx::query_as(
         "SELECT kind, amount_cents, currency, description, occurred_at
            FROM ledger_entries WHERE tenant_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",

@@ -10,7 +10,7 @@ use crate::domain::TenantId;
 pub async fn mark_seen(
     conn: &mut PgConnection,
     keys: &[String],
-) -> anyhow::Result<std::collections::HashSet<String>> {
+) -> super::Result<std::collections::HashSet<String>> {
     let fresh: Vec<String> = sqlx::query_scalar(
         "INSERT INTO delivery_records_seen (record_key) SELECT DISTINCT unnest($1::text[])
          ON CONFLICT DO NOTHING RETURNING record_key",
@@ -29,7 +29,7 @@ pub async fn add(
     hour: DateTime<Utc>,
     kind: &str,
     n: i64,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO delivery_counts (tenant_id, domain_id, inbox_id, hour, kind, count)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -53,7 +53,7 @@ pub async fn window(
     pool: &sqlx::PgPool,
     tenant: TenantId,
     since: DateTime<Utc>,
-) -> anyhow::Result<(i64, i64, i64)> {
+) -> super::Result<(i64, i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COALESCE(sum(count) FILTER (WHERE kind = 'Delivery'), 0)::bigint,
                 COALESCE(sum(count) FILTER (WHERE kind = 'Bounce'), 0)::bigint,
@@ -77,7 +77,7 @@ pub struct SentMessage {
 }
 
 /// Remembers delivered messages (a retried batch changes nothing).
-pub async fn record_sent(conn: &mut PgConnection, sent: &[SentMessage]) -> anyhow::Result<()> {
+pub async fn record_sent(conn: &mut PgConnection, sent: &[SentMessage]) -> super::Result<()> {
     if sent.is_empty() {
         return Ok(());
     }
@@ -107,7 +107,7 @@ pub async fn record_sent(conn: &mut PgConnection, sent: &[SentMessage]) -> anyho
 pub async fn sent_messages(
     conn: &mut PgConnection,
     pairs: &[(String, String)],
-) -> anyhow::Result<Vec<SentMessage>> {
+) -> super::Result<Vec<SentMessage>> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
@@ -151,7 +151,7 @@ pub struct NewComplaint {
     pub refused: Option<&'static str>,
 }
 
-pub async fn store_complaint(conn: &mut PgConnection, c: &NewComplaint) -> anyhow::Result<()> {
+pub async fn store_complaint(conn: &mut PgConnection, c: &NewComplaint) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO complaints (tenant_id, inbox_id, message_id, recipient, original_mail_from,
              reporter, counted, refused)
@@ -187,7 +187,7 @@ pub async fn complaints_for(
     pool: &sqlx::PgPool,
     tenant: TenantId,
     limit: i64,
-) -> anyhow::Result<Vec<ComplaintRow>> {
+) -> super::Result<Vec<ComplaintRow>> {
     Ok(sqlx::query_as(
         "SELECT c.received_at, i.address AS inbox_address, c.message_id, c.recipient,
                 c.original_mail_from, c.reporter, c.counted, c.refused

@@ -2,12 +2,12 @@
 //! query on a tenant's domain takes its `TenantId` first; the only cross-tenant queries are
 //! the maintenance scans at the bottom.
 
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{DomainKind, DomainStatus, RecordStatus, StepStatus, TenantId};
 
 /// The columns of [`DomainRow`], for every query that reads one.
 const COLUMNS: &str = "id, tenant_id, name, status, kind, managed, purchase_id, price_cents, currency,
@@ -19,8 +19,8 @@ pub struct DomainRow {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub name: String,
-    pub status: String,
-    pub kind: String,
+    pub status: DomainStatus,
+    pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
     pub price_cents: Option<i64>,
@@ -47,8 +47,8 @@ impl DomainRow {
 pub struct NewDomain<'a> {
     pub id: Uuid,
     pub name: &'a str,
-    pub status: &'a str,
-    pub kind: &'a str,
+    pub status: DomainStatus,
+    pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
     pub price_cents: Option<i64>,
@@ -56,21 +56,14 @@ pub struct NewDomain<'a> {
     pub zone_id: Option<&'a str>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum InsertDomainError {
-    /// Another live domain (any tenant's) has this name.
-    #[error("the name is already in use")]
-    NameInUse,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
+/// Another live domain (any tenant's) with this name:
+/// [`Constraint::DomainsLiveName`](super::Constraint::DomainsLiveName).
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: TenantId,
     d: &NewDomain<'_>,
-) -> Result<(), InsertDomainError> {
-    let done = sqlx::query(
+) -> super::Result<()> {
+    sqlx::query(
         "INSERT INTO domains (id, tenant_id, name, status, kind, managed, purchase_id, price_cents,
              currency, zone_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -78,29 +71,24 @@ pub async fn insert(
     .bind(d.id)
     .bind(tenant.0)
     .bind(d.name)
-    .bind(d.status)
-    .bind(d.kind)
+    .bind(d.status.as_str())
+    .bind(d.kind.as_str())
     .bind(d.managed)
     .bind(d.purchase_id)
     .bind(d.price_cents)
     .bind(d.currency)
     .bind(d.zone_id)
     .execute(conn)
-    .await;
-    match done {
-        Ok(_) => Ok(()),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("domains_live_name_key") => {
-            Err(InsertDomainError::NameInUse)
-        }
-        Err(e) => Err(anyhow::Error::new(e).context("inserting a domain").into()),
-    }
+    .await
+    .context("inserting a domain")?;
+    Ok(())
 }
 
 pub async fn get(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-) -> anyhow::Result<Option<DomainRow>> {
+) -> super::Result<Option<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND id = $2"
     ))
@@ -122,7 +110,7 @@ pub struct ListedDomain {
 
 /// The tenant's domains, newest first, without deleted ones, with their record counts (one
 /// query for the whole list).
-pub async fn list(conn: &mut PgConnection, tenant: TenantId) -> anyhow::Result<Vec<ListedDomain>> {
+pub async fn list(conn: &mut PgConnection, tenant: TenantId) -> super::Result<Vec<ListedDomain>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS},
                 (SELECT count(*) FILTER (WHERE r.status = 'ok') FROM domain_records r
@@ -142,7 +130,7 @@ pub async fn by_purchase(
     conn: &mut PgConnection,
     tenant: TenantId,
     purchase: Uuid,
-) -> anyhow::Result<Option<DomainRow>> {
+) -> super::Result<Option<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND purchase_id = $2"
     ))
@@ -158,7 +146,7 @@ pub async fn open_checkout(
     conn: &mut PgConnection,
     tenant: TenantId,
     name: &str,
-) -> anyhow::Result<Option<String>> {
+) -> super::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT c.url FROM domains d JOIN billing_checkouts c ON c.purchase_id = d.purchase_id
           WHERE d.tenant_id = $1 AND d.name = $2 AND d.status = 'pending_payment'
@@ -178,7 +166,7 @@ pub async fn name_held(
     conn: &mut PgConnection,
     name: &str,
     except: Option<Uuid>,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM domains WHERE name = $1 AND id IS DISTINCT FROM $2
             AND status NOT IN ('failed', 'deleted') AND NOT (kind = 'byod' AND status = 'verifying'))",
@@ -193,10 +181,7 @@ pub async fn name_held(
 /// The tenant whose registration of `name` through us still runs, whatever became of its
 /// domain row since (removed, or its saga failed after registering): the name stays theirs
 /// until the registration ends. Cross-tenant by design: it answers "whose is this name?".
-pub async fn registered_to(
-    conn: &mut PgConnection,
-    name: &str,
-) -> anyhow::Result<Option<TenantId>> {
+pub async fn registered_to(conn: &mut PgConnection, name: &str) -> super::Result<Option<TenantId>> {
     let tenant: Option<Uuid> = sqlx::query_scalar(
         "SELECT tenant_id FROM domains
           WHERE name = $1 AND kind = 'purchased' AND expires_at > now()
@@ -214,7 +199,7 @@ pub async fn tenant_has_name(
     conn: &mut PgConnection,
     tenant: TenantId,
     name: &str,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM domains WHERE tenant_id = $1 AND name = $2
             AND status NOT IN ('failed', 'deleted'))",
@@ -234,11 +219,11 @@ pub async fn set_status(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-    status: &str,
-    from: &[&str],
+    status: DomainStatus,
+    from: &[DomainStatus],
     reason: Option<&str>,
-) -> anyhow::Result<bool> {
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+) -> super::Result<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let done = sqlx::query(
         "UPDATE domains SET status = $3, failure_reason = COALESCE($5, failure_reason), updated_at = now()
           WHERE tenant_id = $1 AND id = $2 AND (cardinality($4::text[]) = 0 OR status = ANY($4))",
@@ -249,14 +234,15 @@ pub async fn set_status(
     .bind(&from)
     .bind(reason)
     .execute(conn)
-    .await;
+    .await
+    .context("changing a domain's status");
     match done {
         Ok(done) => Ok(done.rows_affected() > 0),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("domains_live_name_key") => {
-            tracing::warn!(domain = %id, status, "another live domain holds this name");
+        Err(e) if e.violated(&super::Constraint::DomainsLiveName) => {
+            tracing::warn!(domain = %id, %status, "another live domain holds this name");
             Ok(false)
         }
-        Err(e) => Err(anyhow::Error::new(e).context("changing a domain's status")),
+        Err(e) => Err(e),
     }
 }
 
@@ -266,7 +252,7 @@ pub async fn set_registration(
     id: Uuid,
     registrar_id: Option<&str>,
     expires: Option<DateTime<Utc>>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE domains SET registrar_id = COALESCE($3, registrar_id),
                 expires_at = COALESCE($4, expires_at), updated_at = now()
@@ -288,7 +274,7 @@ pub async fn set_zone(
     id: Uuid,
     zone_id: &str,
     nameservers: &[String],
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE domains SET zone_id = $3, nameservers = $4, managed = true, updated_at = now()
           WHERE tenant_id = $1 AND id = $2",
@@ -311,7 +297,7 @@ pub async fn set_dkim_once(
     selector: &str,
     public_b64: &str,
     private_sealed: &[u8],
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE domains SET dkim_selector = $3, dkim_public_key = $4, dkim_private_key = $5,
                 updated_at = now()
@@ -331,7 +317,7 @@ pub async fn set_dkim_once(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct StepRow {
     pub step: String,
-    pub status: String,
+    pub status: StepStatus,
     pub attempts: i32,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -342,7 +328,7 @@ pub async fn steps(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-) -> anyhow::Result<Vec<StepRow>> {
+) -> super::Result<Vec<StepRow>> {
     sqlx::query_as(
         "SELECT s.step, s.status, s.attempts, s.started_at, s.finished_at, s.error
            FROM domain_saga_steps s JOIN domains d ON d.id = s.domain_id
@@ -362,7 +348,7 @@ pub async fn step_started(
     tenant: TenantId,
     id: Uuid,
     step: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO domain_saga_steps (domain_id, step, status, attempts)
          SELECT id, $3, 'running', 1 FROM domains WHERE tenant_id = $1 AND id = $2
@@ -386,7 +372,7 @@ pub async fn step_finished(
     id: Uuid,
     step: &str,
     error: Option<&str>,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE domain_saga_steps s SET status = CASE WHEN $4::text IS NULL THEN 'done' ELSE 'failed' END,
                 error = $4, finished_at = now()
@@ -411,7 +397,7 @@ pub struct RecordRow {
     pub name: String,
     pub content: String,
     pub priority: Option<i32>,
-    pub status: String,
+    pub status: RecordStatus,
     pub found: Vec<String>,
     pub fix: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
@@ -421,7 +407,7 @@ pub async fn records(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-) -> anyhow::Result<Vec<RecordRow>> {
+) -> super::Result<Vec<RecordRow>> {
     sqlx::query_as(
         "SELECT r.purpose, r.seq, r.kind, r.name, r.content, r.priority, r.status, r.found, r.fix,
                 r.checked_at
@@ -445,7 +431,7 @@ pub async fn store_records(
     id: Uuid,
     rows: &[RecordRow],
     checked: bool,
-) -> anyhow::Result<Option<String>> {
+) -> super::Result<Option<String>> {
     let before: Option<String> = sqlx::query_scalar(
         "SELECT health FROM domains WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
     )
@@ -475,7 +461,7 @@ pub async fn store_records(
         .bind(&r.name)
         .bind(&r.content)
         .bind(r.priority)
-        .bind(&r.status)
+        .bind(r.status.as_str())
         .bind(&r.found)
         .bind(&r.fix)
         .bind(r.checked_at)
@@ -485,7 +471,7 @@ pub async fn store_records(
     }
     let health = if !checked {
         "unknown"
-    } else if rows.iter().all(|r| r.status == "ok") {
+    } else if rows.iter().all(|r| r.status == RecordStatus::Ok) {
         "ok"
     } else {
         "broken"
@@ -510,7 +496,7 @@ pub async fn purchase_payment(
     conn: &mut PgConnection,
     tenant: TenantId,
     purchase: Uuid,
-) -> anyhow::Result<Option<(String, i64, String)>> {
+) -> super::Result<Option<(String, i64, String)>> {
     sqlx::query_as(
         "SELECT payment_intent_id, amount, currency FROM billing_payments
           WHERE tenant_id = $1 AND purchase_id = $2 AND status = 'succeeded'
@@ -528,7 +514,7 @@ pub async fn purchase_payment(
 
 /// Frees the names of purchases whose Checkout was abandoned: `pending_payment` older than
 /// `ttl_secs` becomes `deleted`. A payment that still arrives later is refunded by the saga.
-pub async fn release_abandoned(conn: &mut PgConnection, ttl_secs: i64) -> anyhow::Result<u64> {
+pub async fn release_abandoned(conn: &mut PgConnection, ttl_secs: i64) -> super::Result<u64> {
     let done = sqlx::query(
         "UPDATE domains SET status = 'deleted', failure_reason = 'Checkout was not completed.',
                 updated_at = now()
@@ -547,7 +533,7 @@ pub async fn due_for_check(
     pool: &PgPool,
     interval_secs: u64,
     limit: i64,
-) -> anyhow::Result<Vec<(Uuid, Uuid)>> {
+) -> super::Result<Vec<(Uuid, Uuid)>> {
     sqlx::query_as(
         "SELECT tenant_id, id FROM domains
           WHERE status IN ('verifying', 'active') AND dkim_public_key IS NOT NULL
@@ -566,7 +552,7 @@ pub async fn by_ids(
     conn: &mut PgConnection,
     tenant: TenantId,
     ids: &[Uuid],
-) -> anyhow::Result<Vec<DomainRow>> {
+) -> super::Result<Vec<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND id = ANY($2) ORDER BY name"
     ))
@@ -581,7 +567,7 @@ pub async fn by_ids(
 pub async fn active<'e>(
     exec: impl sqlx::PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Vec<DomainRow>> {
+) -> super::Result<Vec<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains WHERE tenant_id = $1 AND status = 'active' ORDER BY name"
     ))
@@ -593,7 +579,7 @@ pub async fn active<'e>(
 
 /// The domains the relay signs for: active ones, and bought ones being set up (their key is
 /// in DNS already). An unverified own-domain claim never: its key proves nothing yet.
-pub async fn for_relay(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Vec<DomainRow>> {
+pub async fn for_relay(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<DomainRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM domains
           WHERE tenant_id = $1 AND dkim_private_key IS NOT NULL AND dkim_selector IS NOT NULL

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{InboxStatus, TenantId};
 
 const COLUMNS: &str = "i.id, i.tenant_id, i.domain_id, d.name AS domain, i.local_part, i.address,
     i.first_name, i.last_name, i.display_name, i.status, i.daily_cap, i.warmup_started_at,
@@ -22,7 +22,7 @@ pub struct InboxRow {
     pub first_name: String,
     pub last_name: String,
     pub display_name: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub daily_cap: i32,
     pub warmup_started_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -75,7 +75,7 @@ pub async fn batch_by_key(
     conn: &mut PgConnection,
     tenant: TenantId,
     key: &str,
-) -> anyhow::Result<Option<(Uuid, i32)>> {
+) -> super::Result<Option<(Uuid, i32)>> {
     Ok(sqlx::query_as(
         "SELECT id, inbox_count FROM inbox_batches WHERE tenant_id = $1 AND idempotency_key = $2",
     )
@@ -93,7 +93,7 @@ pub async fn insert_batch(
     created_by: Uuid,
     count: i32,
     convention: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO inbox_batches (id, tenant_id, idempotency_key, created_by, inbox_count, convention)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -116,7 +116,7 @@ pub async fn insert_many(
     batch: Uuid,
     daily_cap: i32,
     rows: &NewInboxes,
-) -> anyhow::Result<u64> {
+) -> super::Result<u64> {
     let done = sqlx::query(
         "INSERT INTO inboxes (id, tenant_id, batch_id, domain_id, local_part, address, first_name,
              last_name, display_name, password_sealed, password_salt, password_sha256, status,
@@ -151,7 +151,7 @@ pub async fn taken<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     domains: &[Uuid],
-) -> anyhow::Result<Vec<(Uuid, String)>> {
+) -> super::Result<Vec<(Uuid, String)>> {
     Ok(sqlx::query_as(
         "SELECT domain_id, local_part FROM inboxes
           WHERE tenant_id = $1 AND domain_id = ANY($2) AND status <> 'deleted'
@@ -167,7 +167,7 @@ pub async fn taken<'e>(
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub domain: Option<Uuid>,
-    pub status: Option<String>,
+    pub status: Option<InboxStatus>,
     pub batch: Option<Uuid>,
     pub ids: Option<Vec<Uuid>>,
 }
@@ -182,12 +182,12 @@ pub async fn count<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     f: &Filter,
-) -> anyhow::Result<i64> {
+) -> super::Result<i64> {
     Ok(
         sqlx::query_scalar(&format!("SELECT count(*) FROM inboxes i WHERE {FILTER}"))
             .bind(tenant.0)
             .bind(f.domain)
-            .bind(&f.status)
+            .bind(f.status.map(InboxStatus::as_str))
             .bind(f.batch)
             .bind(&f.ids)
             .fetch_one(exec)
@@ -201,14 +201,14 @@ pub async fn list<'e>(
     f: &Filter,
     offset: i64,
     limit: i64,
-) -> anyhow::Result<Vec<InboxRow>> {
+) -> super::Result<Vec<InboxRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM inboxes i JOIN domains d ON d.id = i.domain_id
           WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
     ))
     .bind(tenant.0)
     .bind(f.domain)
-    .bind(&f.status)
+    .bind(f.status.map(InboxStatus::as_str))
     .bind(f.batch)
     .bind(&f.ids)
     .bind(offset)
@@ -222,14 +222,14 @@ pub async fn credentials<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     f: &Filter,
-) -> anyhow::Result<Vec<CredentialRow>> {
+) -> super::Result<Vec<CredentialRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS}, i.password_sealed FROM inboxes i JOIN domains d ON d.id = i.domain_id
           WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part"
     ))
     .bind(tenant.0)
     .bind(f.domain)
-    .bind(&f.status)
+    .bind(f.status.map(InboxStatus::as_str))
     .bind(f.batch)
     .bind(&f.ids)
     .fetch_all(exec)
@@ -240,7 +240,7 @@ pub async fn get<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     id: Uuid,
-) -> anyhow::Result<Option<CredentialRow>> {
+) -> super::Result<Option<CredentialRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS}, i.password_sealed FROM inboxes i JOIN domains d ON d.id = i.domain_id
           WHERE i.tenant_id = $1 AND i.id = $2 AND i.status <> 'deleted'"
@@ -256,17 +256,17 @@ pub async fn set_status(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
-    status: &str,
-    from: &[&str],
-) -> anyhow::Result<bool> {
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    status: InboxStatus,
+    from: &[InboxStatus],
+) -> super::Result<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let done = sqlx::query(
         "UPDATE inboxes SET status = $3, updated_at = now()
           WHERE tenant_id = $1 AND id = $2 AND status = ANY($4)",
     )
     .bind(tenant.0)
     .bind(id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(&from)
     .execute(conn)
     .await?;
@@ -279,7 +279,7 @@ pub async fn update_settings(
     id: Uuid,
     display_name: &str,
     daily_cap: i32,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE inboxes SET display_name = $3, daily_cap = $4, updated_at = now()
           WHERE tenant_id = $1 AND id = $2 AND status <> 'deleted'",
@@ -298,7 +298,7 @@ pub async fn update_settings(
 pub struct RelayUserRow {
     pub id: Uuid,
     pub address: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub password_salt: String,
     pub password_sha256: String,
 }
@@ -307,7 +307,7 @@ pub struct RelayUserRow {
 pub async fn relay_users<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Vec<RelayUserRow>> {
+) -> super::Result<Vec<RelayUserRow>> {
     Ok(sqlx::query_as(
         "SELECT id, lower(address) AS address, status, password_salt, password_sha256
            FROM inboxes
@@ -325,7 +325,7 @@ pub async fn mark_published(
     conn: &mut PgConnection,
     tenant: TenantId,
     ids: &[Uuid],
-) -> anyhow::Result<u64> {
+) -> super::Result<u64> {
     let done = sqlx::query(
         "UPDATE inboxes SET status = 'active', updated_at = now(),
                 warmup_started_at = COALESCE(warmup_started_at, now())
@@ -339,7 +339,7 @@ pub async fn mark_published(
 }
 
 /// Asks for a publish of the tenant (inside the caller's transaction).
-pub async fn request_publish(conn: &mut PgConnection, tenant: TenantId) -> anyhow::Result<()> {
+pub async fn request_publish(conn: &mut PgConnection, tenant: TenantId) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO relay_publications (tenant_id, pending, requested_at)
          VALUES ($1, true, clock_timestamp())
@@ -355,7 +355,7 @@ pub async fn request_publish(conn: &mut PgConnection, tenant: TenantId) -> anyho
 pub async fn pending_publish<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Option<DateTime<Utc>>> {
+) -> super::Result<Option<DateTime<Utc>>> {
     Ok(sqlx::query_scalar(
         "SELECT requested_at FROM relay_publications WHERE tenant_id = $1 AND pending",
     )
@@ -372,7 +372,7 @@ pub async fn publish_done(
     requested_at: DateTime<Utc>,
     domains: i32,
     users: i32,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE relay_publications
             SET pending = (requested_at <> $2), published_at = now(), attempts = 0,
@@ -392,7 +392,7 @@ pub async fn publish_failed<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     error: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query(
         "UPDATE relay_publications SET attempts = attempts + 1, last_error = $2
           WHERE tenant_id = $1",
@@ -415,7 +415,7 @@ pub struct InboxOwner {
 pub async fn owners_by_id<'e>(
     exec: impl PgExecutor<'e>,
     ids: &[Uuid],
-) -> anyhow::Result<Vec<InboxOwner>> {
+) -> super::Result<Vec<InboxOwner>> {
     Ok(
         sqlx::query_as("SELECT id, tenant_id, domain_id FROM inboxes WHERE id = ANY($1)")
             .bind(ids)
@@ -427,7 +427,7 @@ pub async fn owners_by_id<'e>(
 pub async fn owners_by_address<'e>(
     exec: impl PgExecutor<'e>,
     addresses: &[String],
-) -> anyhow::Result<Vec<(String, InboxOwner)>> {
+) -> super::Result<Vec<(String, InboxOwner)>> {
     let rows: Vec<(String, Uuid, Uuid, Uuid)> = sqlx::query_as(
         "SELECT lower(address), id, tenant_id, domain_id FROM inboxes
           WHERE lower(address) = ANY($1) AND status <> 'deleted'",
@@ -455,7 +455,7 @@ pub async fn delete_on_domain(
     conn: &mut PgConnection,
     tenant: TenantId,
     domain: Uuid,
-) -> anyhow::Result<u64> {
+) -> super::Result<u64> {
     let done = sqlx::query(
         "UPDATE inboxes SET status = 'deleted', updated_at = now()
           WHERE tenant_id = $1 AND domain_id = $2 AND status <> 'deleted'",

@@ -1,7 +1,7 @@
 //! The job queue's SQL. Claims use `FOR UPDATE SKIP LOCKED`; every state change after a claim
 //! is fenced by the claim's `lock_token`, so a worker that lost its lease changes nothing.
 
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -43,7 +43,7 @@ pub struct InsertJob<'a> {
 pub async fn insert<'e>(
     exec: impl PgExecutor<'e>,
     job: &InsertJob<'_>,
-) -> anyhow::Result<Option<Uuid>> {
+) -> super::Result<Option<Uuid>> {
     sqlx::query_scalar(
         "INSERT INTO jobs (id, kind, payload, tenant_id, dedupe_key, run_at, max_attempts)
          VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()), $7)
@@ -69,7 +69,7 @@ pub async fn claim(
     token: Uuid,
     lease_secs: f64,
     kinds: &[String],
-) -> anyhow::Result<Option<JobRow>> {
+) -> super::Result<Option<JobRow>> {
     sqlx::query_as(&format!(
         "UPDATE jobs
             SET status = 'running', attempts = attempts + 1, lock_token = $1,
@@ -95,7 +95,7 @@ pub async fn extend_lease(
     id: Uuid,
     token: Uuid,
     lease_secs: f64,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET locked_until = now() + make_interval(secs => $3), updated_at = now()
           WHERE id = $1 AND lock_token = $2 AND status = 'running'",
@@ -110,7 +110,7 @@ pub async fn extend_lease(
 }
 
 /// The job succeeded. False when the lease was lost (another worker owns it now).
-pub async fn complete(pool: &PgPool, id: Uuid, token: Uuid) -> anyhow::Result<bool> {
+pub async fn complete(pool: &PgPool, id: Uuid, token: Uuid) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'done', last_error = NULL, lock_token = NULL,
                 locked_until = NULL, finished_at = now(), updated_at = now()
@@ -132,7 +132,7 @@ pub async fn fail_attempt(
     delay_secs: f64,
     error: &str,
     permanent: bool,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs
             SET status = CASE WHEN $5 OR attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
@@ -161,7 +161,7 @@ pub async fn defer(
     token: Uuid,
     until: DateTime<Utc>,
     reason: &str,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET status = 'pending', run_at = $3, attempts = attempts - 1,
                 last_error = $4, lock_token = NULL, locked_until = NULL, updated_at = now()
@@ -179,7 +179,7 @@ pub async fn defer(
 
 /// Running jobs whose lease expired (their process died or hung) become pending again, or
 /// `failed` when that was their last attempt. Returns how many were released.
-pub async fn release_expired(pool: &PgPool) -> anyhow::Result<u64> {
+pub async fn release_expired(pool: &PgPool) -> super::Result<u64> {
     let done = sqlx::query(
         "UPDATE jobs
             SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
@@ -195,7 +195,7 @@ pub async fn release_expired(pool: &PgPool) -> anyhow::Result<u64> {
     Ok(done.rows_affected())
 }
 
-pub async fn get(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<JobRow>> {
+pub async fn get(pool: &PgPool, id: Uuid) -> super::Result<Option<JobRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -208,7 +208,7 @@ pub async fn pending_for_tenant(
     conn: &mut sqlx::PgConnection,
     kind: &str,
     tenant: Uuid,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND tenant_id = $2 AND status = 'pending')",
     )

@@ -1,7 +1,7 @@
 //! One-time sign-in codes (see `services::accounts`): one live code per user, stored only as
 //! a keyed hash bound to the user.
 
-use anyhow::Context;
+use super::Context;
 use sqlx::PgPool;
 
 use crate::domain::UserId;
@@ -15,7 +15,7 @@ pub async fn issue_unless_live(
     code_mac: &[u8],
     ttl_secs: i64,
     max_attempts: i32,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let stored: Option<uuid::Uuid> = sqlx::query_scalar(
         "INSERT INTO login_codes (user_id, code_mac, expires_at)
          VALUES ($1, $2, now() + make_interval(secs => $3))
@@ -42,7 +42,7 @@ pub async fn consume(
     user: UserId,
     code_mac: &[u8],
     max_attempts: i32,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     let used: Option<uuid::Uuid> = sqlx::query_scalar(
         "DELETE FROM login_codes
           WHERE user_id = $1 AND code_mac = $2 AND expires_at > now() AND attempts < $3
@@ -68,7 +68,7 @@ pub async fn consume(
 }
 
 /// Deletes expired codes; returns how many.
-pub async fn prune(pool: &PgPool) -> anyhow::Result<u64> {
+pub async fn prune(pool: &PgPool) -> super::Result<u64> {
     let done = sqlx::query("DELETE FROM login_codes WHERE expires_at < now()")
         .execute(pool)
         .await

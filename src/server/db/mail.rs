@@ -1,6 +1,6 @@
 //! The mail outbox: every message the app sends, with its transport and outcome.
 
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -17,7 +17,7 @@ pub struct NewOutboxMail<'a> {
 
 /// Records the message as `sending`. With an idempotency key already used, the earlier row is
 /// reused unless it was sent, in which case this returns `None`: nothing to send.
-pub async fn begin(pool: &PgPool, m: &NewOutboxMail<'_>) -> anyhow::Result<Option<Uuid>> {
+pub async fn begin(pool: &PgPool, m: &NewOutboxMail<'_>) -> super::Result<Option<Uuid>> {
     sqlx::query_scalar(
         "INSERT INTO mail_outbox (id, tenant_id, to_addr, from_addr, subject, body_text,
                                   transport, status, idempotency_key)
@@ -42,7 +42,7 @@ pub async fn begin(pool: &PgPool, m: &NewOutboxMail<'_>) -> anyhow::Result<Optio
     .context("recording an outgoing email")
 }
 
-pub async fn mark_sent(pool: &PgPool, id: Uuid) -> anyhow::Result<()> {
+pub async fn mark_sent(pool: &PgPool, id: Uuid) -> super::Result<()> {
     sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1",
     )
@@ -53,7 +53,7 @@ pub async fn mark_sent(pool: &PgPool, id: Uuid) -> anyhow::Result<()> {
     .map(drop)
 }
 
-pub async fn mark_failed(pool: &PgPool, id: Uuid, error: &str) -> anyhow::Result<()> {
+pub async fn mark_failed(pool: &PgPool, id: Uuid, error: &str) -> super::Result<()> {
     sqlx::query("UPDATE mail_outbox SET status = 'failed', last_error = $2 WHERE id = $1")
         .bind(id)
         .bind(error)
@@ -76,7 +76,7 @@ pub struct OutboxRow {
 }
 
 /// The newest `limit` messages, newest first.
-pub async fn recent(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
+pub async fn recent(pool: &PgPool, limit: i64) -> super::Result<Vec<OutboxRow>> {
     sqlx::query_as(
         "SELECT id, to_addr, subject, body_text, transport, status, last_error, created_at
            FROM mail_outbox ORDER BY created_at DESC, id DESC LIMIT $1",

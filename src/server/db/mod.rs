@@ -7,6 +7,7 @@ pub mod auth_failures;
 pub mod billing;
 pub mod delivery;
 pub mod domains;
+pub mod error;
 pub mod inboxes;
 pub mod jobs;
 pub mod login_codes;
@@ -15,13 +16,7 @@ pub mod suspensions;
 pub mod tenants;
 pub mod trials;
 
-/// The name of the constraint a database error violated, if any.
-pub fn violated_constraint(e: &sqlx::Error) -> Option<&str> {
-    match e {
-        sqlx::Error::Database(db) => db.constraint(),
-        _ => None,
-    }
-}
+pub use error::{Constraint, Context, Error, Result};
 
 /// One round trip to the database, for readiness checks.
 pub async fn ping(pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {

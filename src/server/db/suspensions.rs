@@ -27,7 +27,7 @@ const COLUMNS: &str =
 pub async fn open<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Option<SuspensionRow>> {
+) -> super::Result<Option<SuspensionRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM suspensions WHERE tenant_id = $1 AND lifted_at IS NULL
           ORDER BY created_at LIMIT 1"
@@ -41,7 +41,7 @@ pub async fn open<'e>(
 pub async fn history<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Vec<SuspensionRow>> {
+) -> super::Result<Vec<SuspensionRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM suspensions WHERE tenant_id = $1 ORDER BY created_at DESC"
     ))
@@ -58,7 +58,7 @@ pub async fn insert(
     reason: &str,
     actor: &str,
     actor_id: Option<Uuid>,
-) -> anyhow::Result<Option<Uuid>> {
+) -> super::Result<Option<Uuid>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO suspensions (id, tenant_id, category, reason, actor, actor_id)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -81,7 +81,7 @@ pub async fn lift_all(
     tenant: TenantId,
     by: &str,
     reason: &str,
-) -> anyhow::Result<u64> {
+) -> super::Result<u64> {
     Ok(sqlx::query(
         "UPDATE suspensions SET lifted_at = now(), lifted_by = $2, lift_reason = $3
           WHERE tenant_id = $1 AND lifted_at IS NULL",
@@ -95,7 +95,7 @@ pub async fn lift_all(
 }
 
 /// `tenants.status` follows whether a suspension is open; true when it changed.
-pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> anyhow::Result<bool> {
+pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE tenants SET status = s.status
            FROM (SELECT CASE WHEN EXISTS (
@@ -113,7 +113,7 @@ pub async fn set_relay_id<'e>(
     exec: impl PgExecutor<'e>,
     id: Uuid,
     relay_id: &str,
-) -> anyhow::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE suspensions SET relay_id = $2 WHERE id = $1")
         .bind(id)
         .bind(relay_id)
@@ -126,7 +126,7 @@ pub async fn set_relay_id<'e>(
 pub async fn unreleased<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
-) -> anyhow::Result<Vec<(Uuid, String)>> {
+) -> super::Result<Vec<(Uuid, String)>> {
     Ok(sqlx::query_as(
         "SELECT id, relay_id FROM suspensions
           WHERE tenant_id = $1 AND lifted_at IS NOT NULL AND relay_id IS NOT NULL
@@ -137,7 +137,7 @@ pub async fn unreleased<'e>(
     .await?)
 }
 
-pub async fn mark_released<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> anyhow::Result<()> {
+pub async fn mark_released<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> super::Result<()> {
     sqlx::query("UPDATE suspensions SET relay_released_at = now() WHERE id = $1")
         .bind(id)
         .execute(exec)
@@ -146,7 +146,7 @@ pub async fn mark_released<'e>(exec: impl PgExecutor<'e>, id: Uuid) -> anyhow::R
 }
 
 /// Tenants with an open suspension (for re-asserting the relay holds).
-pub async fn suspended_tenants<'e>(exec: impl PgExecutor<'e>) -> anyhow::Result<Vec<Uuid>> {
+pub async fn suspended_tenants<'e>(exec: impl PgExecutor<'e>) -> super::Result<Vec<Uuid>> {
     Ok(
         sqlx::query_scalar("SELECT DISTINCT tenant_id FROM suspensions WHERE lifted_at IS NULL")
             .fetch_all(exec)

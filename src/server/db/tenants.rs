@@ -1,6 +1,6 @@
 //! Tenant-owned reads. Every function takes the `TenantCtx` first.
 
-use anyhow::Context;
+use super::Context;
 use sqlx::{PgConnection, PgPool};
 
 use crate::server::auth::TenantCtx;
@@ -19,7 +19,7 @@ pub struct DashboardRow {
 pub async fn dashboard_row(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
-) -> anyhow::Result<DashboardRow> {
+) -> super::Result<DashboardRow> {
     sqlx::query_as(&format!(
         "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS}
          {STATE_FROM} WHERE t.id = $1"
@@ -32,7 +32,7 @@ pub async fn dashboard_row(
 }
 
 /// Number of tenants on the platform (for staff).
-pub async fn count_all(pool: &PgPool) -> anyhow::Result<i64> {
+pub async fn count_all(pool: &PgPool) -> super::Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM tenants")
         .fetch_one(pool)
         .await
@@ -42,7 +42,7 @@ pub async fn count_all(pool: &PgPool) -> anyhow::Result<i64> {
 pub async fn exists<'e>(
     exec: impl sqlx::PgExecutor<'e>,
     tenant: crate::domain::TenantId,
-) -> anyhow::Result<bool> {
+) -> super::Result<bool> {
     Ok(
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
             .bind(tenant.0)

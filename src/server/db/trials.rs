@@ -4,7 +4,7 @@
 //! one; else `tenants.trial_ends_at` when it has no subscription at all; else (it subscribed
 //! and is no longer trialing) none.
 
-use anyhow::Context;
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -27,7 +27,7 @@ pub async fn ending_between(
     pool: &PgPool,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> anyhow::Result<Vec<(TenantId, DateTime<Utc>)>> {
+) -> super::Result<Vec<(TenantId, DateTime<Utc>)>> {
     let rows: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(&format!(
         "SELECT tenant_id, trial_end FROM ({TRIAL_ENDS}) e
           WHERE trial_end > $1 AND trial_end <= $2
@@ -45,7 +45,7 @@ pub async fn ending_between(
 }
 
 /// The tenant's trial end now, if it is on a trial.
-pub async fn trial_end(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Option<DateTime<Utc>>> {
+pub async fn trial_end(pool: &PgPool, tenant: TenantId) -> super::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar(&format!(
         "SELECT trial_end FROM ({TRIAL_ENDS}) e WHERE tenant_id = $1 AND trial_end IS NOT NULL"
     ))
@@ -59,7 +59,7 @@ pub async fn trial_end(pool: &PgPool, tenant: TenantId) -> anyhow::Result<Option
 pub async fn owner_contact(
     pool: &PgPool,
     tenant: TenantId,
-) -> anyhow::Result<Option<(String, String)>> {
+) -> super::Result<Option<(String, String)>> {
     sqlx::query_as(
         "SELECT t.name, u.email
            FROM tenants t

@@ -249,6 +249,13 @@ pub enum JobError {
     },
 }
 
+/// A database failure is worth another attempt, like any unexpected one.
+impl From<crate::server::db::Error> for JobError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Retry(e.into())
+    }
+}
+
 impl From<anyhow::Error> for JobError {
     fn from(e: anyhow::Error) -> Self {
         Self::Retry(e)

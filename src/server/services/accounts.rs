@@ -3,12 +3,13 @@
 use chrono::{Duration, Utc};
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::domain::{CompanyName, EmailAddress, Password, TenantId, UserId, Website};
+use crate::domain::{ActorKind, CompanyName, EmailAddress, Password, TenantId, UserId, Website};
 use crate::error::FieldError;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
 use crate::server::crypto;
-use crate::server::db::accounts::{CreateSignupError, LoginRow};
-use crate::server::db::audit::{Actor, Entry, Origin};
+use crate::server::db::Constraint;
+use crate::server::db::accounts::LoginRow;
+use crate::server::db::audit::{AccountAction, Actor, Change, Origin};
 use crate::server::db::auth_failures::{Bound, Keys, Kind};
 use crate::server::db::{self};
 use crate::server::providers::mail::OutgoingMail;
@@ -34,6 +35,12 @@ pub enum SignupError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for SignupError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     #[error("invalid credentials")]
@@ -49,6 +56,12 @@ pub enum LoginError {
     CodeRejected,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for LoginError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 pub struct SignedIn {
@@ -210,10 +223,10 @@ async fn enter(
 async fn leave(state: &AppState, attempt: &Attempt, outcome: Outcome) -> anyhow::Result<()> {
     match outcome {
         Outcome::Failed => Ok(()),
-        Outcome::NotCounted => db::auth_failures::forget(&state.pool, attempt.id).await,
+        Outcome::NotCounted => Ok(db::auth_failures::forget(&state.pool, attempt.id).await?),
         Outcome::Succeeded => {
             db::auth_failures::forget(&state.pool, attempt.id).await?;
-            db::auth_failures::clear_pair(&state.pool, attempt.keys()).await
+            Ok(db::auth_failures::clear_pair(&state.pool, attempt.keys()).await?)
         }
     }
 }
@@ -268,25 +281,25 @@ async fn create(
         },
     )
     .await
-    .map_err(|e| match e {
-        CreateSignupError::EmailTaken => SignupError::EmailTaken,
-        CreateSignupError::Unexpected(e) => SignupError::Unexpected(e),
+    .map_err(|e| {
+        if e.violated(&Constraint::UsersEmail) {
+            SignupError::EmailTaken
+        } else {
+            SignupError::Unexpected(e.into())
+        }
     })?;
     tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
-    db::audit::record(
+    db::audit::account(
         &state.pool,
         &Actor::user(user_id.0, email.as_str(), origin),
-        Entry {
-            tenant: Some(tenant_id),
-            action: "account.signup",
-            target: &format!("user:{}", user_id.0),
-            before: None,
-            after: Some(serde_json::json!({
-                "company": company.as_str(),
-                "email": email.as_str(),
-                "trial_ends_at": trial_ends_at,
-            })),
-        },
+        Some(tenant_id),
+        db::audit::AccountAction::Signup,
+        user_id,
+        Change::after(serde_json::json!({
+            "company": company.as_str(),
+            "email": email.as_str(),
+            "trial_ends_at": trial_ends_at,
+        })),
     )
     .await?;
     Ok(SignedIn {
@@ -326,7 +339,15 @@ pub async fn login(
     }
     let signed_in = result?;
     let (user, tenant) = (signed_in.user_id, signed_in.tenant_id);
-    session_audit(state, "account.login", user, &email_key, tenant, origin).await?;
+    session_audit(
+        state,
+        AccountAction::Login,
+        user,
+        &email_key,
+        tenant,
+        origin,
+    )
+    .await?;
     Ok(signed_in)
 }
 
@@ -337,13 +358,13 @@ pub async fn logout(
     tenant: Option<TenantId>,
     origin: &Origin,
 ) -> anyhow::Result<()> {
-    session_audit(state, "account.logout", user, "", tenant, origin).await
+    session_audit(state, AccountAction::Logout, user, "", tenant, origin).await
 }
 
 /// The audit row of a sign-in or sign-out: a user without a workspace is staff.
 async fn session_audit(
     state: &AppState,
-    action: &str,
+    action: AccountAction,
     user: UserId,
     label: &str,
     tenant: Option<TenantId>,
@@ -351,17 +372,9 @@ async fn session_audit(
 ) -> anyhow::Result<()> {
     let mut actor = Actor::user(user.0, label, origin);
     if tenant.is_none() {
-        actor.kind = "staff";
+        actor.kind = ActorKind::Staff;
     }
-    let target = format!("user:{}", user.0);
-    let entry = Entry {
-        tenant,
-        action,
-        target: &target,
-        before: None,
-        after: None,
-    };
-    db::audit::record(&state.pool, &actor, entry).await
+    Ok(db::audit::account(&state.pool, &actor, tenant, action, user, Change::none()).await?)
 }
 
 /// The account behind a typed email, if it may sign in (a customer, or staff).

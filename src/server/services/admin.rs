@@ -6,18 +6,17 @@ use anyhow::Context;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
 use crate::domain::admin::{
     AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
     AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
     JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
+use crate::domain::{ActorKind, TenantId};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Entry};
-use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
-use crate::server::services::billing::events;
+use crate::server::db::audit::{Actor, Change};
+use crate::server::services::billing::{self, RefundError, events};
 use crate::server::state::AppState;
 
 const PAGE: i64 = 25;
@@ -38,6 +37,12 @@ pub enum AdminError {
     Upstream(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for AdminError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -206,9 +211,9 @@ fn audit_entry(a: db::audit::AuditRow, staff_view: bool) -> AdminAuditEntry {
         let name = a.tenant_name.clone().unwrap_or_else(|| "(deleted)".into());
         (id.to_string(), name)
     });
-    let hide = !staff_view && a.actor_kind == "staff";
+    let hide = !staff_view && a.actor_kind == ActorKind::Staff;
     let actor = match (a.actor_kind.as_str(), a.actor_label.as_str()) {
-        ("staff", _) if hide => "InboxGrove staff".to_string(),
+        _ if hide => "InboxGrove staff".to_string(),
         (kind, "") => kind.to_string(),
         (kind, label) => format!("{kind}: {label}"),
     };
@@ -242,10 +247,7 @@ pub async fn audit(
     tenant: &str,
     before: Option<i64>,
 ) -> anyhow::Result<AuditView> {
-    let actor = match actor.trim() {
-        a @ ("user" | "staff" | "system" | "webhook") => a,
-        _ => "",
-    };
+    let actor = ActorKind::parse(actor.trim()).map_or("", ActorKind::as_str);
     let tenant_id = Uuid::parse_str(tenant.trim()).ok();
     let rows = db::audit::search(
         &state.pool,
@@ -350,16 +352,16 @@ pub async fn extend_trial(
     let (old, new) = db::admin::extend_trial(&mut tx, tenant.0, days)
         .await?
         .ok_or(AdminError::NotFound)?;
-    db::audit::record(
+    db::audit::tenant(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "tenant.trial_extend",
-            target: &format!("tenant:{}", tenant.0),
-            before: Some(json!({ "trial_ends_at": old })),
-            after: Some(json!({ "trial_ends_at": new, "days": days })),
-        },
+        tenant,
+        db::audit::TenantAction::TrialExtend,
+        &format!("tenant:{}", tenant.0),
+        Change::from_to(
+            json!({ "trial_ends_at": old }),
+            json!({ "trial_ends_at": new, "days": days }),
+        ),
     )
     .await?;
     tx.commit().await.context("extending the trial")?;
@@ -396,49 +398,35 @@ pub async fn refund(
             "This charge was already refunded.".into(),
         ));
     }
-    let outcome = state
-        .payments
-        .refund(&RefundRequest {
-            payment_intent_id,
-            amount_cents: None,
-            reason: RefundReason::RequestedByCustomer,
-            idempotency_key: format!("ig:admin-refund:{}", entry.id),
-        })
-        .await;
+    let outcome = billing::refund_in_full(
+        state.payments.as_ref(),
+        payment_intent_id,
+        format!("ig:admin-refund:{}", entry.id),
+    )
+    .await;
     let refund = match outcome {
         Ok(r) => r,
-        Err(PaymentsError::Rejected { message, .. }) => {
-            return Err(AdminError::Upstream(format!(
-                "Stripe refused the refund: {message}"
-            )));
-        }
-        Err(PaymentsError::RateLimited | PaymentsError::Unavailable(_)) => {
-            return Err(AdminError::Upstream(
-                "Payments are unavailable right now; nothing was refunded. Try again in a minute."
-                    .into(),
-            ));
-        }
-        Err(PaymentsError::Unexpected(e)) => return Err(e.into()),
+        Err(RefundError::Unexpected(e)) => return Err(e.into()),
+        // Refused, already refunded or unavailable: the message says which, safe for staff.
+        Err(e) => return Err(AdminError::Upstream(e.to_string())),
     };
     db::admin::set_refund_id(&mut tx, entry.id, &refund.id).await?;
     let amount = format_money(refund.amount_cents, &refund.currency);
-    db::audit::record(
+    db::audit::billing(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "billing.refund",
-            target: &format!("ledger:{}", entry.id),
-            before: Some(
-                json!({ "charged_cents": entry.amount_cents, "description": entry.description }),
-            ),
-            after: Some(json!({
+        tenant,
+        db::audit::BillingAction::Refund,
+        &format!("ledger:{}", entry.id),
+        Change::from_to(
+            json!({ "charged_cents": entry.amount_cents, "description": entry.description }),
+            json!({
                 "refund": refund.id,
                 "amount_cents": refund.amount_cents,
                 "currency": refund.currency,
                 "reason": reason,
-            })),
-        },
+            }),
+        ),
     )
     .await?;
     tx.commit().await.context("recording the refund")?;
@@ -467,16 +455,13 @@ pub async fn purge_queues(
     // purge the relay carried out is never missing from the log, even if this process dies
     // or the relay answers with an error after acting.
     let target = format!("tenant:{}", tenant.0);
-    db::audit::record(
+    db::audit::ops(
         &mut *conn,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "relay.purge",
-            target: &target,
-            before: None,
-            after: Some(json!({ "relay": state.relay.name(), "status": "requested" })),
-        },
+        Some(tenant),
+        db::audit::OpsAction::RelayPurge,
+        &target,
+        Change::after(json!({ "relay": state.relay.name(), "status": "requested" })),
     )
     .await?;
     let result = state
@@ -487,16 +472,13 @@ pub async fn purge_queues(
         Ok(bounce) => json!({ "bounce": bounce.0 }),
         Err(e) => json!({ "error": e.to_string() }),
     };
-    db::audit::record(
+    db::audit::ops(
         &mut *conn,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "relay.purge.result",
-            target: &target,
-            before: None,
-            after: Some(outcome),
-        },
+        Some(tenant),
+        db::audit::OpsAction::RelayPurgeResult,
+        &target,
+        Change::after(outcome),
     )
     .await?;
     result.map_err(|e| {
@@ -519,16 +501,13 @@ pub async fn add_note(
     let mut tx = state.pool.begin().await.context("starting")?;
     tenant_name(&mut tx, tenant).await?;
     let id = db::admin::add_note(&mut tx, tenant.0, &actor.describe(), body).await?;
-    db::audit::record(
+    db::audit::tenant(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "tenant.note",
-            target: &format!("note:{id}"),
-            before: None,
-            after: Some(json!({ "length": body.chars().count() })),
-        },
+        tenant,
+        db::audit::TenantAction::Note,
+        &format!("note:{id}"),
+        Change::after(json!({ "length": body.chars().count() })),
     )
     .await?;
     tx.commit().await.context("saving the note")?;
@@ -564,16 +543,13 @@ pub async fn stripe_events(
         "" => None,
         id => match db::admin::event(&state.pool, id).await? {
             Some((e, payload)) => {
-                db::audit::record(
+                db::audit::ops(
                     &state.pool,
                     actor,
-                    Entry {
-                        tenant: e.tenant_id.map(TenantId),
-                        action: "staff.view_event",
-                        target: &format!("stripe_event:{}", e.id),
-                        before: None,
-                        after: None,
-                    },
+                    e.tenant_id.map(TenantId),
+                    db::audit::OpsAction::ViewEvent,
+                    &format!("stripe_event:{}", e.id),
+                    Change::none(),
                 )
                 .await?;
                 Some((
@@ -640,16 +616,16 @@ pub async fn retry_job(state: &AppState, actor: &Actor, id: &str) -> Result<(), 
             "Only a failed job can be retried; this one is not failed (any more).".into(),
         ));
     };
-    db::audit::record(
+    db::audit::ops(
         &mut *tx,
         actor,
-        Entry {
-            tenant: tenant.map(TenantId),
-            action: "job.retry",
-            target: &format!("job:{id}"),
-            before: Some(json!({ "status": "failed" })),
-            after: Some(json!({ "status": "pending", "kind": kind })),
-        },
+        tenant.map(TenantId),
+        db::audit::OpsAction::JobRetry,
+        &format!("job:{id}"),
+        Change::from_to(
+            json!({ "status": "failed" }),
+            json!({ "status": "pending", "kind": kind }),
+        ),
     )
     .await?;
     tx.commit().await.context("retrying the job")?;
@@ -722,16 +698,13 @@ pub async fn advance_clock(
     }
     // The audit row commits with the clock change or not at all.
     let mut tx = state.pool.begin().await.context("starting")?;
-    db::audit::record(
+    db::audit::ops(
         &mut *tx,
         actor,
-        Entry {
-            tenant: None,
-            action: "sandbox.clock",
-            target: "sandbox:stripe",
-            before: None,
-            after: Some(json!({ "days": days })),
-        },
+        None,
+        db::audit::OpsAction::SandboxClock,
+        "sandbox:stripe",
+        Change::after(json!({ "days": days })),
     )
     .await?;
     sandbox.advance_in(&mut tx, days).await?;

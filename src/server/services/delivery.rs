@@ -68,6 +68,12 @@ pub enum IngestError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for IngestError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Ingested {
     /// The tenants whose counts changed (the abuse triggers look at them).
@@ -432,11 +438,7 @@ pub async fn evaluate_triggers(
         let Some(t) = trigger(&state.settings.abuse, deliveries, bounces, complaints) else {
             continue;
         };
-        let actor = db::audit::Actor {
-            kind: "system",
-            label: "abuse trigger".into(),
-            ..Default::default()
-        };
+        let actor = db::audit::Actor::system("abuse trigger");
         let reason = t.reason(&state.settings.abuse);
         match crate::server::services::suspensions::suspend(state, tenant, "abuse", &reason, &actor)
             .await

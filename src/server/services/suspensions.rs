@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::domain::TenantId;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, Change};
 use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
@@ -23,6 +23,12 @@ pub enum SuspensionError {
     NotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for SuspensionError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 /// The message a suspended customer sees.
@@ -65,16 +71,16 @@ pub async fn suspend(
     };
     db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
-    db::audit::record(
+    db::audit::tenant(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "tenant.suspend",
-            target: &format!("suspension:{id}"),
-            before: Some(serde_json::json!({ "status": "active" })),
-            after: Some(serde_json::json!({ "status": "suspended", "category": category, "reason": reason })),
-        },
+        tenant,
+        db::audit::TenantAction::Suspend,
+        &format!("suspension:{id}"),
+        Change::from_to(
+            serde_json::json!({ "status": "active" }),
+            serde_json::json!({ "status": "suspended", "category": category, "reason": reason }),
+        ),
     )
     .await?;
     tx.commit().await.context("committing the suspension")?;
@@ -105,16 +111,16 @@ pub async fn resume(
     }
     db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
-    db::audit::record(
+    db::audit::tenant(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "tenant.resume",
-            target: &format!("tenant:{}", tenant.0),
-            before: Some(serde_json::json!({ "status": "suspended" })),
-            after: Some(serde_json::json!({ "status": "active", "reason": reason })),
-        },
+        tenant,
+        db::audit::TenantAction::Resume,
+        &format!("tenant:{}", tenant.0),
+        Change::from_to(
+            serde_json::json!({ "status": "suspended" }),
+            serde_json::json!({ "status": "active", "reason": reason }),
+        ),
     )
     .await?;
     tx.commit().await.context("committing the resume")?;

@@ -52,6 +52,12 @@ pub enum TrialReminderError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for TrialReminderError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 impl TrialReminderError {
     pub fn into_job_error(self) -> JobError {
         match self {

@@ -40,6 +40,12 @@ pub enum MailError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for MailError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailTransport {
     Sandbox,

@@ -77,6 +77,12 @@ pub enum RelayError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for RelayError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 /// What a tenant-scoped suspension or bounce at the relay is known by.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayActionId(pub String);

@@ -155,6 +155,12 @@ pub enum MayAddError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for MayAddError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{ActorKind, TenantId};
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -31,6 +31,12 @@ pub enum EventError {
     Malformed(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for EventError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 pub const HANDLED: &[&str] = &[
@@ -169,21 +175,18 @@ async fn apply_stored(
     };
     db::finish_event(conn, &event.id, label, tenant).await?;
     // One row per event that changed a tenant; a staff replay is always recorded.
-    if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == "staff" {
-        crate::server::db::audit::record(
+    if (tenant.is_some() && outcome == Applied::Applied) || actor.kind == ActorKind::Staff {
+        crate::server::db::audit::stripe_event(
             &mut *conn,
             actor,
-            crate::server::db::audit::Entry {
-                tenant: tenant.map(TenantId),
-                action: &format!("stripe.{}", event.kind),
-                target: &format!("event:{}", event.id),
-                before: None,
-                after: Some(serde_json::json!({
-                    "object": event.data.object.get("id"),
-                    "status": event.data.object.get("status"),
-                    "outcome": label,
-                })),
-            },
+            tenant.map(TenantId),
+            &event.kind,
+            &event.id,
+            crate::server::db::audit::Change::after(serde_json::json!({
+                "object": event.data.object.get("id"),
+                "status": event.data.object.get("status"),
+                "outcome": label,
+            })),
         )
         .await?;
     }
@@ -212,265 +215,351 @@ async fn tenant_of(
     Ok(None)
 }
 
+/// A Stripe event parsed once by its type, with its object typed: one variant per family.
+#[derive(Debug)]
+enum StripeEvent {
+    CheckoutCompleted(CheckoutSession),
+    /// `customer.subscription.*`: created, updated, deleted, trial_will_end.
+    Subscription(Subscription),
+    /// `invoice.paid`, `invoice.payment_succeeded`, `invoice.payment_failed`.
+    Invoice {
+        invoice: Invoice,
+        failed: bool,
+    },
+    /// `payment_intent.succeeded` or `payment_intent.payment_failed`.
+    PaymentIntent {
+        intent: PaymentIntent,
+        succeeded: bool,
+    },
+    ChargeRefunded(Charge),
+    /// A type we don't handle: stored, changes nothing.
+    Unhandled,
+}
+
+impl StripeEvent {
+    fn parse(event: &Event) -> Result<Self, EventError> {
+        let object = &event.data.object;
+        Ok(match event.kind.as_str() {
+            "checkout.session.completed" => Self::CheckoutCompleted(parse(object)?),
+            "customer.subscription.created"
+            | "customer.subscription.updated"
+            | "customer.subscription.deleted"
+            | "customer.subscription.trial_will_end" => Self::Subscription(parse(object)?),
+            "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
+                Self::Invoice {
+                    invoice: parse(object)?,
+                    failed: event.kind == "invoice.payment_failed",
+                }
+            }
+            "payment_intent.succeeded" | "payment_intent.payment_failed" => Self::PaymentIntent {
+                intent: parse(object)?,
+                succeeded: event.kind == "payment_intent.succeeded",
+            },
+            "charge.refunded" => Self::ChargeRefunded(parse(object)?),
+            _ => Self::Unhandled,
+        })
+    }
+}
+
+/// What every family needs of the event besides its object.
+struct Source<'a> {
+    id: &'a str,
+    kind: &'a str,
+    at: DateTime<Utc>,
+}
+
+type Outcome = (Applied, Option<Uuid>);
+
 async fn apply_in(
     conn: &mut PgConnection,
     settings: &Settings,
     event: &Event,
-) -> Result<(Applied, Option<Uuid>), EventError> {
-    let object = &event.data.object;
-    let at = ts(event.created);
-    match event.kind.as_str() {
-        "checkout.session.completed" => {
-            let s: CheckoutSession = parse(object)?;
-            let tenant = tenant_of(
-                conn,
-                s.customer.as_deref(),
-                &[s.client_reference_id.as_ref(), s.metadata.get("tenant_id")],
-            )
-            .await?;
-            let Some(tenant) = tenant else {
-                return Ok((Applied::Ignored, None));
-            };
-            db::complete_checkout(
-                conn,
-                &db::CheckoutCompletion {
-                    id: &s.id,
-                    payment_status: s.payment_status.as_deref(),
-                    subscription_id: s.subscription.as_deref(),
-                    payment_intent_id: s.payment_intent.as_deref(),
-                    at,
-                },
-            )
-            .await?;
-            if s.mode.as_deref() == Some("payment")
-                && s.payment_status.as_deref() == Some("paid")
-                && let (Some(pi), Some(purchase)) = (
-                    s.payment_intent.as_deref(),
-                    s.metadata
-                        .get("purchase_id")
-                        .and_then(|p| Uuid::parse_str(p).ok()),
-                )
-            {
-                let amount = s.amount_total.unwrap_or(0);
-                let currency = s.currency.as_deref().unwrap_or("usd");
-                one_time_paid(
-                    conn, settings, tenant, pi, purchase, amount, currency, at, &event.id,
-                )
-                .await?;
-            }
-            Ok((Applied::Applied, Some(tenant)))
+) -> Result<Outcome, EventError> {
+    let src = Source {
+        id: &event.id,
+        kind: &event.kind,
+        at: ts(event.created),
+    };
+    match StripeEvent::parse(event)? {
+        StripeEvent::CheckoutCompleted(s) => checkout_completed(conn, settings, &src, &s).await,
+        StripeEvent::Subscription(s) => subscription_changed(conn, settings, &src, &s).await,
+        StripeEvent::Invoice { invoice, failed } => {
+            invoice_changed(conn, &src, &invoice, failed).await
         }
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted"
-        | "customer.subscription.trial_will_end" => {
-            let s: Subscription = parse(object)?;
-            let tenant =
-                tenant_of(conn, s.customer.as_deref(), &[s.metadata.get("tenant_id")]).await?;
-            let (Some(tenant), Some(item), Some(customer)) =
-                (tenant, s.items.data.first(), s.customer.as_deref())
-            else {
-                return Ok((Applied::Ignored, None));
-            };
-            let written = db::upsert_subscription(
-                conn,
-                &db::SubscriptionRow {
-                    id: &s.id,
-                    tenant_id: tenant,
-                    customer_id: customer,
-                    status: &s.status,
-                    plan_id: settings.plan_by_price(&item.price.id).map(|(id, _)| id),
-                    price_id: &item.price.id,
-                    item_id: &item.id,
-                    current_period_end: item.current_period_end.map(ts),
-                    trial_start: s.trial_start.map(ts),
-                    trial_end: s.trial_end.map(ts),
-                    cancel_at_period_end: s.cancel_at_period_end,
-                    canceled_at: s.canceled_at.map(ts),
-                    ended_at: s.ended_at.map(ts),
-                    src_created: at,
-                    src_type_rank: type_rank(&event.kind),
-                    src_status_rank: status_rank(&s.status),
-                    src_event_id: &event.id,
-                },
-            )
-            .await?;
-            Ok((
-                if written {
-                    Applied::Applied
-                } else {
-                    Applied::Stale
-                },
-                Some(tenant),
-            ))
+        StripeEvent::PaymentIntent { intent, succeeded } => {
+            payment_intent_changed(conn, settings, &src, &intent, succeeded).await
         }
-        "invoice.paid" | "invoice.payment_succeeded" | "invoice.payment_failed" => {
-            let i: Invoice = parse(object)?;
-            let Some(customer) = i.customer.as_deref() else {
-                return Ok((Applied::Ignored, None));
-            };
-            let Some(tenant) = tenant_of(conn, Some(customer), &[]).await? else {
-                return Ok((Applied::Ignored, None));
-            };
-            let status = match (event.kind.as_str(), i.status.as_deref()) {
-                (_, Some(s)) => s.to_string(),
-                ("invoice.payment_failed", None) => "open".into(),
-                _ => "paid".into(),
-            };
-            let paid_at = i
-                .status_transitions
-                .as_ref()
-                .and_then(|t| t.paid_at)
-                .map(ts)
-                .or((status == "paid").then_some(at));
-            let (start, end) = i.period();
-            let subscription = i.subscription_id();
-            db::upsert_invoice(
-                conn,
-                &db::InvoiceRow {
-                    id: &i.id,
-                    tenant_id: tenant,
-                    customer_id: customer,
-                    subscription_id: subscription.as_deref(),
-                    number: i.number.as_deref(),
-                    status: &status,
-                    amount_due: i.amount_due,
-                    amount_paid: i.amount_paid,
-                    currency: &i.currency,
-                    billing_reason: i.billing_reason.as_deref(),
-                    attempt_count: i.attempt_count,
-                    period_start: start.map(ts),
-                    period_end: end.map(ts),
-                    hosted_invoice_url: i.hosted_invoice_url.as_deref(),
-                    invoice_pdf: i.invoice_pdf.as_deref(),
-                    created: ts(i.created),
-                    paid_at,
-                },
-            )
-            .await?;
-            if status == "paid" && i.amount_paid > 0 {
-                let description = format!(
-                    "Subscription invoice {}",
-                    i.number.as_deref().unwrap_or(&i.id)
-                );
-                db::append_ledger(
-                    conn,
-                    &db::LedgerEntry {
-                        tenant_id: tenant,
-                        kind: "subscription_payment",
-                        amount_cents: i.amount_paid,
-                        currency: &i.currency,
-                        provider_ref: &i.id,
-                        invoice_id: Some(&i.id),
-                        payment_intent_id: None,
-                        charge_id: None,
-                        purchase_id: None,
-                        description: &description,
-                        occurred_at: paid_at.unwrap_or(at),
-                        event_id: Some(&event.id),
-                    },
-                )
-                .await?;
-            }
-            Ok((Applied::Applied, Some(tenant)))
-        }
-        "payment_intent.succeeded" | "payment_intent.payment_failed" => {
-            let p: PaymentIntent = parse(object)?;
-            // Only the one-time charges we asked for; subscription invoices make PIs too.
-            let Some(purchase) = p
-                .metadata
-                .get("purchase_id")
-                .and_then(|v| Uuid::parse_str(v).ok())
-            else {
-                return Ok((Applied::Ignored, None));
-            };
-            let Some(tenant) =
-                tenant_of(conn, p.customer.as_deref(), &[p.metadata.get("tenant_id")]).await?
-            else {
-                return Ok((Applied::Ignored, None));
-            };
-            if event.kind == "payment_intent.succeeded" {
-                let amount = if p.amount_received > 0 {
-                    p.amount_received
-                } else {
-                    p.amount
-                };
-                one_time_paid(
-                    conn,
-                    settings,
-                    tenant,
-                    &p.id,
-                    purchase,
-                    amount,
-                    &p.currency,
-                    at,
-                    &event.id,
-                )
-                .await?;
-            } else {
-                let message = p
-                    .last_payment_error
-                    .as_ref()
-                    .and_then(|e| e.message.as_deref())
-                    .unwrap_or("The payment failed.");
-                db::upsert_payment(
-                    conn,
-                    &db::PaymentRow {
-                        payment_intent_id: &p.id,
-                        tenant_id: tenant,
-                        purchase_id: purchase,
-                        amount: p.amount,
-                        currency: &p.currency,
-                        status: "failed",
-                        failure_message: Some(message),
-                    },
-                )
-                .await?;
-            }
-            Ok((Applied::Applied, Some(tenant)))
-        }
-        "charge.refunded" => {
-            let c: Charge = parse(object)?;
-            let from_payment = match c.payment_intent.as_deref() {
-                Some(pi) => db::purchase_for_payment(conn, pi).await?,
-                None => None,
-            };
-            let tenant = match from_payment {
-                Some((t, _)) => Some(t),
-                None => {
-                    tenant_of(conn, c.customer.as_deref(), &[c.metadata.get("tenant_id")]).await?
-                }
-            };
-            let Some(tenant) = tenant else {
-                return Ok((Applied::Ignored, None));
-            };
-            let so_far = db::refunded_so_far(conn, &c.id).await?;
-            let delta = c.amount_refunded - so_far;
-            if delta > 0 {
-                let reference = format!("{}:{}", c.id, c.amount_refunded);
-                db::append_ledger(
-                    conn,
-                    &db::LedgerEntry {
-                        tenant_id: tenant,
-                        kind: "refund",
-                        amount_cents: -delta,
-                        currency: &c.currency,
-                        provider_ref: &reference,
-                        invoice_id: None,
-                        payment_intent_id: c.payment_intent.as_deref(),
-                        charge_id: Some(&c.id),
-                        purchase_id: from_payment.map(|(_, p)| p),
-                        description: "Refund",
-                        occurred_at: at,
-                        event_id: Some(&event.id),
-                    },
-                )
-                .await?;
-            }
-            Ok((Applied::Applied, Some(tenant)))
-        }
-        _ => Ok((Applied::Ignored, None)),
+        StripeEvent::ChargeRefunded(c) => charge_refunded(conn, &src, &c).await,
+        StripeEvent::Unhandled => Ok((Applied::Ignored, None)),
     }
+}
+
+async fn checkout_completed(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    src: &Source<'_>,
+    s: &CheckoutSession,
+) -> Result<Outcome, EventError> {
+    let tenant = tenant_of(
+        conn,
+        s.customer.as_deref(),
+        &[s.client_reference_id.as_ref(), s.metadata.get("tenant_id")],
+    )
+    .await?;
+    let Some(tenant) = tenant else {
+        return Ok((Applied::Ignored, None));
+    };
+    db::complete_checkout(
+        conn,
+        &db::CheckoutCompletion {
+            id: &s.id,
+            payment_status: s.payment_status.as_deref(),
+            subscription_id: s.subscription.as_deref(),
+            payment_intent_id: s.payment_intent.as_deref(),
+            at: src.at,
+        },
+    )
+    .await?;
+    if s.mode.as_deref() == Some("payment")
+        && s.payment_status.as_deref() == Some("paid")
+        && let (Some(pi), Some(purchase)) = (
+            s.payment_intent.as_deref(),
+            s.metadata
+                .get("purchase_id")
+                .and_then(|p| Uuid::parse_str(p).ok()),
+        )
+    {
+        let amount = s.amount_total.unwrap_or(0);
+        let currency = s.currency.as_deref().unwrap_or("usd");
+        one_time_paid(
+            conn, settings, tenant, pi, purchase, amount, currency, src.at, src.id,
+        )
+        .await?;
+    }
+    Ok((Applied::Applied, Some(tenant)))
+}
+
+async fn subscription_changed(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    src: &Source<'_>,
+    s: &Subscription,
+) -> Result<Outcome, EventError> {
+    let tenant = tenant_of(conn, s.customer.as_deref(), &[s.metadata.get("tenant_id")]).await?;
+    let (Some(tenant), Some(item), Some(customer)) =
+        (tenant, s.items.data.first(), s.customer.as_deref())
+    else {
+        return Ok((Applied::Ignored, None));
+    };
+    let written = db::upsert_subscription(
+        conn,
+        &db::SubscriptionRow {
+            id: &s.id,
+            tenant_id: tenant,
+            customer_id: customer,
+            status: &s.status,
+            plan_id: settings.plan_by_price(&item.price.id).map(|(id, _)| id),
+            price_id: &item.price.id,
+            item_id: &item.id,
+            current_period_end: item.current_period_end.map(ts),
+            trial_start: s.trial_start.map(ts),
+            trial_end: s.trial_end.map(ts),
+            cancel_at_period_end: s.cancel_at_period_end,
+            canceled_at: s.canceled_at.map(ts),
+            ended_at: s.ended_at.map(ts),
+            src_created: src.at,
+            src_type_rank: type_rank(src.kind),
+            src_status_rank: status_rank(&s.status),
+            src_event_id: src.id,
+        },
+    )
+    .await?;
+    Ok((
+        if written {
+            Applied::Applied
+        } else {
+            Applied::Stale
+        },
+        Some(tenant),
+    ))
+}
+
+async fn invoice_changed(
+    conn: &mut PgConnection,
+    src: &Source<'_>,
+    i: &Invoice,
+    failed: bool,
+) -> Result<Outcome, EventError> {
+    let Some(customer) = i.customer.as_deref() else {
+        return Ok((Applied::Ignored, None));
+    };
+    let Some(tenant) = tenant_of(conn, Some(customer), &[]).await? else {
+        return Ok((Applied::Ignored, None));
+    };
+    let status = match (failed, i.status.as_deref()) {
+        (_, Some(s)) => s.to_string(),
+        (true, None) => "open".into(),
+        _ => "paid".into(),
+    };
+    let paid_at = i
+        .status_transitions
+        .as_ref()
+        .and_then(|t| t.paid_at)
+        .map(ts)
+        .or((status == "paid").then_some(src.at));
+    let (start, end) = i.period();
+    let subscription = i.subscription_id();
+    db::upsert_invoice(
+        conn,
+        &db::InvoiceRow {
+            id: &i.id,
+            tenant_id: tenant,
+            customer_id: customer,
+            subscription_id: subscription.as_deref(),
+            number: i.number.as_deref(),
+            status: &status,
+            amount_due: i.amount_due,
+            amount_paid: i.amount_paid,
+            currency: &i.currency,
+            billing_reason: i.billing_reason.as_deref(),
+            attempt_count: i.attempt_count,
+            period_start: start.map(ts),
+            period_end: end.map(ts),
+            hosted_invoice_url: i.hosted_invoice_url.as_deref(),
+            invoice_pdf: i.invoice_pdf.as_deref(),
+            created: ts(i.created),
+            paid_at,
+        },
+    )
+    .await?;
+    if status == "paid" && i.amount_paid > 0 {
+        let description = format!(
+            "Subscription invoice {}",
+            i.number.as_deref().unwrap_or(&i.id)
+        );
+        db::append_ledger(
+            conn,
+            &db::LedgerEntry {
+                tenant_id: tenant,
+                kind: "subscription_payment",
+                amount_cents: i.amount_paid,
+                currency: &i.currency,
+                provider_ref: &i.id,
+                invoice_id: Some(&i.id),
+                payment_intent_id: None,
+                charge_id: None,
+                purchase_id: None,
+                description: &description,
+                occurred_at: paid_at.unwrap_or(src.at),
+                event_id: Some(src.id),
+            },
+        )
+        .await?;
+    }
+    Ok((Applied::Applied, Some(tenant)))
+}
+
+async fn payment_intent_changed(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    src: &Source<'_>,
+    p: &PaymentIntent,
+    succeeded: bool,
+) -> Result<Outcome, EventError> {
+    // Only the one-time charges we asked for; subscription invoices make PIs too.
+    let Some(purchase) = p
+        .metadata
+        .get("purchase_id")
+        .and_then(|v| Uuid::parse_str(v).ok())
+    else {
+        return Ok((Applied::Ignored, None));
+    };
+    let Some(tenant) =
+        tenant_of(conn, p.customer.as_deref(), &[p.metadata.get("tenant_id")]).await?
+    else {
+        return Ok((Applied::Ignored, None));
+    };
+    if succeeded {
+        let amount = if p.amount_received > 0 {
+            p.amount_received
+        } else {
+            p.amount
+        };
+        one_time_paid(
+            conn,
+            settings,
+            tenant,
+            &p.id,
+            purchase,
+            amount,
+            &p.currency,
+            src.at,
+            src.id,
+        )
+        .await?;
+    } else {
+        let message = p
+            .last_payment_error
+            .as_ref()
+            .and_then(|e| e.message.as_deref())
+            .unwrap_or("The payment failed.");
+        db::upsert_payment(
+            conn,
+            &db::PaymentRow {
+                payment_intent_id: &p.id,
+                tenant_id: tenant,
+                purchase_id: purchase,
+                amount: p.amount,
+                currency: &p.currency,
+                status: "failed",
+                failure_message: Some(message),
+            },
+        )
+        .await?;
+    }
+    Ok((Applied::Applied, Some(tenant)))
+}
+
+async fn charge_refunded(
+    conn: &mut PgConnection,
+    src: &Source<'_>,
+    c: &Charge,
+) -> Result<Outcome, EventError> {
+    let from_payment = match c.payment_intent.as_deref() {
+        Some(pi) => db::purchase_for_payment(conn, pi).await?,
+        None => None,
+    };
+    let tenant = match from_payment {
+        Some((t, _)) => Some(t),
+        None => tenant_of(conn, c.customer.as_deref(), &[c.metadata.get("tenant_id")]).await?,
+    };
+    let Some(tenant) = tenant else {
+        return Ok((Applied::Ignored, None));
+    };
+    let so_far = db::refunded_so_far(conn, &c.id).await?;
+    let delta = c.amount_refunded - so_far;
+    if delta > 0 {
+        let reference = format!("{}:{}", c.id, c.amount_refunded);
+        db::append_ledger(
+            conn,
+            &db::LedgerEntry {
+                tenant_id: tenant,
+                kind: "refund",
+                amount_cents: -delta,
+                currency: &c.currency,
+                provider_ref: &reference,
+                invoice_id: None,
+                payment_intent_id: c.payment_intent.as_deref(),
+                charge_id: Some(&c.id),
+                purchase_id: from_payment.map(|(_, p)| p),
+                description: "Refund",
+                occurred_at: src.at,
+                event_id: Some(src.id),
+            },
+        )
+        .await?;
+    }
+    Ok((Applied::Applied, Some(tenant)))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -536,6 +625,22 @@ mod tests {
             let v = serde_json::json!({"id": id, "type": s, "created": -1, "data": {"object": {"id": 7}}});
             let _ = parse::<Event>(&v);
         }
+    }
+
+    #[test]
+    fn an_event_is_parsed_once_by_type_and_a_bad_object_of_a_handled_type_is_malformed() {
+        let event = |kind: &str, object: serde_json::Value| {
+            parse::<Event>(&serde_json::json!({"id": "evt_1", "type": kind, "created": 1, "data": {"object": object}}))
+                .unwrap()
+        };
+        assert!(matches!(
+            StripeEvent::parse(&event("customer.created", serde_json::json!({"id": 7}))),
+            Ok(StripeEvent::Unhandled)
+        ));
+        assert!(matches!(
+            StripeEvent::parse(&event("charge.refunded", serde_json::json!({"id": 7}))),
+            Err(EventError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -14,10 +14,11 @@ use crate::domain::billing::{
 };
 use crate::domain::tenant::format_money;
 use crate::server::auth::TenantCtx;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, Change};
 use crate::server::db::billing::{self as db, CurrentSubscription};
 use crate::server::providers::payments::{
-    CheckoutMode, CheckoutRequest, NewCustomer, PaymentsError, PortalRequest, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, NewCustomer, Payments, PaymentsError, PortalRequest, Refund,
+    RefundReason, RefundRequest, SubscriptionChange,
 };
 use crate::server::services::dashboard::days_left;
 use crate::server::state::AppState;
@@ -36,6 +37,12 @@ pub enum BillingError {
     Provider(#[from] PaymentsError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for BillingError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 fn day(t: DateTime<Utc>) -> String {
@@ -272,16 +279,16 @@ pub async fn choose_plan(
                 &format!("ig:plan:{}:{}:{}", s.id, plan_id, Uuid::new_v4()),
             )
             .await?;
-        crate::server::db::audit::record(
+        crate::server::db::audit::billing(
             &state.pool,
             actor,
-            Entry {
-                tenant: Some(ctx.tenant_id()),
-                action: "billing.plan_change",
-                target: &format!("subscription:{}", s.id),
-                before: Some(serde_json::json!({ "plan": s.plan_id })),
-                after: Some(serde_json::json!({ "plan": plan_id })),
-            },
+            ctx.tenant_id(),
+            crate::server::db::audit::BillingAction::PlanChange,
+            &format!("subscription:{}", s.id),
+            Change::from_to(
+                serde_json::json!({ "plan": s.plan_id }),
+                serde_json::json!({ "plan": plan_id }),
+            ),
         )
         .await?;
         return Ok(PlanOutcome::Changed);
@@ -322,16 +329,16 @@ pub async fn choose_plan(
         },
     )
     .await?;
-    crate::server::db::audit::record(
+    crate::server::db::audit::billing(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "billing.checkout",
-            target: &format!("checkout:{}", session.id),
-            before: Some(serde_json::json!({ "plan": previous_plan })),
-            after: Some(serde_json::json!({ "plan": plan_id, "mode": "subscription" })),
-        },
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::Checkout,
+        &format!("checkout:{}", session.id),
+        Change::from_to(
+            serde_json::json!({ "plan": previous_plan }),
+            serde_json::json!({ "plan": plan_id, "mode": "subscription" }),
+        ),
     )
     .await?;
     tx.commit().await.context("recording the checkout")?;
@@ -372,16 +379,16 @@ pub async fn set_cancel_at_period_end(
             &format!("ig:cancel:{}:{cancel}:{}", sub.id, Uuid::new_v4()),
         )
         .await?;
-    crate::server::db::audit::record(
+    crate::server::db::audit::billing(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "billing.cancel_at_period_end",
-            target: &format!("subscription:{}", sub.id),
-            before: Some(serde_json::json!({ "cancel_at_period_end": !cancel })),
-            after: Some(serde_json::json!({ "cancel_at_period_end": cancel })),
-        },
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::CancelAtPeriodEnd,
+        &format!("subscription:{}", sub.id),
+        Change::from_to(
+            serde_json::json!({ "cancel_at_period_end": !cancel }),
+            serde_json::json!({ "cancel_at_period_end": cancel }),
+        ),
     )
     .await?;
     Ok(())
@@ -423,4 +430,52 @@ pub async fn checkout_status(
         plan_name: view.plan_name,
         status: view.status,
     })
+}
+
+/// Why a refund did not happen, mapped from the provider's error in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    /// The payment was refunded before (`charge_already_refunded`): the money is back.
+    #[error("Stripe refused the refund: {0}")]
+    AlreadyRefunded(String),
+    /// Refused for good; the provider's message is safe to show.
+    #[error("Stripe refused the refund: {0}")]
+    Refused(String),
+    /// Nothing was refunded; worth trying again later.
+    #[error("Payments are unavailable right now; nothing was refunded. Try again in a minute.")]
+    Unavailable(#[source] PaymentsError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<PaymentsError> for RefundError {
+    fn from(e: PaymentsError) -> Self {
+        match e {
+            PaymentsError::Rejected { code, message }
+                if code.as_deref() == Some("charge_already_refunded") =>
+            {
+                Self::AlreadyRefunded(message)
+            }
+            PaymentsError::Rejected { message, .. } => Self::Refused(message),
+            PaymentsError::RateLimited | PaymentsError::Unavailable(_) => Self::Unavailable(e),
+            PaymentsError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// Refunds a payment in full, at most once per `idempotency_key`: the one refund path of a
+/// staff refund (`services::admin::refund`) and the purchase saga's compensation.
+pub async fn refund_in_full(
+    payments: &dyn Payments,
+    payment_intent_id: String,
+    idempotency_key: String,
+) -> Result<Refund, RefundError> {
+    Ok(payments
+        .refund(&RefundRequest {
+            payment_intent_id,
+            amount_cents: None,
+            reason: RefundReason::RequestedByCustomer,
+            idempotency_key,
+        })
+        .await?)
 }

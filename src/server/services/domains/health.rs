@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{DomainName, EmailAddress, TenantId};
+use crate::domain::{DomainName, DomainStatus, EmailAddress, RecordStatus, TenantId};
 use crate::server::db;
 use crate::server::db::domains::{DomainRow, RecordRow};
 use crate::server::dns::{
@@ -49,7 +49,7 @@ fn row(e: &ExpectedRecord, seq: i32) -> RecordRow {
         name: e.record.name.clone(),
         content: e.record.content.clone(),
         priority: e.record.priority.map(i32::from),
-        status: "unknown".into(),
+        status: RecordStatus::Unknown,
         found: vec![],
         fix: None,
         checked_at: None,
@@ -81,7 +81,11 @@ fn checked_rows(checks: &[RecordCheck]) -> Vec<RecordRow> {
     let now = Utc::now();
     numbered(checks, |c| c.purpose.as_str())
         .map(|(seq, c)| RecordRow {
-            status: c.status.as_str().into(),
+            status: match c.status {
+                CheckStatus::Ok => RecordStatus::Ok,
+                CheckStatus::Missing => RecordStatus::Missing,
+                CheckStatus::Invalid => RecordStatus::Invalid,
+            },
             found: c.found.clone(),
             fix: c.fix.clone(),
             checked_at: Some(now),
@@ -130,6 +134,12 @@ pub enum CheckError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl From<crate::server::db::Error> for CheckError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
+}
+
 /// Whether a check whose records are all OK may move a `verifying` domain to `active`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Promote {
@@ -158,9 +168,15 @@ pub async fn check_and_store(
         activated: false,
     };
     if checked.all_ok() && promote == Promote::Yes {
-        checked.activated =
-            db::domains::set_status(&mut tx, tenant, domain.id, "active", &["verifying"], None)
-                .await?;
+        checked.activated = db::domains::set_status(
+            &mut tx,
+            tenant,
+            domain.id,
+            DomainStatus::Active,
+            &[DomainStatus::Verifying],
+            None,
+        )
+        .await?;
         if checked.activated {
             relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
         }

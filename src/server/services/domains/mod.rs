@@ -10,11 +10,12 @@ use crate::domain::domains::{
     StepView, status_label, step_label,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{DomainName, DomainSearch};
+use crate::domain::{DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Entry};
-use crate::server::db::domains::{DomainRow, InsertDomainError, NewDomain, RecordRow};
+use crate::server::db::Constraint;
+use crate::server::db::audit::{Actor, Change};
+use crate::server::db::domains::{DomainRow, NewDomain, RecordRow};
 use crate::server::dns::expected::normalize_name;
 use crate::server::dns::{DnsCheckError, ExpectedRecord, RecordPurpose};
 use crate::server::providers::dns::{DnsError, DnsRecord, RecordType};
@@ -52,6 +53,12 @@ pub enum DomainError {
     Billing(#[from] BillingError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for DomainError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 impl From<access::MayAddError> for DomainError {
@@ -202,8 +209,8 @@ pub async fn buy(
         &NewDomain {
             id,
             name: name.as_str(),
-            status: "pending_payment",
-            kind: "purchased",
+            status: DomainStatus::PendingPayment,
+            kind: DomainKind::Purchased,
             managed: true,
             purchase_id: Some(purchase),
             price_cents: Some(price),
@@ -246,21 +253,18 @@ pub async fn buy(
         },
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "domain.purchase",
-            target: &format!("domain:{id}"),
-            before: None,
-            after: Some(serde_json::json!({
-                "name": name.as_str(),
-                "price_cents": price,
-                "currency": currency,
-                "checkout": session.id,
-            })),
-        },
+        tenant,
+        db::audit::DomainAction::Purchase,
+        id,
+        Change::after(serde_json::json!({
+            "name": name.as_str(),
+            "price_cents": price,
+            "currency": currency,
+            "checkout": session.id,
+        })),
     )
     .await?;
     tx.commit().await.context("recording the purchase")?;
@@ -325,11 +329,12 @@ async fn reserve(
     admissible(tx, state, ctx, name).await?;
     db::domains::insert(tx, ctx.tenant_id(), domain)
         .await
-        .map_err(|e| match e {
-            InsertDomainError::NameInUse => {
+        .map_err(|e| {
+            if e.violated(&Constraint::DomainsLiveName) {
                 DomainError::Refused(format!("{} is already on InboxGrove.", name.display()))
+            } else {
+                e.into()
             }
-            InsertDomainError::Unexpected(e) => e.into(),
         })
 }
 
@@ -366,8 +371,8 @@ pub async fn add_own(
         &NewDomain {
             id,
             name: name.as_str(),
-            status: "verifying",
-            kind: "byod",
+            status: DomainStatus::Verifying,
+            kind: DomainKind::Byod,
             managed: zone.is_some(),
             purchase_id: None,
             price_cents: None,
@@ -400,16 +405,13 @@ pub async fn add_own(
         false,
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "domain.connect",
-            target: &format!("domain:{id}"),
-            before: None,
-            after: Some(serde_json::json!({ "name": name.as_str(), "managed": zone.is_some() })),
-        },
+        tenant,
+        db::audit::DomainAction::Connect,
+        id,
+        Change::after(serde_json::json!({ "name": name.as_str(), "managed": zone.is_some() })),
     )
     .await?;
     tx.commit().await.context("connecting the domain")?;
@@ -420,7 +422,7 @@ async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, 
     let mut tx = ctx.begin(state).await?;
     let row = db::domains::get(&mut tx, ctx.tenant_id(), id).await?;
     tx.commit().await.context("loading the domain")?;
-    row.filter(|d| d.status != "deleted")
+    row.filter(|d| d.status != DomainStatus::Deleted)
         .ok_or(DomainError::NotFound)
 }
 
@@ -435,12 +437,12 @@ pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, Doma
             DomainListItem {
                 id: d.id.to_string(),
                 name: health::display(&d.name),
-                status_label: status_label(&d.status).into(),
+                status_label: status_label(d.status.as_str()).into(),
                 health_label: health_label(&d, l.records_ok, l.records_total),
                 health: d.health.clone(),
                 expires: d.expires_at.map(day),
-                byod: d.kind == "byod",
-                status: d.status,
+                byod: d.kind == DomainKind::Byod,
+                status: d.status.as_str().into(),
             }
         })
         .collect();
@@ -467,13 +469,13 @@ pub async fn detail(
     let mut tx = ctx.begin(state).await?;
     let d = db::domains::get(&mut tx, tenant, id)
         .await?
-        .filter(|d| d.status != "deleted")
+        .filter(|d| d.status != DomainStatus::Deleted)
         .ok_or(DomainError::NotFound)?;
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
     tx.commit().await.context("loading the domain")?;
     let step = |name: &str| steps.iter().find(|s| s.step == name);
-    let step_views: Vec<StepView> = if d.kind == "purchased" {
+    let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
         SAGA_STEPS
             .iter()
             .map(|(s, _)| *s)
@@ -482,7 +484,7 @@ pub async fn detail(
                 Some(r) => StepView {
                     step: s.into(),
                     label: step_label(s).into(),
-                    status: r.status.clone(),
+                    status: r.status.as_str().into(),
                     attempts: r.attempts,
                     started: Some(r.started_at.format("%H:%M:%S").to_string()),
                     took: r.finished_at.map(|f| {
@@ -506,13 +508,15 @@ pub async fn detail(
         vec![]
     };
     let refund_step = step("refund");
-    let refunding = refund_step.is_some_and(|r| r.status == "running")
-        || (d.status == "failed" && d.purchase_id.is_some() && refund_step.is_none());
-    let verify_running = step("verify").is_none_or(|v| v.status == "running");
+    let refunding = refund_step.is_some_and(|r| r.status == StepStatus::Running)
+        || (d.status == DomainStatus::Failed && d.purchase_id.is_some() && refund_step.is_none());
+    let verify_running = step("verify").is_none_or(|v| v.status == StepStatus::Running);
     let in_progress = matches!(
         d.status.as_str(),
         "pending_payment" | "registering" | "configuring_dns"
-    ) || (d.status == "verifying" && d.kind == "purchased" && verify_running)
+    ) || (d.status == DomainStatus::Verifying
+        && d.kind == DomainKind::Purchased
+        && verify_running)
         || refunding;
     let price = d
         .price_cents
@@ -530,8 +534,8 @@ pub async fn detail(
     Ok(DomainDetail {
         id: d.id.to_string(),
         name: health::display(&d.name),
-        status_label: status_label(&d.status).into(),
-        byod: d.kind == "byod",
+        status_label: status_label(d.status.as_str()).into(),
+        byod: d.kind == DomainKind::Byod,
         managed: d.managed && d.zone_id.is_some(),
         health: d.health.clone(),
         failure_reason: d.failure_reason.clone(),
@@ -546,7 +550,7 @@ pub async fn detail(
         in_progress,
         can_manage: ctx.role().can_manage(),
         refund,
-        status: d.status,
+        status: d.status.as_str().into(),
     })
 }
 
@@ -593,7 +597,7 @@ fn record_view(r: &RecordRow) -> RecordView {
             Some(p) if r.kind == "MX" => format!("{p} {}", r.content),
             _ => r.content.clone(),
         },
-        status: r.status.clone(),
+        status: r.status.as_str().into(),
         found: r.found.clone(),
         fix: r.fix.clone(),
     }
@@ -607,7 +611,7 @@ pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), 
         return Err(DomainError::Refused(format!(
             "{} is {}: there is nothing to check yet.",
             health::display(&d.name),
-            status_label(&d.status).to_lowercase()
+            status_label(d.status.as_str()).to_lowercase()
         )));
     }
     health::check_and_store(state, &d, health::Promote::Yes).await?;
@@ -657,16 +661,16 @@ pub async fn repair(
         .await
         .map_err(|f| DomainError::Refused(f.message().to_string()))?;
     health::check_and_store(state, &d, health::Promote::Yes).await?;
-    db::audit::record(
+    db::audit::domain(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "domain.repair",
-            target: &format!("domain:{id}"),
-            before: Some(serde_json::json!({ "removed": removed })),
-            after: Some(serde_json::json!({ "name": d.name, "written": expected.len() })),
-        },
+        ctx.tenant_id(),
+        db::audit::DomainAction::Repair,
+        id,
+        Change::from_to(
+            serde_json::json!({ "removed": removed }),
+            serde_json::json!({ "name": d.name, "written": expected.len() }),
+        ),
     )
     .await?;
     Ok(())
@@ -686,7 +690,7 @@ async fn may_write_zone(
     Ok(
         match db::domains::registered_to(&mut conn, &d.name).await? {
             Some(owner) => owner == ctx.tenant_id(),
-            None => d.status == "active",
+            None => d.status == DomainStatus::Active,
         },
     )
 }
@@ -760,13 +764,15 @@ pub async fn delete(
     let d = load(state, ctx, id).await?;
     let name = health::display(&d.name);
     if matches!(d.status.as_str(), "registering" | "configuring_dns")
-        || (d.status == "verifying" && d.kind == "purchased" && d.expires_at.is_none())
+        || (d.status == DomainStatus::Verifying
+            && d.kind == DomainKind::Purchased
+            && d.expires_at.is_none())
     {
         return Err(DomainError::Refused(format!(
             "{name} is being set up; remove it once the set-up has finished."
         )));
     }
-    let was = d.status.clone();
+    let was = d.status;
     // Our records leave the zone first: if the DNS provider fails, nothing is removed yet and
     // the customer can try again; nothing of the domain keeps working once it is gone.
     let records_removed = remove_our_records(state, ctx, &d).await?;
@@ -775,8 +781,8 @@ pub async fn delete(
         &mut tx,
         ctx.tenant_id(),
         id,
-        "deleted",
-        &[was.as_str()],
+        DomainStatus::Deleted,
+        &[was],
         None,
     )
     .await?
@@ -794,20 +800,20 @@ pub async fn delete(
         chrono::Duration::zero(),
     )
     .await?;
-    db::audit::record(
+    db::audit::domain(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "domain.delete",
-            target: &format!("domain:{id}"),
-            before: Some(serde_json::json!({ "name": d.name, "status": was })),
-            after: Some(serde_json::json!({
+        ctx.tenant_id(),
+        db::audit::DomainAction::Delete,
+        id,
+        Change::from_to(
+            serde_json::json!({ "name": d.name, "status": was.as_str() }),
+            serde_json::json!({
                 "status": "deleted",
                 "inboxes_removed": inboxes,
                 "records_removed": records_removed,
-            })),
-        },
+            }),
+        ),
     )
     .await?;
     tx.commit().await.context("removing the domain")?;

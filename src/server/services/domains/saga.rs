@@ -27,16 +27,16 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::health::{self, CheckError, display, notify};
-use crate::domain::TenantId;
 use crate::domain::domains::SAGA_STEPS;
 use crate::domain::tenant::format_money;
+use crate::domain::{DomainStatus, StepStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::db::domains::DomainRow;
 use crate::server::jobs::{self, Enqueued, Job, JobError, NewJob};
 use crate::server::providers::dns::DnsError;
-use crate::server::providers::payments::{PaymentsError, RefundReason, RefundRequest};
 use crate::server::providers::registrar::{RegisterRequest, RegistrarError};
+use crate::server::services::billing::{RefundError, refund_in_full};
 use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
@@ -70,8 +70,8 @@ pub async fn start_in(
         conn,
         tenant,
         domain.id,
-        "registering",
-        &["pending_payment"],
+        DomainStatus::Registering,
+        &[DomainStatus::PendingPayment],
         None,
     )
     .await?;
@@ -98,6 +98,12 @@ pub enum StepFailure {
     Transient(String),
     /// Retrying cannot help: compensate.
     Permanent(String),
+}
+
+impl From<crate::server::db::Error> for StepFailure {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::from(anyhow::Error::from(e))
+    }
 }
 
 impl StepFailure {
@@ -172,7 +178,10 @@ async fn advance(
     if matches!(domain.status.as_str(), "deleted" | "suspended") {
         // Removed before it was registered (an abandoned or canceled purchase paid late): the
         // money goes back. Removed after: the customer got the registration; stop here.
-        if steps.get("register").is_none_or(|s| s.status != "done") {
+        if steps
+            .get("register")
+            .is_none_or(|s| s.status != StepStatus::Done)
+        {
             let reason = "The purchase was canceled before the payment arrived.";
             compensate(state, &domain, reason).await?;
         }
@@ -180,20 +189,20 @@ async fn advance(
     }
     for (step, label) in SAGA_STEPS {
         let before = steps.get(step);
-        if before.is_some_and(|s| s.status == "done") {
+        if before.is_some_and(|s| s.status == StepStatus::Done) {
             continue;
         }
         let status = match step {
-            "register" => "registering",
-            "verify" => "verifying",
-            _ => "configuring_dns",
+            "register" => DomainStatus::Registering,
+            "verify" => DomainStatus::Verifying,
+            _ => DomainStatus::ConfiguringDns,
         };
         let mut conn = state.pool.acquire().await.context("acquiring")?;
         let live = [
-            "pending_payment",
-            "registering",
-            "configuring_dns",
-            "verifying",
+            DomainStatus::PendingPayment,
+            DomainStatus::Registering,
+            DomainStatus::ConfiguringDns,
+            DomainStatus::Verifying,
         ];
         if !db::domains::set_status(&mut conn, tenant, id, status, &live, None).await? {
             // Deleted or suspended while the saga ran: stop here, the next run compensates.
@@ -233,15 +242,22 @@ async fn advance(
         }
     }
     let mut tx = state.pool.begin().await.context("starting")?;
-    let activated =
-        db::domains::set_status(&mut tx, tenant, id, "active", &["verifying"], None).await?;
+    let activated = db::domains::set_status(
+        &mut tx,
+        tenant,
+        id,
+        DomainStatus::Active,
+        &[DomainStatus::Verifying],
+        None,
+    )
+    .await?;
     if activated {
         relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
         saga_audit(
             &mut tx,
             tenant,
             id,
-            "domain.active",
+            db::audit::DomainAction::Active,
             json!({ "name": domain.name }),
         )
         .await?;
@@ -430,19 +446,16 @@ async fn saga_audit(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
     domain: Uuid,
-    action: &str,
+    action: db::audit::DomainAction,
     after: serde_json::Value,
-) -> anyhow::Result<()> {
-    db::audit::record(
+) -> db::Result<()> {
+    db::audit::domain(
         conn,
         &db::audit::Actor::system("domain saga"),
-        db::audit::Entry {
-            tenant: Some(tenant),
-            action,
-            target: &format!("domain:{domain}"),
-            before: None,
-            after: Some(after),
-        },
+        tenant,
+        action,
+        domain,
+        db::audit::Change::after(after),
     )
     .await
 }
@@ -456,12 +469,12 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
         &mut tx,
         tenant,
         domain.id,
-        "failed",
+        DomainStatus::Failed,
         &[
-            "pending_payment",
-            "registering",
-            "configuring_dns",
-            "verifying",
+            DomainStatus::PendingPayment,
+            DomainStatus::Registering,
+            DomainStatus::ConfiguringDns,
+            DomainStatus::Verifying,
         ],
         Some(reason),
     )
@@ -471,7 +484,7 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
             &mut tx,
             tenant,
             domain.id,
-            "domain.failed",
+            db::audit::DomainAction::Failed,
             json!({ "name": domain.name, "reason": reason }),
         )
         .await?;
@@ -524,30 +537,30 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         return Ok(());
     };
     drop(conn);
-    let outcome = state
-        .payments
-        .refund(&RefundRequest {
-            payment_intent_id,
-            amount_cents: None,
-            reason: RefundReason::RequestedByCustomer,
-            idempotency_key: format!("ig:refund:{purchase}"),
-        })
-        .await;
+    let outcome = refund_in_full(
+        state.payments.as_ref(),
+        payment_intent_id,
+        format!("ig:refund:{purchase}"),
+    )
+    .await;
     let mut conn = state.pool.acquire().await.context("acquiring")?;
     match outcome {
-        Ok(_) => {}
-        Err(PaymentsError::Rejected { code, .. })
-            if code.as_deref() == Some("charge_already_refunded") => {}
-        Err(PaymentsError::Rejected { message, .. }) => {
+        Ok(_) | Err(RefundError::AlreadyRefunded(_)) => {}
+        Err(RefundError::Refused(message)) => {
             db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
             return Err(JobError::Fatal(anyhow::anyhow!(
                 "the refund was refused: {message}"
             )));
         }
-        Err(e) => {
+        Err(RefundError::Unavailable(e)) => {
             let message = e.to_string();
             db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
             return Err(JobError::Retry(e.into()));
+        }
+        Err(RefundError::Unexpected(e)) => {
+            let message = e.to_string();
+            db::domains::step_finished(&mut conn, tenant, id, "refund", Some(&message)).await?;
+            return Err(JobError::Retry(e));
         }
     }
     db::domains::step_finished(&mut conn, tenant, id, "refund", None).await?;
@@ -555,7 +568,7 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         &mut conn,
         tenant,
         id,
-        "domain.refund",
+        db::audit::DomainAction::Refund,
         json!({ "name": domain.name, "amount_cents": amount, "currency": currency }),
     )
     .await?;

@@ -159,7 +159,7 @@ pub fn write(
                 imap_user,
                 imap_password,
                 &cap,
-                &r.status,
+                r.status.as_str(),
             ],
             ExportFormat::Instantly => vec![
                 &email,

@@ -15,9 +15,10 @@ use crate::domain::inboxes::{
     BatchForm, BatchResult, DomainOption, ExportFormat, InboxDetail, InboxFilter, InboxListItem,
     InboxesView, TargetDomain, WizardDomain, WizardView, inbox_status_label, plan, warmup_limit,
 };
+use crate::domain::{DomainStatus, InboxStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Entry};
+use crate::server::db::audit::{Actor, InboxAction};
 use crate::server::db::inboxes::{CredentialRow, Filter, InboxRow, NewInboxes};
 use crate::server::services::billing::access;
 use crate::server::state::AppState;
@@ -43,6 +44,12 @@ pub enum InboxError {
     Refused(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::server::db::Error> for InboxError {
+    fn from(e: crate::server::db::Error) -> Self {
+        Self::Unexpected(e.into())
+    }
 }
 
 impl From<access::MayAddError> for InboxError {
@@ -194,11 +201,11 @@ pub async fn provision(
             "One of the chosen domains is not yours (or was removed). Reload the page.".into(),
         )]));
     }
-    if let Some(d) = domains.iter().find(|d| d.status != "active") {
+    if let Some(d) = domains.iter().find(|d| d.status != DomainStatus::Active) {
         return Err(InboxError::Refused(format!(
             "{} is not active yet ({}): inboxes can be created once its DNS checks pass.",
             d.name,
-            crate::domain::domains::status_label(&d.status)
+            crate::domain::domains::status_label(d.status.as_str())
         )));
     }
     let mut taken: HashMap<Uuid, Vec<String>> = HashMap::new();
@@ -257,13 +264,13 @@ pub async fn provision(
     )
     .await
     .map_err(|e| {
-        if format!("{e:#}").contains("inboxes_live_address_key") {
+        if e.violated(&db::Constraint::InboxesLiveAddress) {
             InboxError::Refused(
                 "One of these addresses was just taken. Reload the page for a fresh preview."
                     .into(),
             )
         } else {
-            InboxError::Unexpected(e)
+            InboxError::Unexpected(e.into())
         }
     })?;
     if inserted != rows.len() as u64 {
@@ -276,20 +283,17 @@ pub async fn provision(
         relay::AFTER_INLINE_ATTEMPT,
     )
     .await?;
-    db::audit::record(
+    db::audit::inboxes(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(tenant),
-            action: "inboxes.provision",
-            target: &format!("batch:{batch}"),
-            before: None,
-            after: Some(serde_json::json!({
-                "count": count,
-                "domains": targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
-                "convention": spec.convention.key(),
-            })),
-        },
+        tenant,
+        db::audit::InboxesAction::Provision,
+        &format!("batch:{batch}"),
+        db::audit::Change::after(serde_json::json!({
+            "count": count,
+            "domains": targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            "convention": spec.convention.key(),
+        })),
     )
     .await?;
     tx.commit().await.context("committing the batch")?;
@@ -360,8 +364,8 @@ fn list_item(state: &AppState, r: &InboxRow) -> InboxListItem {
         address: r.address(),
         display_name: r.display_name.clone(),
         domain: r.domain.clone(),
-        status: r.status.clone(),
-        status_label: inbox_status_label(&r.status).into(),
+        status: r.status.as_str().into(),
+        status_label: inbox_status_label(r.status.as_str()).into(),
         daily_cap: r.daily_cap,
         warmup: warmup(state, r).0,
     }
@@ -375,15 +379,18 @@ pub fn parse_filter(f: &InboxFilter) -> Result<Filter, InboxError> {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let status = opt(&f.status);
-    if let Some(s) = &status
-        && !matches!(s.as_str(), "active" | "pending_relay" | "suspended")
-    {
-        return Err(InboxError::Invalid(vec![(
-            "status",
-            format!("“{s}” is not an inbox status."),
-        )]));
-    }
+    let status = match opt(&f.status) {
+        None => None,
+        Some(s) => match InboxStatus::parse(&s) {
+            Some(st) if st != InboxStatus::Deleted => Some(st),
+            _ => {
+                return Err(InboxError::Invalid(vec![(
+                    "status",
+                    format!("“{s}” is not an inbox status."),
+                )]));
+            }
+        },
+    };
     Ok(Filter {
         domain: opt(&f.domain).map(|d| parse_id("domain", &d)).transpose()?,
         status,
@@ -487,18 +494,15 @@ pub async fn reveal(
 ) -> Result<String, InboxError> {
     let row = load(state, ctx, id).await?;
     let password = open_password(state, &row)?;
-    db::audit::record(
+    db::audit::inbox(
         &state.pool,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inbox.reveal_credentials",
-            target: &format!("inbox:{id}"),
-            before: None,
-            after: Some(
-                serde_json::json!({ "address": row.inbox.address(), "password": "********" }),
-            ),
-        },
+        ctx.tenant_id(),
+        db::audit::InboxAction::RevealCredentials,
+        id,
+        db::audit::Change::after(
+            serde_json::json!({ "address": row.inbox.address(), "password": "********" }),
+        ),
     )
     .await?;
     Ok(password.to_string())
@@ -521,20 +525,21 @@ pub async fn change(
 ) -> Result<(), InboxError> {
     manager(ctx)?;
     let row = load(state, ctx, id).await?;
-    let (to, from, action): (&str, &[&str], &str) = match change {
-        Change::Suspend => ("suspended", &["active", "pending_relay"], "inbox.suspend"),
-        Change::Resume => ("pending_relay", &["suspended"], "inbox.resume"),
+    use InboxStatus::{Active, Deleted, PendingRelay, Suspended};
+    let (to, from, action): (InboxStatus, &[InboxStatus], InboxAction) = match change {
+        Change::Suspend => (Suspended, &[Active, PendingRelay], InboxAction::Suspend),
+        Change::Resume => (PendingRelay, &[Suspended], InboxAction::Resume),
         Change::Delete => (
-            "deleted",
-            &["active", "pending_relay", "suspended"],
-            "inbox.delete",
+            Deleted,
+            &[Active, PendingRelay, Suspended],
+            InboxAction::Delete,
         ),
     };
     let mut tx = state.pool.begin().await.context("starting")?;
     if !db::inboxes::set_status(&mut tx, ctx.tenant_id(), id, to, from).await? {
         return Err(InboxError::Refused(format!(
             "The inbox is {}; that cannot be done now.",
-            inbox_status_label(&row.inbox.status).to_lowercase()
+            inbox_status_label(row.inbox.status.as_str()).to_lowercase()
         )));
     }
     relay::request_in(
@@ -544,16 +549,16 @@ pub async fn change(
         relay::AFTER_INLINE_ATTEMPT,
     )
     .await?;
-    db::audit::record(
+    db::audit::inbox(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action,
-            target: &format!("inbox:{id}"),
-            before: Some(serde_json::json!({ "status": row.inbox.status })),
-            after: Some(serde_json::json!({ "status": to, "address": row.inbox.address() })),
-        },
+        ctx.tenant_id(),
+        action,
+        id,
+        db::audit::Change::from_to(
+            serde_json::json!({ "status": row.inbox.status }),
+            serde_json::json!({ "status": to, "address": row.inbox.address() }),
+        ),
     )
     .await?;
     tx.commit().await.context("committing")?;
@@ -598,17 +603,7 @@ pub async fn update(
     }
     let mut tx = state.pool.begin().await.context("starting")?;
     db::inboxes::update_settings(&mut tx, ctx.tenant_id(), id, name, cap).await?;
-    db::audit::record(
-        &mut *tx,
-        actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inbox.update",
-            target: &format!("inbox:{id}"),
-            before: Some(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap })),
-            after: Some(serde_json::json!({ "display_name": name, "daily_cap": cap })),
-        },
-    )
+    db::audit::inbox(&mut *tx, actor, ctx.tenant_id(), db::audit::InboxAction::Update, id, db::audit::Change::from_to(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap }), serde_json::json!({ "display_name": name, "daily_cap": cap })))
     .await?;
     tx.commit().await.context("committing")?;
     Ok(())
@@ -636,16 +631,15 @@ pub async fn export(
         });
     }
     let csv = export::write(format, &state.settings, &creds)?;
-    db::audit::record(
+    db::audit::inboxes(
         &mut *tx,
         actor,
-        Entry {
-            tenant: Some(ctx.tenant_id()),
-            action: "inboxes.export",
-            target: &filter.query(),
-            before: None,
-            after: Some(serde_json::json!({ "format": format.key(), "count": rows.len() })),
-        },
+        ctx.tenant_id(),
+        db::audit::InboxesAction::Export,
+        &filter.query(),
+        db::audit::Change::after(
+            serde_json::json!({ "format": format.key(), "count": rows.len() }),
+        ),
     )
     .await?;
     tx.commit().await.context("recording the export")?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{InboxStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::dkim::DkimKey;
@@ -100,7 +100,7 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
         .map(|u| RelayUser {
             address: u.address,
             inbox_id: u.id,
-            active: u.status != "suspended",
+            active: u.status != InboxStatus::Suspended,
             salt: u.password_salt,
             sha256: u.password_sha256,
         })
