@@ -8,17 +8,13 @@ use crate::api::admin::{
     admin_tenants,
 };
 use crate::api::billing::AdvanceSandboxClock;
-use crate::components::{Alert, error_of};
+use crate::components::style::{BUTTON, BUTTON_DANGER, CARD, INPUT};
+use crate::components::{Alert, PageLoader, error_of};
 use crate::domain::admin::{
     AdminAuditEntry, AdminTenantDetail, AdminTenantsView, AuditView, JOB_STATUSES, JobsView,
     PlatformView, SUSPENSION_CATEGORIES, StripeEventsView,
 };
 use crate::pages::dashboard::AppHeader;
-
-pub(crate) const BUTTON: &str = "rounded bg-emerald-700 px-3 py-2 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-50";
-const DANGER: &str = "rounded bg-red-700 px-3 py-2 text-sm font-medium text-white hover:bg-red-800";
-pub(crate) const INPUT: &str = "w-full rounded border border-stone-300 px-3 py-2";
-const CARD: &str = "rounded-lg border border-stone-200 bg-white p-5";
 
 fn status_badge(status: &str) -> &'static str {
     if status == "suspended" {
@@ -69,15 +65,8 @@ fn StaffPage(#[prop(into)] subtitle: String, children: Children) -> impl IntoVie
     }
 }
 
-fn loading() -> impl IntoView {
-    view! { <p class="text-stone-500">"Loading…"</p> }
-}
-
-fn failed(e: crate::error::AppError) -> AnyView {
-    view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any()
-}
-
-/// A staff page's body: "Loading…", then `body` of the loaded data, or the error.
+/// A staff page's body: "Loading…", then `body` of the loaded data, or the error (the staff
+/// guard has already turned visitors away, so no login redirect).
 fn loaded<T, V>(
     data: Resource<Result<T, crate::error::AppError>>,
     body: impl Fn(T) -> V + Clone + Send + Sync + 'static,
@@ -86,19 +75,7 @@ where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     V: IntoView + 'static,
 {
-    view! {
-        <Transition fallback=loading>
-            {move || {
-                let body = body.clone();
-                Suspend::new(async move {
-                    match data.await {
-                        Ok(v) => body(v).into_any(),
-                        Err(e) => failed(e),
-                    }
-                })
-            }}
-        </Transition>
-    }
+    view! { <PageLoader data body keep_while_reloading=true /> }
 }
 
 /// Staff: find a tenant by name, email or domain.
@@ -401,7 +378,7 @@ fn suspension_card(tid: &str, suspended: bool, a: TenantActions) -> AnyView {
                     <label class="text-sm sm:col-span-2">"Reason (required)"
                         <input type="text" name="reason" required class=INPUT data-testid="suspend-reason" />
                     </label>
-                    <button type="submit" class=DANGER data-testid="suspend">"Suspend tenant"</button>
+                    <button type="submit" class=BUTTON_DANGER data-testid="suspend">"Suspend tenant"</button>
                 </ActionForm>
             </section>
         }
@@ -501,7 +478,7 @@ fn more_actions(tid: &str, name: &str, sandbox: bool, a: TenantActions) -> AnyVi
                 <label class="flex-1 text-sm">{purge_label}
                     <input type="text" name="confirm" required autocomplete="off" class=INPUT data-testid="purge-confirm" />
                 </label>
-                <button type="submit" class=DANGER data-testid="purge">"Bounce queued mail"</button>
+                <button type="submit" class=BUTTON_DANGER data-testid="purge">"Bounce queued mail"</button>
             </ActionForm>
             {clock}
         </section>

@@ -1,22 +1,19 @@
 use leptos::prelude::*;
-use leptos_router::components::{Form, Redirect};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::domains::{
     BuyDomain, ConnectDomain, DeleteDomain, RecheckDomain, RepairDomain, get_domain, get_domains,
     search_domains,
 };
-use crate::components::{Alert, copy_text, error_of, go_to};
+use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::{Alert, PageLoader, copy_text, error_of, go_to};
 use crate::domain::domains::{
     DomainDetail, DomainListItem, DomainsView, RecordView, SearchResult, SearchView, StepView,
 };
 use crate::domain::{DomainName, DomainSearch};
 use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
-
-const BUTTON: &str = "rounded bg-emerald-700 px-3 py-2 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-50";
-const BUTTON_SECONDARY: &str =
-    "rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100 disabled:opacity-50";
 
 fn status_class(status: &str) -> &'static str {
     match status {
@@ -53,15 +50,12 @@ pub fn Domains() -> impl IntoView {
                     "Checkout canceled: nothing was charged. The name stays reserved for you for a while; remove it below if you changed your mind."
                 </p>
             </Show>
-            <Suspense fallback=|| view! { <p class="text-stone-500">"Loading your domains…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <DomainsBody view connect /> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Fdomains" /> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <PageLoader
+                data
+                login="/domains"
+                loading="Loading your domains…"
+                body=move |view| view! { <DomainsBody view connect /> }
+            />
         </main>
     }
 }
@@ -156,7 +150,7 @@ fn DomainSearchBox(can_manage: bool) -> impl IntoView {
                 <label for="q" class="sr-only">"Domain name or keyword"</label>
                 <input id="q" name="q" type="text" autocomplete="off" spellcheck="false"
                     placeholder="acme.com or acme"
-                    class="w-full rounded border border-stone-300 px-3 py-2"
+                    class=INPUT
                     prop:value=move || typed.get()
                     on:input=move |ev| typed.set(event_target_value(&ev))
                     aria-invalid=move || problem().is_some().to_string()
@@ -239,7 +233,7 @@ fn ConnectOwn(connect: ServerAction<ConnectDomain>) -> impl IntoView {
                 <div class="flex-1">
                     <label for="own-name" class="sr-only">"Your domain"</label>
                     <input id="own-name" name="name" type="text" autocomplete="off" placeholder="yourcompany.com"
-                        class="w-full rounded border border-stone-300 px-3 py-2"
+                        class=INPUT
                         on:input=move |ev| typed.set(event_target_value(&ev)) />
                     <p class="mt-1 min-h-5 text-sm text-red-700">{problem}</p>
                 </div>
@@ -296,16 +290,13 @@ pub fn DomainPage() -> impl IntoView {
                 <p role="status" data-testid="deleted-note" class="rounded border border-stone-300 bg-stone-50 px-3 py-2">{note}</p>
             })}
             <Alert message=action_error />
-            <Transition fallback=|| view! { <p class="text-stone-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <DomainBody d recheck repair delete /> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Fdomains" /> }.into_any(),
-                        Err(AppError::NotFound) => view! { <p class="text-stone-600" data-testid="domain-missing">"This domain is not in your account."</p> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <PageLoader
+                data
+                login="/domains"
+                keep_while_reloading=true
+                not_found=|| view! { <p class="text-stone-600" data-testid="domain-missing">"This domain is not in your account."</p> }
+                body=move |d| view! { <DomainBody d recheck repair delete /> }
+            />
         </main>
     }
 }

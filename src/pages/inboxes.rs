@@ -1,22 +1,17 @@
 use leptos::prelude::*;
-use leptos_router::components::{Form, Redirect};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::inboxes::{
     ChangeInbox, ProvisionInboxes, RevealInbox, UpdateInbox, get_inbox, get_inboxes, get_wizard,
 };
-use crate::components::{Alert, copy_text, error_of};
+use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::{Alert, PageLoader, copy_text, error_of};
 use crate::domain::inboxes::{
     BatchForm, Convention, DisplayStyle, ExportFormat, INBOX_STATUSES, InboxDetail, InboxFilter,
     InboxListItem, InboxesView, TargetDomain, WizardView, plan,
 };
-use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
-
-const BUTTON: &str = "rounded bg-emerald-700 px-3 py-2 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-50";
-const BUTTON_SECONDARY: &str =
-    "rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100 disabled:opacity-50";
-const INPUT: &str = "w-full rounded border border-stone-300 px-3 py-2";
 
 fn status_class(status: &str) -> &'static str {
     match status {
@@ -66,15 +61,13 @@ pub fn Inboxes() -> impl IntoView {
         <AppHeader subtitle="Inboxes" />
         <main class="mx-auto max-w-5xl space-y-6 px-4 py-8">
             <nav class="text-sm"><a href="/dashboard" class="text-emerald-800 underline">"← Dashboard"</a></nav>
-            <Transition fallback=|| view! { <p class="text-stone-500">"Loading your inboxes…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <InboxesBody view /> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Finboxes" /> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <PageLoader
+                data
+                login="/inboxes"
+                loading="Loading your inboxes…"
+                keep_while_reloading=true
+                body=|view| view! { <InboxesBody view /> }
+            />
         </main>
     }
 }
@@ -198,15 +191,7 @@ pub fn NewInboxes() -> impl IntoView {
         <AppHeader subtitle="Create inboxes" />
         <main class="mx-auto max-w-3xl space-y-6 px-4 py-8">
             <nav class="text-sm"><a href="/inboxes" class="text-emerald-800 underline">"← Inboxes"</a></nav>
-            <Suspense fallback=|| view! { <p class="text-stone-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <Wizard view /> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Finboxes%2Fnew" /> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <PageLoader data login="/inboxes/new" body=|view| view! { <Wizard view /> } />
         </main>
     }
 }
@@ -461,16 +446,13 @@ pub fn InboxPage() -> impl IntoView {
         <main class="mx-auto max-w-3xl space-y-6 px-4 py-8">
             <nav class="text-sm"><a href="/inboxes" class="text-emerald-800 underline">"← Inboxes"</a></nav>
             <Alert message=action_error />
-            <Transition fallback=|| view! { <p class="text-stone-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <InboxBody d change update /> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Finboxes" /> }.into_any(),
-                        Err(AppError::NotFound) => view! { <p class="text-stone-600" data-testid="inbox-missing">"This inbox is not in your account."</p> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <PageLoader
+                data
+                login="/inboxes"
+                keep_while_reloading=true
+                not_found=|| view! { <p class="text-stone-600" data-testid="inbox-missing">"This inbox is not in your account."</p> }
+                body=move |d| view! { <InboxBody d change update /> }
+            />
         </main>
     }
 }
