@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+use crate::components::actions::url_encode;
 use crate::error::AppError;
 
 /// How the loader looks while it waits and when it fails.
@@ -34,19 +35,7 @@ impl LoadStyle {
 
 /// `/inboxes/new` → `/login?next=%2Finboxes%2Fnew`.
 pub fn login_path(next: &str) -> String {
-    let mut out = String::from("/login?next=");
-    for c in next.chars() {
-        match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => out.push(c),
-            other => {
-                let mut buf = [0u8; 4];
-                for b in other.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-        }
-    }
-    out
+    format!("/login?next={}", url_encode(next))
 }
 
 /// Loads `data` and shows `body` of it. `login`: the page a visitor returns to after signing

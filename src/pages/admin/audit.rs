@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::{StaffPage, loaded, urlencoding};
+use super::{StaffPage, loaded};
 use crate::api::admin::admin_audit;
 use crate::components::style::{BUTTON, INPUT};
+use crate::components::url_encode;
 use crate::domain::admin::{AdminAuditEntry, AuditView};
 
 #[component]
@@ -72,7 +73,7 @@ pub(crate) fn AuditBody(view: AuditView, staff: bool) -> impl IntoView {
     let base = if staff { "/admin/audit" } else { "/activity" };
     let actor = view.actor.clone();
     let older = view.next.map(|id| {
-        let mut href = format!("{base}?before={id}&action={}", urlencoding(&view.action));
+        let mut href = format!("{base}?before={id}&action={}", url_encode(&view.action));
         if staff {
             href.push_str(&format!("&actor={}&tenant={}", view.actor, view.tenant));
         }

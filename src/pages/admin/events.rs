@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::{StaffPage, done_message, loaded, urlencoding};
+use super::{StaffPage, done_message, loaded};
 use crate::api::admin::{ReplayEvent, admin_events};
 use crate::components::style::{BUTTON, CARD, INPUT};
+use crate::components::url_encode;
 use crate::components::{Alert, error_of};
 use crate::domain::admin::StripeEventsView;
 
@@ -70,7 +71,7 @@ fn EventsBody(view: StripeEventsView, replay: ServerAction<ReplayEvent>) -> impl
                 </tr></thead>
                 <tbody>
                     {view.events.into_iter().map(|e| {
-                        let href = format!("/admin/events?kind={}&selected={}", urlencoding(&k), e.id);
+                        let href = format!("/admin/events?kind={}&selected={}", url_encode(&k), e.id);
                         view! {
                             <tr class="border-t border-stone-200" data-testid="event-row">
                                 <td class="py-1 pr-3 whitespace-nowrap">{e.received}</td>

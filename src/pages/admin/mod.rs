@@ -82,15 +82,3 @@ where
 {
     view! { <PageLoader data body keep_while_reloading=true /> }
 }
-
-/// Percent-encodes a query value (enough for names and emails in a link).
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}

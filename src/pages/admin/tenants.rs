@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::{StaffPage, loaded, status_badge, urlencoding};
+use super::{StaffPage, loaded, status_badge};
 use crate::api::admin::admin_tenants;
 use crate::components::style::{BUTTON, INPUT};
+use crate::components::url_encode;
 use crate::domain::admin::AdminTenantsView;
 
 /// Staff: find a tenant by name, email or domain.
@@ -68,7 +69,7 @@ fn TenantsBody(view: AdminTenantsView) -> impl IntoView {
         let link = |page: i64| {
             format!(
                 "/admin?q={}&status={}&plan={}&page={page}",
-                urlencoding(&view.query),
+                url_encode(&view.query),
                 view.status,
                 view.plan
             )
