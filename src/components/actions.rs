@@ -37,3 +37,15 @@ pub fn copy_text(text: &str) {
 
 #[cfg(not(feature = "hydrate"))]
 pub fn copy_text(_text: &str) {}
+
+/// Percent-encodes a query value (enough for names, emails and paths in a link).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,11 +1,10 @@
 //! The customer's Activity page: their own workspace's audit trail.
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::get_activity;
-use crate::error::AppError;
+use crate::components::PageLoader;
 use crate::pages::admin::AuditBody;
 use crate::pages::dashboard::AppHeader;
 
@@ -28,17 +27,12 @@ pub fn Activity() -> impl IntoView {
             <nav class="text-sm"><a href="/dashboard" class="text-emerald-800 underline">"← Dashboard"</a></nav>
             <h1 class="text-2xl font-bold">"Activity"</h1>
             <p class="text-sm text-stone-600">"Everything that changed in your workspace: who did it, when and from where."</p>
-            <Transition fallback=|| view! { <p class="text-stone-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <AuditBody view staff=false /> }.into_any(),
-                        Err(AppError::Unauthorized) => {
-                            view! { <Redirect path="/login?next=%2Factivity" /> }.into_any()
-                        }
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <PageLoader
+                data
+                login="/activity"
+                keep_while_reloading=true
+                body=|view| view! { <AuditBody view staff=false /> }
+            />
         </main>
     }
 }

@@ -1,12 +1,10 @@
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::billing::{ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status};
-use crate::components::{Alert, UsageSection, error_of, go_to};
+use crate::components::{Alert, LoadStyle, PageLoader, UsageSection, error_of, go_to};
 use crate::domain::billing::{BillingView, CheckoutStatus, PlanAction, PlanCard};
 use crate::domain::format_count;
-use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
 
 #[component]
@@ -28,17 +26,13 @@ pub fn Billing() -> impl IntoView {
     });
     view! {
         <AppHeader subtitle="Billing" />
-        <Suspense fallback=|| view! { <p class="p-8 text-stone-500">"Loading billing…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view) => view! { <BillingBody view choose cancel portal /> }.into_any(),
-                    Err(AppError::Unauthorized) => {
-                        view! { <Redirect path="/login?next=%2Fbilling" /> }.into_any()
-                    }
-                    Err(e) => view! { <p role="alert" class="p-8 text-red-700">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <PageLoader
+            data
+            login="/billing"
+            loading="Loading billing…"
+            style=LoadStyle::Page
+            body=move |view| view! { <BillingBody view choose cancel portal /> }
+        />
     }
 }
 
@@ -214,39 +208,12 @@ pub fn CheckoutSuccess() -> impl IntoView {
     view! {
         <AppHeader subtitle="Billing" />
         <main class="mx-auto max-w-xl px-4 py-12">
-            <Suspense fallback=|| view! { <p class="text-stone-500">"Checking your payment…"</p> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(CheckoutStatus::Complete { plan_name, status }) => view! {
-                            <h1 class="text-2xl font-bold">"You're all set"</h1>
-                            <p class="mt-2 text-stone-700" data-testid="checkout-result">
-                                {format!("{plan_name} — {status}")}
-                            </p>
-                            <a href="/billing" class="mt-6 inline-block rounded bg-emerald-700 px-4 py-2 font-medium text-white">"Go to billing"</a>
-                        }.into_any(),
-                        Ok(CheckoutStatus::Confirming) => {
-                            // Ask again in a second (browser only); without JS the meta refresh does it.
-                            Effect::new(move |_| {
-                                set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(1));
-                            });
-                            view! {
-                                <meta http-equiv="refresh" content="2" />
-                                <h1 class="text-2xl font-bold">"Confirming payment…"</h1>
-                                <p class="mt-2 text-stone-600" data-testid="checkout-result">
-                                    "Stripe has sent you back; we are waiting for its confirmation. This page updates by itself."
-                                </p>
-                            }.into_any()
-                        }
-                        Ok(CheckoutStatus::Unknown) => view! {
-                            <h1 class="text-2xl font-bold">"Checkout not found"</h1>
-                            <p class="mt-2 text-stone-600" data-testid="checkout-result">"We have no checkout with that id for your account."</p>
-                            <a href="/billing" class="mt-6 inline-block text-emerald-800 underline">"Back to billing"</a>
-                        }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Fbilling" /> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <PageLoader
+                data=status
+                login="/billing"
+                loading="Checking your payment…"
+                body=move |status| checkout_result(status, tick)
+            />
         </main>
     }
 }
@@ -260,5 +227,36 @@ pub fn CheckoutCanceled() -> impl IntoView {
             <p class="mt-2 text-stone-600">"Nothing was charged and nothing changed."</p>
             <a href="/billing" class="mt-6 inline-block text-emerald-800 underline">"Back to billing"</a>
         </main>
+    }
+}
+
+/// What the database says about the checkout; `Confirming` asks again in a second.
+fn checkout_result(status: CheckoutStatus, tick: RwSignal<u32>) -> AnyView {
+    match status {
+        CheckoutStatus::Complete { plan_name, status } => view! {
+            <h1 class="text-2xl font-bold">"You're all set"</h1>
+            <p class="mt-2 text-stone-700" data-testid="checkout-result">
+                {format!("{plan_name} — {status}")}
+            </p>
+            <a href="/billing" class="mt-6 inline-block rounded bg-emerald-700 px-4 py-2 font-medium text-white">"Go to billing"</a>
+        }.into_any(),
+        CheckoutStatus::Confirming => {
+            // Ask again in a second (browser only); without JS the meta refresh does it.
+            Effect::new(move |_| {
+                set_timeout(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(1));
+            });
+            view! {
+                <meta http-equiv="refresh" content="2" />
+                <h1 class="text-2xl font-bold">"Confirming payment…"</h1>
+                <p class="mt-2 text-stone-600" data-testid="checkout-result">
+                    "Stripe has sent you back; we are waiting for its confirmation. This page updates by itself."
+                </p>
+            }.into_any()
+        }
+        CheckoutStatus::Unknown => view! {
+            <h1 class="text-2xl font-bold">"Checkout not found"</h1>
+            <p class="mt-2 text-stone-600" data-testid="checkout-result">"We have no checkout with that id for your account."</p>
+            <a href="/billing" class="mt-6 inline-block text-emerald-800 underline">"Back to billing"</a>
+        }.into_any(),
     }
 }

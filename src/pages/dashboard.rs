@@ -1,11 +1,9 @@
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::api::auth::Logout;
 use crate::api::dashboard::get_dashboard;
-use crate::components::UsageSection;
+use crate::components::{LoadStyle, PageLoader, UsageSection};
 use crate::domain::DashboardView;
-use crate::error::AppError;
 
 /// The header inside the signed-in app, with the logout button.
 #[component]
@@ -32,17 +30,13 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
 pub fn Dashboard() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_dashboard());
     view! {
-        <Suspense fallback=|| view! { <p class="p-8 text-stone-500">"Loading your workspace…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view) => view! { <DashboardBody view /> }.into_any(),
-                    Err(AppError::Unauthorized) => {
-                        view! { <Redirect path="/login?next=%2Fdashboard" /> }.into_any()
-                    }
-                    Err(e) => view! { <p role="alert" class="p-8 text-red-700">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <PageLoader
+            data
+            login="/dashboard"
+            loading="Loading your workspace…"
+            style=LoadStyle::Page
+            body=|view| view! { <DashboardBody view /> }
+        />
     }
 }
 

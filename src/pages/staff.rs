@@ -1,10 +1,9 @@
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::api::billing::AdvanceSandboxClock;
 use crate::api::dashboard::get_staff_summary;
+use crate::components::{LoadStyle, PageLoader};
 use crate::domain::plural;
-use crate::error::AppError;
 use crate::pages::dashboard::AppHeader;
 use crate::pages::not_found::NotFound;
 
@@ -13,10 +12,12 @@ use crate::pages::not_found::NotFound;
 pub fn StaffHome() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_staff_summary());
     view! {
-        <Suspense fallback=|| view! { <p class="p-8 text-stone-500">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok((email, tenants)) => view! {
+        <PageLoader
+            data
+            login="/staff"
+            style=LoadStyle::Page
+            not_found=|| view! { <NotFound /> }
+            body=|(email, tenants): (String, i64)| view! {
                         <AppHeader subtitle=format!("Staff · {email}") />
                         <main class="mx-auto max-w-5xl px-4 py-8">
                             <h1 class="text-2xl font-bold">"Staff"</h1>
@@ -27,13 +28,7 @@ pub fn StaffHome() -> impl IntoView {
                             <SandboxClock />
                         </main>
                     }
-                    .into_any(),
-                    Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=%2Fstaff" /> }.into_any(),
-                    Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="p-8 text-red-700">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        />
     }
 }
 

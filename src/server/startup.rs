@@ -287,6 +287,11 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
+    // The guards read their path lists from `routes::PAGES`; a page routed in app.rs but
+    // missing there (or the reverse) would be served unguarded, so the app refuses to start.
+    if let Err(e) = crate::routes::check_router(routes.iter().map(|r| r.path())) {
+        panic!("the route table (src/routes.rs) disagrees with app.rs: {e}");
+    }
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)

@@ -104,3 +104,43 @@ async fn the_staff_summary_is_for_staff_only(pool: PgPool) {
     let body = json(app.call(&staff, summary).await).await;
     assert_eq!(body, serde_json::json!([seed::STAFF_EMAIL, 1]));
 }
+
+#[test]
+fn the_route_table_lists_exactly_the_pages_app_rs_routes() {
+    let router = leptos_axum::generate_route_list(inboxgrove::app::App);
+    assert_eq!(
+        inboxgrove::routes::check_router(router.iter().map(|r| r.path())),
+        Ok(())
+    );
+}
+
+/// Every page the table marks as needing a signed-in user sends a visitor to the login page
+/// at the door, with the page as `next` (parameters filled with a fresh id).
+#[sqlx::test]
+async fn a_visitor_is_sent_to_login_from_every_signed_in_page(pool: PgPool) {
+    use inboxgrove::routes::PAGES;
+    let app = spawn_app(pool).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    for page in PAGES.iter().filter(|p| p.access.needs_sign_in()) {
+        let path = page
+            .path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with(':') {
+                    id.as_str()
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let res = app.get(&path).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        let next = serde_urlencoded::to_string([("next", &path)]).unwrap();
+        assert_eq!(
+            res.headers()["location"],
+            format!("/login?{next}"),
+            "{path}"
+        );
+    }
+}

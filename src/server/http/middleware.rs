@@ -9,6 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use server_fn::error::SERVER_FN_ERROR_HEADER;
 
 use crate::error::AppError;
+use crate::routes::{self, Access, under};
 use crate::server::auth::TypedSession;
 use crate::server::state::AppState;
 
@@ -197,16 +198,16 @@ pub async fn session_lifetime(State(state): State<AppState>, req: Request, next:
     next.run(req).await
 }
 
-/// Pages that need a signed-in user redirect to `/login?next=…` before rendering.
-const SIGNED_IN_PREFIXES: &[&str] = &["/dashboard", "/staff", "/billing"];
+/// The areas whose pages need a signed-in user (`routes::Access::needs_sign_in`): a visitor's
+/// GET there is redirected to `/login?next=…` before rendering. The endpoints inside those
+/// areas that are not pages (`routes::AREA_ENDPOINTS`) answer a visitor themselves.
+fn signed_in_page(path: &str) -> bool {
+    routes::in_area(path, Access::needs_sign_in) && !routes::AREA_ENDPOINTS.contains(&path)
+}
 
 pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let protected = req.method() == Method::GET
-        && SIGNED_IN_PREFIXES.iter().any(|p| {
-            path.strip_prefix(p)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        });
+    let protected = req.method() == Method::GET && signed_in_page(path);
     if !protected {
         return next.run(req).await;
     }
@@ -228,7 +229,7 @@ pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
 /// `/admin` pages exist only for staff: anyone else (a customer, a visitor) gets a plain 404,
 /// never the page or its data.
 pub async fn staff_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !under(req.uri().path(), "/admin") {
+    if !staff_page(req.uri().path()) {
         return next.run(req).await;
     }
     let user = match req.extensions().get::<tower_sessions::Session>() {
@@ -259,23 +260,15 @@ pub async fn staff_pages(State(state): State<AppState>, req: Request, next: Next
     }
 }
 
-/// Customer pages: a suspended tenant gets the suspension notice (403) instead.
-const CUSTOMER_PAGES: &[&str] = &[
-    "/dashboard",
-    "/billing",
-    "/domains",
-    "/inboxes",
-    "/activity",
-];
-/// Server functions open to a suspended tenant: signing in and out, public data, staff's own.
-const OPEN_API: &[&str] = &["/api/auth/", "/api/plans", "/api/staff/", "/api/admin/"];
+/// Staff areas (`routes::Access::Staff`): `/admin`.
+fn staff_page(path: &str) -> bool {
+    routes::in_area(path, |a| a == Access::Staff)
+}
 
-fn under(path: &str, prefix: &str) -> bool {
-    if prefix.ends_with('/') {
-        return path.starts_with(prefix);
-    }
-    path.strip_prefix(prefix)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+/// Customer areas (`routes::Access::Customer`): a suspended tenant gets the suspension notice
+/// (403) instead of any page or endpoint there.
+fn customer_page(path: &str) -> bool {
+    routes::in_area(path, |a| a == Access::Customer)
 }
 
 /// Which requests the kill switch covers: every customer page and every server function but
@@ -291,9 +284,9 @@ pub fn kill_switch_covers(path: &str, category: &str) -> bool {
 /// kill switch and the rate limits cover exactly these).
 pub fn is_customer_request(path: &str) -> bool {
     if path.starts_with("/api/") {
-        return !OPEN_API.iter().any(|p| under(path, p));
+        return !routes::OPEN_API.iter().any(|p| under(path, p));
     }
-    CUSTOMER_PAGES.iter().any(|p| under(path, p))
+    customer_page(path)
 }
 
 /// The signed-in user's tenant from the session, if any (staff sessions have none).

@@ -1,0 +1,124 @@
+//! One inbox (`/inboxes/:id`): credentials, settings, suspend / resume / delete.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::status_class;
+use crate::api::inboxes::{ChangeInbox, RevealInbox, UpdateInbox, get_inbox};
+use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::{Alert, PageLoader, copy_text, error_of};
+use crate::domain::inboxes::InboxDetail;
+use crate::pages::dashboard::AppHeader;
+
+/// One inbox: credentials, settings, suspend / resume / delete.
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let change = ServerAction::<ChangeInbox>::new();
+    let update = ServerAction::<UpdateInbox>::new();
+    let data = Resource::new(
+        move || (id(), change.version().get(), update.version().get()),
+        |(id, _, _)| get_inbox(id),
+    );
+    let action_error =
+        Signal::derive(move || error_of(change).get().or_else(|| error_of(update).get()));
+    view! {
+        <AppHeader subtitle="Inbox" />
+        <main class="mx-auto max-w-3xl space-y-6 px-4 py-8">
+            <nav class="text-sm"><a href="/inboxes" class="text-emerald-800 underline">"← Inboxes"</a></nav>
+            <Alert message=action_error />
+            <PageLoader
+                data
+                login="/inboxes"
+                keep_while_reloading=true
+                not_found=|| view! { <p class="text-stone-600" data-testid="inbox-missing">"This inbox is not in your account."</p> }
+                body=move |d| view! { <InboxBody d change update /> }
+            />
+        </main>
+    }
+}
+
+#[component]
+fn InboxBody(
+    d: InboxDetail,
+    change: ServerAction<ChangeInbox>,
+    update: ServerAction<UpdateInbox>,
+) -> impl IntoView {
+    let id = d.item.id.clone();
+    let reveal = ServerAction::<RevealInbox>::new();
+    let status = d.item.status.clone();
+    let head = view! {
+        <section class="rounded-lg border border-stone-200 bg-white p-5">
+            <h1 class="text-2xl font-bold break-all" data-testid="inbox-address">{d.item.address.clone()}</h1>
+            <p class="mt-1"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", status_class(&status))
+                data-testid="inbox-status" data-status=status.clone()>{d.item.status_label.clone()}</span></p>
+            <p class="mt-2 text-sm text-stone-600" data-testid="warmup">{d.warmup_note.clone()}</p>
+            <p class="text-sm text-stone-500">{format!("Created {}", d.created)}</p>
+        </section>
+    }
+    .into_any();
+    let id_r = id.clone();
+    let password = move || reveal.value().get().and_then(Result::ok);
+    let creds = view! {
+        <section aria-labelledby="smtp-h" class="rounded-lg border border-stone-200 bg-white p-5">
+            <h2 id="smtp-h" class="text-lg font-semibold">"SMTP credentials"</h2>
+            <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+                <dt>"Host"</dt><dd class="font-mono">{d.smtp_host.clone()}</dd>
+                <dt>"Port"</dt><dd class="font-mono">{format!("{} ({})", d.smtp_port, d.smtp_security)}</dd>
+                <dt>"Username"</dt><dd class="font-mono break-all">{d.item.address.clone()}</dd>
+                <dt>"Password"</dt>
+                <dd class="font-mono break-all" data-testid="password">
+                    {move || match password() {
+                        Some(p) => {
+                            let copy = p.clone();
+                            view! { <span>{p}</span><button type="button" class="ml-2 rounded border border-stone-300 px-1.5 text-xs" on:click=move |_| copy_text(&copy)>"Copy"</button> }.into_any()
+                        }
+                        None => view! { <span class="text-stone-500">"••••••••••••"</span> }.into_any(),
+                    }}
+                </dd>
+                {d.imap_host.clone().map(|h| view! { <dt>"IMAP"</dt><dd class="font-mono">{format!("{h}:{}", d.imap_port)}</dd> })}
+            </dl>
+            <ActionForm action=reveal attr:class="mt-3">
+                <input type="hidden" name="id" value=id_r />
+                <button type="submit" class=BUTTON_SECONDARY data-testid="reveal">"Reveal password"</button>
+            </ActionForm>
+            <p class="mt-1 text-xs text-stone-500">"Every reveal is recorded in your account's activity."</p>
+            <Alert message=error_of(reveal) />
+        </section>
+    }
+    .into_any();
+    let manage = d.can_manage.then(|| {
+        let (id1, id2, id3) = (id.clone(), id.clone(), id.clone());
+        let suspended = status == "suspended";
+        view! {
+            <section aria-labelledby="settings-h" class="rounded-lg border border-stone-200 bg-white p-5">
+                <h2 id="settings-h" class="text-lg font-semibold">"Settings"</h2>
+                <ActionForm action=update attr:class="mt-2 grid gap-3 sm:grid-cols-3 sm:items-end">
+                    <input type="hidden" name="id" value=id1 />
+                    <label class="text-sm sm:col-span-2">"Display name"
+                        <input type="text" name="display_name" class=INPUT value=d.item.display_name.clone() data-testid="display-name" />
+                    </label>
+                    <label class="text-sm">"Daily cap"
+                        <input type="number" name="daily_cap" min="1" max="2000" class=INPUT value=d.item.daily_cap.to_string() data-testid="daily-cap" />
+                    </label>
+                    <button type="submit" class=BUTTON data-testid="save">"Save"</button>
+                </ActionForm>
+                <div class="mt-4 flex flex-wrap gap-2">
+                    <ActionForm action=change>
+                        <input type="hidden" name="id" value=id2 />
+                        <input type="hidden" name="action" value=if suspended { "resume" } else { "suspend" } />
+                        <button type="submit" class=BUTTON_SECONDARY data-testid="suspend-toggle">{if suspended { "Resume sending" } else { "Suspend sending" }}</button>
+                    </ActionForm>
+                    <ActionForm action=change>
+                        <input type="hidden" name="id" value=id3 />
+                        <input type="hidden" name="action" value="delete" />
+                        <button type="submit" class="rounded border border-red-300 px-3 py-2 text-sm text-red-800 hover:bg-red-50" data-testid="delete-inbox">"Delete"</button>
+                    </ActionForm>
+                </div>
+            </section>
+        }
+        .into_any()
+    });
+    view! { {head} {creds} {manage} }
+}

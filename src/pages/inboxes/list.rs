@@ -1,0 +1,176 @@
+//! The inbox list (`/inboxes`): filters, pagination, the CSV downloads.
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use super::status_class;
+use crate::api::inboxes::get_inboxes;
+use crate::components::PageLoader;
+use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::domain::inboxes::{
+    ExportFormat, INBOX_STATUSES, InboxFilter, InboxListItem, InboxesView,
+};
+use crate::pages::dashboard::AppHeader;
+
+fn export_href(filter: &InboxFilter, format: ExportFormat) -> String {
+    let q = filter.query();
+    if q.is_empty() {
+        format!("/inboxes/export?format={}", format.key())
+    } else {
+        format!("/inboxes/export?format={}&{q}", format.key())
+    }
+}
+
+/// The list with filters, pagination and the downloads.
+#[component]
+pub fn Inboxes() -> impl IntoView {
+    let query = use_query_map();
+    let args = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+        (
+            InboxFilter {
+                domain: get("domain"),
+                status: get("status"),
+                batch: get("batch"),
+                ids: None,
+            },
+            q.get("page")
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or(1),
+        )
+    };
+    let data = Resource::new(args, |(f, page)| {
+        get_inboxes(
+            f.domain.unwrap_or_default(),
+            f.status.unwrap_or_default(),
+            f.batch.unwrap_or_default(),
+            page,
+        )
+    });
+    view! {
+        <AppHeader subtitle="Inboxes" />
+        <main class="mx-auto max-w-5xl space-y-6 px-4 py-8">
+            <nav class="text-sm"><a href="/dashboard" class="text-emerald-800 underline">"← Dashboard"</a></nav>
+            <PageLoader
+                data
+                login="/inboxes"
+                loading="Loading your inboxes…"
+                keep_while_reloading=true
+                body=|view| view! { <InboxesBody view /> }
+            />
+        </main>
+    }
+}
+
+#[component]
+fn InboxesBody(view: InboxesView) -> impl IntoView {
+    let filter = view.filter.clone();
+    let banner = view.batch_size.map(|n| {
+        let f = filter.clone();
+        view! {
+            <section role="status" data-testid="batch-banner" class="rounded-lg border border-emerald-300 bg-emerald-50 p-4">
+                <p class="font-semibold">{format!("{n} inboxes created.")}</p>
+                <p class="mt-1 text-sm">"Download their credentials for your cold-email tool:"</p>
+                <p class="mt-2 flex flex-wrap gap-2">
+                    {ExportFormat::ALL.into_iter().map(|fmt| view! {
+                        <a class=BUTTON href=export_href(&f, fmt) rel="external" download
+                            data-testid=format!("download-{}", fmt.key())>{fmt.label()}</a>
+                    }).collect_view()}
+                </p>
+                <p class="mt-2 text-sm"><a class="text-emerald-800 underline" href="/inboxes">"Show all inboxes"</a></p>
+            </section>
+        }
+        .into_any()
+    });
+    let head = view! {
+        <div class="flex flex-col gap-2 sm:flex-row sm:items-end sm:justify-between">
+            <div>
+                <h1 class="text-2xl font-bold">"Inboxes"</h1>
+                <p class="text-sm text-stone-600" data-testid="inbox-total">{format!("{} in this view", view.total)}</p>
+            </div>
+            {view.can_manage.then(|| view! {
+                <a href="/inboxes/new" class=BUTTON data-testid="new-inboxes">"Create inboxes"</a>
+            })}
+        </div>
+    }
+    .into_any();
+    let domain_sel = filter.domain.clone().unwrap_or_default();
+    let status_sel = filter.status.clone().unwrap_or_default();
+    let filters = view! {
+        <Form method="GET" action="/inboxes" attr:class="flex flex-col gap-2 sm:flex-row sm:items-end">
+            <label class="text-sm">"Domain"
+                <select name="domain" class=INPUT data-testid="filter-domain">
+                    <option value="">"All domains"</option>
+                    {view.domains.iter().map(|d| view! {
+                        <option value=d.id.clone() selected=d.id == domain_sel>{d.name.clone()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="text-sm">"Status"
+                <select name="status" class=INPUT data-testid="filter-status">
+                    <option value="">"Any status"</option>
+                    {INBOX_STATUSES.iter().map(|(k, l)| view! {
+                        <option value=*k selected=*k == status_sel>{*l}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class=BUTTON_SECONDARY>"Filter"</button>
+            <span class="text-sm text-stone-600 sm:ml-auto">"Download this view: "
+                {ExportFormat::ALL.into_iter().map(|fmt| view! {
+                    <a class="mr-2 text-emerald-800 underline" rel="external" download href=export_href(&filter, fmt)>{fmt.label()}</a>
+                }).collect_view()}
+            </span>
+        </Form>
+    }
+    .into_any();
+    let table = if view.inboxes.is_empty() {
+        view! { <p class="text-stone-500" data-testid="no-inboxes">"No inboxes here yet."</p> }
+            .into_any()
+    } else {
+        view! {
+            <div class="overflow-x-auto">
+                <table class="w-full text-left text-sm" data-testid="inbox-list">
+                    <thead class="text-stone-500"><tr>
+                        <th class="py-2 pr-4">"Address"</th><th class="py-2 pr-4">"Display name"</th>
+                        <th class="py-2 pr-4">"Status"</th><th class="py-2">"Warm-up"</th>
+                    </tr></thead>
+                    <tbody>{view.inboxes.into_iter().map(|i| view! { <InboxRowView i /> }).collect_view()}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    let pager = (view.pages > 1).then(|| {
+        let link = |page: i64| {
+            let mut q = view.filter.query();
+            if !q.is_empty() {
+                q.push('&');
+            }
+            format!("/inboxes?{q}page={page}")
+        };
+        view! {
+            <nav class="flex items-center gap-3 text-sm" aria-label="Pages" data-testid="pager">
+                {(view.page > 1).then(|| view! { <a class="text-emerald-800 underline" href=link(view.page - 1)>"← Previous"</a> })}
+                <span>{format!("Page {} of {}", view.page, view.pages)}</span>
+                {(view.page < view.pages).then(|| view! { <a class="text-emerald-800 underline" href=link(view.page + 1) data-testid="next-page">"Next →"</a> })}
+            </nav>
+        }
+        .into_any()
+    });
+    view! { {banner} {head} {filters} {table} {pager} }
+}
+
+#[component]
+fn InboxRowView(i: InboxListItem) -> impl IntoView {
+    view! {
+        <tr class="border-t border-stone-200" data-testid="inbox-row">
+            <td class="py-2 pr-4 break-all"><a class="font-medium text-emerald-800 underline" href=format!("/inboxes/{}", i.id)>{i.address.clone()}</a></td>
+            <td class="py-2 pr-4">{i.display_name.clone()}</td>
+            <td class="py-2 pr-4"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", status_class(&i.status)) data-status=i.status.clone()>{i.status_label.clone()}</span></td>
+            <td class="py-2">{i.warmup.clone()}</td>
+        </tr>
+    }
+    .into_any()
+}
