@@ -186,7 +186,7 @@ impl Application {
             }
         }
         let state = AppState::build(settings, pool, Some(listener.local_addr()?), dns_listener)?;
-        let router = router(state.clone());
+        let router = router(state.clone())?;
         Ok(Self {
             dns_task,
             listener,
@@ -283,14 +283,14 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState) -> anyhow::Result<Router> {
     let settings = state.settings.clone();
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
     // The guards read their path lists from `routes::PAGES`; a page routed in app.rs but
     // missing there (or the reverse) would be served unguarded, so the app refuses to start.
     if let Err(e) = crate::routes::check_router(routes.iter().map(|r| r.path())) {
-        panic!("the route table (src/routes.rs) disagrees with app.rs: {e}");
+        anyhow::bail!("the route table (src/routes.rs) disagrees with app.rs: {e}");
     }
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
@@ -382,7 +382,8 @@ pub fn router(state: AppState) -> Router {
     } else {
         app
     };
-    app.layer(from_fn_with_state(state.clone(), middleware::client_ip))
+    Ok(app
+        .layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -396,5 +397,5 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(state))
 }
