@@ -12,7 +12,7 @@ pub mod tenant;
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
 pub use domain_name::{DomainName, DomainSearch};
 pub use status::{
-    ActorKind, DomainKind, DomainStatus, InboxStatus, JobStatus, RecordStatus, StepStatus,
-    SuspensionCategory, TenantStatus,
+    ActorKind, CheckoutStatus, DomainKind, DomainStatus, InboxStatus, InvoiceStatus, JobStatus,
+    LedgerKind, RecordStatus, StepStatus, SubscriptionStatus, SuspensionCategory, TenantStatus,
 };
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};
