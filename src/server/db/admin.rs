@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{LedgerKind, SubscriptionStatus, TenantStatus};
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TenantRow {
     pub id: Uuid,
     pub name: String,
     pub owner_email: String,
-    pub status: String,
+    pub status: TenantStatus,
     pub plan_id: Option<String>,
     pub domains: i64,
     pub inboxes: i64,
@@ -37,7 +39,7 @@ const TENANT_FILTER: &str = "($1 = '' OR t.name ILIKE '%' || $1 || '%'
 pub async fn search(
     pool: &PgPool,
     q: &str,
-    status: &str,
+    status: Option<TenantStatus>,
     plan: &str,
     offset: i64,
     limit: i64,
@@ -46,7 +48,7 @@ pub async fn search(
         "SELECT count(*) FROM tenants t WHERE {TENANT_FILTER}"
     ))
     .bind(q)
-    .bind(status)
+    .bind(status.map_or("", |s| s.as_str()))
     .bind(plan)
     .fetch_one(pool)
     .await?;
@@ -54,7 +56,7 @@ pub async fn search(
         "{TENANT_SELECT} WHERE {TENANT_FILTER} ORDER BY t.created_at DESC OFFSET $4 LIMIT $5"
     ))
     .bind(q)
-    .bind(status)
+    .bind(status.map_or("", |s| s.as_str()))
     .bind(plan)
     .bind(offset)
     .bind(limit)
@@ -123,7 +125,7 @@ pub async fn extend_trial(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SubscriptionRow {
     pub id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan_id: Option<String>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
@@ -144,7 +146,7 @@ pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<Subscri
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LedgerRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: LedgerKind,
     pub amount_cents: i64,
     pub currency: String,
     pub description: String,
@@ -314,14 +316,14 @@ pub async fn event(
 /// Jobs by status (`pending`, `running`, `failed`, `done`), newest change first.
 pub async fn jobs(
     pool: &PgPool,
-    status: &str,
+    status: crate::domain::JobStatus,
     limit: i64,
 ) -> super::Result<Vec<super::jobs::JobRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {} FROM jobs WHERE status = $1 ORDER BY updated_at DESC LIMIT $2",
         super::jobs::COLUMNS
     ))
-    .bind(status)
+    .bind(status.as_str())
     .bind(limit)
     .fetch_all(pool)
     .await?)

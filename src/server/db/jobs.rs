@@ -2,6 +2,7 @@
 //! is fenced by the claim's `lock_token`, so a worker that lost its lease changes nothing.
 
 use super::Context;
+use crate::domain::JobStatus;
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ pub struct JobRow {
     pub payload: serde_json::Value,
     pub tenant_id: Option<Uuid>,
     pub dedupe_key: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
     pub max_attempts: i32,

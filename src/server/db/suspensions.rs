@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{SuspensionCategory, TenantId};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SuspensionRow {
@@ -54,7 +54,7 @@ pub async fn history<'e>(
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: TenantId,
-    category: &str,
+    category: SuspensionCategory,
     reason: &str,
     actor: &str,
     actor_id: Option<Uuid>,
@@ -67,7 +67,7 @@ pub async fn insert(
     )
     .bind(Uuid::new_v4())
     .bind(tenant.0)
-    .bind(category)
+    .bind(category.as_str())
     .bind(reason)
     .bind(actor)
     .bind(actor_id)

@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use crate::domain::admin::{
     AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
-    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
-    JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
+    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JobView,
+    JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{ActorKind, TenantId};
+use crate::domain::{ActorKind, JobStatus, LedgerKind, TenantId, TenantStatus};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change};
@@ -61,7 +61,7 @@ fn row(state: &AppState, r: db::admin::TenantRow) -> AdminTenantRow {
         plan: plan_name(state, r.plan_id.as_deref()),
         name: r.name,
         owner_email: r.owner_email,
-        status: r.status,
+        status: r.status.to_string(),
         domains: r.domains,
         inboxes: r.inboxes,
         created: when(r.created_at),
@@ -76,10 +76,7 @@ pub async fn tenants(
     page: i64,
 ) -> anyhow::Result<AdminTenantsView> {
     let q = q.trim();
-    let status = match status.trim() {
-        s @ ("active" | "suspended") => s,
-        _ => "",
-    };
+    let status = TenantStatus::parse(status.trim());
     let plan = plan.trim();
     let plan = if plan == "trial" || state.settings.plans.contains_key(plan) {
         plan
@@ -103,7 +100,7 @@ pub async fn tenants(
         page,
         pages: ((total + PAGE - 1) / PAGE).max(1),
         query: q.to_string(),
-        status: status.to_string(),
+        status: status.map_or("", TenantStatus::as_str).to_string(),
         plan: plan.to_string(),
         plans,
     })
@@ -138,7 +135,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
         .map(|s| AdminSubscription {
             plan: plan_name(state, s.plan_id.as_deref()),
             id: s.id,
-            status: s.status,
+            status: s.status.to_string(),
             period_end: s.current_period_end.map(when),
             cancel_at_period_end: s.cancel_at_period_end,
         });
@@ -149,7 +146,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
             id: l.id,
             refundable: refundable(&l) && l.refunded_by.is_none(),
             amount: format_money(l.amount_cents, &l.currency),
-            kind: l.kind,
+            kind: l.kind.to_string(),
             description: l.description,
             occurred: when(l.occurred_at),
             refunded_by: l.refunded_by,
@@ -201,7 +198,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
 
 /// A charge paid through a payment intent (domain purchases): one the provider can refund.
 fn refundable(l: &db::admin::LedgerRow) -> bool {
-    l.amount_cents > 0 && l.kind != "refund" && l.payment_intent_id.is_some()
+    l.amount_cents > 0 && l.kind != LedgerKind::Refund && l.payment_intent_id.is_some()
 }
 
 /// One trail row for display. `staff_view` shows staff identities and IPs; the customer's
@@ -582,11 +579,7 @@ pub async fn replay_event(state: &AppState, actor: &Actor, id: &str) -> Result<S
 }
 
 pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
-    let status = if JOB_STATUSES.contains(&status.trim()) {
-        status.trim()
-    } else {
-        "failed"
-    };
+    let status = JobStatus::parse(status.trim()).unwrap_or(JobStatus::Failed);
     let jobs = db::admin::jobs(&state.pool, status, 100)
         .await?
         .into_iter()
@@ -601,7 +594,7 @@ pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
         })
         .collect();
     Ok(JobsView {
-        status: status.to_string(),
+        status: status.as_str().to_string(),
         counts: db::admin::job_counts(&state.pool).await?,
         jobs,
     })
@@ -623,8 +616,8 @@ pub async fn retry_job(state: &AppState, actor: &Actor, id: &str) -> Result<(), 
         db::audit::OpsAction::JobRetry,
         &format!("job:{id}"),
         Change::from_to(
-            json!({ "status": "failed" }),
-            json!({ "status": "pending", "kind": kind }),
+            json!({ "status": JobStatus::Failed }),
+            json!({ "status": JobStatus::Pending, "kind": kind }),
         ),
     )
     .await?;
