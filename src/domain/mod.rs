@@ -12,7 +12,8 @@ pub mod tenant;
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
 pub use domain_name::{DomainName, DomainSearch};
 pub use status::{
-    ActorKind, CheckoutStatus, DomainKind, DomainStatus, InboxStatus, InvoiceStatus, JobStatus,
-    LedgerKind, RecordStatus, StepStatus, SubscriptionStatus, SuspensionCategory, TenantStatus,
+    ActorKind, CheckoutSessionStatus, DomainKind, DomainStatus, InboxStatus, InvoiceStatus,
+    JobStatus, LedgerKind, RecordStatus, StepStatus, SubscriptionStatus, SuspensionCategory,
+    TenantStatus,
 };
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};

@@ -155,7 +155,7 @@ text_enum! {
 
 text_enum! {
     /// `billing_checkouts.status`: Stripe's checkout session status, mirrored.
-    CheckoutStatus {
+    CheckoutSessionStatus {
         Open => "open",
         Complete => "complete",
         Expired => "expired",

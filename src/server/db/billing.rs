@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{
+    CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, SuspensionCategory,
+};
 use crate::server::auth::TenantCtx;
 
 pub struct EventMeta<'a> {
@@ -293,7 +296,7 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
 
 pub struct LedgerEntry<'a> {
     pub tenant_id: Uuid,
-    pub kind: &'a str,
+    pub kind: LedgerKind,
     pub amount_cents: i64,
     pub currency: &'a str,
     pub provider_ref: &'a str,
@@ -315,7 +318,7 @@ pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> supe
          ON CONFLICT (kind, provider_ref) DO NOTHING",
     )
     .bind(e.tenant_id)
-    .bind(e.kind)
+    .bind(e.kind.as_str())
     .bind(e.amount_cents)
     .bind(e.currency)
     .bind(e.provider_ref)
@@ -516,7 +519,7 @@ pub async fn recent_open_checkout(
 
 #[derive(sqlx::FromRow)]
 pub struct CheckoutState {
-    pub status: String,
+    pub status: CheckoutSessionStatus,
     pub mode: String,
     pub subscription_mirrored: bool,
 }
@@ -541,7 +544,7 @@ pub async fn checkout_state(
 #[derive(sqlx::FromRow, Clone)]
 pub struct CurrentSubscription {
     pub id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan_id: Option<String>,
     pub item_id: String,
     pub current_period_end: Option<DateTime<Utc>>,
@@ -552,7 +555,7 @@ pub struct CurrentSubscription {
 impl CurrentSubscription {
     /// Not ended: plan changes and cancellation go to this subscription.
     pub fn is_live(&self) -> bool {
-        !matches!(self.status.as_str(), "canceled" | "incomplete_expired")
+        !self.status.is_ended()
     }
 }
 
@@ -562,7 +565,7 @@ pub struct BillingRow {
     pub customer_id: Option<String>,
     pub domains: i64,
     pub inboxes: i64,
-    pub suspension: Option<String>,
+    pub suspension: Option<SuspensionCategory>,
 }
 
 /// The columns and FROM clause of a tenant's billing state: `tenants t` with its counts, open
@@ -590,7 +593,7 @@ pub struct BillingState {
     #[sqlx(flatten)]
     pub row: BillingRow,
     sub_id: Option<String>,
-    sub_status: Option<String>,
+    sub_status: Option<SubscriptionStatus>,
     sub_plan_id: Option<String>,
     sub_item_id: Option<String>,
     sub_current_period_end: Option<DateTime<Utc>>,
@@ -603,7 +606,7 @@ impl BillingState {
     pub fn subscription(&self) -> Option<CurrentSubscription> {
         Some(CurrentSubscription {
             id: self.sub_id.clone()?,
-            status: self.sub_status.clone()?,
+            status: self.sub_status?,
             plan_id: self.sub_plan_id.clone(),
             item_id: self.sub_item_id.clone()?,
             current_period_end: self.sub_current_period_end,
@@ -634,7 +637,7 @@ pub struct InvoiceListRow {
     pub amount_due: i64,
     pub amount_paid: i64,
     pub currency: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub hosted_invoice_url: Option<String>,
 }
 
@@ -656,7 +659,7 @@ pub async fn invoices(
 
 #[derive(sqlx::FromRow)]
 pub struct LedgerRow {
-    pub kind: String,
+    pub kind: LedgerKind,
     pub amount_cents: i64,
     pub currency: String,
     pub description: String,

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{ActorKind, TenantId};
+use crate::domain::{ActorKind, InvoiceStatus, LedgerKind, SubscriptionStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -74,14 +74,14 @@ fn type_rank(kind: &str) -> i16 {
 }
 
 fn status_rank(status: &str) -> i16 {
-    match status {
-        "incomplete" => 0,
-        "trialing" => 1,
-        "active" => 2,
-        "past_due" => 3,
-        "unpaid" | "paused" => 4,
-        "canceled" | "incomplete_expired" => 5,
-        _ => 0,
+    use SubscriptionStatus as S;
+    match SubscriptionStatus::parse(status) {
+        Some(S::Incomplete) | None => 0,
+        Some(S::Trialing) => 1,
+        Some(S::Active) => 2,
+        Some(S::PastDue) => 3,
+        Some(S::Unpaid | S::Paused) => 4,
+        Some(S::Canceled | S::IncompleteExpired) => 5,
     }
 }
 
@@ -401,12 +401,13 @@ async fn invoice_changed(
         (true, None) => "open".into(),
         _ => "paid".into(),
     };
+    let paid = InvoiceStatus::parse(&status) == Some(InvoiceStatus::Paid);
     let paid_at = i
         .status_transitions
         .as_ref()
         .and_then(|t| t.paid_at)
         .map(ts)
-        .or((status == "paid").then_some(src.at));
+        .or(paid.then_some(src.at));
     let (start, end) = i.period();
     let subscription = i.subscription_id();
     db::upsert_invoice(
@@ -432,7 +433,7 @@ async fn invoice_changed(
         },
     )
     .await?;
-    if status == "paid" && i.amount_paid > 0 {
+    if paid && i.amount_paid > 0 {
         let description = format!(
             "Subscription invoice {}",
             i.number.as_deref().unwrap_or(&i.id)
@@ -441,7 +442,7 @@ async fn invoice_changed(
             conn,
             &db::LedgerEntry {
                 tenant_id: tenant,
-                kind: "subscription_payment",
+                kind: LedgerKind::SubscriptionPayment,
                 amount_cents: i.amount_paid,
                 currency: &i.currency,
                 provider_ref: &i.id,
@@ -544,7 +545,7 @@ async fn charge_refunded(
             conn,
             &db::LedgerEntry {
                 tenant_id: tenant,
-                kind: "refund",
+                kind: LedgerKind::Refund,
                 amount_cents: -delta,
                 currency: &c.currency,
                 provider_ref: &reference,
@@ -591,7 +592,7 @@ async fn one_time_paid(
         conn,
         &db::LedgerEntry {
             tenant_id: tenant,
-            kind: "one_time_charge",
+            kind: LedgerKind::OneTimeCharge,
             amount_cents: amount,
             currency,
             provider_ref: payment_intent,
