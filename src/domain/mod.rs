@@ -6,11 +6,13 @@ pub mod billing;
 pub mod domain_name;
 pub mod domains;
 pub mod inboxes;
+pub mod money;
 pub mod status;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
 pub use domain_name::{DomainName, DomainSearch};
+pub use money::Cents;
 pub use status::{
     ActorKind, CheckoutSessionStatus, DomainKind, DomainStatus, InboxStatus, InvoiceStatus,
     JobStatus, LedgerKind, RecordStatus, StepStatus, SubscriptionStatus, SuspensionCategory,

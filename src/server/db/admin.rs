@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{LedgerKind, SubscriptionStatus, TenantStatus};
+use crate::domain::{Cents, LedgerKind, SubscriptionStatus, TenantStatus};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TenantRow {
@@ -147,7 +147,7 @@ pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<Subscri
 pub struct LedgerRow {
     pub id: i64,
     pub kind: LedgerKind,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub currency: String,
     pub description: String,
     pub occurred_at: DateTime<Utc>,

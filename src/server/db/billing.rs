@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{
-    CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, SuspensionCategory,
+    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, SuspensionCategory,
 };
 use crate::server::auth::TenantCtx;
 
@@ -200,8 +200,8 @@ pub struct InvoiceRow<'a> {
     pub subscription_id: Option<&'a str>,
     pub number: Option<&'a str>,
     pub status: &'a str,
-    pub amount_due: i64,
-    pub amount_paid: i64,
+    pub amount_due: Cents,
+    pub amount_paid: Cents,
     pub currency: &'a str,
     pub billing_reason: Option<&'a str>,
     pub attempt_count: i32,
@@ -263,7 +263,7 @@ pub struct PaymentRow<'a> {
     pub payment_intent_id: &'a str,
     pub tenant_id: Uuid,
     pub purchase_id: Uuid,
-    pub amount: i64,
+    pub amount: Cents,
     pub currency: &'a str,
     pub status: &'a str,
     pub failure_message: Option<&'a str>,
@@ -297,7 +297,7 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
 pub struct LedgerEntry<'a> {
     pub tenant_id: Uuid,
     pub kind: LedgerKind,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub currency: &'a str,
     pub provider_ref: &'a str,
     pub invoice_id: Option<&'a str>,
@@ -634,8 +634,8 @@ pub struct InvoiceListRow {
     pub id: String,
     pub number: Option<String>,
     pub created: DateTime<Utc>,
-    pub amount_due: i64,
-    pub amount_paid: i64,
+    pub amount_due: Cents,
+    pub amount_paid: Cents,
     pub currency: String,
     pub status: InvoiceStatus,
     pub hosted_invoice_url: Option<String>,
@@ -660,7 +660,7 @@ pub async fn invoices(
 #[derive(sqlx::FromRow)]
 pub struct LedgerRow {
     pub kind: LedgerKind,
-    pub amount_cents: i64,
+    pub amount_cents: Cents,
     pub currency: String,
     pub description: String,
     pub occurred_at: DateTime<Utc>,

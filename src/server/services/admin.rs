@@ -12,7 +12,7 @@ use crate::domain::admin::{
     JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{ActorKind, JobStatus, LedgerKind, TenantId, TenantStatus};
+use crate::domain::{ActorKind, Cents, JobStatus, LedgerKind, TenantId, TenantStatus};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change};
@@ -198,7 +198,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
 
 /// A charge paid through a payment intent (domain purchases): one the provider can refund.
 fn refundable(l: &db::admin::LedgerRow) -> bool {
-    l.amount_cents > 0 && l.kind != LedgerKind::Refund && l.payment_intent_id.is_some()
+    l.amount_cents > Cents::ZERO && l.kind != LedgerKind::Refund && l.payment_intent_id.is_some()
 }
 
 /// One trail row for display. `staff_view` shows staff identities and IPs; the customer's

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{ActorKind, InvoiceStatus, LedgerKind, SubscriptionStatus, TenantId};
+use crate::domain::{ActorKind, Cents, InvoiceStatus, LedgerKind, SubscriptionStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -329,7 +329,7 @@ async fn checkout_completed(
                 .and_then(|p| Uuid::parse_str(p).ok()),
         )
     {
-        let amount = s.amount_total.unwrap_or(0);
+        let amount = Cents(s.amount_total.unwrap_or(0));
         let currency = s.currency.as_deref().unwrap_or("usd");
         one_time_paid(
             conn, settings, tenant, pi, purchase, amount, currency, src.at, src.id,
@@ -419,8 +419,8 @@ async fn invoice_changed(
             subscription_id: subscription.as_deref(),
             number: i.number.as_deref(),
             status: &status,
-            amount_due: i.amount_due,
-            amount_paid: i.amount_paid,
+            amount_due: Cents(i.amount_due),
+            amount_paid: Cents(i.amount_paid),
             currency: &i.currency,
             billing_reason: i.billing_reason.as_deref(),
             attempt_count: i.attempt_count,
@@ -443,7 +443,7 @@ async fn invoice_changed(
             &db::LedgerEntry {
                 tenant_id: tenant,
                 kind: LedgerKind::SubscriptionPayment,
-                amount_cents: i.amount_paid,
+                amount_cents: Cents(i.amount_paid),
                 currency: &i.currency,
                 provider_ref: &i.id,
                 invoice_id: Some(&i.id),
@@ -481,11 +481,11 @@ async fn payment_intent_changed(
         return Ok((Applied::Ignored, None));
     };
     if succeeded {
-        let amount = if p.amount_received > 0 {
+        let amount = Cents(if p.amount_received > 0 {
             p.amount_received
         } else {
             p.amount
-        };
+        });
         one_time_paid(
             conn,
             settings,
@@ -510,7 +510,7 @@ async fn payment_intent_changed(
                 payment_intent_id: &p.id,
                 tenant_id: tenant,
                 purchase_id: purchase,
-                amount: p.amount,
+                amount: Cents(p.amount),
                 currency: &p.currency,
                 status: "failed",
                 failure_message: Some(message),
@@ -546,7 +546,7 @@ async fn charge_refunded(
             &db::LedgerEntry {
                 tenant_id: tenant,
                 kind: LedgerKind::Refund,
-                amount_cents: -delta,
+                amount_cents: Cents(-delta),
                 currency: &c.currency,
                 provider_ref: &reference,
                 invoice_id: None,
@@ -570,7 +570,7 @@ async fn one_time_paid(
     tenant: Uuid,
     payment_intent: &str,
     purchase: Uuid,
-    amount: i64,
+    amount: Cents,
     currency: &str,
     at: DateTime<Utc>,
     event_id: &str,

@@ -10,7 +10,7 @@ use crate::domain::domains::{
     StepView, status_label, step_label,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
+use crate::domain::{Cents, DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::Constraint;
@@ -91,8 +91,11 @@ fn day(t: DateTime<Utc>) -> String {
 }
 
 /// The customer's price for a name whose registrar cost is `cost_cents`.
-pub fn price_cents(state: &AppState, cost_cents: i64) -> i64 {
-    cost_cents * i64::from(state.settings.registrar.years) + state.settings.registrar.margin_cents
+pub fn price_cents(state: &AppState, cost_cents: Cents) -> Cents {
+    Cents(
+        cost_cents.0 * i64::from(state.settings.registrar.years)
+            + state.settings.registrar.margin_cents,
+    )
 }
 
 /// Availability and price of a name, or of a keyword with each configured extension, and
@@ -226,7 +229,7 @@ pub async fn buy(
             tenant_id: tenant.0,
             customer_id,
             mode: CheckoutMode::Payment {
-                amount_cents: price,
+                amount_cents: price.0,
                 currency: currency.clone(),
                 description: format!(
                     "{} — registration for {} and DNS set-up",
