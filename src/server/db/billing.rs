@@ -8,7 +8,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{
-    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, SuspensionCategory,
+    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus,
+    SuspensionCategory, TenantId,
 };
 use crate::server::auth::TenantCtx;
 
@@ -61,12 +62,12 @@ pub async fn finish_event(
     conn: &mut PgConnection,
     id: &str,
     outcome: &str,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
 ) -> super::Result<()> {
     sqlx::query("UPDATE stripe_events SET outcome = $2, tenant_id = $3 WHERE id = $1")
         .bind(id)
         .bind(outcome)
-        .bind(tenant_id)
+        .bind(tenant_id.map(|t| t.0))
         .execute(conn)
         .await
         .context("recording the event outcome")?;
@@ -76,7 +77,7 @@ pub async fn finish_event(
 pub async fn tenant_for_customer(
     conn: &mut PgConnection,
     customer_id: &str,
-) -> super::Result<Option<Uuid>> {
+) -> super::Result<Option<TenantId>> {
     sqlx::query_scalar("SELECT tenant_id FROM billing_customers WHERE customer_id = $1")
         .bind(customer_id)
         .fetch_optional(conn)
@@ -84,9 +85,9 @@ pub async fn tenant_for_customer(
         .context("finding the customer's tenant")
 }
 
-pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: Uuid) -> super::Result<bool> {
+pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: TenantId) -> super::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
-        .bind(tenant_id)
+        .bind(tenant_id.0)
         .fetch_one(conn)
         .await
         .context("checking the tenant")
@@ -125,7 +126,7 @@ pub async fn complete_checkout(
 
 pub struct SubscriptionRow<'a> {
     pub id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub customer_id: &'a str,
     pub status: &'a str,
     pub plan_id: Option<&'a str>,
@@ -171,7 +172,7 @@ pub async fn upsert_subscription(
             <= (EXCLUDED.src_created, EXCLUDED.src_type_rank, EXCLUDED.src_status_rank)",
     )
     .bind(s.id)
-    .bind(s.tenant_id)
+    .bind(s.tenant_id.0)
     .bind(s.customer_id)
     .bind(s.status)
     .bind(s.plan_id)
@@ -195,7 +196,7 @@ pub async fn upsert_subscription(
 
 pub struct InvoiceRow<'a> {
     pub id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub customer_id: &'a str,
     pub subscription_id: Option<&'a str>,
     pub number: Option<&'a str>,
@@ -237,7 +238,7 @@ pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> supe
              updated_at = now()",
     )
     .bind(i.id)
-    .bind(i.tenant_id)
+    .bind(i.tenant_id.0)
     .bind(i.customer_id)
     .bind(i.subscription_id)
     .bind(i.number)
@@ -261,7 +262,7 @@ pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> supe
 
 pub struct PaymentRow<'a> {
     pub payment_intent_id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub purchase_id: Uuid,
     pub amount: Cents,
     pub currency: &'a str,
@@ -282,7 +283,7 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
              updated_at = now()",
     )
     .bind(p.payment_intent_id)
-    .bind(p.tenant_id)
+    .bind(p.tenant_id.0)
     .bind(p.purchase_id)
     .bind(p.amount)
     .bind(p.currency)
@@ -295,7 +296,7 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
 }
 
 pub struct LedgerEntry<'a> {
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub kind: LedgerKind,
     pub amount_cents: Cents,
     pub currency: &'a str,
@@ -317,7 +318,7 @@ pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> supe
          VALUES ($1,$2,$3,lower($4),$5,$6,$7,$8,$9,$10,$11,$12)
          ON CONFLICT (kind, provider_ref) DO NOTHING",
     )
-    .bind(e.tenant_id)
+    .bind(e.tenant_id.0)
     .bind(e.kind.as_str())
     .bind(e.amount_cents)
     .bind(e.currency)
@@ -357,7 +358,7 @@ pub async fn refunded_so_far(conn: &mut PgConnection, charge_id: &str) -> super:
 pub async fn purchase_for_payment(
     conn: &mut PgConnection,
     payment_intent_id: &str,
-) -> super::Result<Option<(Uuid, Uuid)>> {
+) -> super::Result<Option<(TenantId, Uuid)>> {
     sqlx::query_as(
         "SELECT tenant_id, purchase_id FROM billing_payments WHERE payment_intent_id = $1",
     )
@@ -373,7 +374,7 @@ pub async fn purchase_for_payment(
 /// (suspended or not) changed.
 pub async fn recompute_tenant(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant: TenantId,
     threshold: i32,
 ) -> super::Result<bool> {
     sqlx::query(
@@ -383,7 +384,7 @@ pub async fn recompute_tenant(
               ORDER BY s.src_created DESC LIMIT 1)
           WHERE t.id = $1",
     )
-    .bind(tenant_id)
+    .bind(tenant.0)
     .execute(&mut *conn)
     .await
     .context("updating the tenant's plan")?;
@@ -391,7 +392,7 @@ pub async fn recompute_tenant(
         "SELECT COALESCE(max(attempt_count), 0) FROM billing_invoices
           WHERE tenant_id = $1 AND status = 'open'",
     )
-    .bind(tenant_id)
+    .bind(tenant.0)
     .fetch_one(&mut *conn)
     .await
     .context("counting failed payments")?;
@@ -402,7 +403,7 @@ pub async fn recompute_tenant(
              ON CONFLICT (tenant_id, category) WHERE lifted_at IS NULL DO NOTHING",
         )
         .bind(Uuid::new_v4())
-        .bind(tenant_id)
+        .bind(tenant.0)
         .bind(format!("{failures} failed payments"))
         .execute(&mut *conn)
         .await
@@ -413,12 +414,12 @@ pub async fn recompute_tenant(
                     lift_reason = 'payment succeeded'
               WHERE tenant_id = $1 AND category = 'payment' AND lifted_at IS NULL",
         )
-        .bind(tenant_id)
+        .bind(tenant.0)
         .execute(&mut *conn)
         .await
         .context("lifting the payment suspension")?;
     }
-    super::suspensions::refresh_tenant_status(conn, tenant_id).await
+    super::suspensions::refresh_tenant_status(conn, tenant).await
 }
 
 // ---- customer records ----------------------------------------------------------------------

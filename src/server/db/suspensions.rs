@@ -95,7 +95,10 @@ pub async fn lift_all(
 }
 
 /// `tenants.status` follows whether a suspension is open; true when it changed.
-pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> super::Result<bool> {
+pub async fn refresh_tenant_status(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE tenants SET status = s.status
            FROM (SELECT CASE WHEN EXISTS (
@@ -103,7 +106,7 @@ pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> sup
                      THEN 'suspended' ELSE 'active' END AS status) s
           WHERE id = $1 AND tenants.status <> s.status",
     )
-    .bind(tenant)
+    .bind(tenant.0)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

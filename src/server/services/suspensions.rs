@@ -69,7 +69,7 @@ pub async fn suspend(
     else {
         return Ok(false);
     };
-    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    db::suspensions::refresh_tenant_status(&mut tx, tenant).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
     db::audit::tenant(
         &mut *tx,
@@ -109,7 +109,7 @@ pub async fn resume(
     if lifted == 0 {
         return Ok(0);
     }
-    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    db::suspensions::refresh_tenant_status(&mut tx, tenant).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
     db::audit::tenant(
         &mut *tx,

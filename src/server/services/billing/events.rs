@@ -162,7 +162,7 @@ async fn apply_stored(
             crate::server::services::inboxes::relay::request_in(
                 &mut *conn,
                 settings,
-                TenantId(tenant),
+                tenant,
                 chrono::Duration::zero(),
             )
             .await?;
@@ -179,7 +179,7 @@ async fn apply_stored(
         crate::server::db::audit::stripe_event(
             &mut *conn,
             actor,
-            tenant.map(TenantId),
+            tenant,
             &event.kind,
             &event.id,
             crate::server::db::audit::Change::after(serde_json::json!({
@@ -199,14 +199,14 @@ async fn tenant_of(
     conn: &mut PgConnection,
     customer: Option<&str>,
     hints: &[Option<&String>],
-) -> anyhow::Result<Option<Uuid>> {
+) -> anyhow::Result<Option<TenantId>> {
     if let Some(c) = customer
         && let Some(t) = db::tenant_for_customer(conn, c).await?
     {
         return Ok(Some(t));
     }
     for hint in hints.iter().flatten() {
-        if let Ok(id) = Uuid::parse_str(hint)
+        if let Ok(id) = Uuid::parse_str(hint).map(TenantId)
             && db::tenant_exists(conn, id).await?
         {
             return Ok(Some(id));
@@ -268,7 +268,7 @@ struct Source<'a> {
     at: DateTime<Utc>,
 }
 
-type Outcome = (Applied, Option<Uuid>);
+type Outcome = (Applied, Option<TenantId>);
 
 async fn apply_in(
     conn: &mut PgConnection,
@@ -567,7 +567,7 @@ async fn charge_refunded(
 async fn one_time_paid(
     conn: &mut PgConnection,
     settings: &Settings,
-    tenant: Uuid,
+    tenant: TenantId,
     payment_intent: &str,
     purchase: Uuid,
     amount: Cents,
@@ -607,8 +607,7 @@ async fn one_time_paid(
     )
     .await?;
     // A domain bought with this purchase: its saga starts (once, however often this arrives).
-    crate::server::services::domains::saga::start_in(conn, settings, TenantId(tenant), purchase)
-        .await?;
+    crate::server::services::domains::saga::start_in(conn, settings, tenant, purchase).await?;
     Ok(())
 }
 
