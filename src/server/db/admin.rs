@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{Cents, LedgerKind, SubscriptionStatus, TenantStatus};
+use crate::domain::{Cents, LedgerKind, SubscriptionStatus, TenantId, TenantStatus};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TenantRow {
@@ -65,27 +65,27 @@ pub async fn search(
     Ok((rows, total))
 }
 
-pub async fn tenant(pool: &PgPool, id: Uuid) -> super::Result<Option<TenantRow>> {
+pub async fn tenant(pool: &PgPool, tenant: TenantId) -> super::Result<Option<TenantRow>> {
     Ok(sqlx::query_as(&format!("{TENANT_SELECT} WHERE t.id = $1"))
-        .bind(id)
+        .bind(tenant.0)
         .fetch_optional(pool)
         .await?)
 }
 
-pub async fn members(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
+pub async fn members(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.tenant_id = $1 ORDER BY m.created_at",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
 
-pub async fn domains(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
+pub async fn domains(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT name, status FROM domains WHERE tenant_id = $1 ORDER BY created_at")
-            .bind(id)
+            .bind(tenant.0)
             .fetch_all(pool)
             .await?,
     )
@@ -94,11 +94,11 @@ pub async fn domains(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, Stri
 /// The tenant's name and plan (`None` on the trial), locked for the staff action.
 pub async fn name_and_plan(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
 ) -> super::Result<Option<(String, Option<String>)>> {
     Ok(
         sqlx::query_as("SELECT name, plan_id FROM tenants WHERE id = $1 FOR SHARE")
-            .bind(id)
+            .bind(tenant.0)
             .fetch_optional(conn)
             .await?,
     )
@@ -107,7 +107,7 @@ pub async fn name_and_plan(
 /// Moves the trial end to `days` after the later of now and the current end; the new end.
 pub async fn extend_trial(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
     days: i32,
 ) -> super::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
     Ok(sqlx::query_as(
@@ -116,7 +116,7 @@ pub async fn extend_trial(
           WHERE t.id = old.id
           RETURNING old.trial_ends_at, t.trial_ends_at",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(days)
     .fetch_optional(conn)
     .await?)
@@ -132,13 +132,13 @@ pub struct SubscriptionRow {
 }
 
 /// The tenant's subscriptions, the live one first.
-pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<SubscriptionRow>> {
+pub async fn subscriptions(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<SubscriptionRow>> {
     Ok(sqlx::query_as(
         "SELECT id, status, plan_id, current_period_end, cancel_at_period_end
            FROM billing_subscriptions WHERE tenant_id = $1
           ORDER BY (status NOT IN ('canceled', 'incomplete_expired')) DESC, src_created DESC",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
@@ -156,14 +156,14 @@ pub struct LedgerRow {
     pub refunded_by: Option<String>,
 }
 
-pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> super::Result<Vec<LedgerRow>> {
+pub async fn ledger(pool: &PgPool, tenant: TenantId, limit: i64) -> super::Result<Vec<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
                 l.payment_intent_id, r.actor AS refunded_by
            FROM ledger_entries l LEFT JOIN admin_refunds r ON r.ledger_entry_id = l.id
           WHERE l.tenant_id = $1 ORDER BY l.occurred_at DESC, l.id DESC LIMIT $2",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -172,7 +172,7 @@ pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> super::Result<Vec<Le
 /// The tenant's ledger entry `entry`, locked for the refund.
 pub async fn ledger_entry_for_refund(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     entry: i64,
 ) -> super::Result<Option<LedgerRow>> {
     Ok(sqlx::query_as(
@@ -180,7 +180,7 @@ pub async fn ledger_entry_for_refund(
                 l.payment_intent_id, NULL::text AS refunded_by
            FROM ledger_entries l WHERE l.tenant_id = $1 AND l.id = $2 FOR SHARE",
     )
-    .bind(tenant)
+    .bind(tenant.0)
     .bind(entry)
     .fetch_optional(conn)
     .await?)
@@ -191,7 +191,7 @@ pub async fn ledger_entry_for_refund(
 pub async fn claim_refund(
     conn: &mut PgConnection,
     entry: &LedgerRow,
-    tenant: Uuid,
+    tenant: TenantId,
     actor: &str,
     reason: &str,
 ) -> super::Result<bool> {
@@ -200,7 +200,7 @@ pub async fn claim_refund(
          VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(entry.id)
-    .bind(tenant)
+    .bind(tenant.0)
     .bind(entry.amount_cents)
     .bind(&entry.currency)
     .bind(actor)
@@ -220,12 +220,12 @@ pub async fn set_refund_id(conn: &mut PgConnection, entry: i64, refund: &str) ->
 }
 
 /// Live inboxes of the tenant by status.
-pub async fn inbox_counts(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, i64)>> {
+pub async fn inbox_counts(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT status, count(*) FROM inboxes WHERE tenant_id = $1 AND status <> 'deleted'
           GROUP BY status ORDER BY status",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
@@ -237,26 +237,26 @@ pub struct NoteRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn notes(pool: &PgPool, id: Uuid) -> super::Result<Vec<NoteRow>> {
+pub async fn notes(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<NoteRow>> {
     Ok(sqlx::query_as(
         "SELECT author, body, created_at FROM tenant_notes WHERE tenant_id = $1
           ORDER BY created_at DESC, id DESC",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
 
 pub async fn add_note(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
     author: &str,
     body: &str,
 ) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tenant_notes (tenant_id, author, body) VALUES ($1, $2, $3) RETURNING id",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(author)
     .bind(body)
     .fetch_one(conn)

@@ -2,7 +2,7 @@
 //! is fenced by the claim's `lock_token`, so a worker that lost its lease changes nothing.
 
 use super::Context;
-use crate::domain::JobStatus;
+use crate::domain::{JobStatus, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -208,13 +208,13 @@ pub async fn get(pool: &PgPool, id: Uuid) -> super::Result<Option<JobRow>> {
 pub async fn pending_for_tenant(
     conn: &mut sqlx::PgConnection,
     kind: &str,
-    tenant: Uuid,
+    tenant: TenantId,
 ) -> super::Result<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND tenant_id = $2 AND status = 'pending')",
     )
     .bind(kind)
-    .bind(tenant)
+    .bind(tenant.0)
     .fetch_one(conn)
     .await?)
 }

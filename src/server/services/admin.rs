@@ -107,10 +107,10 @@ pub async fn tenants(
 }
 
 pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTenantDetail>> {
-    let Some(t) = db::admin::tenant(&state.pool, id).await? else {
+    let tenant = TenantId(id);
+    let Some(t) = db::admin::tenant(&state.pool, tenant).await? else {
         return Ok(None);
     };
-    let tenant = TenantId(id);
     let suspensions = db::suspensions::history(&state.pool, tenant)
         .await?
         .into_iter()
@@ -128,7 +128,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
         .into_iter()
         .map(|a| audit_entry(a, true))
         .collect();
-    let subscription = db::admin::subscriptions(&state.pool, id)
+    let subscription = db::admin::subscriptions(&state.pool, tenant)
         .await?
         .into_iter()
         .next()
@@ -139,7 +139,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
             period_end: s.current_period_end.map(when),
             cancel_at_period_end: s.cancel_at_period_end,
         });
-    let ledger = db::admin::ledger(&state.pool, id, 100)
+    let ledger = db::admin::ledger(&state.pool, tenant, 100)
         .await?
         .into_iter()
         .map(|l| AdminLedgerEntry {
@@ -152,7 +152,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
             refunded_by: l.refunded_by,
         })
         .collect();
-    let notes = db::admin::notes(&state.pool, id)
+    let notes = db::admin::notes(&state.pool, tenant)
         .await?
         .into_iter()
         .map(|n| AdminNote {
@@ -183,9 +183,9 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
     Ok(Some(AdminTenantDetail {
         trial_ends: when(t.trial_ends_at),
         tenant: row(state, t),
-        members: db::admin::members(&state.pool, id).await?,
-        domain_names: db::admin::domains(&state.pool, id).await?,
-        inbox_counts: db::admin::inbox_counts(&state.pool, id).await?,
+        members: db::admin::members(&state.pool, tenant).await?,
+        domain_names: db::admin::domains(&state.pool, tenant).await?,
+        inbox_counts: db::admin::inbox_counts(&state.pool, tenant).await?,
         subscription,
         ledger,
         notes,
@@ -321,7 +321,7 @@ async fn tenant_name(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
 ) -> Result<(String, Option<String>), AdminError> {
-    db::admin::name_and_plan(conn, tenant.0)
+    db::admin::name_and_plan(conn, tenant)
         .await?
         .ok_or(AdminError::NotFound)
 }
@@ -346,7 +346,7 @@ pub async fn extend_trial(
             "{name} pays for a plan: there is no InboxGrove trial to extend."
         )));
     }
-    let (old, new) = db::admin::extend_trial(&mut tx, tenant.0, days)
+    let (old, new) = db::admin::extend_trial(&mut tx, tenant, days)
         .await?
         .ok_or(AdminError::NotFound)?;
     db::audit::tenant(
@@ -377,7 +377,7 @@ pub async fn refund(
 ) -> Result<String, AdminError> {
     let reason = required("reason", reason, 500, "Say why, in 1 to 500 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
-    let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant.0, entry_id)
+    let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant, entry_id)
         .await?
         .ok_or(AdminError::NotFound)?;
     let Some(payment_intent_id) = entry
@@ -390,7 +390,7 @@ pub async fn refund(
                 .into(),
         ));
     };
-    if !db::admin::claim_refund(&mut tx, &entry, tenant.0, &actor.describe(), reason).await? {
+    if !db::admin::claim_refund(&mut tx, &entry, tenant, &actor.describe(), reason).await? {
         return Err(AdminError::Refused(
             "This charge was already refunded.".into(),
         ));
@@ -497,7 +497,7 @@ pub async fn add_note(
     let body = required("body", body, 4000, "A note has 1 to 4,000 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
     tenant_name(&mut tx, tenant).await?;
-    let id = db::admin::add_note(&mut tx, tenant.0, &actor.describe(), body).await?;
+    let id = db::admin::add_note(&mut tx, tenant, &actor.describe(), body).await?;
     db::audit::tenant(
         &mut *tx,
         actor,
