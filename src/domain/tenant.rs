@@ -47,7 +47,7 @@ impl Role {
 pub struct PlanView {
     pub id: String,
     pub name: String,
-    pub price_cents: i64,
+    pub price_cents: Cents,
     pub currency: String,
     pub max_domains: i64,
     pub max_inboxes: i64,

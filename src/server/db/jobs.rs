@@ -12,7 +12,7 @@ pub struct JobRow {
     pub id: Uuid,
     pub kind: String,
     pub payload: serde_json::Value,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub dedupe_key: Option<String>,
     pub status: JobStatus,
     pub run_at: DateTime<Utc>,
@@ -32,7 +32,7 @@ pub struct InsertJob<'a> {
     pub id: Uuid,
     pub kind: &'a str,
     pub payload: &'a serde_json::Value,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub dedupe_key: Option<&'a str>,
     /// `None`: due now.
     pub run_at: Option<DateTime<Utc>>,
@@ -54,7 +54,7 @@ pub async fn insert<'e>(
     .bind(job.id)
     .bind(job.kind)
     .bind(job.payload)
-    .bind(job.tenant_id)
+    .bind(job.tenant_id.map(|t| t.0))
     .bind(job.dedupe_key)
     .bind(job.run_at)
     .bind(job.max_attempts)

@@ -586,7 +586,7 @@ pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
         .map(|j| JobView {
             id: j.id.to_string(),
             kind: j.kind,
-            tenant: j.tenant_id.map(|t| t.to_string()),
+            tenant: j.tenant_id.map(|t| t.0.to_string()),
             attempts: format!("{} of {}", j.attempts, j.max_attempts),
             run_at: when(j.run_at),
             updated: when(j.updated_at),

@@ -12,7 +12,9 @@ use crate::domain::billing::{
     BillingView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, Usage};
+use crate::domain::{
+    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, Usage,
+};
 use crate::server::auth::TenantCtx;
 use crate::server::db::audit::{Actor, Change};
 use crate::server::db::billing::{self as db, CurrentSubscription};
@@ -78,7 +80,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
     let current_price = live
         .and_then(|s| s.plan_id.as_deref())
         .and_then(|id| settings.plans.get(id))
-        .map(|p| p.price_cents);
+        .map(|p| Cents(p.price_cents));
     let plans = settings
         .plan_views()
         .into_iter()

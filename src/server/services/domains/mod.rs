@@ -94,7 +94,7 @@ fn day(t: DateTime<Utc>) -> String {
 pub fn price_cents(state: &AppState, cost_cents: Cents) -> Cents {
     Cents(
         cost_cents.0 * i64::from(state.settings.registrar.years)
-            + state.settings.registrar.margin_cents,
+            + state.settings.registrar.margin_cents.0,
     )
 }
 
