@@ -22,7 +22,8 @@ pub async fn suspend_tenant(
     use crate::server::{fn_context as s, services::suspensions};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
-    Ok(suspensions::suspend(&state, tenant_id(&tenant)?, &category, &reason, &actor).await?)
+    let category = suspensions::category(&category)?;
+    Ok(suspensions::suspend(&state, tenant_id(&tenant)?, category, &reason, &actor).await?)
 }
 
 /// Lifts the tenant's open suspensions; how many there were.

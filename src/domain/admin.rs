@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{JobStatus, SuspensionCategory};
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminTenantRow {
     pub id: String,
@@ -170,6 +172,16 @@ pub struct PlatformView {
     pub sandbox_clock: Option<String>,
 }
 
-pub const JOB_STATUSES: [&str; 4] = ["pending", "running", "failed", "done"];
+pub const JOB_STATUSES: [&str; 4] = [
+    JobStatus::Pending.as_str(),
+    JobStatus::Running.as_str(),
+    JobStatus::Failed.as_str(),
+    JobStatus::Done.as_str(),
+];
 
-pub const SUSPENSION_CATEGORIES: [&str; 4] = ["abuse", "payment", "terms", "manual"];
+pub const SUSPENSION_CATEGORIES: [&str; 4] = [
+    SuspensionCategory::Abuse.as_str(),
+    SuspensionCategory::Payment.as_str(),
+    SuspensionCategory::Terms.as_str(),
+    SuspensionCategory::Manual.as_str(),
+];

@@ -6,13 +6,16 @@ pub mod billing;
 pub mod domain_name;
 pub mod domains;
 pub mod inboxes;
+pub mod money;
 pub mod status;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};
 pub use domain_name::{DomainName, DomainSearch};
+pub use money::Cents;
 pub use status::{
-    ActorKind, DomainKind, DomainStatus, InboxStatus, JobStatus, RecordStatus, StepStatus,
-    SuspensionCategory, TenantStatus,
+    ActorKind, CheckoutSessionStatus, DomainKind, DomainStatus, InboxStatus, InvoiceStatus,
+    JobStatus, LedgerKind, RecordStatus, StepStatus, SubscriptionStatus, SuspensionCategory,
+    TenantStatus,
 };
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};

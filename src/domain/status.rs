@@ -122,6 +122,56 @@ text_enum! {
 }
 
 text_enum! {
+    /// `billing_subscriptions.status`: Stripe's subscription status, mirrored.
+    SubscriptionStatus {
+        Incomplete => "incomplete",
+        IncompleteExpired => "incomplete_expired",
+        Trialing => "trialing",
+        Active => "active",
+        PastDue => "past_due",
+        Canceled => "canceled",
+        Unpaid => "unpaid",
+        Paused => "paused",
+    }
+}
+
+impl SubscriptionStatus {
+    /// Ended: plan changes and cancellation no longer apply to it.
+    pub const fn is_ended(self) -> bool {
+        matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+}
+
+text_enum! {
+    /// `billing_invoices.status`: Stripe's invoice status, mirrored.
+    InvoiceStatus {
+        Draft => "draft",
+        Open => "open",
+        Paid => "paid",
+        Uncollectible => "uncollectible",
+        Void => "void",
+    }
+}
+
+text_enum! {
+    /// `billing_checkouts.status`: Stripe's checkout session status, mirrored.
+    CheckoutSessionStatus {
+        Open => "open",
+        Complete => "complete",
+        Expired => "expired",
+    }
+}
+
+text_enum! {
+    /// `ledger_entries.kind`.
+    LedgerKind {
+        SubscriptionPayment => "subscription_payment",
+        OneTimeCharge => "one_time_charge",
+        Refund => "refund",
+    }
+}
+
+text_enum! {
     /// `audit_log.actor_kind`: who did it.
     ActorKind {
         User => "user",

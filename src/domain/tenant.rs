@@ -1,7 +1,10 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::Cents;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
 pub struct TenantId(pub Uuid);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,7 +47,7 @@ impl Role {
 pub struct PlanView {
     pub id: String,
     pub name: String,
-    pub price_cents: i64,
+    pub price_cents: Cents,
     pub currency: String,
     pub max_domains: i64,
     pub max_inboxes: i64,
@@ -76,25 +79,9 @@ pub fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{} {}", format_count(n), if n == 1 { one } else { many })
 }
 
-pub fn format_money(cents: i64, currency: &str) -> String {
-    let symbol = match currency.to_ascii_lowercase().as_str() {
-        "usd" => "$",
-        "eur" => "€",
-        "gbp" => "£",
-        _ => "",
-    };
-    let units = cents / 100;
-    let rest = (cents % 100).abs();
-    let amount = if rest == 0 {
-        units.to_string()
-    } else {
-        format!("{units}.{rest:02}")
-    };
-    if symbol.is_empty() {
-        format!("{amount} {}", currency.to_uppercase())
-    } else {
-        format!("{symbol}{amount}")
-    }
+/// `cents` of `currency` for display: see [`Cents::format`].
+pub fn format_money(cents: impl Into<Cents>, currency: &str) -> String {
+    cents.into().format(currency)
 }
 
 /// Used vs allowed for one resource.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use crate::domain::PlanView;
+use crate::domain::{Cents, PlanView};
 use crate::server::crypto::{self, MasterKey};
 
 pub mod dns;
@@ -208,7 +208,7 @@ pub struct RegistrarSettings {
     /// Extensions offered in search, e.g. `["com", "io", "co"]`.
     pub tlds: Vec<String>,
     /// Added to the registrar's cost for the customer's price, in cents.
-    pub margin_cents: i64,
+    pub margin_cents: Cents,
     /// Registration length sold (years).
     pub years: u32,
     pub sandbox: SandboxRegistrarSettings,
@@ -726,7 +726,7 @@ impl Settings {
             .map(|(id, p)| PlanView {
                 id: id.clone(),
                 name: p.name.clone(),
-                price_cents: p.price_cents,
+                price_cents: Cents(p.price_cents),
                 currency: p.currency.clone(),
                 max_domains: p.max_domains,
                 max_inboxes: p.max_inboxes,

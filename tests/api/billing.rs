@@ -778,7 +778,7 @@ async fn a_suspended_tenants_stripe_events_are_still_applied(pool: PgPool) {
         inboxgrove::server::services::suspensions::suspend(
             &app.state,
             inboxgrove::domain::TenantId(tenant),
-            "manual",
+            inboxgrove::domain::SuspensionCategory::Manual,
             "looking into it",
             &staff,
         )

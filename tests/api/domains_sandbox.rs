@@ -55,7 +55,7 @@ async fn availability_follows_the_registry_the_taken_list_and_the_supported_tlds
         got.iter().map(|a| a.available).collect::<Vec<_>>(),
         [true, false, false]
     );
-    assert_eq!(got[0].cost_cents, Some(1098));
+    assert_eq!(got[0].cost_cents, Some(inboxgrove::domain::Cents(1098)));
     assert_eq!(
         got[2].cost_cents, None,
         "an unsupported extension has no price"

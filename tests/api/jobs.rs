@@ -116,7 +116,10 @@ async fn enqueueing_twice_with_one_dedupe_key_makes_one_job_even_after_it_ran(po
 
     let worker = Worker::new(state.clone(), recording(&runs));
     assert_eq!(worker.run_until_idle().await.unwrap(), 1);
-    assert_eq!(job(&pool, id).await.status, "done");
+    assert_eq!(
+        job(&pool, id).await.status,
+        inboxgrove::domain::JobStatus::Done
+    );
     let after_done = state
         .jobs
         .enqueue(NewJob::new("record", &"c").dedupe("once"))

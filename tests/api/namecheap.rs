@@ -6,6 +6,7 @@
 //! numbers. Requests are parsed as form pairs, never compared as raw strings.
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use inboxgrove::domain::Cents;
 use inboxgrove::server::providers::registrar::namecheap::{NamecheapClient, NamecheapSettings};
 use inboxgrove::server::providers::registrar::{
     Availability, Contact, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
@@ -203,7 +204,7 @@ async fn checking_a_premium_name_reports_it_available_at_its_premium_price_in_ce
             name: "us.xyz".into(),
             available: true,
             premium: true,
-            cost_cents: Some(1_300_000),
+            cost_cents: Some(Cents(1_300_000)),
             currency: "USD".into(),
         }]
     );
@@ -220,7 +221,7 @@ async fn checking_several_names_sends_one_list_and_answers_in_the_order_asked() 
         .await
         .expect("checked");
 
-    let summary: Vec<(&str, bool, bool, Option<i64>)> = result
+    let summary: Vec<(&str, bool, bool, Option<Cents>)> = result
         .iter()
         .map(|a| (a.name.as_str(), a.available, a.premium, a.cost_cents))
         .collect();
@@ -279,7 +280,7 @@ async fn registering_posts_every_contact_role_and_the_nameservers_and_returns_id
         Registration {
             name: "example.com".into(),
             registrar_id: "1234567".into(),
-            charged_cents: Some(1087),
+            charged_cents: Some(Cents(1087)),
         }
     );
     let c = contact();

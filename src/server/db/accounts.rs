@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::domain::{CompanyName, EmailAddress, Role, TenantId, UserId, Website};
+use crate::domain::{CompanyName, EmailAddress, TenantId, UserId, Website};
 use crate::server::auth::password::PasswordHash;
 
 pub struct NewSignup<'a> {
@@ -99,23 +99,6 @@ pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> super::Result<Op
         is_staff,
         tenant_id: tenant.map(TenantId),
     }))
-}
-
-pub async fn membership_role(
-    pool: &PgPool,
-    user: UserId,
-    tenant: TenantId,
-) -> super::Result<Option<Role>> {
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT m.role FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
-    )
-    .bind(user.0)
-    .bind(tenant.0)
-    .fetch_optional(pool)
-    .await
-    .context("loading membership")?;
-    role.map(|r| Role::parse(&r).map_err(super::Error::Corrupt))
-        .transpose()
 }
 
 /// The user's email if the user is staff; `None` for anyone else (or no such user).

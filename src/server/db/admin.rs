@@ -5,12 +5,14 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{Cents, LedgerKind, SubscriptionStatus, TenantId, TenantStatus};
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TenantRow {
     pub id: Uuid,
     pub name: String,
     pub owner_email: String,
-    pub status: String,
+    pub status: TenantStatus,
     pub plan_id: Option<String>,
     pub domains: i64,
     pub inboxes: i64,
@@ -37,7 +39,7 @@ const TENANT_FILTER: &str = "($1 = '' OR t.name ILIKE '%' || $1 || '%'
 pub async fn search(
     pool: &PgPool,
     q: &str,
-    status: &str,
+    status: Option<TenantStatus>,
     plan: &str,
     offset: i64,
     limit: i64,
@@ -46,7 +48,7 @@ pub async fn search(
         "SELECT count(*) FROM tenants t WHERE {TENANT_FILTER}"
     ))
     .bind(q)
-    .bind(status)
+    .bind(status.map_or("", |s| s.as_str()))
     .bind(plan)
     .fetch_one(pool)
     .await?;
@@ -54,7 +56,7 @@ pub async fn search(
         "{TENANT_SELECT} WHERE {TENANT_FILTER} ORDER BY t.created_at DESC OFFSET $4 LIMIT $5"
     ))
     .bind(q)
-    .bind(status)
+    .bind(status.map_or("", |s| s.as_str()))
     .bind(plan)
     .bind(offset)
     .bind(limit)
@@ -63,27 +65,27 @@ pub async fn search(
     Ok((rows, total))
 }
 
-pub async fn tenant(pool: &PgPool, id: Uuid) -> super::Result<Option<TenantRow>> {
+pub async fn tenant(pool: &PgPool, tenant: TenantId) -> super::Result<Option<TenantRow>> {
     Ok(sqlx::query_as(&format!("{TENANT_SELECT} WHERE t.id = $1"))
-        .bind(id)
+        .bind(tenant.0)
         .fetch_optional(pool)
         .await?)
 }
 
-pub async fn members(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
+pub async fn members(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id
           WHERE m.tenant_id = $1 ORDER BY m.created_at",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
 
-pub async fn domains(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, String)>> {
+pub async fn domains(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, String)>> {
     Ok(
         sqlx::query_as("SELECT name, status FROM domains WHERE tenant_id = $1 ORDER BY created_at")
-            .bind(id)
+            .bind(tenant.0)
             .fetch_all(pool)
             .await?,
     )
@@ -92,11 +94,11 @@ pub async fn domains(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, Stri
 /// The tenant's name and plan (`None` on the trial), locked for the staff action.
 pub async fn name_and_plan(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
 ) -> super::Result<Option<(String, Option<String>)>> {
     Ok(
         sqlx::query_as("SELECT name, plan_id FROM tenants WHERE id = $1 FOR SHARE")
-            .bind(id)
+            .bind(tenant.0)
             .fetch_optional(conn)
             .await?,
     )
@@ -105,7 +107,7 @@ pub async fn name_and_plan(
 /// Moves the trial end to `days` after the later of now and the current end; the new end.
 pub async fn extend_trial(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
     days: i32,
 ) -> super::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
     Ok(sqlx::query_as(
@@ -114,7 +116,7 @@ pub async fn extend_trial(
           WHERE t.id = old.id
           RETURNING old.trial_ends_at, t.trial_ends_at",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(days)
     .fetch_optional(conn)
     .await?)
@@ -123,20 +125,20 @@ pub async fn extend_trial(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SubscriptionRow {
     pub id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan_id: Option<String>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
 }
 
 /// The tenant's subscriptions, the live one first.
-pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<SubscriptionRow>> {
+pub async fn subscriptions(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<SubscriptionRow>> {
     Ok(sqlx::query_as(
         "SELECT id, status, plan_id, current_period_end, cancel_at_period_end
            FROM billing_subscriptions WHERE tenant_id = $1
           ORDER BY (status NOT IN ('canceled', 'incomplete_expired')) DESC, src_created DESC",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
@@ -144,8 +146,8 @@ pub async fn subscriptions(pool: &PgPool, id: Uuid) -> super::Result<Vec<Subscri
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LedgerRow {
     pub id: i64,
-    pub kind: String,
-    pub amount_cents: i64,
+    pub kind: LedgerKind,
+    pub amount_cents: Cents,
     pub currency: String,
     pub description: String,
     pub occurred_at: DateTime<Utc>,
@@ -154,14 +156,14 @@ pub struct LedgerRow {
     pub refunded_by: Option<String>,
 }
 
-pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> super::Result<Vec<LedgerRow>> {
+pub async fn ledger(pool: &PgPool, tenant: TenantId, limit: i64) -> super::Result<Vec<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
                 l.payment_intent_id, r.actor AS refunded_by
            FROM ledger_entries l LEFT JOIN admin_refunds r ON r.ledger_entry_id = l.id
           WHERE l.tenant_id = $1 ORDER BY l.occurred_at DESC, l.id DESC LIMIT $2",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -170,7 +172,7 @@ pub async fn ledger(pool: &PgPool, id: Uuid, limit: i64) -> super::Result<Vec<Le
 /// The tenant's ledger entry `entry`, locked for the refund.
 pub async fn ledger_entry_for_refund(
     conn: &mut PgConnection,
-    tenant: Uuid,
+    tenant: TenantId,
     entry: i64,
 ) -> super::Result<Option<LedgerRow>> {
     Ok(sqlx::query_as(
@@ -178,7 +180,7 @@ pub async fn ledger_entry_for_refund(
                 l.payment_intent_id, NULL::text AS refunded_by
            FROM ledger_entries l WHERE l.tenant_id = $1 AND l.id = $2 FOR SHARE",
     )
-    .bind(tenant)
+    .bind(tenant.0)
     .bind(entry)
     .fetch_optional(conn)
     .await?)
@@ -189,7 +191,7 @@ pub async fn ledger_entry_for_refund(
 pub async fn claim_refund(
     conn: &mut PgConnection,
     entry: &LedgerRow,
-    tenant: Uuid,
+    tenant: TenantId,
     actor: &str,
     reason: &str,
 ) -> super::Result<bool> {
@@ -198,7 +200,7 @@ pub async fn claim_refund(
          VALUES ($1, $2, '', $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
     .bind(entry.id)
-    .bind(tenant)
+    .bind(tenant.0)
     .bind(entry.amount_cents)
     .bind(&entry.currency)
     .bind(actor)
@@ -218,12 +220,12 @@ pub async fn set_refund_id(conn: &mut PgConnection, entry: i64, refund: &str) ->
 }
 
 /// Live inboxes of the tenant by status.
-pub async fn inbox_counts(pool: &PgPool, id: Uuid) -> super::Result<Vec<(String, i64)>> {
+pub async fn inbox_counts(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT status, count(*) FROM inboxes WHERE tenant_id = $1 AND status <> 'deleted'
           GROUP BY status ORDER BY status",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
@@ -235,26 +237,26 @@ pub struct NoteRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn notes(pool: &PgPool, id: Uuid) -> super::Result<Vec<NoteRow>> {
+pub async fn notes(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<NoteRow>> {
     Ok(sqlx::query_as(
         "SELECT author, body, created_at FROM tenant_notes WHERE tenant_id = $1
           ORDER BY created_at DESC, id DESC",
     )
-    .bind(id)
+    .bind(tenant.0)
     .fetch_all(pool)
     .await?)
 }
 
 pub async fn add_note(
     conn: &mut PgConnection,
-    id: Uuid,
+    tenant: TenantId,
     author: &str,
     body: &str,
 ) -> super::Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO tenant_notes (tenant_id, author, body) VALUES ($1, $2, $3) RETURNING id",
     )
-    .bind(id)
+    .bind(tenant.0)
     .bind(author)
     .bind(body)
     .fetch_one(conn)
@@ -314,14 +316,14 @@ pub async fn event(
 /// Jobs by status (`pending`, `running`, `failed`, `done`), newest change first.
 pub async fn jobs(
     pool: &PgPool,
-    status: &str,
+    status: crate::domain::JobStatus,
     limit: i64,
 ) -> super::Result<Vec<super::jobs::JobRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {} FROM jobs WHERE status = $1 ORDER BY updated_at DESC LIMIT $2",
         super::jobs::COLUMNS
     ))
-    .bind(status)
+    .bind(status.as_str())
     .bind(limit)
     .fetch_all(pool)
     .await?)

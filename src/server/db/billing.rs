@@ -7,6 +7,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::domain::{
+    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus,
+    SuspensionCategory, TenantId,
+};
 use crate::server::auth::TenantCtx;
 
 pub struct EventMeta<'a> {
@@ -58,12 +62,12 @@ pub async fn finish_event(
     conn: &mut PgConnection,
     id: &str,
     outcome: &str,
-    tenant_id: Option<Uuid>,
+    tenant_id: Option<TenantId>,
 ) -> super::Result<()> {
     sqlx::query("UPDATE stripe_events SET outcome = $2, tenant_id = $3 WHERE id = $1")
         .bind(id)
         .bind(outcome)
-        .bind(tenant_id)
+        .bind(tenant_id.map(|t| t.0))
         .execute(conn)
         .await
         .context("recording the event outcome")?;
@@ -73,7 +77,7 @@ pub async fn finish_event(
 pub async fn tenant_for_customer(
     conn: &mut PgConnection,
     customer_id: &str,
-) -> super::Result<Option<Uuid>> {
+) -> super::Result<Option<TenantId>> {
     sqlx::query_scalar("SELECT tenant_id FROM billing_customers WHERE customer_id = $1")
         .bind(customer_id)
         .fetch_optional(conn)
@@ -81,9 +85,9 @@ pub async fn tenant_for_customer(
         .context("finding the customer's tenant")
 }
 
-pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: Uuid) -> super::Result<bool> {
+pub async fn tenant_exists(conn: &mut PgConnection, tenant_id: TenantId) -> super::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
-        .bind(tenant_id)
+        .bind(tenant_id.0)
         .fetch_one(conn)
         .await
         .context("checking the tenant")
@@ -122,7 +126,7 @@ pub async fn complete_checkout(
 
 pub struct SubscriptionRow<'a> {
     pub id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub customer_id: &'a str,
     pub status: &'a str,
     pub plan_id: Option<&'a str>,
@@ -168,7 +172,7 @@ pub async fn upsert_subscription(
             <= (EXCLUDED.src_created, EXCLUDED.src_type_rank, EXCLUDED.src_status_rank)",
     )
     .bind(s.id)
-    .bind(s.tenant_id)
+    .bind(s.tenant_id.0)
     .bind(s.customer_id)
     .bind(s.status)
     .bind(s.plan_id)
@@ -192,13 +196,13 @@ pub async fn upsert_subscription(
 
 pub struct InvoiceRow<'a> {
     pub id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub customer_id: &'a str,
     pub subscription_id: Option<&'a str>,
     pub number: Option<&'a str>,
     pub status: &'a str,
-    pub amount_due: i64,
-    pub amount_paid: i64,
+    pub amount_due: Cents,
+    pub amount_paid: Cents,
     pub currency: &'a str,
     pub billing_reason: Option<&'a str>,
     pub attempt_count: i32,
@@ -234,7 +238,7 @@ pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> supe
              updated_at = now()",
     )
     .bind(i.id)
-    .bind(i.tenant_id)
+    .bind(i.tenant_id.0)
     .bind(i.customer_id)
     .bind(i.subscription_id)
     .bind(i.number)
@@ -258,9 +262,9 @@ pub async fn upsert_invoice(conn: &mut PgConnection, i: &InvoiceRow<'_>) -> supe
 
 pub struct PaymentRow<'a> {
     pub payment_intent_id: &'a str,
-    pub tenant_id: Uuid,
+    pub tenant_id: TenantId,
     pub purchase_id: Uuid,
-    pub amount: i64,
+    pub amount: Cents,
     pub currency: &'a str,
     pub status: &'a str,
     pub failure_message: Option<&'a str>,
@@ -279,7 +283,7 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
              updated_at = now()",
     )
     .bind(p.payment_intent_id)
-    .bind(p.tenant_id)
+    .bind(p.tenant_id.0)
     .bind(p.purchase_id)
     .bind(p.amount)
     .bind(p.currency)
@@ -292,9 +296,9 @@ pub async fn upsert_payment(conn: &mut PgConnection, p: &PaymentRow<'_>) -> supe
 }
 
 pub struct LedgerEntry<'a> {
-    pub tenant_id: Uuid,
-    pub kind: &'a str,
-    pub amount_cents: i64,
+    pub tenant_id: TenantId,
+    pub kind: LedgerKind,
+    pub amount_cents: Cents,
     pub currency: &'a str,
     pub provider_ref: &'a str,
     pub invoice_id: Option<&'a str>,
@@ -314,8 +318,8 @@ pub async fn append_ledger(conn: &mut PgConnection, e: &LedgerEntry<'_>) -> supe
          VALUES ($1,$2,$3,lower($4),$5,$6,$7,$8,$9,$10,$11,$12)
          ON CONFLICT (kind, provider_ref) DO NOTHING",
     )
-    .bind(e.tenant_id)
-    .bind(e.kind)
+    .bind(e.tenant_id.0)
+    .bind(e.kind.as_str())
     .bind(e.amount_cents)
     .bind(e.currency)
     .bind(e.provider_ref)
@@ -354,7 +358,7 @@ pub async fn refunded_so_far(conn: &mut PgConnection, charge_id: &str) -> super:
 pub async fn purchase_for_payment(
     conn: &mut PgConnection,
     payment_intent_id: &str,
-) -> super::Result<Option<(Uuid, Uuid)>> {
+) -> super::Result<Option<(TenantId, Uuid)>> {
     sqlx::query_as(
         "SELECT tenant_id, purchase_id FROM billing_payments WHERE payment_intent_id = $1",
     )
@@ -370,7 +374,7 @@ pub async fn purchase_for_payment(
 /// (suspended or not) changed.
 pub async fn recompute_tenant(
     conn: &mut PgConnection,
-    tenant_id: Uuid,
+    tenant: TenantId,
     threshold: i32,
 ) -> super::Result<bool> {
     sqlx::query(
@@ -380,7 +384,7 @@ pub async fn recompute_tenant(
               ORDER BY s.src_created DESC LIMIT 1)
           WHERE t.id = $1",
     )
-    .bind(tenant_id)
+    .bind(tenant.0)
     .execute(&mut *conn)
     .await
     .context("updating the tenant's plan")?;
@@ -388,7 +392,7 @@ pub async fn recompute_tenant(
         "SELECT COALESCE(max(attempt_count), 0) FROM billing_invoices
           WHERE tenant_id = $1 AND status = 'open'",
     )
-    .bind(tenant_id)
+    .bind(tenant.0)
     .fetch_one(&mut *conn)
     .await
     .context("counting failed payments")?;
@@ -399,7 +403,7 @@ pub async fn recompute_tenant(
              ON CONFLICT (tenant_id, category) WHERE lifted_at IS NULL DO NOTHING",
         )
         .bind(Uuid::new_v4())
-        .bind(tenant_id)
+        .bind(tenant.0)
         .bind(format!("{failures} failed payments"))
         .execute(&mut *conn)
         .await
@@ -410,12 +414,12 @@ pub async fn recompute_tenant(
                     lift_reason = 'payment succeeded'
               WHERE tenant_id = $1 AND category = 'payment' AND lifted_at IS NULL",
         )
-        .bind(tenant_id)
+        .bind(tenant.0)
         .execute(&mut *conn)
         .await
         .context("lifting the payment suspension")?;
     }
-    super::suspensions::refresh_tenant_status(conn, tenant_id).await
+    super::suspensions::refresh_tenant_status(conn, tenant).await
 }
 
 // ---- customer records ----------------------------------------------------------------------
@@ -516,7 +520,7 @@ pub async fn recent_open_checkout(
 
 #[derive(sqlx::FromRow)]
 pub struct CheckoutState {
-    pub status: String,
+    pub status: CheckoutSessionStatus,
     pub mode: String,
     pub subscription_mirrored: bool,
 }
@@ -541,7 +545,7 @@ pub async fn checkout_state(
 #[derive(sqlx::FromRow, Clone)]
 pub struct CurrentSubscription {
     pub id: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub plan_id: Option<String>,
     pub item_id: String,
     pub current_period_end: Option<DateTime<Utc>>,
@@ -552,7 +556,7 @@ pub struct CurrentSubscription {
 impl CurrentSubscription {
     /// Not ended: plan changes and cancellation go to this subscription.
     pub fn is_live(&self) -> bool {
-        !matches!(self.status.as_str(), "canceled" | "incomplete_expired")
+        !self.status.is_ended()
     }
 }
 
@@ -562,7 +566,7 @@ pub struct BillingRow {
     pub customer_id: Option<String>,
     pub domains: i64,
     pub inboxes: i64,
-    pub suspension: Option<String>,
+    pub suspension: Option<SuspensionCategory>,
 }
 
 /// The columns and FROM clause of a tenant's billing state: `tenants t` with its counts, open
@@ -590,7 +594,7 @@ pub struct BillingState {
     #[sqlx(flatten)]
     pub row: BillingRow,
     sub_id: Option<String>,
-    sub_status: Option<String>,
+    sub_status: Option<SubscriptionStatus>,
     sub_plan_id: Option<String>,
     sub_item_id: Option<String>,
     sub_current_period_end: Option<DateTime<Utc>>,
@@ -603,7 +607,7 @@ impl BillingState {
     pub fn subscription(&self) -> Option<CurrentSubscription> {
         Some(CurrentSubscription {
             id: self.sub_id.clone()?,
-            status: self.sub_status.clone()?,
+            status: self.sub_status?,
             plan_id: self.sub_plan_id.clone(),
             item_id: self.sub_item_id.clone()?,
             current_period_end: self.sub_current_period_end,
@@ -631,10 +635,10 @@ pub struct InvoiceListRow {
     pub id: String,
     pub number: Option<String>,
     pub created: DateTime<Utc>,
-    pub amount_due: i64,
-    pub amount_paid: i64,
+    pub amount_due: Cents,
+    pub amount_paid: Cents,
     pub currency: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub hosted_invoice_url: Option<String>,
 }
 
@@ -656,8 +660,8 @@ pub async fn invoices(
 
 #[derive(sqlx::FromRow)]
 pub struct LedgerRow {
-    pub kind: String,
-    pub amount_cents: i64,
+    pub kind: LedgerKind,
+    pub amount_cents: Cents,
     pub currency: String,
     pub description: String,
     pub occurred_at: DateTime<Utc>,

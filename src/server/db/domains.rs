@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{DomainKind, DomainStatus, RecordStatus, StepStatus, TenantId};
+use crate::domain::{Cents, DomainKind, DomainStatus, RecordStatus, StepStatus, TenantId};
 
 /// The columns of [`DomainRow`], for every query that reads one.
 const COLUMNS: &str = "id, tenant_id, name, status, kind, managed, purchase_id, price_cents, currency,
@@ -23,7 +23,7 @@ pub struct DomainRow {
     pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
-    pub price_cents: Option<i64>,
+    pub price_cents: Option<Cents>,
     pub currency: Option<String>,
     pub registrar_id: Option<String>,
     pub zone_id: Option<String>,
@@ -51,7 +51,7 @@ pub struct NewDomain<'a> {
     pub kind: DomainKind,
     pub managed: bool,
     pub purchase_id: Option<Uuid>,
-    pub price_cents: Option<i64>,
+    pub price_cents: Option<Cents>,
     pub currency: Option<&'a str>,
     pub zone_id: Option<&'a str>,
 }

@@ -2,6 +2,7 @@
 //! is fenced by the claim's `lock_token`, so a worker that lost its lease changes nothing.
 
 use super::Context;
+use crate::domain::{JobStatus, TenantId};
 use chrono::{DateTime, Utc};
 use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
@@ -11,9 +12,9 @@ pub struct JobRow {
     pub id: Uuid,
     pub kind: String,
     pub payload: serde_json::Value,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub dedupe_key: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub run_at: DateTime<Utc>,
     pub attempts: i32,
     pub max_attempts: i32,
@@ -31,7 +32,7 @@ pub struct InsertJob<'a> {
     pub id: Uuid,
     pub kind: &'a str,
     pub payload: &'a serde_json::Value,
-    pub tenant_id: Option<Uuid>,
+    pub tenant_id: Option<TenantId>,
     pub dedupe_key: Option<&'a str>,
     /// `None`: due now.
     pub run_at: Option<DateTime<Utc>>,
@@ -53,7 +54,7 @@ pub async fn insert<'e>(
     .bind(job.id)
     .bind(job.kind)
     .bind(job.payload)
-    .bind(job.tenant_id)
+    .bind(job.tenant_id.map(|t| t.0))
     .bind(job.dedupe_key)
     .bind(job.run_at)
     .bind(job.max_attempts)
@@ -207,13 +208,13 @@ pub async fn get(pool: &PgPool, id: Uuid) -> super::Result<Option<JobRow>> {
 pub async fn pending_for_tenant(
     conn: &mut sqlx::PgConnection,
     kind: &str,
-    tenant: Uuid,
+    tenant: TenantId,
 ) -> super::Result<bool> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND tenant_id = $2 AND status = 'pending')",
     )
     .bind(kind)
-    .bind(tenant)
+    .bind(tenant.0)
     .fetch_one(conn)
     .await?)
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::TenantId;
+use crate::domain::{SuspensionCategory, TenantId};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SuspensionRow {
@@ -54,7 +54,7 @@ pub async fn history<'e>(
 pub async fn insert(
     conn: &mut PgConnection,
     tenant: TenantId,
-    category: &str,
+    category: SuspensionCategory,
     reason: &str,
     actor: &str,
     actor_id: Option<Uuid>,
@@ -67,7 +67,7 @@ pub async fn insert(
     )
     .bind(Uuid::new_v4())
     .bind(tenant.0)
-    .bind(category)
+    .bind(category.as_str())
     .bind(reason)
     .bind(actor)
     .bind(actor_id)
@@ -95,7 +95,10 @@ pub async fn lift_all(
 }
 
 /// `tenants.status` follows whether a suspension is open; true when it changed.
-pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> super::Result<bool> {
+pub async fn refresh_tenant_status(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> super::Result<bool> {
     let done = sqlx::query(
         "UPDATE tenants SET status = s.status
            FROM (SELECT CASE WHEN EXISTS (
@@ -103,7 +106,7 @@ pub async fn refresh_tenant_status(conn: &mut PgConnection, tenant: Uuid) -> sup
                      THEN 'suspended' ELSE 'active' END AS status) s
           WHERE id = $1 AND tenants.status <> s.status",
     )
-    .bind(tenant)
+    .bind(tenant.0)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use crate::domain::tenant::format_money;
+use crate::domain::{CheckoutSessionStatus, SubscriptionStatus};
 use crate::server::providers::payments::sandbox::{
     CARD_DECLINED, CARD_FAILS_LATER, CARD_NO_FUNDS, CARD_OK, PayError,
 };
@@ -123,7 +124,7 @@ async fn render_checkout(state: &AppState, id: &str, error: Option<String>) -> R
         ("subscription", None) => format!("{price} per month"),
         _ => "One-time payment".to_string(),
     };
-    let open = c.status == "open";
+    let open = CheckoutSessionStatus::parse(&c.status) == Some(CheckoutSessionStatus::Open);
     let body = view! {
         <div class="rounded-lg bg-white p-6 shadow">
             <p class="text-sm text-slate-500">"InboxGrove"</p>
@@ -231,13 +232,16 @@ async fn render_portal(state: &AppState, id: &str, error: Option<String>) -> Res
             .map(|(_, p)| p.name.clone())
             .unwrap_or_else(|| s.price_id.clone());
         let when = s.current_period_end.format("%Y-%m-%d").to_string();
-        let line = match (s.status.as_str(), s.cancel_at_period_end) {
-            ("canceled", _) => format!("{name} — canceled"),
+        let status = SubscriptionStatus::parse(&s.status);
+        let line = match (status, s.cancel_at_period_end) {
+            (Some(SubscriptionStatus::Canceled), _) => format!("{name} — canceled"),
             (_, true) => format!("{name} — cancels on {when}"),
-            ("trialing", _) => format!("{name} — trial, first charge on {when}"),
-            (status, _) => format!("{name} — {status}, renews on {when}"),
+            (Some(SubscriptionStatus::Trialing), _) => {
+                format!("{name} — trial, first charge on {when}")
+            }
+            (_, _) => format!("{name} — {}, renews on {when}", s.status),
         };
-        let live = s.status != "canceled";
+        let live = status != Some(SubscriptionStatus::Canceled);
         let cancel_pending = s.cancel_at_period_end;
         view! {
             <section class="mt-6">

@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use crate::domain::admin::{
     AdminAuditEntry, AdminComplaint, AdminLedgerEntry, AdminNote, AdminSubscription,
-    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JOB_STATUSES,
-    JobView, JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
+    AdminSuspension, AdminTenantDetail, AdminTenantRow, AdminTenantsView, AuditView, JobView,
+    JobsView, PlatformView, ProviderView, StripeEventRow, StripeEventsView,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{ActorKind, TenantId};
+use crate::domain::{ActorKind, Cents, JobStatus, LedgerKind, TenantId, TenantStatus};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change};
@@ -61,7 +61,7 @@ fn row(state: &AppState, r: db::admin::TenantRow) -> AdminTenantRow {
         plan: plan_name(state, r.plan_id.as_deref()),
         name: r.name,
         owner_email: r.owner_email,
-        status: r.status,
+        status: r.status.to_string(),
         domains: r.domains,
         inboxes: r.inboxes,
         created: when(r.created_at),
@@ -76,10 +76,7 @@ pub async fn tenants(
     page: i64,
 ) -> anyhow::Result<AdminTenantsView> {
     let q = q.trim();
-    let status = match status.trim() {
-        s @ ("active" | "suspended") => s,
-        _ => "",
-    };
+    let status = TenantStatus::parse(status.trim());
     let plan = plan.trim();
     let plan = if plan == "trial" || state.settings.plans.contains_key(plan) {
         plan
@@ -103,17 +100,17 @@ pub async fn tenants(
         page,
         pages: ((total + PAGE - 1) / PAGE).max(1),
         query: q.to_string(),
-        status: status.to_string(),
+        status: status.map_or("", TenantStatus::as_str).to_string(),
         plan: plan.to_string(),
         plans,
     })
 }
 
 pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTenantDetail>> {
-    let Some(t) = db::admin::tenant(&state.pool, id).await? else {
+    let tenant = TenantId(id);
+    let Some(t) = db::admin::tenant(&state.pool, tenant).await? else {
         return Ok(None);
     };
-    let tenant = TenantId(id);
     let suspensions = db::suspensions::history(&state.pool, tenant)
         .await?
         .into_iter()
@@ -131,31 +128,31 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
         .into_iter()
         .map(|a| audit_entry(a, true))
         .collect();
-    let subscription = db::admin::subscriptions(&state.pool, id)
+    let subscription = db::admin::subscriptions(&state.pool, tenant)
         .await?
         .into_iter()
         .next()
         .map(|s| AdminSubscription {
             plan: plan_name(state, s.plan_id.as_deref()),
             id: s.id,
-            status: s.status,
+            status: s.status.to_string(),
             period_end: s.current_period_end.map(when),
             cancel_at_period_end: s.cancel_at_period_end,
         });
-    let ledger = db::admin::ledger(&state.pool, id, 100)
+    let ledger = db::admin::ledger(&state.pool, tenant, 100)
         .await?
         .into_iter()
         .map(|l| AdminLedgerEntry {
             id: l.id,
             refundable: refundable(&l) && l.refunded_by.is_none(),
             amount: format_money(l.amount_cents, &l.currency),
-            kind: l.kind,
+            kind: l.kind.to_string(),
             description: l.description,
             occurred: when(l.occurred_at),
             refunded_by: l.refunded_by,
         })
         .collect();
-    let notes = db::admin::notes(&state.pool, id)
+    let notes = db::admin::notes(&state.pool, tenant)
         .await?
         .into_iter()
         .map(|n| AdminNote {
@@ -186,9 +183,9 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
     Ok(Some(AdminTenantDetail {
         trial_ends: when(t.trial_ends_at),
         tenant: row(state, t),
-        members: db::admin::members(&state.pool, id).await?,
-        domain_names: db::admin::domains(&state.pool, id).await?,
-        inbox_counts: db::admin::inbox_counts(&state.pool, id).await?,
+        members: db::admin::members(&state.pool, tenant).await?,
+        domain_names: db::admin::domains(&state.pool, tenant).await?,
+        inbox_counts: db::admin::inbox_counts(&state.pool, tenant).await?,
         subscription,
         ledger,
         notes,
@@ -201,7 +198,7 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
 
 /// A charge paid through a payment intent (domain purchases): one the provider can refund.
 fn refundable(l: &db::admin::LedgerRow) -> bool {
-    l.amount_cents > 0 && l.kind != "refund" && l.payment_intent_id.is_some()
+    l.amount_cents > Cents::ZERO && l.kind != LedgerKind::Refund && l.payment_intent_id.is_some()
 }
 
 /// One trail row for display. `staff_view` shows staff identities and IPs; the customer's
@@ -324,7 +321,7 @@ async fn tenant_name(
     conn: &mut sqlx::PgConnection,
     tenant: TenantId,
 ) -> Result<(String, Option<String>), AdminError> {
-    db::admin::name_and_plan(conn, tenant.0)
+    db::admin::name_and_plan(conn, tenant)
         .await?
         .ok_or(AdminError::NotFound)
 }
@@ -349,7 +346,7 @@ pub async fn extend_trial(
             "{name} pays for a plan: there is no InboxGrove trial to extend."
         )));
     }
-    let (old, new) = db::admin::extend_trial(&mut tx, tenant.0, days)
+    let (old, new) = db::admin::extend_trial(&mut tx, tenant, days)
         .await?
         .ok_or(AdminError::NotFound)?;
     db::audit::tenant(
@@ -380,7 +377,7 @@ pub async fn refund(
 ) -> Result<String, AdminError> {
     let reason = required("reason", reason, 500, "Say why, in 1 to 500 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
-    let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant.0, entry_id)
+    let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant, entry_id)
         .await?
         .ok_or(AdminError::NotFound)?;
     let Some(payment_intent_id) = entry
@@ -393,7 +390,7 @@ pub async fn refund(
                 .into(),
         ));
     };
-    if !db::admin::claim_refund(&mut tx, &entry, tenant.0, &actor.describe(), reason).await? {
+    if !db::admin::claim_refund(&mut tx, &entry, tenant, &actor.describe(), reason).await? {
         return Err(AdminError::Refused(
             "This charge was already refunded.".into(),
         ));
@@ -500,7 +497,7 @@ pub async fn add_note(
     let body = required("body", body, 4000, "A note has 1 to 4,000 characters.")?;
     let mut tx = state.pool.begin().await.context("starting")?;
     tenant_name(&mut tx, tenant).await?;
-    let id = db::admin::add_note(&mut tx, tenant.0, &actor.describe(), body).await?;
+    let id = db::admin::add_note(&mut tx, tenant, &actor.describe(), body).await?;
     db::audit::tenant(
         &mut *tx,
         actor,
@@ -582,18 +579,14 @@ pub async fn replay_event(state: &AppState, actor: &Actor, id: &str) -> Result<S
 }
 
 pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
-    let status = if JOB_STATUSES.contains(&status.trim()) {
-        status.trim()
-    } else {
-        "failed"
-    };
+    let status = JobStatus::parse(status.trim()).unwrap_or(JobStatus::Failed);
     let jobs = db::admin::jobs(&state.pool, status, 100)
         .await?
         .into_iter()
         .map(|j| JobView {
             id: j.id.to_string(),
             kind: j.kind,
-            tenant: j.tenant_id.map(|t| t.to_string()),
+            tenant: j.tenant_id.map(|t| t.0.to_string()),
             attempts: format!("{} of {}", j.attempts, j.max_attempts),
             run_at: when(j.run_at),
             updated: when(j.updated_at),
@@ -601,7 +594,7 @@ pub async fn jobs(state: &AppState, status: &str) -> anyhow::Result<JobsView> {
         })
         .collect();
     Ok(JobsView {
-        status: status.to_string(),
+        status: status.as_str().to_string(),
         counts: db::admin::job_counts(&state.pool).await?,
         jobs,
     })
@@ -623,8 +616,8 @@ pub async fn retry_job(state: &AppState, actor: &Actor, id: &str) -> Result<(), 
         db::audit::OpsAction::JobRetry,
         &format!("job:{id}"),
         Change::from_to(
-            json!({ "status": "failed" }),
-            json!({ "status": "pending", "kind": kind }),
+            json!({ "status": JobStatus::Failed }),
+            json!({ "status": JobStatus::Pending, "kind": kind }),
         ),
     )
     .await?;

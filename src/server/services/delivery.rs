@@ -440,8 +440,14 @@ pub async fn evaluate_triggers(
         };
         let actor = db::audit::Actor::system("abuse trigger");
         let reason = t.reason(&state.settings.abuse);
-        match crate::server::services::suspensions::suspend(state, tenant, "abuse", &reason, &actor)
-            .await
+        match crate::server::services::suspensions::suspend(
+            state,
+            tenant,
+            crate::domain::SuspensionCategory::Abuse,
+            &reason,
+            &actor,
+        )
+        .await
         {
             Ok(true) => {
                 tracing::warn!(tenant = %tenant.0, %reason, "tenant suspended by an abuse trigger");

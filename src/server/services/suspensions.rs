@@ -7,13 +7,11 @@
 
 use anyhow::Context;
 
-use crate::domain::TenantId;
+use crate::domain::{SuspensionCategory, TenantId};
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change};
 use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
-
-pub const CATEGORIES: [&str; 4] = ["abuse", "payment", "terms", "manual"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuspensionError {
@@ -31,8 +29,16 @@ impl From<crate::server::db::Error> for SuspensionError {
     }
 }
 
+/// The category staff typed, or the error listing the valid ones.
+pub fn category(text: &str) -> Result<SuspensionCategory, SuspensionError> {
+    SuspensionCategory::parse(text).ok_or_else(|| {
+        let all: Vec<&str> = SuspensionCategory::ALL.iter().map(|c| c.as_str()).collect();
+        SuspensionError::Invalid(format!("Choose a category: {}.", all.join(", ")))
+    })
+}
+
 /// The message a suspended customer sees.
-pub fn notice(category: &str) -> String {
+pub fn notice(category: impl std::fmt::Display) -> String {
     format!(
         "Your account is suspended ({category}). Nothing can be viewed or changed until it is resumed. Contact support@inboxgrove.com to resolve it."
     )
@@ -43,17 +49,11 @@ pub fn notice(category: &str) -> String {
 pub async fn suspend(
     state: &AppState,
     tenant: TenantId,
-    category: &str,
+    category: SuspensionCategory,
     reason: &str,
     actor: &Actor,
 ) -> Result<bool, SuspensionError> {
     let reason = reason.trim();
-    if !CATEGORIES.contains(&category) {
-        return Err(SuspensionError::Invalid(format!(
-            "Choose a category: {}.",
-            CATEGORIES.join(", ")
-        )));
-    }
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(SuspensionError::Invalid(
             "A reason of 1 to 500 characters is required.".into(),
@@ -69,7 +69,7 @@ pub async fn suspend(
     else {
         return Ok(false);
     };
-    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    db::suspensions::refresh_tenant_status(&mut tx, tenant).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
     db::audit::tenant(
         &mut *tx,
@@ -109,7 +109,7 @@ pub async fn resume(
     if lifted == 0 {
         return Ok(0);
     }
-    db::suspensions::refresh_tenant_status(&mut tx, tenant.0).await?;
+    db::suspensions::refresh_tenant_status(&mut tx, tenant).await?;
     relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
     db::audit::tenant(
         &mut *tx,

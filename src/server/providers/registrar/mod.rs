@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::Cents;
+
 pub mod cache;
 pub mod namecheap;
 pub mod sandbox;
@@ -15,7 +17,7 @@ pub struct Availability {
     pub available: bool,
     pub premium: bool,
     /// What the registrar charges us for one year, when it says.
-    pub cost_cents: Option<i64>,
+    pub cost_cents: Option<Cents>,
     pub currency: String,
 }
 
@@ -36,7 +38,7 @@ pub struct Registration {
     pub name: String,
     /// The registrar's id for the domain / order.
     pub registrar_id: String,
-    pub charged_cents: Option<i64>,
+    pub charged_cents: Option<Cents>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -20,6 +20,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::domain::Cents;
 use serde::de::DeserializeOwned;
 
 use super::{
@@ -431,7 +433,7 @@ impl Registrar for NamecheapClient {
                 let cost_cents = if premium {
                     cents(&result.premium_registration_price)
                         .filter(|price| *price > 0)
-                        .map(|price| price + cents(&result.eap_fee).unwrap_or(0))
+                        .map(|price| Cents(price + cents(&result.eap_fee).unwrap_or(0)))
                 } else {
                     None
                 };
@@ -501,7 +503,7 @@ impl Registrar for NamecheapClient {
         Ok(Registration {
             name,
             registrar_id,
-            charged_cents: cents(&result.charged_amount),
+            charged_cents: cents(&result.charged_amount).map(Cents),
         })
     }
 

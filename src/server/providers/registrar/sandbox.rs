@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use sqlx::PgPool;
 
 use super::{Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration};
+use crate::domain::Cents;
 
 pub use crate::server::config::providers::SandboxRegistrarSettings;
 
@@ -85,7 +86,7 @@ impl Registrar for SandboxRegistrar {
                 Availability {
                     available,
                     premium: false,
-                    cost_cents: price,
+                    cost_cents: price.map(Cents),
                     currency: self.settings.currency.clone(),
                     name,
                 }
@@ -142,7 +143,7 @@ impl Registrar for SandboxRegistrar {
         Ok(Registration {
             name,
             registrar_id: id,
-            charged_cents: Some(price * r.years as i64),
+            charged_cents: Some(Cents(price * r.years as i64)),
         })
     }
 

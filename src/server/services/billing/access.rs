@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::domain::SubscriptionStatus;
 use crate::server::auth::TenantCtx;
 use crate::server::config::Settings;
 use crate::server::db::billing::{self as db, BillingRow, CurrentSubscription};
@@ -47,29 +48,30 @@ pub fn entitlement(
         warning: None,
         trial_ends_at: None,
     };
-    match sub.map(|s| s.status.as_str()) {
+    use SubscriptionStatus as S;
+    match sub.map(|s| s.status) {
         None => {
             e.trial_ends_at = Some(row.trial_ends_at);
             if now >= row.trial_ends_at {
                 e.blocked = Some("Your free trial has ended. Choose a plan to keep adding domains and inboxes; everything you have stays exportable.".into());
             }
         }
-        Some("trialing") => e.trial_ends_at = sub.and_then(|s| s.trial_end),
-        Some("active") => (e.max_domains, e.max_inboxes) = paid,
-        Some("past_due") => {
+        Some(S::Trialing) => e.trial_ends_at = sub.and_then(|s| s.trial_end),
+        Some(S::Active) => (e.max_domains, e.max_inboxes) = paid,
+        Some(S::PastDue) => {
             (e.max_domains, e.max_inboxes) = paid;
             e.warning = Some("Your last payment failed. Update your card under “Manage payment methods” — Stripe will retry, and after repeated failures the account is suspended.".into());
         }
-        Some("canceled") | Some("incomplete_expired") => {
+        Some(S::Canceled | S::IncompleteExpired) => {
             e.blocked = Some("Your subscription is canceled. The account is read-only: you can export everything, and choose a plan to create again.".into());
         }
-        Some("incomplete") => {
+        Some(S::Incomplete) => {
             e.blocked = Some(
                 "Your first payment has not gone through yet. Complete it to start creating."
                     .into(),
             );
         }
-        Some(_) => {
+        Some(S::Unpaid | S::Paused) => {
             (e.max_domains, e.max_inboxes) = paid;
             e.blocked = Some(
                 "Your subscription is unpaid. The account is read-only until an invoice is paid."
@@ -183,7 +185,7 @@ mod tests {
     fn sub(status: &str, plan: &str) -> CurrentSubscription {
         CurrentSubscription {
             id: "sub_1".into(),
-            status: status.into(),
+            status: SubscriptionStatus::parse(status).expect("a subscription status"),
             plan_id: Some(plan.into()),
             item_id: "si_1".into(),
             current_period_end: None,
@@ -286,7 +288,7 @@ mod tests {
     fn a_suspension_blocks_creation_whatever_the_plan() {
         let s = settings();
         let mut r = row(0, 0, Duration::days(5));
-        r.suspension = Some("payment".into());
+        r.suspension = Some(crate::domain::SuspensionCategory::Payment);
         let e = entitlement(&s, &r, Some(&sub("active", "scale")), Utc::now());
         assert!(
             matches!(check(&e, &r, 1, 0), Err(LimitError::Blocked(m)) if m.contains("suspended (payment)"))

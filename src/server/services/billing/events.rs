@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::{ActorKind, TenantId};
+use crate::domain::{ActorKind, Cents, InvoiceStatus, LedgerKind, SubscriptionStatus, TenantId};
 use crate::server::config::Settings;
 use crate::server::db::billing as db;
 use crate::server::providers::payments::events::{
@@ -74,14 +74,14 @@ fn type_rank(kind: &str) -> i16 {
 }
 
 fn status_rank(status: &str) -> i16 {
-    match status {
-        "incomplete" => 0,
-        "trialing" => 1,
-        "active" => 2,
-        "past_due" => 3,
-        "unpaid" | "paused" => 4,
-        "canceled" | "incomplete_expired" => 5,
-        _ => 0,
+    use SubscriptionStatus as S;
+    match SubscriptionStatus::parse(status) {
+        Some(S::Incomplete) | None => 0,
+        Some(S::Trialing) => 1,
+        Some(S::Active) => 2,
+        Some(S::PastDue) => 3,
+        Some(S::Unpaid | S::Paused) => 4,
+        Some(S::Canceled | S::IncompleteExpired) => 5,
     }
 }
 
@@ -162,7 +162,7 @@ async fn apply_stored(
             crate::server::services::inboxes::relay::request_in(
                 &mut *conn,
                 settings,
-                TenantId(tenant),
+                tenant,
                 chrono::Duration::zero(),
             )
             .await?;
@@ -179,7 +179,7 @@ async fn apply_stored(
         crate::server::db::audit::stripe_event(
             &mut *conn,
             actor,
-            tenant.map(TenantId),
+            tenant,
             &event.kind,
             &event.id,
             crate::server::db::audit::Change::after(serde_json::json!({
@@ -199,14 +199,14 @@ async fn tenant_of(
     conn: &mut PgConnection,
     customer: Option<&str>,
     hints: &[Option<&String>],
-) -> anyhow::Result<Option<Uuid>> {
+) -> anyhow::Result<Option<TenantId>> {
     if let Some(c) = customer
         && let Some(t) = db::tenant_for_customer(conn, c).await?
     {
         return Ok(Some(t));
     }
     for hint in hints.iter().flatten() {
-        if let Ok(id) = Uuid::parse_str(hint)
+        if let Ok(id) = Uuid::parse_str(hint).map(TenantId)
             && db::tenant_exists(conn, id).await?
         {
             return Ok(Some(id));
@@ -268,7 +268,7 @@ struct Source<'a> {
     at: DateTime<Utc>,
 }
 
-type Outcome = (Applied, Option<Uuid>);
+type Outcome = (Applied, Option<TenantId>);
 
 async fn apply_in(
     conn: &mut PgConnection,
@@ -329,7 +329,7 @@ async fn checkout_completed(
                 .and_then(|p| Uuid::parse_str(p).ok()),
         )
     {
-        let amount = s.amount_total.unwrap_or(0);
+        let amount = Cents(s.amount_total.unwrap_or(0));
         let currency = s.currency.as_deref().unwrap_or("usd");
         one_time_paid(
             conn, settings, tenant, pi, purchase, amount, currency, src.at, src.id,
@@ -401,12 +401,13 @@ async fn invoice_changed(
         (true, None) => "open".into(),
         _ => "paid".into(),
     };
+    let paid = InvoiceStatus::parse(&status) == Some(InvoiceStatus::Paid);
     let paid_at = i
         .status_transitions
         .as_ref()
         .and_then(|t| t.paid_at)
         .map(ts)
-        .or((status == "paid").then_some(src.at));
+        .or(paid.then_some(src.at));
     let (start, end) = i.period();
     let subscription = i.subscription_id();
     db::upsert_invoice(
@@ -418,8 +419,8 @@ async fn invoice_changed(
             subscription_id: subscription.as_deref(),
             number: i.number.as_deref(),
             status: &status,
-            amount_due: i.amount_due,
-            amount_paid: i.amount_paid,
+            amount_due: Cents(i.amount_due),
+            amount_paid: Cents(i.amount_paid),
             currency: &i.currency,
             billing_reason: i.billing_reason.as_deref(),
             attempt_count: i.attempt_count,
@@ -432,7 +433,7 @@ async fn invoice_changed(
         },
     )
     .await?;
-    if status == "paid" && i.amount_paid > 0 {
+    if paid && i.amount_paid > 0 {
         let description = format!(
             "Subscription invoice {}",
             i.number.as_deref().unwrap_or(&i.id)
@@ -441,8 +442,8 @@ async fn invoice_changed(
             conn,
             &db::LedgerEntry {
                 tenant_id: tenant,
-                kind: "subscription_payment",
-                amount_cents: i.amount_paid,
+                kind: LedgerKind::SubscriptionPayment,
+                amount_cents: Cents(i.amount_paid),
                 currency: &i.currency,
                 provider_ref: &i.id,
                 invoice_id: Some(&i.id),
@@ -480,11 +481,11 @@ async fn payment_intent_changed(
         return Ok((Applied::Ignored, None));
     };
     if succeeded {
-        let amount = if p.amount_received > 0 {
+        let amount = Cents(if p.amount_received > 0 {
             p.amount_received
         } else {
             p.amount
-        };
+        });
         one_time_paid(
             conn,
             settings,
@@ -509,7 +510,7 @@ async fn payment_intent_changed(
                 payment_intent_id: &p.id,
                 tenant_id: tenant,
                 purchase_id: purchase,
-                amount: p.amount,
+                amount: Cents(p.amount),
                 currency: &p.currency,
                 status: "failed",
                 failure_message: Some(message),
@@ -544,8 +545,8 @@ async fn charge_refunded(
             conn,
             &db::LedgerEntry {
                 tenant_id: tenant,
-                kind: "refund",
-                amount_cents: -delta,
+                kind: LedgerKind::Refund,
+                amount_cents: Cents(-delta),
                 currency: &c.currency,
                 provider_ref: &reference,
                 invoice_id: None,
@@ -566,10 +567,10 @@ async fn charge_refunded(
 async fn one_time_paid(
     conn: &mut PgConnection,
     settings: &Settings,
-    tenant: Uuid,
+    tenant: TenantId,
     payment_intent: &str,
     purchase: Uuid,
-    amount: i64,
+    amount: Cents,
     currency: &str,
     at: DateTime<Utc>,
     event_id: &str,
@@ -591,7 +592,7 @@ async fn one_time_paid(
         conn,
         &db::LedgerEntry {
             tenant_id: tenant,
-            kind: "one_time_charge",
+            kind: LedgerKind::OneTimeCharge,
             amount_cents: amount,
             currency,
             provider_ref: payment_intent,
@@ -606,8 +607,7 @@ async fn one_time_paid(
     )
     .await?;
     // A domain bought with this purchase: its saga starts (once, however often this arrives).
-    crate::server::services::domains::saga::start_in(conn, settings, TenantId(tenant), purchase)
-        .await?;
+    crate::server::services::domains::saga::start_in(conn, settings, tenant, purchase).await?;
     Ok(())
 }
 

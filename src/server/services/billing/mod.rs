@@ -8,11 +8,13 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::Usage;
 use crate::domain::billing::{
     BillingView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
 };
 use crate::domain::tenant::format_money;
+use crate::domain::{
+    Cents, CheckoutSessionStatus, InvoiceStatus, LedgerKind, SubscriptionStatus, Usage,
+};
 use crate::server::auth::TenantCtx;
 use crate::server::db::audit::{Actor, Change};
 use crate::server::db::billing::{self as db, CurrentSubscription};
@@ -49,17 +51,17 @@ fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
-fn status_label(status: &str) -> String {
+fn status_label(status: SubscriptionStatus) -> String {
+    use SubscriptionStatus as S;
     match status {
-        "trialing" => "Trialing",
-        "active" => "Active",
-        "past_due" => "Past due",
-        "canceled" => "Canceled",
-        "unpaid" => "Unpaid",
-        "incomplete" => "Incomplete",
-        "incomplete_expired" => "Expired",
-        "paused" => "Paused",
-        other => other,
+        S::Trialing => "Trialing",
+        S::Active => "Active",
+        S::PastDue => "Past due",
+        S::Canceled => "Canceled",
+        S::Unpaid => "Unpaid",
+        S::Incomplete => "Incomplete",
+        S::IncompleteExpired => "Expired",
+        S::Paused => "Paused",
     }
     .to_string()
 }
@@ -78,7 +80,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
     let current_price = live
         .and_then(|s| s.plan_id.as_deref())
         .and_then(|id| settings.plans.get(id))
-        .map(|p| p.price_cents);
+        .map(|p| Cents(p.price_cents));
     let plans = settings
         .plan_views()
         .into_iter()
@@ -99,8 +101,8 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         ),
         None => ("Trial ended".to_string(), None),
         Some(s) => {
-            let note = match (s.status.as_str(), s.trial_end, s.current_period_end) {
-                ("trialing", Some(t), _) => Some(format!(
+            let note = match (s.status, s.trial_end, s.current_period_end) {
+                (SubscriptionStatus::Trialing, Some(t), _) => Some(format!(
                     "Trial ends on {}; then {} a month",
                     day(t),
                     e.plan_id
@@ -109,14 +111,14 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
                         .map(|p| format_money(p.price_cents, &p.currency))
                         .unwrap_or_default()
                 )),
-                ("canceled", _, _) => None,
+                (SubscriptionStatus::Canceled, _, _) => None,
                 (_, _, Some(end)) if s.cancel_at_period_end => {
                     Some(format!("Ends on {}", day(end)))
                 }
                 (_, _, Some(end)) => Some(format!("Renews on {}", day(end))),
                 _ => None,
             };
-            (status_label(&s.status), note)
+            (status_label(s.status), note)
         }
     };
     let invoices = invoices
@@ -126,19 +128,19 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             id: i.id,
             date: day(i.created),
             amount: format_money(
-                if i.status == "paid" {
+                if i.status == InvoiceStatus::Paid {
                     i.amount_paid
                 } else {
                     i.amount_due
                 },
                 &i.currency,
             ),
-            status: match i.status.as_str() {
-                "paid" => "Paid",
-                "open" => "Open",
-                "void" => "Void",
-                "uncollectible" => "Uncollectible",
-                _ => "Draft",
+            status: match i.status {
+                InvoiceStatus::Paid => "Paid",
+                InvoiceStatus::Open => "Open",
+                InvoiceStatus::Void => "Void",
+                InvoiceStatus::Uncollectible => "Uncollectible",
+                InvoiceStatus::Draft => "Draft",
             }
             .to_string(),
             url: i.hosted_invoice_url,
@@ -148,11 +150,10 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         .into_iter()
         .map(|l| LedgerView {
             date: day(l.occurred_at),
-            kind: match l.kind.as_str() {
-                "subscription_payment" => "Subscription",
-                "one_time_charge" => "One-time charge",
-                "refund" => "Refund",
-                other => other,
+            kind: match l.kind {
+                LedgerKind::SubscriptionPayment => "Subscription",
+                LedgerKind::OneTimeCharge => "One-time charge",
+                LedgerKind::Refund => "Refund",
             }
             .to_string(),
             description: l.description,
@@ -421,7 +422,8 @@ pub async fn checkout_status(
     let Some(c) = db::checkout_state(&state.pool, ctx, session_id).await? else {
         return Ok(CheckoutStatus::Unknown);
     };
-    let landed = c.status == "complete" && (c.mode != "subscription" || c.subscription_mirrored);
+    let landed = c.status == CheckoutSessionStatus::Complete
+        && (c.mode != "subscription" || c.subscription_mirrored);
     if !landed {
         return Ok(CheckoutStatus::Confirming);
     }

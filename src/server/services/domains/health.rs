@@ -300,7 +300,10 @@ pub async fn run_check(state: &AppState, job: &CheckJob) -> Result<(), JobError>
         return Ok(());
     };
     drop(conn);
-    if !matches!(domain.status.as_str(), "verifying" | "active") {
+    if !matches!(
+        domain.status,
+        DomainStatus::Verifying | DomainStatus::Active
+    ) {
         return Ok(());
     }
     match check_and_store(state, &domain, Promote::Yes).await {

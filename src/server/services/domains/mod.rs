@@ -10,7 +10,7 @@ use crate::domain::domains::{
     StepView, status_label, step_label,
 };
 use crate::domain::tenant::format_money;
-use crate::domain::{DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
+use crate::domain::{Cents, DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::Constraint;
@@ -91,8 +91,11 @@ fn day(t: DateTime<Utc>) -> String {
 }
 
 /// The customer's price for a name whose registrar cost is `cost_cents`.
-pub fn price_cents(state: &AppState, cost_cents: i64) -> i64 {
-    cost_cents * i64::from(state.settings.registrar.years) + state.settings.registrar.margin_cents
+pub fn price_cents(state: &AppState, cost_cents: Cents) -> Cents {
+    Cents(
+        cost_cents.0 * i64::from(state.settings.registrar.years)
+            + state.settings.registrar.margin_cents.0,
+    )
 }
 
 /// Availability and price of a name, or of a keyword with each configured extension, and
@@ -226,7 +229,7 @@ pub async fn buy(
             tenant_id: tenant.0,
             customer_id,
             mode: CheckoutMode::Payment {
-                amount_cents: price,
+                amount_cents: price.0,
                 currency: currency.clone(),
                 description: format!(
                     "{} — registration for {} and DNS set-up",
@@ -512,8 +515,8 @@ pub async fn detail(
         || (d.status == DomainStatus::Failed && d.purchase_id.is_some() && refund_step.is_none());
     let verify_running = step("verify").is_none_or(|v| v.status == StepStatus::Running);
     let in_progress = matches!(
-        d.status.as_str(),
-        "pending_payment" | "registering" | "configuring_dns"
+        d.status,
+        DomainStatus::PendingPayment | DomainStatus::Registering | DomainStatus::ConfiguringDns
     ) || (d.status == DomainStatus::Verifying
         && d.kind == DomainKind::Purchased
         && verify_running)
@@ -522,10 +525,10 @@ pub async fn detail(
         .price_cents
         .zip(d.currency.as_deref())
         .map(|(c, cur)| format_money(c, cur));
-    let refund = refund_step.map(|r| match (r.status.as_str(), &price) {
-        ("done", Some(p)) => format!("Refunded {p} to your card."),
-        ("done", None) => "Refunded.".into(),
-        ("failed", _) => format!(
+    let refund = refund_step.map(|r| match (r.status, &price) {
+        (StepStatus::Done, Some(p)) => format!("Refunded {p} to your card."),
+        (StepStatus::Done, None) => "Refunded.".into(),
+        (StepStatus::Failed, _) => format!(
             "The refund has not gone through yet ({}). We keep trying.",
             r.error.as_deref().unwrap_or("no answer")
         ),
@@ -607,7 +610,7 @@ fn record_view(r: &RecordRow) -> RecordView {
 /// all OK becomes active.
 pub async fn recheck(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<(), DomainError> {
     let d = load(state, ctx, id).await?;
-    if !matches!(d.status.as_str(), "verifying" | "active") {
+    if !matches!(d.status, DomainStatus::Verifying | DomainStatus::Active) {
         return Err(DomainError::Refused(format!(
             "{} is {}: there is nothing to check yet.",
             health::display(&d.name),
@@ -635,7 +638,7 @@ pub async fn repair(
             health::display(&d.name)
         )));
     };
-    if !matches!(d.status.as_str(), "verifying" | "active") {
+    if !matches!(d.status, DomainStatus::Verifying | DomainStatus::Active) {
         return Err(DomainError::Refused(format!(
             "{} is still being set up.",
             health::display(&d.name)
@@ -763,10 +766,12 @@ pub async fn delete(
     manager(ctx)?;
     let d = load(state, ctx, id).await?;
     let name = health::display(&d.name);
-    if matches!(d.status.as_str(), "registering" | "configuring_dns")
-        || (d.status == DomainStatus::Verifying
-            && d.kind == DomainKind::Purchased
-            && d.expires_at.is_none())
+    if matches!(
+        d.status,
+        DomainStatus::Registering | DomainStatus::ConfiguringDns
+    ) || (d.status == DomainStatus::Verifying
+        && d.kind == DomainKind::Purchased
+        && d.expires_at.is_none())
     {
         return Err(DomainError::Refused(format!(
             "{name} is being set up; remove it once the set-up has finished."
@@ -821,12 +826,12 @@ pub async fn delete(
     if inboxes > 0 {
         tracing::info!(domain = %d.name, inboxes, "domain removed with its inboxes");
     }
-    Ok(match (was.as_str(), d.kind.as_str(), d.expires_at) {
-        ("pending_payment", _, _) => {
+    Ok(match (was, d.kind, d.expires_at) {
+        (DomainStatus::PendingPayment, _, _) => {
             format!("The purchase of {name} was canceled. Nothing was charged.")
         }
-        ("failed", _, _) => format!("{name} was removed from your list."),
-        (_, "byod", _) => format!(
+        (DomainStatus::Failed, _, _) => format!("{name} was removed from your list."),
+        (_, DomainKind::Byod, _) => format!(
             "{name} was removed. Its DNS records stay at your DNS host until you delete them."
         ),
         (_, _, Some(expires)) => format!(

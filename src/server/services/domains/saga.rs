@@ -166,7 +166,7 @@ async fn advance(
             "domain {id} does not exist"
         )));
     };
-    if matches!(domain.status.as_str(), "active" | "failed") {
+    if matches!(domain.status, DomainStatus::Active | DomainStatus::Failed) {
         return Ok(());
     }
     let steps: HashMap<String, db::domains::StepRow> = db::domains::steps(&mut conn, tenant, id)
@@ -175,7 +175,10 @@ async fn advance(
         .map(|s| (s.step.clone(), s))
         .collect();
     drop(conn);
-    if matches!(domain.status.as_str(), "deleted" | "suspended") {
+    if matches!(
+        domain.status,
+        DomainStatus::Deleted | DomainStatus::Suspended
+    ) {
         // Removed before it was registered (an abandoned or canceled purchase paid late): the
         // money goes back. Removed after: the customer got the registration; stop here.
         if steps

@@ -43,7 +43,7 @@ pub async fn request_in(
     after: Duration,
 ) -> anyhow::Result<()> {
     db::inboxes::request_publish(conn, tenant).await?;
-    if db::jobs::pending_for_tenant(conn, PUBLISH_KIND, tenant.0).await? {
+    if db::jobs::pending_for_tenant(conn, PUBLISH_KIND, tenant).await? {
         return Ok(());
     }
     jobs::enqueue_in(
