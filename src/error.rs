@@ -115,6 +115,15 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// Logs the whole cause chain and returns the opaque `Internal` error: the one way an
+/// unexpected server-side failure becomes an `AppError` (the guard and the server functions).
+#[cfg(feature = "ssr")]
+pub fn internal(e: impl Into<anyhow::Error>) -> AppError {
+    let e = e.into();
+    tracing::error!(error = ?e, "unexpected error");
+    AppError::Internal
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

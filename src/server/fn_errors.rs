@@ -1,15 +1,9 @@
 //! Service errors turned into `AppError`s for server functions (with the cause logged, never
 //! sent). Their HTTP status is set in one place, `http::middleware::server_fn_errors`.
 
+pub use crate::error::internal;
 use crate::error::{AppError, FieldError};
 use crate::server::services::accounts::{LoginError, SignupError};
-
-/// Logs the whole cause chain and returns the opaque `Internal` error.
-pub fn internal(e: impl Into<anyhow::Error>) -> AppError {
-    let e = e.into();
-    tracing::error!(error = ?e, "unexpected error");
-    AppError::Internal
-}
 
 impl From<SignupError> for AppError {
     fn from(e: SignupError) -> Self {

@@ -5,7 +5,7 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 use crate::domain::{Role, TenantId, UserId};
-use crate::error::AppError;
+use crate::error::{AppError, internal};
 use crate::server::auth::TypedSession;
 use crate::server::auth::tx::{HasPool, tenant_tx};
 
@@ -50,13 +50,6 @@ impl TenantCtx {
             ))
         }
     }
-}
-
-/// Logs the whole cause chain and returns the opaque `Internal` error.
-fn internal(e: impl Into<anyhow::Error>) -> AppError {
-    let e = e.into();
-    tracing::error!(error = ?e, "unexpected error");
-    AppError::Internal
 }
 
 /// The user's role in the tenant, or `None` without a membership. The guard asks on its own
