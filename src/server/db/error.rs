@@ -105,6 +105,19 @@ impl<T> Context<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
+/// `impl From<db::Error> for $error`, into its `Unexpected(anyhow::Error)` variant: how a service
+/// error carries a database failure it has no case for (the cause chain is kept for the log).
+macro_rules! unexpected_from_db {
+    ($error:ty) => {
+        impl From<$crate::server::db::Error> for $error {
+            fn from(e: $crate::server::db::Error) -> Self {
+                Self::Unexpected(e.into())
+            }
+        }
+    };
+}
+pub(crate) use unexpected_from_db;
+
 #[cfg(test)]
 mod tests {
     use super::*;

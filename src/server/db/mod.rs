@@ -16,6 +16,7 @@ pub mod suspensions;
 pub mod tenants;
 pub mod trials;
 
+pub(crate) use error::unexpected_from_db;
 pub use error::{Constraint, Context, Error, Result};
 
 /// One round trip to the database, for readiness checks.

@@ -35,11 +35,7 @@ pub enum SignupError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for SignupError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(SignupError);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -58,11 +54,7 @@ pub enum LoginError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for LoginError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(LoginError);
 
 pub struct SignedIn {
     pub user_id: UserId,

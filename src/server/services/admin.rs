@@ -39,11 +39,7 @@ pub enum AdminError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for AdminError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(AdminError);
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

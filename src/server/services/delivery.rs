@@ -68,11 +68,7 @@ pub enum IngestError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for IngestError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(IngestError);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Ingested {

@@ -23,11 +23,7 @@ pub enum SuspensionError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for SuspensionError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(SuspensionError);
 
 /// The category staff typed, or the error listing the valid ones.
 pub fn category(text: &str) -> Result<SuspensionCategory, SuspensionError> {

@@ -52,11 +52,7 @@ pub enum TrialReminderError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for TrialReminderError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(TrialReminderError);
 
 impl TrialReminderError {
     pub fn into_job_error(self) -> JobError {

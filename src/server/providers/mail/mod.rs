@@ -40,11 +40,7 @@ pub enum MailError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for MailError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(MailError);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailTransport {

@@ -77,11 +77,7 @@ pub enum RelayError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for RelayError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(RelayError);
 
 /// What a tenant-scoped suspension or bounce at the relay is known by.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -157,11 +157,7 @@ pub enum MayAddError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for MayAddError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(MayAddError);
 
 #[cfg(test)]
 mod tests {

@@ -33,11 +33,7 @@ pub enum EventError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for EventError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(EventError);
 
 pub const HANDLED: &[&str] = &[
     "checkout.session.completed",

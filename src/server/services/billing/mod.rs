@@ -41,11 +41,7 @@ pub enum BillingError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for BillingError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(BillingError);
 
 fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()

@@ -134,11 +134,7 @@ pub enum CheckError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for CheckError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(CheckError);
 
 /// Whether a check whose records are all OK may move a `verifying` domain to `active`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -55,11 +55,7 @@ pub enum DomainError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for DomainError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(DomainError);
 
 impl From<access::MayAddError> for DomainError {
     fn from(e: access::MayAddError) -> Self {

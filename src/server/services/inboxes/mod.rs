@@ -46,11 +46,7 @@ pub enum InboxError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl From<crate::server::db::Error> for InboxError {
-    fn from(e: crate::server::db::Error) -> Self {
-        Self::Unexpected(e.into())
-    }
-}
+crate::server::db::unexpected_from_db!(InboxError);
 
 impl From<access::MayAddError> for InboxError {
     fn from(e: access::MayAddError) -> Self {
