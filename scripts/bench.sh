@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # make bench, against the release build:
-#  1. signed-in GET /dashboard, 50 connections for 10 s: requests/s, p50/p95/p99, peak RSS;
+#  1. the page table: each signed-in page (/dashboard, /domains, /inboxes with 50 rows, one
+#     domain's page, and the dashboard's server function) under wrk, 50 connections for 10 s,
+#     each next to ../shared/bench/ref-axum (a bare axum + sqlx signed-in page, the ceiling)
+#     measured on the same Postgres a moment before: req/s, p50, p99, errors, the ratio to the
+#     reference, and the server's peak RSS;
+#  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
-#  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
 #  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS.
 # Numbers, not assertions. BENCH_BIN runs another build of the server (e.g. an older commit's, to
 # compare before and after in one sitting); the bench clients are always this checkout's.
+# REF_AXUM_DIR points at the reference elsewhere; BENCH_ROUNDS repeats the page table;
+# BENCH_PAGES_ONLY=1 stops after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${DATABASE_URL:?run through scripts/with-db.sh}"
@@ -30,21 +36,69 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://$addr/health/ready" >/dev/null && break; sleep 0.1; done
 
-jar=.bench/cookies.txt; rm -f "$jar"
-curl -fs -c "$jar" -o /dev/null -X POST "http://$addr/api/auth/signup" \
-    --data-urlencode "company=Bench Co" --data-urlencode "email=bench@inboxgrove.test" \
-    --data-urlencode "password=bench-password-2026" --data-urlencode "website="
-cookie="ig_session=$(awk '$6 == "ig_session" {print $7}' "$jar")"
-code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "http://$addr/dashboard")
-[ "$code" = 200 ] || { echo "signed-in /dashboard answered $code, not 200" >&2; exit 1; }
+rss_kib() { awk "/^$1/ {print \$2}" "/proc/$pid/status"; }
+echo "server RSS before load: $(( $(rss_kib VmRSS) / 1024 )) MiB"
 
-rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$pid/status"; }
-echo "== InboxGrove bench: signed-in GET /dashboard, $conns connections, $duration, release build"
-echo "server RSS before load: $(( $(rss_kib) / 1024 )) MiB"
-wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua -H "Cookie: $cookie" "http://$addr/dashboard" \
-    | sed -n '/^requests:/,$p'
-echo "server RSS after load:  $(( $(rss_kib) / 1024 )) MiB"
-echo "server peak RSS (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+# The customer whose pages are measured: one active domain, 50 inboxes (not timed).
+eval "$(DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example page_bench_setup)"
+: "${BENCH_COOKIE:?the page bench set-up printed no cookie}"
+for path in /dashboard /domains /inboxes "/domains/$BENCH_DOMAIN"; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $BENCH_COOKIE" "http://$addr$path")
+    [ "$code" = 200 ] || { echo "signed-in $path answered $code, not 200" >&2; exit 1; }
+done
+
+# The reference, built from its own lock file, on its own database in the same cluster.
+ref_dir="${REF_AXUM_DIR:-../shared/bench/ref-axum}"
+ref_addr="${REF_ADDR:-127.0.0.1:39180}"
+ref_pid=
+if [ -f "$ref_dir/Cargo.toml" ]; then
+    CARGO_TARGET_DIR=target/ref-axum cargo build -q --release --manifest-path "$ref_dir/Cargo.toml"
+    psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench_ref WITH (FORCE)" \
+        -c "CREATE DATABASE inboxgrove_bench_ref"
+    DATABASE_URL="$base/inboxgrove_bench_ref" ADDR="$ref_addr" target/ref-axum/release/ref-axum \
+        > .bench/ref-axum.log 2>&1 &
+    ref_pid=$!
+    trap 'kill $pid $ref_pid 2>/dev/null || true' EXIT
+    for _ in $(seq 1 100); do curl -fs -o /dev/null -H 'Cookie: sid=benchsession' "http://$ref_addr/dashboard" && break; sleep 0.1; done
+else
+    echo "!! no reference at $ref_dir (set REF_AXUM_DIR): the table has no ratios" >&2
+fi
+
+# One wrk run; prints "req/s p50 p99 errors" (the full report goes to .bench/wrk.log).
+load() { # url cookie [method]
+    WRK_METHOD="${3:-}" wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua \
+        -H "Cookie: $2" "$1" | tee -a .bench/wrk.log | awk '/^summary:/ {print $2, $3, $4, $5}'
+}
+: > .bench/wrk.log
+# Warm both (connection pools, statement caches) before anything is counted.
+BENCH_DURATION_WARM=3s
+[ -n "$ref_pid" ] && wrk -t2 -c"$conns" -d"$BENCH_DURATION_WARM" -H 'Cookie: sid=benchsession' "http://$ref_addr/dashboard" >/dev/null
+wrk -t2 -c"$conns" -d"$BENCH_DURATION_WARM" -H "Cookie: $BENCH_COOKIE" "http://$addr/dashboard" >/dev/null
+
+echo "== the page table: signed-in pages, wrk $conns connections, $duration each, release build;"
+echo "   ref = ../shared/bench/ref-axum's signed-in /dashboard measured just before each row"
+printf '%-32s %9s %8s %8s %7s %9s %9s %7s\n' page "req/s" "p50 ms" "p99 ms" errors "ref req/s" "ref p99" ratio
+for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+    for page in "/dashboard" "/domains" "/inboxes" "/domains/$BENCH_DOMAIN" "POST /api/dashboard"; do
+        method=; path="$page"
+        case "$page" in "POST "*) method=POST; path="${page#POST }" ;; esac
+        ref="- - - -"
+        [ -n "$ref_pid" ] && ref=$(load "http://$ref_addr/dashboard" "sid=benchsession")
+        app=$(load "http://$addr$path" "$BENCH_COOKIE" "$method")
+        label="$page"; [ "$path" = "/domains/$BENCH_DOMAIN" ] && label="/domains/{id}"
+        [ "$method" = POST ] && label="$page (server fn)"
+        read -r a_rps a_p50 a_p99 a_err <<< "$app"
+        read -r r_rps _ r_p99 _ <<< "$ref"
+        ratio=$(awk -v a="$a_rps" -v r="$r_rps" 'BEGIN { if (r + 0 > 0) printf "%.2f", a / r; else print "-" }')
+        printf '%-32s %9s %8s %8s %7s %9s %9s %7s\n' "$label" "$a_rps" "$a_p50" "$a_p99" "$a_err" "$r_rps" "$r_p99" "$ratio"
+    done
+done
+echo "targets: ratio >= 0.5, p99 < 25 ms, 0 errors, peak RSS < 150 MiB"
+echo "server RSS after load:  $(( $(rss_kib VmRSS) / 1024 )) MiB"
+echo "server peak RSS (VmHWM): $(( $(rss_kib VmHWM) / 1024 )) MiB"
+[ -n "$ref_pid" ] && kill "$ref_pid" 2>/dev/null || true
+[ -n "${BENCH_PAGES_ONLY:-}" ] && exit 0
 
 echo
 cargo run -q --release --no-default-features --features ssr --example rate_limit_bench

@@ -28,9 +28,30 @@ use crate::server::providers::relay::files::PolicyWriter;
 use crate::server::providers::relay::kumomta::KumoRelay;
 use crate::server::providers::relay::sandbox::SandboxRelay;
 
-/// Everything a request needs; no global state, so every test builds its own.
+/// Everything a request needs; no global state, so every test builds its own. One `Arc`: the
+/// middleware and every rendered page clone the state per request, so a clone is one counter
+/// bump, not twenty (the fields are read through `Deref`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The fields to change (a test swapping a provider): copies them first when shared, so
+    /// other holders of this state keep theirs.
+    pub fn edit(&mut self) -> &mut Services {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What `AppState` holds.
+#[derive(Clone)]
+pub struct Services {
     /// The explicit system path of row-level security: its connections carry
     /// `app.rls_scope=system` and see every tenant (staff, webhooks, jobs, auth, cross-tenant
     /// checks). A tenant's own reads go through `TenantCtx::begin` on the same pool, which
@@ -161,7 +182,7 @@ impl AppState {
             )?);
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             mailer: mail::from_settings(&settings)?,
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
             registrar,
@@ -183,7 +204,7 @@ impl AppState {
             payments,
             stripe_sandbox,
             webhook_secret,
-        })
+        })))
     }
 }
 

@@ -417,7 +417,7 @@ impl Scripted {
 
 fn with_registrar(state: &AppState, registrar: Scripted) -> AppState {
     let mut s = state.clone();
-    s.registrar = Arc::new(registrar);
+    s.edit().registrar = Arc::new(registrar);
     s
 }
 
