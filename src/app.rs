@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::pages::{
     activity::Activity,
@@ -54,6 +54,11 @@ fn set_page_csp() {
     }
 }
 
+/// Signed-in pages render whole once their data is loaded (one response, in order), rather than
+/// streaming a "Loading…" shell and then the data out of order: the data is one fast query
+/// away, and the streamed form cost a second render, a swap script and more writes per page.
+const SIGNED_IN: SsrMode = SsrMode::Async;
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -69,23 +74,23 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("") view=Landing />
                 <Route path=path!("/signup") view=Signup />
                 <Route path=path!("/login") view=Login />
-                <Route path=path!("/dashboard") view=Dashboard />
-                <Route path=path!("/billing") view=Billing />
-                <Route path=path!("/domains") view=Domains />
-                <Route path=path!("/domains/:id") view=DomainPage />
-                <Route path=path!("/inboxes") view=Inboxes />
-                <Route path=path!("/inboxes/new") view=NewInboxes />
-                <Route path=path!("/inboxes/:id") view=InboxPage />
+                <Route path=path!("/dashboard") view=Dashboard ssr=SIGNED_IN />
+                <Route path=path!("/billing") view=Billing ssr=SIGNED_IN />
+                <Route path=path!("/domains") view=Domains ssr=SIGNED_IN />
+                <Route path=path!("/domains/:id") view=DomainPage ssr=SIGNED_IN />
+                <Route path=path!("/inboxes") view=Inboxes ssr=SIGNED_IN />
+                <Route path=path!("/inboxes/new") view=NewInboxes ssr=SIGNED_IN />
+                <Route path=path!("/inboxes/:id") view=InboxPage ssr=SIGNED_IN />
                 <Route path=path!("/billing/success") view=CheckoutSuccess />
                 <Route path=path!("/billing/cancel") view=CheckoutCanceled />
-                <Route path=path!("/staff") view=StaffHome />
-                <Route path=path!("/admin") view=AdminTenants />
-                <Route path=path!("/admin/tenants/:id") view=AdminTenantPage />
-                <Route path=path!("/admin/audit") view=AdminAudit />
-                <Route path=path!("/admin/events") view=AdminEvents />
-                <Route path=path!("/admin/jobs") view=AdminJobs />
-                <Route path=path!("/admin/platform") view=AdminPlatform />
-                <Route path=path!("/activity") view=Activity />
+                <Route path=path!("/staff") view=StaffHome ssr=SIGNED_IN />
+                <Route path=path!("/admin") view=AdminTenants ssr=SIGNED_IN />
+                <Route path=path!("/admin/tenants/:id") view=AdminTenantPage ssr=SIGNED_IN />
+                <Route path=path!("/admin/audit") view=AdminAudit ssr=SIGNED_IN />
+                <Route path=path!("/admin/events") view=AdminEvents ssr=SIGNED_IN />
+                <Route path=path!("/admin/jobs") view=AdminJobs ssr=SIGNED_IN />
+                <Route path=path!("/admin/platform") view=AdminPlatform ssr=SIGNED_IN />
+                <Route path=path!("/activity") view=Activity ssr=SIGNED_IN />
             </Routes>
         </Router>
         </div>

@@ -14,11 +14,15 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| internal(anyhow::anyhow!("AppState not provided")))
 }
 
+/// Reads one thing from the request's extensions without cloning the request's head.
+fn from_request<T: Clone + Send + Sync + 'static>() -> Option<T> {
+    with_context::<axum::http::request::Parts, _>(|p| p.extensions.get::<T>().cloned()).flatten()
+}
+
 pub async fn session() -> Result<TypedSession, AppError> {
-    leptos_axum::extract::<tower_sessions::Session>()
-        .await
+    from_request::<tower_sessions::Session>()
         .map(TypedSession)
-        .map_err(|e| internal(anyhow::anyhow!("session layer missing: {e}")))
+        .ok_or_else(|| internal(anyhow::anyhow!("session layer missing")))
 }
 
 pub async fn client_ip() -> Result<IpAddr, AppError> {
@@ -66,9 +70,11 @@ pub async fn origin() -> crate::server::db::audit::Origin {
     crate::server::db::audit::Origin::new(client_ip().await.ok(), user_agent)
 }
 
-/// The signed-in user's tenant context.
+/// The signed-in user's tenant context: the door's admission of this request when it made
+/// one (`http::middleware::kill_switch`), otherwise asked now.
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
-    guard::require_tenant(state, &session().await?).await
+    let admitted = from_request::<guard::Admission>();
+    guard::require_tenant_admitted(state, &session().await?, admitted.as_ref()).await
 }
 
 /// A `next` target is honoured only when it is plainly a path on this site: it starts with

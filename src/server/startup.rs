@@ -27,9 +27,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::app::{App, shell};
 use crate::server::config::Settings;
 use crate::server::db;
-use crate::server::http::{
-    export, health, kumomta, middleware, outbox, rate_limit, sandbox_stripe, webhooks,
-};
+use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
 use crate::server::services::accounts;
 use crate::server::services::domains::{health as domain_health, saga};
@@ -373,15 +371,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             AppState,
             _,
         >(page_context, shell))
-        .layer(from_fn_with_state(state.clone(), middleware::kill_switch))
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
-        .layer(from_fn_with_state(state.clone(), middleware::staff_pages))
-        .layer(from_fn(middleware::require_login_for_pages))
-        .layer(from_fn(middleware::server_fn_errors))
-        .layer(from_fn_with_state(
-            state.clone(),
-            middleware::session_lifetime,
-        ))
+        .layer(from_fn_with_state(state.clone(), middleware::door))
         .layer(sessions)
         .layer(from_fn_with_state(state.clone(), middleware::same_origin))
         .layer(RequestBodyLimitLayer::new(settings.server.body_limit_bytes));

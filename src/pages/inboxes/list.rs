@@ -164,13 +164,16 @@ fn InboxesBody(view: InboxesView) -> impl IntoView {
 
 #[component]
 fn InboxRowView(i: InboxListItem) -> impl IntoView {
+    let badge = format!(
+        "rounded-full px-2 py-0.5 text-xs font-medium {}",
+        status_class(&i.status)
+    );
     view! {
         <tr class="border-t border-stone-200" data-testid="inbox-row">
-            <td class="py-2 pr-4 break-all"><a class="font-medium text-emerald-800 underline" href=format!("/inboxes/{}", i.id)>{i.address.clone()}</a></td>
-            <td class="py-2 pr-4">{i.display_name.clone()}</td>
-            <td class="py-2 pr-4"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", status_class(&i.status)) data-status=i.status.clone()>{i.status_label.clone()}</span></td>
-            <td class="py-2">{i.warmup.clone()}</td>
+            <td class="py-2 pr-4 break-all"><a class="font-medium text-emerald-800 underline" href=format!("/inboxes/{}", i.id)>{i.address}</a></td>
+            <td class="py-2 pr-4">{i.display_name}</td>
+            <td class="py-2 pr-4"><span class=badge data-status=i.status>{i.status_label}</span></td>
+            <td class="py-2">{i.warmup}</td>
         </tr>
     }
-    .into_any()
 }

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use crate::domain::{Role, TenantId, UserId};
 use crate::error::{AppError, internal};
 use crate::server::auth::TypedSession;
+use crate::server::auth::session::SessionAuth;
 use crate::server::auth::tx::{HasPool, tenant_tx};
 
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +72,82 @@ async fn membership_role(
         .transpose()
 }
 
+/// What the door learned about a signed-in customer's request, in one query: the member's
+/// tenant context and the tenant's open suspension (its category), if any. Made once per
+/// request (`http::middleware::kill_switch`), kept in the request's extensions, and reused by
+/// [`require_tenant_admitted`] so a page's server functions do not ask again.
+#[derive(Clone, Debug)]
+pub struct Admission {
+    ctx: TenantCtx,
+    suspension: Option<String>,
+}
+
+impl Admission {
+    pub fn ctx(&self) -> TenantCtx {
+        self.ctx
+    }
+    /// The category of the tenant's oldest open suspension.
+    pub fn suspension(&self) -> Option<&str> {
+        self.suspension.as_deref()
+    }
+}
+
+/// Admits the session's member of its tenant: `None` without a tenant in the session (staff)
+/// or without a membership (removed, tenant deleted). Extends the session's sliding expiry.
+pub async fn admit(
+    db: &(impl HasPool + ?Sized),
+    session: &TypedSession,
+    auth: SessionAuth,
+) -> anyhow::Result<Option<Admission>> {
+    let Some(tenant) = auth.tenant_id else {
+        return Ok(None);
+    };
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT m.role,
+                (SELECT s.category FROM suspensions s
+                  WHERE s.tenant_id = m.tenant_id AND s.lifted_at IS NULL
+                  ORDER BY s.created_at LIMIT 1)
+           FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
+    )
+    .bind(auth.user_id)
+    .bind(tenant)
+    .fetch_optional(db.pool())
+    .await
+    .context("admitting the member")?;
+    let Some((role, suspension)) = row else {
+        return Ok(None);
+    };
+    session.keep_alive(auth).await?;
+    Ok(Some(Admission {
+        ctx: TenantCtx {
+            tenant_id: TenantId(tenant),
+            user_id: UserId(auth.user_id),
+            role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+        },
+        suspension,
+    }))
+}
+
+/// [`require_tenant`], reusing the door's admission of this request when it admitted the
+/// session's current user and tenant (a session changed since falls back to asking again).
+pub async fn require_tenant_admitted(
+    db: &(impl HasPool + ?Sized),
+    session: &TypedSession,
+    admitted: Option<&Admission>,
+) -> Result<TenantCtx, AppError> {
+    let auth = session
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    match admitted {
+        Some(a) if a.ctx.user_id.0 == auth.user_id && auth.tenant_id == Some(a.ctx.tenant_id.0) => {
+            Ok(a.ctx)
+        }
+        _ => tenant_of(db, session, auth).await,
+    }
+}
+
 /// The signed-in user's tenant context, or `Unauthorized`. `db` is the app's pool (the system
 /// path), or anything that holds it (`AppState`).
 pub async fn require_tenant(
@@ -82,6 +159,14 @@ pub async fn require_tenant(
         .await
         .map_err(internal)?
         .ok_or(AppError::Unauthorized)?;
+    tenant_of(db, session, auth).await
+}
+
+async fn tenant_of(
+    db: &(impl HasPool + ?Sized),
+    session: &TypedSession,
+    auth: SessionAuth,
+) -> Result<TenantCtx, AppError> {
     let Some(tenant) = auth.tenant_id else {
         return Err(AppError::Forbidden(
             "This staff account has no customer workspace.".into(),

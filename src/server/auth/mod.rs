@@ -5,4 +5,4 @@ pub mod tx;
 
 pub use guard::TenantCtx;
 pub use session::{SessionAuth, TypedSession};
-pub use tx::{HasPool, tenant_tx};
+pub use tx::{HasPool, end_read, tenant_tx};

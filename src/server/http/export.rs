@@ -45,14 +45,19 @@ fn error(e: AppError) -> Response {
 pub async fn download(
     State(state): State<AppState>,
     session: tower_sessions::Session,
+    admitted: Option<Extension<guard::Admission>>,
     Extension(ClientIp(ip)): Extension<ClientIp>,
     headers: HeaderMap,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    let ctx = match guard::require_tenant(&state, &TypedSession(session)).await {
-        Ok(ctx) => ctx,
-        Err(e) => return error(e),
-    };
+    let admitted = admitted.map(|Extension(a)| a);
+    let ctx =
+        match guard::require_tenant_admitted(&state, &TypedSession(session), admitted.as_ref())
+            .await
+        {
+            Ok(ctx) => ctx,
+            Err(e) => return error(e),
+        };
     let Some(format) = ExportFormat::parse(q.format.as_deref().unwrap_or("generic")) else {
         return error(AppError::Invalid(vec![crate::error::FieldError::new(
             "format",

@@ -10,7 +10,7 @@ use server_fn::error::SERVER_FN_ERROR_HEADER;
 
 use crate::error::AppError;
 use crate::routes::{self, Access, under};
-use crate::server::auth::TypedSession;
+use crate::server::auth::{SessionAuth, TypedSession, guard};
 use crate::server::state::AppState;
 
 /// The client's IP, as far as this server can tell.
@@ -112,8 +112,7 @@ fn authority_of(url: &str) -> Option<&str> {
 /// header and the `AppError` as JSON; this gives each the status that error names, plus
 /// `Retry-After` when throttled. `Internal` stays 500. Other statuses (a plain form post
 /// redirected back to its form) pass untouched.
-pub async fn server_fn_errors(req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
+async fn server_fn_errors(res: Response) -> Response {
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !res.headers().contains_key(SERVER_FN_ERROR_HEADER)
     {
@@ -175,10 +174,21 @@ pub fn page_csp(nonce: &str) -> String {
 /// `Strict-Transport-Security` when the public URL is https: a year, this host and below.
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
+/// The session's identity, read once per request by [`session_lifetime`] (after the absolute
+/// lifetime check) for the guards below it: none of them decodes the session again.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedIn(pub SessionAuth);
+
+/// Who is signed in on this request, as the door read it.
+pub fn signed_in(req: &Request) -> Option<SessionAuth> {
+    req.extensions().get::<SignedIn>().map(|s| s.0)
+}
+
 /// The absolute session lifetime: a session signed in more than `server.session_max_days`
 /// ago is ended here, before any guard reads it, however active it has been (the store's own
 /// expiry only counts idle time). Downstream it is simply signed out: 401 or the login page.
-pub async fn session_lifetime(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// A live session's identity goes into the request's extensions ([`SignedIn`]).
+async fn session_lifetime(state: &AppState, req: &mut Request) -> Result<(), Response> {
     if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
         let session = TypedSession(session);
         if let Ok(Some(auth)) = session.auth().await {
@@ -190,12 +200,16 @@ pub async fn session_lifetime(State(state): State<AppState>, req: Request, next:
                         error = format!("{e:#}"),
                         "ending an outlived session failed"
                     );
-                    return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+                    return Err(
+                        (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+                    );
                 }
+            } else {
+                req.extensions_mut().insert(SignedIn(auth));
             }
         }
     }
-    next.run(req).await
+    Ok(())
 }
 
 /// The areas whose pages need a signed-in user (`routes::Access::needs_sign_in`): a visitor's
@@ -205,40 +219,26 @@ fn signed_in_page(path: &str) -> bool {
     routes::in_area(path, Access::needs_sign_in) && !routes::AREA_ENDPOINTS.contains(&path)
 }
 
-pub async fn require_login_for_pages(req: Request, next: Next) -> Response {
+fn login_redirect(req: &Request) -> Option<Response> {
     let path = req.uri().path();
     let protected = req.method() == Method::GET && signed_in_page(path);
-    if !protected {
-        return next.run(req).await;
-    }
-    let signed_in = match req.extensions().get::<tower_sessions::Session>() {
-        Some(s) => matches!(TypedSession(s.clone()).auth().await, Ok(Some(_))),
-        None => false,
-    };
-    if signed_in {
-        return next.run(req).await;
+    if !protected || signed_in(req).is_some() {
+        return None;
     }
     let target = req
         .uri()
         .path_and_query()
         .map_or(path.to_string(), |pq| pq.as_str().to_string());
     let query = serde_urlencoded::to_string([("next", target)]).unwrap_or_default();
-    Redirect::to(&format!("/login?{query}")).into_response()
+    Some(Redirect::to(&format!("/login?{query}")).into_response())
 }
 
 /// `/admin` pages exist only for staff: anyone else (a customer, a visitor) gets a plain 404,
 /// never the page or its data.
-pub async fn staff_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !staff_page(req.uri().path()) {
-        return next.run(req).await;
+async fn staff_only(state: &AppState, path: &str, user: Option<uuid::Uuid>) -> Option<Response> {
+    if !staff_page(path) {
+        return None;
     }
-    let user = match req.extensions().get::<tower_sessions::Session>() {
-        Some(s) => match TypedSession(s.clone()).auth().await {
-            Ok(Some(auth)) => Some(auth.user_id),
-            _ => None,
-        },
-        None => None,
-    };
     let staff = match user {
         Some(id) => {
             crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(id))
@@ -249,15 +249,13 @@ pub async fn staff_pages(State(state): State<AppState>, req: Request, next: Next
         }
         None => false,
     };
-    if staff {
-        next.run(req).await
-    } else {
+    (!staff).then(|| {
         (
             StatusCode::NOT_FOUND,
             Html("<!DOCTYPE html><title>Not found</title><h1>Not found</h1>"),
         )
             .into_response()
-    }
+    })
 }
 
 /// Staff areas (`routes::Access::Staff`): `/admin`.
@@ -289,55 +287,90 @@ pub fn is_customer_request(path: &str) -> bool {
     customer_page(path)
 }
 
-/// The signed-in user's tenant from the session, if any (staff sessions have none).
-/// Takes the session (cloned out of the request: the request is not `Sync`, so it must not
-/// be held across the await).
-pub async fn session_tenant(session: Option<tower_sessions::Session>) -> Option<uuid::Uuid> {
-    match TypedSession(session?).auth().await {
-        Ok(Some(auth)) => auth.tenant_id,
-        _ => None,
+/// The kill switch at the door, and the door's admission: a signed-in member of a suspended
+/// tenant gets 403 with the reason category and how to reach support, on every customer page
+/// and server function. One query answers both "is this a member" and "is the tenant
+/// suspended"; the answer stays in the request's extensions for the guard
+/// (`fn_context::tenant_ctx`), so the page's server functions do not ask again.
+async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response> {
+    if !is_customer_request(req.uri().path()) {
+        return Ok(());
     }
-}
-
-/// The kill switch at the door: a signed-in member of a suspended tenant gets 403 with the
-/// reason category and how to reach support, on every customer page and server function.
-pub async fn kill_switch(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if !is_customer_request(&path) {
-        return next.run(req).await;
-    }
-    let tenant = session_tenant(req.extensions().get::<tower_sessions::Session>().cloned()).await;
-    let Some(tenant) = tenant else {
-        return next.run(req).await;
+    // Staff sessions carry no tenant; a visitor has no session: the guards refuse them.
+    let (Some(auth), Some(session)) = (
+        signed_in(&req).filter(|a| a.tenant_id.is_some()),
+        req.extensions().get::<tower_sessions::Session>().cloned(),
+    ) else {
+        return Ok(());
     };
-    let open =
-        match crate::server::db::suspensions::open(&state.pool, crate::domain::TenantId(tenant))
-            .await
-        {
-            Ok(open) => open,
-            Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "checking for a suspension failed");
-                return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
-            }
-        };
-    let Some(open) = open.filter(|o| kill_switch_covers(&path, &o.category)) else {
-        return next.run(req).await;
+    let admission = match guard::admit(state, &TypedSession(session), auth).await {
+        Ok(Some(admission)) => admission,
+        // No membership: the guard answers (401) as for any session that lost its tenant.
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "admitting the member failed");
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response());
+        }
     };
-    let notice = crate::server::services::suspensions::notice(&open.category);
+    let path = req.uri().path();
+    let Some(category) = admission
+        .suspension()
+        .filter(|c| kill_switch_covers(path, c))
+        .map(str::to_string)
+    else {
+        req.extensions_mut().insert(admission);
+        return Ok(());
+    };
+    let notice = crate::server::services::suspensions::notice(&category);
     if path.starts_with("/api/") {
         let body = serde_json::to_string(&AppError::Forbidden(notice)).unwrap_or_default();
-        return (
+        return Err((
             StatusCode::FORBIDDEN,
             [(header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response();
+            .into_response());
     }
-    (
+    Err((
         StatusCode::FORBIDDEN,
-        Html(suspended_page(&state, &open.category, &notice)),
+        Html(suspended_page(state, &category, &notice)),
     )
-        .into_response()
+        .into_response())
+}
+
+/// The door every request behind the session layer passes, in this order: the session's
+/// absolute lifetime (and who is signed in), the login redirect for signed-in pages, staff
+/// pages for staff only, the rate limits, then the kill switch and the member's admission;
+/// on the way out, server-function errors get their status. One middleware rather than six:
+/// each layer cost a clone of the routes behind it and a boxed future on every request.
+pub async fn door(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let res = admit(&state, req, next).await;
+    server_fn_errors(res).await
+}
+
+async fn admit(state: &AppState, mut req: Request, next: Next) -> Response {
+    if let Err(res) = session_lifetime(state, &mut req).await {
+        return res;
+    }
+    if let Some(res) = login_redirect(&req) {
+        return res;
+    }
+    let user = signed_in(&req).map(|a| a.user_id);
+    if let Some(res) = staff_only(state, req.uri().path(), user).await {
+        return res;
+    }
+    let counted = match super::rate_limit::check(state, &req) {
+        Ok(counted) => counted,
+        Err(res) => return res,
+    };
+    let mut res = match kill_switch(state, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(res) => res,
+    };
+    if let Some(remaining) = counted {
+        super::rate_limit::stamp(state, &mut res, remaining);
+    }
+    res
 }
 
 fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {

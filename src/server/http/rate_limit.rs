@@ -3,13 +3,12 @@
 //! the limit), and per client IP on login and signup. Staff are exempt. Over a limit: 429 with
 //! `Retry-After`; counted responses carry `RateLimit-Limit` / `RateLimit-Remaining`.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
-use crate::server::http::middleware::{ClientIp, is_customer_request, session_tenant};
+use crate::server::http::middleware::{ClientIp, is_customer_request, signed_in};
 use crate::server::limits::Limited;
 pub use crate::server::limits::RateLimits;
 use crate::server::state::AppState;
@@ -38,36 +37,38 @@ fn refused(path: &str, l: &Limited) -> Response {
     res
 }
 
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if matches!(path.as_str(), "/api/auth/login" | "/api/auth/signup") {
+/// The limits for one request, checked at the door (`middleware::door`): `Err` is the 429 to
+/// answer; `Ok(Some(remaining))` a counted request, whose response gets [`stamp`]ed.
+pub fn check(state: &AppState, req: &Request) -> Result<Option<u32>, Response> {
+    let path = req.uri().path();
+    if matches!(path, "/api/auth/login" | "/api/auth/signup") {
         let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
         if let Some(ip) = ip
             && let Err(l) = state.rate_limits.auth_attempt(ip)
         {
-            return refused(&path, &l);
+            return Err(refused(path, &l));
         }
-        return next.run(req).await;
+        return Ok(None);
     }
-    if !is_customer_request(&path) {
-        return next.run(req).await;
+    if !is_customer_request(path) {
+        return Ok(None);
     }
     // Staff sessions carry no tenant: exempt.
-    let tenant = session_tenant(req.extensions().get::<tower_sessions::Session>().cloned()).await;
-    let Some(tenant) = tenant else {
-        return next.run(req).await;
+    let Some(tenant) = signed_in(req).and_then(|a| a.tenant_id) else {
+        return Ok(None);
     };
     match state.rate_limits.tenant(tenant) {
-        Ok(remaining) => {
-            let mut res = next.run(req).await;
-            let h = res.headers_mut();
-            h.insert(
-                "ratelimit-limit",
-                HeaderValue::from(state.rate_limits.per_minute()),
-            );
-            h.insert("ratelimit-remaining", HeaderValue::from(remaining));
-            res
-        }
-        Err(l) => refused(&path, &l),
+        Ok(remaining) => Ok(Some(remaining)),
+        Err(l) => Err(refused(path, &l)),
     }
+}
+
+/// A counted request's response says the limit and what is left of it.
+pub fn stamp(state: &AppState, res: &mut Response, remaining: u32) {
+    let h = res.headers_mut();
+    h.insert(
+        "ratelimit-limit",
+        HeaderValue::from(state.rate_limits.per_minute()),
+    );
+    h.insert("ratelimit-remaining", HeaderValue::from(remaining));
 }

@@ -1,8 +1,7 @@
-use anyhow::Context;
 use chrono::Utc;
 
 use crate::domain::{DashboardView, Usage};
-use crate::server::auth::TenantCtx;
+use crate::server::auth::{TenantCtx, end_read};
 use crate::server::db;
 use crate::server::state::AppState;
 
@@ -19,7 +18,7 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let mut tx = ctx.begin(state).await?;
     let tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
-    tx.commit().await.context("loading the dashboard")?;
+    end_read(tx);
     let now = Utc::now();
     let sub = tenant.billing.subscription();
     let e = crate::server::services::billing::access::entitlement(

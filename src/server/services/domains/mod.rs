@@ -11,6 +11,7 @@ use crate::domain::domains::{
 };
 use crate::domain::tenant::format_money;
 use crate::domain::{Cents, DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
+use crate::server::auth::end_read;
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::Constraint;
@@ -420,7 +421,7 @@ pub async fn add_own(
 async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, DomainError> {
     let mut tx = ctx.begin(state).await?;
     let row = db::domains::get(&mut tx, ctx.tenant_id(), id).await?;
-    tx.commit().await.context("loading the domain")?;
+    end_read(tx);
     row.filter(|d| d.status != DomainStatus::Deleted)
         .ok_or(DomainError::NotFound)
 }
@@ -428,7 +429,7 @@ async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<DomainRow, 
 pub async fn list(state: &AppState, ctx: &TenantCtx) -> Result<DomainsView, DomainError> {
     let mut tx = ctx.begin(state).await?;
     let rows = db::domains::list(&mut tx, ctx.tenant_id()).await?;
-    tx.commit().await.context("listing domains")?;
+    end_read(tx);
     let domains = rows
         .into_iter()
         .map(|l| {
@@ -472,7 +473,7 @@ pub async fn detail(
         .ok_or(DomainError::NotFound)?;
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
-    tx.commit().await.context("loading the domain")?;
+    end_read(tx);
     let step = |name: &str| steps.iter().find(|s| s.step == name);
     let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
         SAGA_STEPS

@@ -16,6 +16,7 @@ use crate::domain::inboxes::{
     InboxesView, TargetDomain, WizardDomain, WizardView, inbox_status_label, plan, warmup_limit,
 };
 use crate::domain::{DomainStatus, InboxStatus};
+use crate::server::auth::end_read;
 use crate::server::auth::guard::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, InboxAction};
@@ -412,12 +413,27 @@ pub async fn list(
     let f = parse_filter(filter)?;
     let size = state.settings.inboxes.page_size;
     let mut tx = ctx.begin(state).await?;
-    let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
+    let page = page.max(1);
+    let counted =
+        db::inboxes::list_counted(&mut *tx, tenant, &f, (page - 1).saturating_mul(size), size)
+            .await?;
+    let (rows, total, page) = match counted.first().map(|r| r.total) {
+        Some(total) => (counted.into_iter().map(|r| r.inbox).collect(), total, page),
+        // Nothing on this page: none at all, or a page past the end (shown as the last one).
+        None => {
+            let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
+            let last = ((total + size - 1) / size).max(1);
+            let rows = if total > 0 {
+                db::inboxes::list(&mut *tx, tenant, &f, (last - 1) * size, size).await?
+            } else {
+                Vec::new()
+            };
+            (rows, total, last)
+        }
+    };
     let pages = ((total + size - 1) / size).max(1);
-    let page = page.clamp(1, pages);
-    let rows = db::inboxes::list(&mut *tx, tenant, &f, (page - 1) * size, size).await?;
     let domains = db::domains::active(&mut *tx, tenant).await?;
-    tx.commit().await.context("listing inboxes")?;
+    end_read(tx);
     Ok(InboxesView {
         inboxes: rows.iter().map(|r| list_item(state, r)).collect(),
         total,
@@ -439,7 +455,7 @@ pub async fn list(
 async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<CredentialRow, InboxError> {
     let mut tx = ctx.begin(state).await?;
     let row = db::inboxes::get(&mut *tx, ctx.tenant_id(), id).await?;
-    tx.commit().await.context("loading the inbox")?;
+    end_read(tx);
     row.ok_or(InboxError::NotFound)
 }
 
