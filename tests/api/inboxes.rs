@@ -666,6 +666,31 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
     assert_eq!(all["inboxes"].as_array().unwrap().len(), 20);
     let last = page(String::new(), "", "3").await;
     assert_eq!(last["inboxes"].as_array().unwrap().len(), 10);
+    // A page past the end (the count no longer comes with an empty page) shows the last one,
+    // with the right total; a huge page number neither overflows nor errs.
+    for past in ["4", "9223372036854775807"] {
+        let beyond = page(String::new(), "", past).await;
+        assert_eq!(
+            (
+                beyond["page"].as_i64(),
+                beyond["total"].as_i64(),
+                beyond["pages"].as_i64()
+            ),
+            (Some(3), Some(50), Some(3)),
+            "page {past}"
+        );
+        assert_eq!(beyond["inboxes"], last["inboxes"], "page {past}");
+    }
+    let none = page(String::new(), "suspended", "2").await;
+    assert_eq!(
+        (
+            none["page"].as_i64(),
+            none["total"].as_i64(),
+            none["pages"].as_i64()
+        ),
+        (Some(1), Some(0), Some(1))
+    );
+    assert_eq!(none["inboxes"].as_array().unwrap().len(), 0);
     let io = page(domains[1].to_string(), "", "1").await;
     assert_eq!(io["total"], 25);
     assert!(

@@ -288,3 +288,43 @@ async fn a_tenant_cannot_read_the_staff_notes_about_itself(pool: PgPool) {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// A tenant's read ends without a COMMIT (`end_read`: the ROLLBACK rides with the pool's
+/// release check). The connection must come back to the pool as it went out: on the system
+/// path, no tenant named, no transaction open, so the next borrower (a webhook, a job, another
+/// tenant) never inherits the last tenant's scope.
+#[sqlx::test]
+async fn a_read_ended_without_commit_returns_the_connection_on_the_system_path(pool: PgPool) {
+    let (app, a, _b) = two_tenants(pool).await;
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db::system_path(app.pool.connect_options().as_ref().clone()))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let mut tx = inboxgrove::server::auth::tenant_tx(&one, a).await.unwrap();
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM domains")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(seen, 1, "inside the tenant's read: its own domain only");
+        inboxgrove::server::auth::end_read(tx);
+        let (scope, tenant, all): (Option<String>, Option<String>, i64) = sqlx::query_as(
+            "SELECT current_setting('app.rls_scope', true),
+                    nullif(current_setting('app.tenant_id', true), ''),
+                    (SELECT count(*) FROM domains)",
+        )
+        .fetch_one(&one)
+        .await
+        .unwrap();
+        assert_eq!(scope.as_deref(), Some("system"));
+        assert_eq!(tenant, None);
+        assert_eq!(all, 2, "the system path sees both tenants again");
+        // Outside a transaction block a savepoint is refused: no transaction was left open.
+        let err = sqlx::query("SAVEPOINT probe")
+            .execute(&one)
+            .await
+            .expect_err("the read's transaction was left open");
+        assert!(err.to_string().contains("transaction block"), "{err}");
+    }
+}
