@@ -1,5 +1,5 @@
 //! Service errors turned into `AppError`s for server functions (with the cause logged, never
-//! sent). Their HTTP status is set in one place, `http::middleware::server_fn_errors`.
+//! sent). Their HTTP status is set in one place, `server_fn_errors` in `http::middleware::door`.
 
 pub use crate::error::internal;
 use crate::error::{AppError, FieldError};
