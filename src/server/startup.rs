@@ -389,6 +389,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         app
     };
     Ok(app
+        .layer(from_fn(middleware::run_to_completion))
         .layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

@@ -328,3 +328,49 @@ async fn a_read_ended_without_commit_returns_the_connection_on_the_system_path(p
         assert!(err.to_string().contains("transaction block"), "{err}");
     }
 }
+
+/// A caller that goes away while its tenant transaction is beginning (a browser that hangs up
+/// mid-request drops the request's future) must not leave the connection inside that
+/// transaction: sqlx's own BEGIN, dropped before the server answers, hands the connection back
+/// to the pool with the transaction — and this tenant's scope — still open, and the next
+/// borrower (a webhook on the system path, another tenant) would run in it. Every point of
+/// the begin is cut short in turn; after each, the pool's one connection is clean.
+#[sqlx::test]
+async fn a_tenant_transaction_dropped_while_beginning_leaves_no_transaction_behind(pool: PgPool) {
+    let (app, a, _b) = two_tenants(pool).await;
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db::system_path(app.pool.connect_options().as_ref().clone()))
+        .await
+        .unwrap();
+    for polls in 0..60 {
+        let mut begin = Box::pin(inboxgrove::server::auth::tenant_tx(&one, a));
+        for _ in 0..polls {
+            let ready = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(std::future::Future::poll(begin.as_mut(), cx).is_ready())
+            })
+            .await;
+            if ready {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(begin);
+        let (scope, all): (Option<String>, i64) = sqlx::query_as(
+            "SELECT current_setting('app.rls_scope', true), (SELECT count(*) FROM domains)",
+        )
+        .fetch_one(&one)
+        .await
+        .unwrap();
+        assert_eq!(scope.as_deref(), Some("system"), "after {polls} polls");
+        assert_eq!(
+            all, 2,
+            "after {polls} polls: the system path sees both tenants"
+        );
+        let err = sqlx::query("SAVEPOINT probe").execute(&one).await;
+        assert!(
+            err.is_err(),
+            "after {polls} polls a transaction was left open"
+        );
+    }
+}

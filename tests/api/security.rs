@@ -367,3 +367,50 @@ async fn a_chunked_body_over_the_limit_gets_413_and_creates_nothing(pool: PgPool
     );
     assert_eq!(app.count("tenants").await, 0);
 }
+
+/// A browser that hangs up mid-request does not cut the work short: the signup it sent still
+/// completes, whole (user, tenant, membership), and no database connection is left inside a
+/// transaction for the next request to stumble into.
+#[sqlx::test]
+async fn a_request_whose_client_hangs_up_still_completes_whole(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(3))
+        .build()
+        .unwrap();
+    let s = Signup::valid("gone@early.io");
+    let sent = app.signup_request(&impatient, &s).send().await;
+    assert!(
+        sent.is_err(),
+        "the client was meant to hang up before the answer"
+    );
+    let mut made = (0i64, 0i64);
+    for _ in 0..100 {
+        made = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM users WHERE email = 'gone@early.io'),
+                    (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+                      WHERE u.email = 'gone@early.io')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if made == (1, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(made, (1, 1), "the signup was cut short");
+    let stuck: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stuck, 0);
+    // And the customer can sign in with what they sent.
+    let login = app
+        .login_with(&browser(), "gone@early.io", s.password)
+        .await;
+    assert!(login.status().is_success(), "{}", login.status());
+}

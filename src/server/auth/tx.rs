@@ -22,15 +22,25 @@ impl HasPool for PgPool {
 /// connection's system scope and names the tenant, both `SET LOCAL` (undone at commit or
 /// rollback, so the connection goes back to the pool as it came). One round trip: BEGIN and the
 /// settings go as one simple-query batch; the id is a typed uuid, so formatting it is safe.
+///
+/// The begin runs on a task of its own. sqlx's BEGIN is not cancel-safe: dropped while waiting
+/// for the server's answer (a browser hanging up drops its request's future), it hands the
+/// connection back to the pool still inside the transaction, in this tenant's scope, and the
+/// next borrower (a webhook on the system path, another tenant) would run there. On its own
+/// task the begin always finishes; a caller that went away leaves a transaction that rolls
+/// back when dropped.
 pub async fn tenant_tx(
     pool: &PgPool,
     tenant: crate::domain::TenantId,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    pool.begin_with(format!(
+    let pool = pool.clone();
+    let begin = format!(
         "BEGIN; SET LOCAL {RLS_SCOPE} = 'tenant'; SET LOCAL app.tenant_id = '{}'",
         tenant.0.hyphenated()
-    ))
-    .await
+    );
+    tokio::spawn(async move { pool.begin_with(begin).await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
 }
 
 /// Ends a transaction that only read. There is nothing to commit, so it is dropped: sqlx

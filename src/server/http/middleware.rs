@@ -32,6 +32,23 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
     next.run(req).await
 }
 
+/// Every request runs to its end on a task of its own, even when its client hangs up: hyper
+/// drops a request's future when the connection closes, and a future dropped half-way leaves
+/// half-done work (sqlx's BEGIN, cut short, even hands its connection back to the pool inside
+/// the transaction). The response of a request nobody waits for is thrown away.
+pub async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    let run = next.run(req).instrument(tracing::Span::current());
+    match tokio::spawn(run).await {
+        Ok(res) => res,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task ended early");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
 /// The right-most `X-Forwarded-For` entry: the one our own proxy appended. Entries to its
 /// left come from the client and can say anything.
 fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
