@@ -11,6 +11,7 @@ use server_fn::error::SERVER_FN_ERROR_HEADER;
 use crate::error::AppError;
 use crate::routes::{self, Access, under};
 use crate::server::auth::{SessionAuth, TypedSession, guard};
+use crate::server::http::rate_limit::Limit;
 use crate::server::state::AppState;
 
 /// The client's IP, as far as this server can tell.
@@ -315,7 +316,7 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
     }
     // Staff sessions carry no tenant; a visitor has no session: the guards refuse them.
     let (Some(auth), Some(session)) = (
-        signed_in(&req).filter(|a| a.tenant_id.is_some()),
+        signed_in(req).filter(|a| a.tenant_id.is_some()),
         req.extensions().get::<tower_sessions::Session>().cloned(),
     ) else {
         return Ok(());
@@ -377,8 +378,9 @@ async fn admit(state: &AppState, mut req: Request, next: Next) -> Response {
         return res;
     }
     let counted = match super::rate_limit::check(state, &req) {
-        Ok(counted) => counted,
-        Err(res) => return res,
+        Limit::Free => None,
+        Limit::Counted { remaining } => Some(remaining),
+        Limit::Refused(res) => return res,
     };
     let mut res = match kill_switch(state, &mut req).await {
         Ok(()) => next.run(req).await,

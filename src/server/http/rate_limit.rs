@@ -37,29 +37,38 @@ fn refused(path: &str, l: &Limited) -> Response {
     res
 }
 
-/// The limits for one request, checked at the door (`middleware::door`): `Err` is the 429 to
-/// answer; `Ok(Some(remaining))` a counted request, whose response gets [`stamp`]ed.
-pub fn check(state: &AppState, req: &Request) -> Result<Option<u32>, Response> {
+/// What the limits say about one request.
+pub enum Limit {
+    /// Not counted (not a customer's request, or staff).
+    Free,
+    /// Counted; its response gets [`stamp`]ed with what is left.
+    Counted { remaining: u32 },
+    /// Over a limit: the 429 to answer.
+    Refused(Response),
+}
+
+/// The limits for one request, checked at the door (`middleware::door`).
+pub fn check(state: &AppState, req: &Request) -> Limit {
     let path = req.uri().path();
     if matches!(path, "/api/auth/login" | "/api/auth/signup") {
         let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
         if let Some(ip) = ip
             && let Err(l) = state.rate_limits.auth_attempt(ip)
         {
-            return Err(refused(path, &l));
+            return Limit::Refused(refused(path, &l));
         }
-        return Ok(None);
+        return Limit::Free;
     }
     if !is_customer_request(path) {
-        return Ok(None);
+        return Limit::Free;
     }
     // Staff sessions carry no tenant: exempt.
     let Some(tenant) = signed_in(req).and_then(|a| a.tenant_id) else {
-        return Ok(None);
+        return Limit::Free;
     };
     match state.rate_limits.tenant(tenant) {
-        Ok(remaining) => Ok(Some(remaining)),
-        Err(l) => Err(refused(path, &l)),
+        Ok(remaining) => Limit::Counted { remaining },
+        Err(l) => Limit::Refused(refused(path, &l)),
     }
 }
 
