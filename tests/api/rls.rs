@@ -289,6 +289,16 @@ async fn a_tenant_cannot_read_the_staff_notes_about_itself(pool: PgPool) {
     assert_eq!(n, 0);
 }
 
+/// A pool of one connection on the system path, as the app's: whatever one borrower leaves
+/// on it, the next one meets.
+async fn one_connection(pool: &PgPool) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db::system_path(pool.connect_options().as_ref().clone()))
+        .await
+        .unwrap()
+}
+
 /// A tenant's read ends without a COMMIT (`end_read`: the ROLLBACK rides with the pool's
 /// release check). The connection must come back to the pool as it went out: on the system
 /// path, no tenant named, no transaction open, so the next borrower (a webhook, a job, another
@@ -296,11 +306,7 @@ async fn a_tenant_cannot_read_the_staff_notes_about_itself(pool: PgPool) {
 #[sqlx::test]
 async fn a_read_ended_without_commit_returns_the_connection_on_the_system_path(pool: PgPool) {
     let (app, a, _b) = two_tenants(pool).await;
-    let one = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(db::system_path(app.pool.connect_options().as_ref().clone()))
-        .await
-        .unwrap();
+    let one = one_connection(&app.pool).await;
     for _ in 0..3 {
         let mut tx = inboxgrove::server::auth::tenant_tx(&one, a).await.unwrap();
         let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM domains")
@@ -338,11 +344,7 @@ async fn a_read_ended_without_commit_returns_the_connection_on_the_system_path(p
 #[sqlx::test]
 async fn a_tenant_transaction_dropped_while_beginning_leaves_no_transaction_behind(pool: PgPool) {
     let (app, a, _b) = two_tenants(pool).await;
-    let one = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(db::system_path(app.pool.connect_options().as_ref().clone()))
-        .await
-        .unwrap();
+    let one = one_connection(&app.pool).await;
     for polls in 0..60 {
         let mut begin = Box::pin(inboxgrove::server::auth::tenant_tx(&one, a));
         for _ in 0..polls {

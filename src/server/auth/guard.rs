@@ -154,12 +154,7 @@ pub async fn require_tenant(
     db: &(impl HasPool + ?Sized),
     session: &TypedSession,
 ) -> Result<TenantCtx, AppError> {
-    let auth = session
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    tenant_of(db, session, auth).await
+    require_tenant_admitted(db, session, None).await
 }
 
 async fn tenant_of(

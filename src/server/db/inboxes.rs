@@ -195,28 +195,6 @@ pub async fn count<'e>(
     )
 }
 
-pub async fn list<'e>(
-    exec: impl PgExecutor<'e>,
-    tenant: TenantId,
-    f: &Filter,
-    offset: i64,
-    limit: i64,
-) -> super::Result<Vec<InboxRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM inboxes i JOIN domains d ON d.id = i.domain_id
-          WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
-    ))
-    .bind(tenant.0)
-    .bind(f.domain)
-    .bind(f.status.map(InboxStatus::as_str))
-    .bind(f.batch)
-    .bind(&f.ids)
-    .bind(offset)
-    .bind(limit)
-    .fetch_all(exec)
-    .await?)
-}
-
 /// A page of the list with the number of inboxes the filter matches, in one statement.
 #[derive(sqlx::FromRow)]
 pub struct CountedRow {
@@ -225,9 +203,9 @@ pub struct CountedRow {
     pub total: i64,
 }
 
-/// One page of [`list`] carrying the filter's total (`count(*) OVER ()`), so a page of the
-/// list costs one statement rather than a count and a list. A page past the end comes back
-/// empty, and so without a total: ask [`count`] then.
+/// One page of the filtered inboxes (by domain, then creation) carrying the filter's total
+/// (`count(*) OVER ()`), so a page of the list costs one statement rather than a count and a
+/// list. A page past the end comes back empty, and so without a total: ask [`count`] then.
 pub async fn list_counted<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,

@@ -424,7 +424,11 @@ pub async fn list(
             let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
             let last = ((total + size - 1) / size).max(1);
             let rows = if total > 0 {
-                db::inboxes::list(&mut *tx, tenant, &f, (last - 1) * size, size).await?
+                db::inboxes::list_counted(&mut *tx, tenant, &f, (last - 1) * size, size)
+                    .await?
+                    .into_iter()
+                    .map(|r| r.inbox)
+                    .collect()
             } else {
                 Vec::new()
             };
