@@ -74,7 +74,7 @@ pub async fn origin() -> crate::server::db::audit::Origin {
 /// one (`http::middleware::kill_switch`), otherwise asked now.
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     let admitted = from_request::<guard::Admission>();
-    guard::require_tenant_admitted(state, &session().await?, admitted.as_ref()).await
+    guard::require_tenant(state, &session().await?, admitted.as_ref()).await
 }
 
 /// A `next` target is honoured only when it is plainly a path on this site: it starts with

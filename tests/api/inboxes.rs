@@ -681,6 +681,13 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
         );
         assert_eq!(beyond["inboxes"], last["inboxes"], "page {past}");
     }
+    // A page before the first is the first.
+    let before = page(String::new(), "", "-5").await;
+    assert_eq!(
+        (before["page"].as_i64(), before["total"].as_i64()),
+        (Some(1), Some(50))
+    );
+    assert_eq!(before["inboxes"], all["inboxes"]);
     let none = page(String::new(), "suspended", "2").await;
     assert_eq!(
         (

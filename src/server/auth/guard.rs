@@ -75,7 +75,7 @@ async fn membership_role(
 /// What the door learned about a signed-in customer's request, in one query: the member's
 /// tenant context and the tenant's open suspension (its category), if any. Made once per
 /// request (`http::middleware::kill_switch`), kept in the request's extensions, and reused by
-/// [`require_tenant_admitted`] so a page's server functions do not ask again.
+/// [`require_tenant`] so a page's server functions do not ask again.
 #[derive(Clone, Debug)]
 pub struct Admission {
     ctx: TenantCtx,
@@ -128,9 +128,11 @@ pub async fn admit(
     }))
 }
 
-/// [`require_tenant`], reusing the door's admission of this request when it admitted the
-/// session's current user and tenant (a session changed since falls back to asking again).
-pub async fn require_tenant_admitted(
+/// The signed-in user's tenant context, or `Unauthorized`. `db` is the app's pool (the system
+/// path), or anything that holds it (`AppState`). `admitted`: the door's admission of this
+/// request, reused when it admitted the session's current user and tenant (without one, or
+/// for a session changed since, the membership is asked for again).
+pub async fn require_tenant(
     db: &(impl HasPool + ?Sized),
     session: &TypedSession,
     admitted: Option<&Admission>,
@@ -146,15 +148,6 @@ pub async fn require_tenant_admitted(
         }
         _ => tenant_of(db, session, auth).await,
     }
-}
-
-/// The signed-in user's tenant context, or `Unauthorized`. `db` is the app's pool (the system
-/// path), or anything that holds it (`AppState`).
-pub async fn require_tenant(
-    db: &(impl HasPool + ?Sized),
-    session: &TypedSession,
-) -> Result<TenantCtx, AppError> {
-    require_tenant_admitted(db, session, None).await
 }
 
 async fn tenant_of(

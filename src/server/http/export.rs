@@ -51,13 +51,10 @@ pub async fn download(
     Query(q): Query<ExportQuery>,
 ) -> Response {
     let admitted = admitted.map(|Extension(a)| a);
-    let ctx =
-        match guard::require_tenant_admitted(&state, &TypedSession(session), admitted.as_ref())
-            .await
-        {
-            Ok(ctx) => ctx,
-            Err(e) => return error(e),
-        };
+    let ctx = match guard::require_tenant(&state, &TypedSession(session), admitted.as_ref()).await {
+        Ok(ctx) => ctx,
+        Err(e) => return error(e),
+    };
     let Some(format) = ExportFormat::parse(q.format.as_deref().unwrap_or("generic")) else {
         return error(AppError::Invalid(vec![crate::error::FieldError::new(
             "format",

@@ -362,11 +362,11 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
 /// on the way out, server-function errors get their status. One middleware rather than six:
 /// each layer cost a clone of the routes behind it and a boxed future on every request.
 pub async fn door(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let res = admit(&state, req, next).await;
+    let res = checks(&state, req, next).await;
     server_fn_errors(res).await
 }
 
-async fn admit(state: &AppState, mut req: Request, next: Next) -> Response {
+async fn checks(state: &AppState, mut req: Request, next: Next) -> Response {
     if let Err(res) = session_lifetime(state, &mut req).await {
         return res;
     }
