@@ -8,13 +8,14 @@ use leptos_router::{SsrMode, path};
 use crate::pages::{
     activity::Activity,
     admin::{AdminAudit, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage, AdminTenants},
-    auth::{Login, Signup},
+    auth::{CheckEmail, ForgotPassword, Login, ResetPassword, Signup, VerifyEmail},
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
     domains::{DomainPage, Domains},
     inboxes::{InboxPage, Inboxes, NewInboxes},
     landing::Landing,
     not_found::NotFound,
+    settings::SecuritySettings,
     staff::StaffHome,
 };
 
@@ -74,6 +75,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("") view=Landing />
                 <Route path=path!("/signup") view=Signup />
                 <Route path=path!("/login") view=Login />
+                <Route path=path!("/check-email") view=CheckEmail />
+                <Route path=path!("/verify-email") view=VerifyEmail />
+                <Route path=path!("/forgot-password") view=ForgotPassword />
+                <Route path=path!("/reset-password") view=ResetPassword />
                 <Route path=path!("/dashboard") view=Dashboard ssr=SIGNED_IN />
                 <Route path=path!("/billing") view=Billing ssr=SIGNED_IN />
                 <Route path=path!("/domains") view=Domains ssr=SIGNED_IN />
@@ -91,6 +96,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/jobs") view=AdminJobs ssr=SIGNED_IN />
                 <Route path=path!("/admin/platform") view=AdminPlatform ssr=SIGNED_IN />
                 <Route path=path!("/activity") view=Activity ssr=SIGNED_IN />
+                <Route path=path!("/settings/security") view=SecuritySettings ssr=SIGNED_IN />
             </Routes>
         </Router>
         </div>

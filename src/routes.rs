@@ -45,6 +45,10 @@ pub const PAGES: &[Page] = &[
     page("/", Access::Public),
     page("/signup", Access::Public),
     page("/login", Access::Public),
+    page("/check-email", Access::Public),
+    page("/verify-email", Access::Public),
+    page("/forgot-password", Access::Public),
+    page("/reset-password", Access::Public),
     page("/dashboard", Access::Customer),
     page("/billing", Access::Customer),
     page("/domains", Access::Customer),
@@ -62,6 +66,7 @@ pub const PAGES: &[Page] = &[
     page("/admin/jobs", Access::Staff),
     page("/admin/platform", Access::Staff),
     page("/activity", Access::Customer),
+    page("/settings/security", Access::Customer),
 ];
 
 /// Plain HTTP GET endpoints (not pages) that sit inside a page area. They answer a visitor

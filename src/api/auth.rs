@@ -2,7 +2,16 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// Creates the tenant, owner and trial, signs the user in and goes to the dashboard.
+/// What the "check your inbox" page shows after a signup.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignupSentView {
+    pub email: String,
+    /// With sandbox mail: the link that opens the message just sent, for this browser only.
+    pub sandbox_link: Option<String>,
+}
+
+/// Signs up (or, for an address that has an account, tells its owner someone tried) and goes
+/// to "check your inbox": the same answer either way.
 #[server(prefix = "/api", endpoint = "auth/signup")]
 pub async fn signup(
     company: String,
@@ -10,6 +19,7 @@ pub async fn signup(
     password: String,
     #[server(default)] website: String,
 ) -> Result<(), AppError> {
+    use crate::server::auth::session::SignupSent;
     use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
@@ -20,12 +30,71 @@ pub async fn signup(
         password,
         website,
     };
-    let signed_in = accounts::signup(&state, form, ip, &s::origin().await).await?;
+    let receipt = accounts::signup(&state, form, ip, &s::origin().await).await?;
     session
-        .sign_in(signed_in.user_id, signed_in.tenant_id)
+        .set_signup_sent(SignupSent {
+            email: receipt.email.as_str().to_string(),
+            mail_key: receipt.mail_key,
+        })
         .await
         .map_err(internal)?;
+    leptos_axum::redirect("/check-email");
+    Ok(())
+}
+
+/// The signup this browser just sent; "not found" for a browser that sent none.
+#[server(prefix = "/api", endpoint = "auth/signup_sent")]
+pub async fn signup_sent() -> Result<SignupSentView, AppError> {
+    use crate::server::providers::mail::MailTransport;
+    use crate::server::{fn_context as s, fn_errors::internal};
+    let state = s::state()?;
+    let sent = s::session()
+        .await?
+        .signup_sent()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::NotFound)?;
+    let sandbox = state.mailer.transport() == MailTransport::Sandbox;
+    Ok(SignupSentView {
+        email: sent.email,
+        sandbox_link: sandbox.then(|| "/dev/outbox/signup".to_string()),
+    })
+}
+
+/// Opens a verification link: verifies the address, signs in, goes to the dashboard.
+#[server(prefix = "/api", endpoint = "auth/verify_email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::accounts};
+    let state = s::state()?;
+    let origin = s::origin().await;
+    let signed_in = accounts::verify_email(&state, &token, &origin).await?;
+    s::sign_in(&state, &signed_in, &origin).await?;
     leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// "Forgot password": mails a reset link if the address has an account; answers the same
+/// (the address) either way.
+#[server(prefix = "/api", endpoint = "auth/forgot_password")]
+pub async fn forgot_password(email: String) -> Result<String, AppError> {
+    use crate::server::{fn_context as s, services::accounts};
+    let state = s::state()?;
+    let ip = s::client_ip().await?;
+    let email = accounts::forgot_password(&state, &email, ip).await?;
+    Ok(email.as_str().to_string())
+}
+
+/// Opens a reset link: sets the new password and ends every session of the account; the
+/// browser then logs in with the new password.
+#[server(prefix = "/api", endpoint = "auth/reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
+    let state = s::state()?;
+    let origin = s::origin().await;
+    accounts::reset_password(&state, &token, &password, &origin).await?;
+    // This browser too: it signs in again, with the new password.
+    s::session().await?.sign_out().await.map_err(internal)?;
+    leptos_axum::redirect("/login?reset=done");
     Ok(())
 }
 
@@ -38,17 +107,13 @@ pub async fn login(
     #[server(default)] code: Option<String>,
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
+    use crate::server::{fn_context as s, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
-    let session = s::session().await?;
     let origin = s::origin().await;
     let code = code.as_deref();
     let signed_in = accounts::login(&state, &email, &password, code, ip, &origin).await?;
-    session
-        .sign_in(signed_in.user_id, signed_in.tenant_id)
-        .await
-        .map_err(internal)?;
+    s::sign_in(&state, &signed_in, &origin).await?;
     let target = if signed_in.tenant_id.is_none() {
         "/staff"
     } else {
@@ -70,6 +135,7 @@ pub async fn logout() -> Result<(), AppError> {
             &state,
             crate::domain::UserId(auth.user_id),
             tenant,
+            auth.sid,
             &s::origin().await,
         )
         .await

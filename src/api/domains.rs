@@ -34,6 +34,7 @@ pub async fn buy_domain(name: String) -> Result<String, AppError> {
     use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
+    ctx.require_verified()?;
     let url = domains::buy(&state, &ctx, &name, &s::actor(&ctx).await).await?;
     s::redirect_form_post(&url).await;
     Ok(url)
@@ -45,6 +46,7 @@ pub async fn connect_domain(name: String) -> Result<String, AppError> {
     use crate::server::{fn_context as s, services::domains};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
+    ctx.require_verified()?;
     let id = domains::add_own(&state, &ctx, &name, &s::actor(&ctx).await).await?;
     leptos_axum::redirect(&format!("/domains/{id}"));
     Ok(id.to_string())

@@ -45,6 +45,7 @@ pub async fn provision_inboxes(
     };
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
+    ctx.require_verified()?;
     let actor = s::actor(&ctx).await;
     let done = inboxes::provision(&state, &ctx, &form, &idempotency_key, &actor).await?;
     s::redirect_form_post(&format!("/inboxes?batch={}", done.batch_id)).await;

@@ -1,5 +1,6 @@
 //! Server functions: thin. State and session → guard → parse → service → error mapping.
 
+pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod billing;

@@ -7,6 +7,7 @@ pub mod domain_name;
 pub mod domains;
 pub mod inboxes;
 pub mod money;
+pub mod security;
 pub mod status;
 pub mod tenant;
 

@@ -106,6 +106,9 @@ impl Usage {
 pub struct DashboardView {
     pub tenant_name: String,
     pub user_email: String,
+    /// The user opened the link mailed to their address (until then: no domains, no inboxes).
+    #[serde(default)]
+    pub email_verified: bool,
     pub role: Role,
     /// `Some(days)` while on the trial (0 once it has ended), `None` on a paid plan.
     pub trial_days_left: Option<i64>,
@@ -177,6 +180,7 @@ mod tests {
         DashboardView {
             tenant_name: "Acme".into(),
             user_email: "a@acme.io".into(),
+            email_verified: true,
             role: Role::Owner,
             trial_days_left: days,
             plan_name: "Trial".into(),

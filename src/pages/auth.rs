@@ -5,8 +5,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
-use crate::api::auth::{Login as LoginFn, Signup as SignupFn};
-use crate::components::{Alert, Field, FieldKind, PublicHeader};
+use crate::api::auth::{
+    ForgotPassword as ForgotFn, Login as LoginFn, ResetPassword as ResetFn, Signup as SignupFn,
+    VerifyEmail as VerifyFn, signup_sent,
+};
+use crate::components::{Alert, Field, FieldKind, PageLoader, PublicHeader};
 use crate::domain::{CompanyName, EmailAddress, Password, Website};
 use crate::error::AppError;
 
@@ -109,7 +112,7 @@ pub fn Signup() -> impl IntoView {
                     class="w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60"
                     disabled=move || action.pending().get()
                 >
-                    {move || if action.pending().get() { "Creating your workspace…" } else { "Create account" }}
+                    {move || if action.pending().get() { "Sending…" } else { "Create account" }}
                 </button>
             </form>
             <p class="mt-6 text-sm text-stone-600">
@@ -129,6 +132,12 @@ pub fn Login() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let attempted = RwSignal::new(false);
     let errors = FormErrors::watch(action, password);
+    let reset_done = Signal::derive(move || {
+        (query.read().get("reset").as_deref() == Some("done")).then(|| {
+            "Your password was changed and every browser signed out. Log in with the new one."
+                .to_string()
+        })
+    });
     // Once the server asks for the mailed code, the field stays for the next tries.
     let code_error = errors.field("code");
     let asks_code = RwSignal::new(false);
@@ -157,6 +166,7 @@ pub fn Login() -> impl IntoView {
     view! {
         <AuthCard title="Log in">
             <form method="post" action=LoginFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Notice message=reset_done />
                 <Alert message=errors.form() />
                 <input type="hidden" name="next" value=next />
                 <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=errors.field("email") autocomplete="username" />
@@ -173,7 +183,181 @@ pub fn Login() -> impl IntoView {
                 </button>
             </form>
             <p class="mt-6 text-sm text-stone-600">
+                <a href="/forgot-password" class="text-emerald-800 underline">"Forgot your password?"</a>
+            </p>
+            <p class="mt-2 text-sm text-stone-600">
                 "New to InboxGrove? " <a href="/signup" class="text-emerald-800 underline">"Start a free trial"</a>
+            </p>
+        </AuthCard>
+    }
+}
+
+/// A good-news line at the top of a form.
+#[component]
+fn Notice(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <p role="status" class="rounded border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                {move || message.get()}
+            </p>
+        </Show>
+    }
+}
+
+const BUTTON: &str = "w-full rounded bg-emerald-700 px-4 py-3 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60";
+
+/// After a signup: "we sent a link to …", the same whether the address was new or not. With
+/// sandbox mail, a link opens the message (for this browser only).
+#[component]
+pub fn CheckEmail() -> impl IntoView {
+    let data = Resource::new(|| (), |_| signup_sent());
+    view! {
+        <AuthCard title="Check your inbox">
+            <PageLoader
+                data
+                not_found=|| view! {
+                    <p class="mt-4 text-stone-700">
+                        "Nothing was sent from this browser yet. "
+                        <a href="/signup" class="text-emerald-800 underline">"Start a free trial"</a>
+                    </p>
+                }
+                body=|sent| view! {
+                    <p class="mt-4 text-stone-700" data-testid="sent-to">
+                        "We sent a link to " <strong>{sent.email.clone()}</strong> "."
+                    </p>
+                    <p class="mt-2 text-stone-700">
+                        "Open it to confirm the address and sign in. It works once, for 24 hours. \
+                         No message? Check the spam folder, or sign up again in a few minutes."
+                    </p>
+                    {sent.sandbox_link.map(|href| view! {
+                        <p class="mt-6 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                            "Mail is sandboxed on this server, so nothing left it. "
+                            <a href=href rel="external" class="font-semibold underline" data-testid="sandbox-mail">
+                                "Open the message we sent"
+                            </a>
+                        </p>
+                    })}
+                }
+            />
+        </AuthCard>
+    }
+}
+
+/// The page a verification link opens: one button confirms (a mail scanner that merely
+/// fetches the link uses nothing up).
+#[component]
+pub fn VerifyEmail() -> impl IntoView {
+    let action = ServerAction::<VerifyFn>::new();
+    let query = use_query_map();
+    let token = Signal::derive(move || query.read().get("token").unwrap_or_default());
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.field_message("token").unwrap_or_else(|| e.to_string()))
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        action.dispatch(VerifyFn {
+            token: token.get_untracked(),
+        });
+    };
+    view! {
+        <AuthCard title="Confirm your email">
+            <form method="post" action=VerifyFn::url() on:submit=on_submit class="mt-6 space-y-3">
+                <Alert message=error />
+                <input type="hidden" name="token" value=token />
+                <p class="text-stone-700">"One click confirms that this address is yours and signs you in."</p>
+                <button type="submit" class=BUTTON disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Confirming…" } else { "Confirm my email" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                "Link expired? " <a href="/login" class="text-emerald-800 underline">"Log in"</a>
+                " and send a new one from the dashboard."
+            </p>
+        </AuthCard>
+    }
+}
+
+/// "Forgot password": the same answer for every address.
+#[component]
+pub fn ForgotPassword() -> impl IntoView {
+    let action = ServerAction::<ForgotFn>::new();
+    let email = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    let sent = Signal::derive(move || {
+        action.value().get().and_then(|r| r.ok()).map(|to| {
+            format!("If {to} has an InboxGrove account, we sent it a link to choose a new password. It works once, for one hour.")
+        })
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if email_rule(&email.get_untracked()).is_none() {
+            action.dispatch(ForgotFn {
+                email: email.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <AuthCard title="Forgot your password?">
+            <p class="mt-1 text-stone-600">"Enter your email and we will send you a link to choose a new one."</p>
+            <form method="post" action=ForgotFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Notice message=sent />
+                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                <Field name="email" label="Email" kind=FieldKind::Email value=email validate=email_rule force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("email"))) autocomplete="email" />
+                <button type="submit" class=BUTTON disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Sending…" } else { "Send the link" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                <a href="/login" class="text-emerald-800 underline">"Back to log in"</a>
+            </p>
+        </AuthCard>
+    }
+}
+
+/// The page a reset link opens: a new password, then log in with it.
+#[component]
+pub fn ResetPassword() -> impl IntoView {
+    let action = ServerAction::<ResetFn>::new();
+    let query = use_query_map();
+    let token = Signal::derive(move || query.read().get("token").unwrap_or_default());
+    let password = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let errors = FormErrors::watch(action, password);
+    let link_error = Signal::derive(move || {
+        errors
+            .0
+            .get()
+            .and_then(|e| e.field_message("token").or_else(|| e.form_message()))
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if password_rule(&password.get_untracked()).is_none() {
+            action.dispatch(ResetFn {
+                token: token.get_untracked(),
+                password: password.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <AuthCard title="Choose a new password">
+            <form method="post" action=ResetFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Alert message=link_error />
+                <input type="hidden" name="token" value=token />
+                <Field name="password" label="New password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=errors.field("password") autocomplete="new-password" />
+                <p class="text-sm text-stone-600">"Every browser signed in to your account will be signed out."</p>
+                <button type="submit" class=BUTTON disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Saving…" } else { "Set the new password" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                "Link expired? " <a href="/forgot-password" class="text-emerald-800 underline">"Ask for a new one"</a>
             </p>
         </AuthCard>
     }

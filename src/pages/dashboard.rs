@@ -1,21 +1,72 @@
 use leptos::prelude::*;
 
+use crate::api::account::ResendVerification;
 use crate::api::auth::Logout;
 use crate::api::dashboard::get_dashboard;
-use crate::components::{LoadStyle, PageLoader, UsageSection};
+use crate::components::{Alert, LoadStyle, PageLoader, UsageSection, error_of};
 use crate::domain::DashboardView;
 
-/// The header inside the signed-in app, with the logout button.
+/// Every customer page's navigation: (path, label). A page is marked current when the
+/// location is its path or below it.
+pub const NAV: [(&str, &str); 6] = [
+    ("/dashboard", "Dashboard"),
+    ("/domains", "Domains"),
+    ("/inboxes", "Inboxes"),
+    ("/billing", "Billing"),
+    ("/activity", "Activity"),
+    ("/settings/security", "Settings"),
+];
+
+/// The link of `NAV` the location falls under (`/domains/42` → `/domains`).
+pub fn current_nav(path: &str) -> Option<&'static str> {
+    NAV.iter()
+        .map(|(href, _)| *href)
+        .find(|href| path == *href || path.strip_prefix(href).is_some_and(|r| r.starts_with('/')))
+}
+
+/// The header inside the signed-in app: the logo, the navigation (collapsed into a menu on a
+/// phone), and log out. Staff pages (`/admin`, `/staff`) get no customer navigation.
 #[component]
 pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    let staff = path.starts_with("/admin") || path.starts_with("/staff");
+    let current = current_nav(&path);
+    let links = move |class: &'static str| {
+        NAV.iter()
+            .map(|(href, label)| {
+                let here = current == Some(*href);
+                view! {
+                    <a
+                        href=*href
+                        class=format!("{class} {}", if here { "bg-emerald-50 font-semibold text-emerald-900" } else { "text-stone-700 hover:bg-stone-100" })
+                        aria-current=here.then_some("page")
+                    >
+                        {*label}
+                    </a>
+                }
+            })
+            .collect_view()
+    };
     view! {
         <header class="border-b border-stone-200 bg-white">
             <div class="mx-auto flex max-w-5xl items-center justify-between gap-3 px-4 py-3">
                 <div class="min-w-0 flex-1">
-                    <a href="/dashboard" class="text-lg font-bold text-emerald-800">"InboxGrove"</a>
+                    <a href=if staff { "/admin" } else { "/dashboard" } class="text-lg font-bold text-emerald-800">"InboxGrove"</a>
                     <p class="truncate text-sm text-stone-500" title=subtitle.clone()>{subtitle.clone()}</p>
                 </div>
+                {(!staff).then(|| view! {
+                    <nav aria-label="Main" class="hidden items-center gap-1 text-sm md:flex" data-testid="main-nav">
+                        {links("rounded px-2.5 py-2")}
+                    </nav>
+                    <details class="relative md:hidden" data-testid="nav-menu">
+                        <summary class="cursor-pointer list-none rounded border border-stone-300 px-3 py-2 text-sm">"Menu"</summary>
+                        <nav aria-label="Main" class="absolute right-0 z-10 mt-2 flex w-48 flex-col rounded border border-stone-200 bg-white p-1 text-sm shadow">
+                            {links("rounded px-3 py-2")}
+                        </nav>
+                    </details>
+                })}
                 <ActionForm action=logout>
                     <button type="submit" class="rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100">
                         "Log out"
@@ -48,6 +99,7 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
     view! {
         <AppHeader subtitle />
         <main class="mx-auto max-w-5xl space-y-8 px-4 py-8">
+            {(!view.email_verified).then(|| view! { <VerifyBanner email=view.user_email.clone() /> })}
             <div class="flex flex-col gap-2 sm:flex-row sm:items-end sm:justify-between">
                 <div>
                     <h1 class="text-2xl font-bold break-words" data-testid="tenant-name">{view.tenant_name.clone()}</h1>
@@ -87,6 +139,35 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                 })}
             </section>
         </main>
+    }
+}
+
+/// Until the address is confirmed: why buying and creating are closed, and "send again".
+#[component]
+fn VerifyBanner(email: String) -> impl IntoView {
+    let resend = ServerAction::<ResendVerification>::new();
+    let sent = Signal::derive(move || matches!(resend.value().get(), Some(Ok(()))));
+    view! {
+        <section class="rounded-lg border border-amber-300 bg-amber-50 p-4 text-amber-950" data-testid="verify-banner">
+            <p class="font-semibold">"Confirm your email address"</p>
+            <p class="mt-1 text-sm">
+                {format!("We sent a link to {email}. Until you open it you can look around, but not buy or connect domains or create inboxes.")}
+            </p>
+            <div class="mt-3 flex flex-wrap items-center gap-3">
+                <button
+                    type="button"
+                    class="rounded border border-amber-400 bg-white px-3 py-1.5 text-sm hover:bg-amber-100 disabled:opacity-60"
+                    disabled=move || resend.pending().get()
+                    on:click=move |_| { resend.dispatch(ResendVerification {}); }
+                >
+                    "Send it again"
+                </button>
+                <Show when=move || sent.get()>
+                    <span role="status" class="text-sm">"Sent. Check your inbox."</span>
+                </Show>
+                <Alert message=error_of(resend) />
+            </div>
+        </section>
     }
 }
 

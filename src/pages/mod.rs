@@ -9,4 +9,5 @@ pub mod domains;
 pub mod inboxes;
 pub mod landing;
 pub mod not_found;
+pub mod settings;
 pub mod staff;

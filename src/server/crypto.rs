@@ -250,6 +250,21 @@ pub fn one_time_code() -> Zeroizing<String> {
     Zeroizing::new(format!("{:06}", OsRng.next_u64() % 1_000_000))
 }
 
+/// A token for a mailed link: 32 bytes from the OS random source, base64url without padding
+/// (43 characters, safe in a URL).
+pub fn url_token() -> Zeroizing<String> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(bytes.as_mut());
+    Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes.as_ref()))
+}
+
+/// What is stored of a mailed link's token: its SHA-256. The token has 256 random bits, so a
+/// plain hash is enough (nothing to guess), and a copy of the table opens no link.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.trim().as_bytes()).into()
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -45,11 +45,14 @@ pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::A
         .await
         .map_err(internal)?
         .ok_or(AppError::Unauthorized)?;
-    let email =
-        crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(auth.user_id))
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::NotFound)?;
+    let email = crate::server::db::accounts::staff_email(
+        &state.pool,
+        crate::domain::UserId(auth.user_id),
+        auth.sid,
+    )
+    .await
+    .map_err(internal)?
+    .ok_or(AppError::NotFound)?;
     let origin = origin().await;
     Ok(crate::server::db::audit::Actor {
         kind: crate::domain::ActorKind::Staff,
@@ -75,6 +78,33 @@ pub async fn origin() -> crate::server::db::audit::Origin {
 pub async fn tenant_ctx(state: &AppState) -> Result<TenantCtx, AppError> {
     let admitted = from_request::<guard::Admission>();
     guard::require_tenant(state, &session().await?, admitted.as_ref()).await
+}
+
+/// Signs this browser in: a `user_sessions` row for it, then a fresh session id naming it.
+pub async fn sign_in(
+    state: &AppState,
+    who: &crate::server::services::accounts::SignedIn,
+    origin: &crate::server::db::audit::Origin,
+) -> Result<(), AppError> {
+    let sid = crate::server::services::accounts::start_session(state, who.user_id, origin)
+        .await
+        .map_err(internal)?;
+    session()
+        .await?
+        .sign_in(who.user_id, who.tenant_id, sid)
+        .await
+        .map_err(internal)
+}
+
+/// The signed-in browser's session row (`user_sessions`), or `Unauthorized`.
+pub async fn current_sid() -> Result<uuid::Uuid, AppError> {
+    session()
+        .await?
+        .auth()
+        .await
+        .map_err(internal)?
+        .map(|a| a.sid)
+        .ok_or(AppError::Unauthorized)
 }
 
 /// A `next` target is honoured only when it is plainly a path on this site: it starts with

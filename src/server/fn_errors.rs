@@ -3,20 +3,35 @@
 
 pub use crate::error::internal;
 use crate::error::{AppError, FieldError};
-use crate::server::services::accounts::{LoginError, SignupError};
+use crate::server::services::accounts::{AccountError, LoginError, SignupError};
 
 impl From<SignupError> for AppError {
     fn from(e: SignupError) -> Self {
         match e {
             SignupError::Invalid(errors) => AppError::Invalid(errors),
-            SignupError::EmailTaken => AppError::Conflict(FieldError::new(
-                "email",
-                "An account with this email already exists. Log in instead?",
-            )),
             SignupError::Throttled(secs) => AppError::RateLimited {
                 retry_after_secs: secs,
             },
             SignupError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+/// What a page with a mailed link says when the link does not work.
+pub const LINK_EXPIRED: &str = "This link has expired or was already used. Ask for a new one.";
+
+impl From<AccountError> for AppError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Expired => {
+                AppError::Invalid(vec![FieldError::new("token", LINK_EXPIRED)])
+            }
+            AccountError::NotFound => AppError::NotFound,
+            AccountError::Invalid(errors) => AppError::Invalid(errors),
+            AccountError::Throttled(secs) => AppError::RateLimited {
+                retry_after_secs: secs,
+            },
+            AccountError::Unexpected(e) => internal(e),
         }
     }
 }

@@ -362,6 +362,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/health/ready", get(health::ready))
         .merge(sandbox)
         .route("/dev/outbox", get(outbox::list))
+        .route("/dev/outbox/signup", get(outbox::signup_message))
         .route("/inboxes/export", get(export::download))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account_life;
 mod accounts;
 mod admin;
 mod billing;

@@ -1,20 +1,19 @@
 //! The tenant guard. A `TenantCtx` can only be made here, from a live session and a real
 //! membership, and every tenant-owned query takes one.
 
-use anyhow::Context;
-use sqlx::PgPool;
-
 use crate::domain::{Role, TenantId, UserId};
 use crate::error::{AppError, internal};
 use crate::server::auth::TypedSession;
 use crate::server::auth::session::SessionAuth;
 use crate::server::auth::tx::{HasPool, tenant_tx};
+use anyhow::Context;
 
 #[derive(Clone, Copy, Debug)]
 pub struct TenantCtx {
     tenant_id: TenantId,
     user_id: UserId,
     role: Role,
+    email_verified: bool,
 }
 
 impl TenantCtx {
@@ -26,6 +25,24 @@ impl TenantCtx {
     }
     pub fn role(&self) -> Role {
         self.role
+    }
+    /// The user opened the link mailed to their address.
+    pub fn email_verified(&self) -> bool {
+        self.email_verified
+    }
+
+    /// Buying or connecting a domain and creating inboxes call this first: an address nobody
+    /// confirmed owning can look around, not send mail.
+    pub fn require_verified(&self) -> Result<(), AppError> {
+        if self.email_verified {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(
+                "Confirm your email address first: open the link we sent you, or send it \
+                 again from the dashboard."
+                    .into(),
+            ))
+        }
     }
 
     /// A transaction that sees this tenant's rows only (row-level security), for the tenant's
@@ -53,25 +70,6 @@ impl TenantCtx {
     }
 }
 
-/// The user's role in the tenant, or `None` without a membership. The guard asks on its own
-/// (not through `db`), so `auth` sits below everything that takes a `TenantCtx`.
-async fn membership_role(
-    pool: &PgPool,
-    user: UserId,
-    tenant: TenantId,
-) -> anyhow::Result<Option<Role>> {
-    let role: Option<String> = sqlx::query_scalar(
-        "SELECT m.role FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
-    )
-    .bind(user.0)
-    .bind(tenant.0)
-    .fetch_optional(pool)
-    .await
-    .context("loading membership")?;
-    role.map(|r| Role::parse(&r).map_err(anyhow::Error::msg))
-        .transpose()
-}
-
 /// What the door learned about a signed-in customer's request, in one query: the member's
 /// tenant context and the tenant's open suspension (its category), if any. Made once per
 /// request (`http::middleware::kill_switch`), kept in the request's extensions, and reused by
@@ -92,8 +90,11 @@ impl Admission {
     }
 }
 
-/// Admits the session's member of its tenant: `None` without a tenant in the session (staff)
-/// or without a membership (removed, tenant deleted). Extends the session's sliding expiry.
+/// Admits the session's member of its tenant: `None` without a tenant in the session (staff),
+/// without a membership (removed, tenant deleted) or once the session was ended elsewhere (its
+/// `user_sessions` row is gone). One query, which also says whether the address is verified
+/// and whether the tenant is suspended. Extends the session's sliding expiry, and its "last
+/// seen" every few minutes (off the request's path).
 pub async fn admit(
     db: &(impl HasPool + ?Sized),
     session: &TypedSession,
@@ -102,27 +103,44 @@ pub async fn admit(
     let Some(tenant) = auth.tenant_id else {
         return Ok(None);
     };
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT m.role,
+    let row: Option<(String, bool, bool, Option<String>)> = sqlx::query_as(
+        "SELECT m.role, u.email_verified_at IS NOT NULL,
+                us.last_seen_at < now() - interval '5 minutes',
                 (SELECT s.category FROM suspensions s
                   WHERE s.tenant_id = m.tenant_id AND s.lifted_at IS NULL
                   ORDER BY s.created_at LIMIT 1)
-           FROM memberships m WHERE m.user_id = $1 AND m.tenant_id = $2",
+           FROM memberships m
+           JOIN users u ON u.id = m.user_id
+           JOIN user_sessions us ON us.id = $3 AND us.user_id = m.user_id
+          WHERE m.user_id = $1 AND m.tenant_id = $2",
     )
     .bind(auth.user_id)
     .bind(tenant)
+    .bind(auth.sid)
     .fetch_optional(db.pool())
     .await
     .context("admitting the member")?;
-    let Some((role, suspension)) = row else {
+    let Some((role, email_verified, stale, suspension)) = row else {
         return Ok(None);
     };
     session.keep_alive(auth).await?;
+    if stale {
+        let (pool, sid) = (db.pool().clone(), auth.sid);
+        tokio::spawn(async move {
+            if let Err(e) = crate::server::db::sessions::touch(&pool, sid).await {
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "updating a session's last seen failed"
+                );
+            }
+        });
+    }
     Ok(Some(Admission {
         ctx: TenantCtx {
             tenant_id: TenantId(tenant),
             user_id: UserId(auth.user_id),
             role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+            email_verified,
         },
         suspension,
     }))
@@ -155,22 +173,17 @@ async fn tenant_of(
     session: &TypedSession,
     auth: SessionAuth,
 ) -> Result<TenantCtx, AppError> {
-    let Some(tenant) = auth.tenant_id else {
+    if auth.tenant_id.is_none() {
         return Err(AppError::Forbidden(
             "This staff account has no customer workspace.".into(),
         ));
-    };
-    let role = membership_role(db.pool(), UserId(auth.user_id), TenantId(tenant))
+    }
+    admit(db, session, auth)
         .await
         .map_err(internal)?
-        // The membership is gone (removed, tenant deleted): the session is no longer valid.
-        .ok_or(AppError::Unauthorized)?;
-    session.keep_alive(auth).await.map_err(internal)?;
-    Ok(TenantCtx {
-        tenant_id: TenantId(tenant),
-        user_id: UserId(auth.user_id),
-        role,
-    })
+        .map(|a| a.ctx)
+        // The membership or the session is gone: the session is no longer valid.
+        .ok_or(AppError::Unauthorized)
 }
 
 #[cfg(test)]
@@ -183,6 +196,7 @@ mod tests {
             tenant_id: TenantId(Uuid::new_v4()),
             user_id: UserId(Uuid::new_v4()),
             role,
+            email_verified: false,
         }
     }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::domain::{TenantId, UserId};
 
 const AUTH_KEY: &str = "auth";
+const SIGNUP_SENT_KEY: &str = "signup_sent";
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct SessionAuth {
@@ -21,6 +22,19 @@ pub struct SessionAuth {
     /// later however active it is. A session from before this field reads 0: already over.
     #[serde(default)]
     pub signed_in_at: i64,
+    /// The browser's row in `user_sessions`: the session lives while that row does. A
+    /// session from before the registry reads nil: no row, so it is over.
+    #[serde(default)]
+    pub sid: Uuid,
+}
+
+/// What a visitor's browser remembers about the signup it just sent: the address (for "we
+/// sent a link to …") and the key of the message sent, which the sandbox outbox opens for
+/// this browser only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignupSent {
+    pub email: String,
+    pub mail_key: String,
 }
 
 impl SessionAuth {
@@ -33,14 +47,21 @@ impl SessionAuth {
 pub struct TypedSession(pub Session);
 
 impl TypedSession {
-    /// Signs in: a new session id (no fixation), then the identity.
-    pub async fn sign_in(&self, user: UserId, tenant: Option<TenantId>) -> anyhow::Result<()> {
+    /// Signs in: a new session id (no fixation), then the identity. `sid` is the browser's
+    /// row in `user_sessions` (made by `services::accounts::start_session`).
+    pub async fn sign_in(
+        &self,
+        user: UserId,
+        tenant: Option<TenantId>,
+        sid: Uuid,
+    ) -> anyhow::Result<()> {
         let now = chrono::Utc::now().timestamp();
         let auth = SessionAuth {
             user_id: user.0,
             tenant_id: tenant.map(|t| t.0),
             refreshed_at: now,
             signed_in_at: now,
+            sid,
         };
         self.0.cycle_id().await.context("rotating the session id")?;
         self.0
@@ -77,6 +98,21 @@ impl TypedSession {
         Ok(())
     }
 
+    /// Remembers the signup this browser just sent (see [`SignupSent`]).
+    pub async fn set_signup_sent(&self, sent: SignupSent) -> anyhow::Result<()> {
+        self.0
+            .insert(SIGNUP_SENT_KEY, sent)
+            .await
+            .context("storing the signup")
+    }
+
+    pub async fn signup_sent(&self) -> anyhow::Result<Option<SignupSent>> {
+        self.0
+            .get::<SignupSent>(SIGNUP_SENT_KEY)
+            .await
+            .context("reading the signup")
+    }
+
     /// Signs out: the server-side record is deleted and the cookie cleared.
     pub async fn sign_out(&self) -> anyhow::Result<()> {
         self.0.flush().await.context("deleting the session")
@@ -93,6 +129,7 @@ mod tests {
             tenant_id: None,
             refreshed_at: at,
             signed_in_at: at,
+            sid: Uuid::nil(),
         }
     }
 

@@ -46,14 +46,18 @@ async fn insert_user(
     hash: &PasswordHash,
     is_staff: bool,
 ) -> super::Result<()> {
-    sqlx::query("INSERT INTO users (id, email, password_hash, is_staff) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(email.as_str())
-        .bind(hash.as_phc())
-        .bind(is_staff)
-        .execute(&mut **tx)
-        .await
-        .context("inserting user")?;
+    // Staff accounts are made by the operator for a known address: verified from the start.
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, is_staff, email_verified_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $4 THEN now() END)",
+    )
+    .bind(user_id)
+    .bind(email.as_str())
+    .bind(hash.as_phc())
+    .bind(is_staff)
+    .execute(&mut **tx)
+    .await
+    .context("inserting user")?;
     Ok(())
 }
 
@@ -101,11 +105,101 @@ pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> super::Result<Op
     }))
 }
 
-/// The user's email if the user is staff; `None` for anyone else (or no such user).
-pub async fn staff_email(pool: &PgPool, user: UserId) -> super::Result<Option<String>> {
-    sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND is_staff")
+/// The user's email if the user is staff and the session `sid` is still theirs; `None` for
+/// anyone else (no such user, or a session ended elsewhere).
+pub async fn staff_email(pool: &PgPool, user: UserId, sid: Uuid) -> super::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT u.email FROM users u
+           JOIN user_sessions s ON s.id = $2 AND s.user_id = u.id
+          WHERE u.id = $1 AND u.is_staff",
+    )
+    .bind(user.0)
+    .bind(sid)
+    .fetch_optional(pool)
+    .await
+    .context("loading staff user")
+}
+
+/// Marks the address verified if the user still has it; false otherwise.
+pub async fn mark_verified(
+    exec: impl sqlx::PgExecutor<'_>,
+    user: UserId,
+    email: &str,
+) -> super::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET email_verified_at = coalesce(email_verified_at, now())
+          WHERE id = $1 AND email = $2",
+    )
+    .bind(user.0)
+    .bind(email)
+    .execute(exec)
+    .await
+    .context("verifying an address")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets a new password hash, and verifies the address (a reset link reached it), if the user
+/// still has `email`; false otherwise.
+pub async fn set_password(
+    exec: impl sqlx::PgExecutor<'_>,
+    user: UserId,
+    email: &str,
+    hash: &PasswordHash,
+) -> super::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $3,
+                          email_verified_at = coalesce(email_verified_at, now())
+          WHERE id = $1 AND email = $2",
+    )
+    .bind(user.0)
+    .bind(email)
+    .bind(hash.as_phc())
+    .execute(exec)
+    .await
+    .context("setting a password")?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user's first workspace (the one they signed up with), if any.
+pub async fn first_tenant(pool: &PgPool, user: UserId) -> super::Result<Option<TenantId>> {
+    let tenant: Option<Uuid> = sqlx::query_scalar(
+        "SELECT tenant_id FROM memberships WHERE user_id = $1
+          ORDER BY created_at, tenant_id LIMIT 1",
+    )
+    .bind(user.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading the user's workspace")?;
+    Ok(tenant.map(TenantId))
+}
+
+/// The user's email and password hash.
+pub async fn credentials(pool: &PgPool, user: UserId) -> super::Result<(String, PasswordHash)> {
+    let (email, hash): (String, String) =
+        sqlx::query_as("SELECT email, password_hash FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_one(pool)
+            .await
+            .context("loading the user's credentials")?;
+    Ok((email, PasswordHash::from_db(hash)))
+}
+
+/// The user's email.
+pub async fn user_email(pool: &PgPool, user: UserId) -> super::Result<String> {
+    Ok(credentials(pool, user).await?.0)
+}
+
+/// Replaces the user's password hash.
+pub async fn update_password(
+    exec: impl sqlx::PgExecutor<'_>,
+    user: UserId,
+    hash: &PasswordHash,
+) -> super::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
         .bind(user.0)
-        .fetch_optional(pool)
+        .bind(hash.as_phc())
+        .execute(exec)
         .await
-        .context("loading staff user")
+        .context("changing a password")
+        .map(drop)
 }

@@ -186,6 +186,10 @@ actions! {
         Signup => "account.signup",
         Login => "account.login",
         Logout => "account.logout",
+        VerifyEmail => "account.verify_email",
+        PasswordReset => "account.password_reset",
+        PasswordChange => "account.password_change",
+        SessionEnd => "account.session_end",
     }
 }
 

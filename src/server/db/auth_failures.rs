@@ -9,6 +9,8 @@ use sqlx::PgPool;
 pub enum Kind {
     Login,
     Signup,
+    /// A password-reset request: every request counts (each one mails a link).
+    Reset,
 }
 
 impl Kind {
@@ -16,6 +18,7 @@ impl Kind {
         match self {
             Kind::Login => "login",
             Kind::Signup => "signup",
+            Kind::Reset => "reset",
         }
     }
 }

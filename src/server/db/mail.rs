@@ -86,3 +86,15 @@ pub async fn recent(pool: &PgPool, limit: i64) -> super::Result<Vec<OutboxRow>> 
     .await
     .context("listing the mail outbox")
 }
+
+/// The message sent under an idempotency key, if any.
+pub async fn by_key(pool: &PgPool, key: &str) -> super::Result<Option<OutboxRow>> {
+    sqlx::query_as(
+        "SELECT id, to_addr, subject, body_text, transport, status, last_error, created_at
+           FROM mail_outbox WHERE idempotency_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .context("loading a sent email")
+}

@@ -1,5 +1,6 @@
 //! The only place SQL lives, one file per aggregate.
 
+pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod inboxes;
 pub mod jobs;
 pub mod login_codes;
 pub mod mail;
+pub mod sessions;
 pub mod suspensions;
 pub mod tenants;
 pub mod trials;

@@ -253,13 +253,14 @@ fn login_redirect(req: &Request) -> Option<Response> {
 
 /// `/admin` pages exist only for staff: anyone else (a customer, a visitor) gets a plain 404,
 /// never the page or its data.
-async fn staff_only(state: &AppState, path: &str, user: Option<uuid::Uuid>) -> Option<Response> {
+async fn staff_only(state: &AppState, path: &str, user: Option<SessionAuth>) -> Option<Response> {
     if !staff_page(path) {
         return None;
     }
     let staff = match user {
-        Some(id) => {
-            crate::server::db::accounts::staff_email(&state.pool, crate::domain::UserId(id))
+        Some(auth) => {
+            let user = crate::domain::UserId(auth.user_id);
+            crate::server::db::accounts::staff_email(&state.pool, user, auth.sid)
                 .await
                 .ok()
                 .flatten()
@@ -373,8 +374,7 @@ async fn checks(state: &AppState, mut req: Request, next: Next) -> Response {
     if let Some(res) = login_redirect(&req) {
         return res;
     }
-    let user = signed_in(&req).map(|a| a.user_id);
-    if let Some(res) = staff_only(state, req.uri().path(), user).await {
+    if let Some(res) = staff_only(state, req.uri().path(), signed_in(&req)).await {
         return res;
     }
     let counted = match super::rate_limit::check(state, &req) {

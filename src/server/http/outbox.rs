@@ -22,16 +22,18 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
         return not_found();
     }
     let staff = match TypedSession(session).auth().await.ok().flatten() {
-        Some(auth) => match db::accounts::staff_email(&state.pool, UserId(auth.user_id)).await {
-            Ok(email) => email.is_some(),
-            Err(e) => {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "checking staff for the outbox failed"
-                );
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        Some(auth) => {
+            match db::accounts::staff_email(&state.pool, UserId(auth.user_id), auth.sid).await {
+                Ok(email) => email.is_some(),
+                Err(e) => {
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "checking staff for the outbox failed"
+                    );
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
             }
-        },
+        }
         None => false,
     };
     if !staff {
@@ -44,6 +46,73 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// `GET /dev/outbox/signup`: with sandbox mail, the one message the last signup from this
+/// browser sent (the verification link, or the note to an existing account's owner), so
+/// `make run` stays clickable offline. Any other browser, and everyone once mail goes out
+/// over SMTP, gets the plain 404; the rest of the outbox stays staff-only.
+pub async fn signup_message(State(state): State<AppState>, session: Session) -> Response {
+    if state.mailer.transport() != MailTransport::Sandbox {
+        return not_found();
+    }
+    let Some(sent) = TypedSession(session).signup_sent().await.ok().flatten() else {
+        return not_found();
+    };
+    if sent.mail_key.is_empty() {
+        return not_found();
+    }
+    match db::mail::by_key(&state.pool, &sent.mail_key).await {
+        Ok(Some(row)) => Html(render_one(&row)).into_response(),
+        // Sent from a task after the response: it may be a moment behind.
+        Ok(None) => Html(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Outbox · InboxGrove sandbox</title></head><body>\
+             <p>The message is on its way. Reload this page in a moment.</p></body></html>",
+        )
+        .into_response(),
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "loading the signup message failed"
+            );
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn render_one(r: &db::mail::OutboxRow) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>{subject} · InboxGrove sandbox</title></head><body>\
+         <p>Sandbox mail: this is the message InboxGrove just sent. Nothing left this machine.</p>\
+         <h1>{subject}</h1><p>To: {to}</p><pre data-testid=\"mail-body\">{body}</pre></body></html>",
+        subject = escape(&r.subject),
+        to = escape(&r.to_addr),
+        body = linkify(&escape(&r.body_text)),
+    )
+}
+
+/// Makes each `http(s)://…` word of already-escaped text a link.
+fn linkify(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    for (i, line) in escaped.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let words: Vec<String> = line
+            .split(' ')
+            .map(|w| {
+                if w.starts_with("http://") || w.starts_with("https://") {
+                    format!("<a href=\"{w}\">{w}</a>")
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect();
+        out.push_str(&words.join(" "));
+    }
+    out
 }
 
 /// The same plain answer for "no such page" whoever asks, so nothing tells the outbox exists.
@@ -106,6 +175,20 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_in_a_message_open_and_markup_stays_text() {
+        let body = escape("Open http://x.test/verify-email?token=abc now\n<b>\"https://y\"</b>");
+        let html = linkify(&body);
+        assert!(
+            html.contains("<a href=\"http://x.test/verify-email?token=abc\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("&lt;b&gt;&quot;https://y&quot;&lt;/b&gt;"),
+            "{html}"
+        );
+    }
 
     #[test]
     fn markup_in_an_email_is_shown_as_text() {

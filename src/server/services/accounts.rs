@@ -1,13 +1,16 @@
-//! Signup and login.
+//! Signup and login, and the links mailed to an account: verify the address, reset the
+//! password.
 
 use chrono::{Duration, Utc};
 use std::net::{IpAddr, Ipv6Addr};
 
 use crate::domain::{ActorKind, CompanyName, EmailAddress, Password, TenantId, UserId, Website};
 use crate::error::FieldError;
+use crate::server::auth::TenantCtx;
 use crate::server::auth::password::MAX_LOGIN_PASSWORD_CHARS;
 use crate::server::crypto;
 use crate::server::db::Constraint;
+use crate::server::db::account_tokens::Purpose;
 use crate::server::db::accounts::LoginRow;
 use crate::server::db::audit::{AccountAction, Actor, Change, Origin};
 use crate::server::db::auth_failures::{Bound, Keys, Kind};
@@ -27,8 +30,6 @@ pub struct SignupForm {
 pub enum SignupError {
     #[error("invalid signup input")]
     Invalid(Vec<FieldError>),
-    #[error("email already registered")]
-    EmailTaken,
     #[error("too many failed signups; retry after {0}s")]
     Throttled(u64),
     #[error(transparent)]
@@ -62,13 +63,30 @@ pub struct SignedIn {
     pub tenant_id: Option<TenantId>,
 }
 
-/// Parses every field (all errors at once), then creates tenant + owner + trial atomically.
+/// What a signup answers, the same whether the address was new or already had an account:
+/// the address a message went to, and that message's outbox key.
+pub struct SignupReceipt {
+    pub email: EmailAddress,
+    pub mail_key: String,
+}
+
+/// How long a verification link works.
+const VERIFY_TTL_SECS: i64 = 24 * 3600;
+/// How long a password-reset link works.
+const RESET_TTL_SECS: i64 = 3600;
+/// "Send again" waits this long after the last verification link.
+pub const RESEND_AFTER_SECS: i64 = 60;
+
+/// Parses every field (all errors at once). A new address gets tenant + owner + trial,
+/// atomically, unverified, and a link to verify it; an address that already has an account
+/// gets a note that someone tried (with sign-in and reset links). Either way the answer is
+/// "we sent a link to …", so signup does not tell who is a customer.
 pub async fn signup(
     state: &AppState,
     form: SignupForm,
     ip: IpAddr,
     origin: &Origin,
-) -> Result<SignedIn, SignupError> {
+) -> Result<SignupReceipt, SignupError> {
     let email_key = throttle_key(&form.email);
     let (attempt, gate) = enter(state, Kind::Signup, ip, &email_key).await?;
     let result = match gate {
@@ -76,7 +94,7 @@ pub async fn signup(
         Gate::Open | Gate::CodeRequired => create(state, &form, origin).await,
     };
     let outcome = match &result {
-        Err(SignupError::Invalid(_) | SignupError::EmailTaken) => Outcome::Failed,
+        Err(SignupError::Invalid(_)) => Outcome::Failed,
         _ => Outcome::NotCounted,
     };
     leave(state, &attempt, outcome).await?;
@@ -85,7 +103,7 @@ pub async fn signup(
 
 /// What the recorded failures allow for one attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Gate {
+pub(super) enum Gate {
     Open,
     /// The (email, address) pair or the address is over its bound: 429 for this long.
     Wait(u64),
@@ -96,7 +114,7 @@ enum Gate {
 
 /// How an attempt ended, for the throttle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     /// Counts against every bound.
     Failed,
     /// Neither success nor a guess (throttled, or our own error): forgotten.
@@ -106,7 +124,7 @@ enum Outcome {
 }
 
 /// One attempt, recorded as a failure until `leave` says otherwise.
-struct Attempt {
+pub(super) struct Attempt {
     id: i64,
     kind: Kind,
     address: String,
@@ -148,7 +166,7 @@ pub fn address_key(ip: IpAddr) -> String {
 /// The email as the throttle (and the trail) key it: trimmed, lower case, without control
 /// characters — a typed value may hold a NUL byte, which Postgres text cannot store, and
 /// no address with control characters exists anyway.
-fn throttle_key(raw_email: &str) -> String {
+pub(super) fn throttle_key(raw_email: &str) -> String {
     raw_email
         .trim()
         .to_lowercase()
@@ -160,7 +178,7 @@ fn throttle_key(raw_email: &str) -> String {
 /// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
 /// failure *first*, so attempts sent in parallel see each other and cannot outrun a bound;
 /// then the failures before it decide the gate. `leave` forgets it again unless it failed.
-async fn enter(
+pub(super) async fn enter(
     state: &AppState,
     kind: Kind,
     ip: IpAddr,
@@ -212,7 +230,11 @@ async fn enter(
     Ok((attempt, gate))
 }
 
-async fn leave(state: &AppState, attempt: &Attempt, outcome: Outcome) -> anyhow::Result<()> {
+pub(super) async fn leave(
+    state: &AppState,
+    attempt: &Attempt,
+    outcome: Outcome,
+) -> anyhow::Result<()> {
     match outcome {
         Outcome::Failed => Ok(()),
         Outcome::NotCounted => Ok(db::auth_failures::forget(&state.pool, attempt.id).await?),
@@ -233,6 +255,7 @@ pub async fn prune_auth_records(state: &AppState) -> anyhow::Result<()> {
         .max(l.auth_email_window_secs);
     db::auth_failures::prune(&state.pool, oldest).await?;
     db::login_codes::prune(&state.pool).await?;
+    db::account_tokens::prune(&state.pool).await?;
     Ok(())
 }
 
@@ -240,7 +263,7 @@ async fn create(
     state: &AppState,
     form: &SignupForm,
     origin: &Origin,
-) -> Result<SignedIn, SignupError> {
+) -> Result<SignupReceipt, SignupError> {
     let mut errors = Vec::new();
     let company = CompanyName::parse(&form.company)
         .map_err(|m| errors.push(FieldError::new("company", m)))
@@ -262,7 +285,7 @@ async fn create(
 
     let hash = state.passwords.hash(&password).await?;
     let trial_ends_at = Utc::now() + Duration::days(state.settings.trial.days);
-    let (tenant_id, user_id) = db::accounts::create_signup(
+    let created = db::accounts::create_signup(
         &state.pool,
         db::accounts::NewSignup {
             company: &company,
@@ -272,14 +295,15 @@ async fn create(
             trial_ends_at,
         },
     )
-    .await
-    .map_err(|e| {
-        if e.violated(&Constraint::UsersEmail) {
-            SignupError::EmailTaken
-        } else {
-            SignupError::Unexpected(e.into())
+    .await;
+    let (tenant_id, user_id) = match created {
+        Ok(ids) => ids,
+        Err(e) if e.violated(&Constraint::UsersEmail) => {
+            let mail_key = someone_tried(state, &email).await?;
+            return Ok(SignupReceipt { email, mail_key });
         }
-    })?;
+        Err(e) => return Err(SignupError::Unexpected(e.into())),
+    };
     tracing::info!(tenant_id = %tenant_id.0, user_id = %user_id.0, "signup created tenant");
     db::audit::account(
         &state.pool,
@@ -294,10 +318,261 @@ async fn create(
         })),
     )
     .await?;
-    Ok(SignedIn {
-        user_id,
-        tenant_id: Some(tenant_id),
+    let mail = verification_mail(state, user_id, &email, Some(tenant_id)).await?;
+    let mail_key = mail.idempotency_key.clone().unwrap_or_default();
+    send_later(state, mail);
+    Ok(SignupReceipt { email, mail_key })
+}
+
+/// `{public_url}{path}`.
+fn link(state: &AppState, path: &str) -> String {
+    format!(
+        "{}{path}",
+        state.settings.server.public_url.trim_end_matches('/')
+    )
+}
+
+/// A new verification link for `email` (earlier ones stop working) and the message that
+/// carries it.
+async fn verification_mail(
+    state: &AppState,
+    user: UserId,
+    email: &EmailAddress,
+    tenant: Option<TenantId>,
+) -> anyhow::Result<OutgoingMail> {
+    let token = crypto::url_token();
+    let hash = crypto::token_hash(&token);
+    db::account_tokens::issue(
+        &state.pool,
+        &hash,
+        user,
+        Purpose::VerifyEmail,
+        email.as_str(),
+        VERIFY_TTL_SECS,
+    )
+    .await?;
+    Ok(OutgoingMail {
+        to: email.clone(),
+        subject: "Confirm your email for InboxGrove".into(),
+        body: format!(
+            "Welcome to InboxGrove.\n\n\
+             Open this link to confirm that {} is yours and sign in:\n\n{}\n\n\
+             It works once, for 24 hours. Until you confirm, you can look around your \
+             workspace but not buy or connect domains or create inboxes.\n\n\
+             If you did not sign up, ignore this message: nothing happens without the link.\n",
+            email.as_str(),
+            link(state, &format!("/verify-email?token={}", token.as_str())),
+        ),
+        tenant_id: tenant,
+        idempotency_key: Some(format!("verify:{}", hex::encode(&hash[..12]))),
     })
+}
+
+/// Tells the owner of an address that already has an account that someone tried to sign up
+/// with it (at most once an hour); returns the message's outbox key.
+async fn someone_tried(state: &AppState, email: &EmailAddress) -> anyhow::Result<String> {
+    let Some(row) = db::accounts::find_login(&state.pool, email).await? else {
+        // Deleted between the insert and now: nothing to tell anyone.
+        return Ok(String::new());
+    };
+    let hour = Utc::now().timestamp() / 3600;
+    let key = format!("signup-exists:{}:{hour}", row.user_id.0);
+    send_later(
+        state,
+        OutgoingMail {
+            to: email.clone(),
+            subject: "Someone tried to sign up with your email".into(),
+            body: format!(
+                "Someone (perhaps you) tried to create an InboxGrove account with {}, which \
+                 already has one. Nothing was changed.\n\n\
+                 Sign in: {}\n\
+                 Forgot your password? Choose a new one: {}\n\n\
+                 If it was not you, you can ignore this message.\n",
+                email.as_str(),
+                link(state, "/login"),
+                link(state, "/forgot-password"),
+            ),
+            tenant_id: row.tenant_id,
+            idempotency_key: Some(key.clone()),
+        },
+    );
+    Ok(key)
+}
+
+/// What the account's own actions (mailed links, sessions, password) refuse.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// A mailed link did not work: it never existed, expired, was used, or was for an address
+    /// the account no longer has. One answer for all.
+    #[error("the link is expired or used")]
+    Expired,
+    /// No such session of this user.
+    #[error("no such session")]
+    NotFound,
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("too many requests; retry after {0}s")]
+    Throttled(u64),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+crate::server::db::unexpected_from_db!(AccountError);
+
+/// Opens a verification link: the address is verified and the browser signed in.
+pub async fn verify_email(
+    state: &AppState,
+    token: &str,
+    origin: &Origin,
+) -> Result<SignedIn, AccountError> {
+    let hash = crypto::token_hash(token);
+    let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
+    let Some((user, email)) =
+        db::account_tokens::consume(&mut *tx, &hash, Purpose::VerifyEmail).await?
+    else {
+        return Err(AccountError::Expired);
+    };
+    if !db::accounts::mark_verified(&mut *tx, user, &email).await? {
+        return Err(AccountError::Expired);
+    }
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    let tenant = db::accounts::first_tenant(&state.pool, user).await?;
+    db::audit::account(
+        &state.pool,
+        &Actor::user(user.0, &email, origin),
+        tenant,
+        AccountAction::VerifyEmail,
+        user,
+        Change::after(serde_json::json!({ "email": email })),
+    )
+    .await?;
+    Ok(SignedIn {
+        user_id: user,
+        tenant_id: tenant,
+    })
+}
+
+/// "Send again": a new verification link to the signed-in user's address, at most one a
+/// minute. Nothing to do for a verified address.
+pub async fn resend_verification(state: &AppState, ctx: &TenantCtx) -> Result<(), AccountError> {
+    if ctx.email_verified() {
+        return Ok(());
+    }
+    let user = ctx.user_id();
+    if let Some(age) =
+        db::account_tokens::newest_age_secs(&state.pool, user, Purpose::VerifyEmail).await?
+        && age < RESEND_AFTER_SECS
+    {
+        return Err(AccountError::Throttled((RESEND_AFTER_SECS - age) as u64));
+    }
+    let email = db::accounts::user_email(&state.pool, user).await?;
+    let email = EmailAddress::parse(&email).map_err(anyhow::Error::msg)?;
+    let mail = verification_mail(state, user, &email, Some(ctx.tenant_id())).await?;
+    crate::server::services::outbox::send(state, &mail)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
+/// "Forgot password": mails a reset link if the address has an account, and answers the same
+/// either way. Throttled like logins; every request counts (each one may mail).
+pub async fn forgot_password(
+    state: &AppState,
+    raw_email: &str,
+    ip: IpAddr,
+) -> Result<EmailAddress, AccountError> {
+    let email = EmailAddress::parse(raw_email)
+        .map_err(|m| AccountError::Invalid(vec![FieldError::new("email", m)]))?;
+    let (_attempt, gate) = enter(state, Kind::Reset, ip, email.as_str()).await?;
+    if let Gate::Wait(secs) = gate {
+        return Err(AccountError::Throttled(secs));
+    }
+    // The attempt stays recorded: it counts against the bound whatever the address.
+    if let Some((email, row)) = find_account(state, email.as_str()).await? {
+        let token = crypto::url_token();
+        let hash = crypto::token_hash(&token);
+        db::account_tokens::issue(
+            &state.pool,
+            &hash,
+            row.user_id,
+            Purpose::ResetPassword,
+            email.as_str(),
+            RESET_TTL_SECS,
+        )
+        .await?;
+        send_later(
+            state,
+            OutgoingMail {
+                to: email.clone(),
+                subject: "Reset your InboxGrove password".into(),
+                body: format!(
+                    "Someone (we hope you) asked to reset the password of {}.\n\n\
+                     Choose a new password here:\n\n{}\n\n\
+                     The link works once, for one hour. Setting a new password signs out \
+                     every browser signed in to this account.\n\n\
+                     If you did not ask, ignore this message: your password stays as it is.\n",
+                    email.as_str(),
+                    link(state, &format!("/reset-password?token={}", token.as_str())),
+                ),
+                tenant_id: row.tenant_id,
+                idempotency_key: Some(format!("reset:{}", hex::encode(&hash[..12]))),
+            },
+        );
+    }
+    Ok(email)
+}
+
+/// Opens a reset link: sets the new password, verifies the address (the link reached it),
+/// ends every session of the user and records it. The browser then signs in anew.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+    origin: &Origin,
+) -> Result<(), AccountError> {
+    let password = Password::parse(new_password)
+        .map_err(|m| AccountError::Invalid(vec![FieldError::new("password", m)]))?;
+    let hash = state.passwords.hash(&password).await?;
+    let token_hash = crypto::token_hash(token);
+    let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
+    let Some((user, email)) =
+        db::account_tokens::consume(&mut *tx, &token_hash, Purpose::ResetPassword).await?
+    else {
+        return Err(AccountError::Expired);
+    };
+    if !db::accounts::set_password(&mut *tx, user, &email, &hash).await? {
+        return Err(AccountError::Expired);
+    }
+    let ended = db::sessions::end_all(&mut *tx, user, None).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    let tenant = db::accounts::first_tenant(&state.pool, user).await?;
+    db::audit::account(
+        &state.pool,
+        &Actor::user(user.0, &email, origin),
+        tenant,
+        AccountAction::PasswordReset,
+        user,
+        Change::after(serde_json::json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    if let Ok(to) = EmailAddress::parse(&email) {
+        send_later(
+            state,
+            OutgoingMail {
+                to,
+                subject: "Your InboxGrove password was changed".into(),
+                body: format!(
+                    "The password of {email} was just changed with a reset link, and every \
+                     browser signed in to the account was signed out.\n\n\
+                     If this was not you, reset it again now: {}\n",
+                    link(state, "/forgot-password"),
+                ),
+                tenant_id: tenant,
+                idempotency_key: None,
+            },
+        );
+    }
+    Ok(())
 }
 
 /// Checks the credentials. Unknown email and wrong password fail the same way, in the same
@@ -343,13 +618,28 @@ pub async fn login(
     Ok(signed_in)
 }
 
-/// Records the sign-out (the session itself is ended by the caller).
+/// Records a signed-in browser (see `db::sessions`): its id goes into the cookie's session,
+/// which lives while the row does.
+pub async fn start_session(
+    state: &AppState,
+    user: UserId,
+    origin: &Origin,
+) -> anyhow::Result<uuid::Uuid> {
+    let agent = origin.user_agent.as_deref().unwrap_or("");
+    let ip = origin.ip.as_deref().unwrap_or("");
+    Ok(db::sessions::start(&state.pool, user, agent, ip).await?)
+}
+
+/// Ends the browser's session row and records the sign-out (the cookie's session itself is
+/// ended by the caller).
 pub async fn logout(
     state: &AppState,
     user: UserId,
     tenant: Option<TenantId>,
+    sid: uuid::Uuid,
     origin: &Origin,
 ) -> anyhow::Result<()> {
+    db::sessions::end(&state.pool, user, sid).await?;
     session_audit(state, AccountAction::Logout, user, "", tenant, origin).await
 }
 

@@ -32,6 +32,7 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
     Ok(DashboardView {
         tenant_name: tenant.name,
         user_email: tenant.user_email,
+        email_verified: ctx.email_verified(),
         role: ctx.role(),
         trial_days_left,
         plan_name,

@@ -8,5 +8,6 @@ pub mod delivery;
 pub mod domains;
 pub mod inboxes;
 pub mod outbox;
+pub mod security;
 pub mod suspensions;
 pub mod trial_reminder;
