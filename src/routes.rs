@@ -192,7 +192,8 @@ mod tests {
                 "/billing",
                 "/domains",
                 "/inboxes",
-                "/activity"
+                "/activity",
+                "/settings"
             ]
         );
         assert_eq!(areas(|a| a == Access::Staff), ["/admin"]);

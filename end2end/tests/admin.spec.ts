@@ -1,4 +1,5 @@
 import { test, expect, Page, Browser } from '@playwright/test';
+import { confirmEmail } from './support';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
@@ -28,7 +29,7 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
   await customer.getByLabel('Email').fill(email);
   await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await customer.getByRole('button', { name: 'Create account' }).click();
-  await expect(customer).toHaveURL(/\/dashboard$/);
+  await confirmEmail(customer);
 
   // Staff find it and suspend it.
   const staff = await signIn(browser, 'staff@inboxgrove.test', 'staff-grove-2026');

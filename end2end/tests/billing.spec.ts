@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { confirmEmail } from './support';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
 let counter = 0;
@@ -15,7 +16,7 @@ async function signUp(page: Page, company: string) {
   await page.getByLabel('Email').fill(uniqueEmail());
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await confirmEmail(page);
 }
 
 async function openBilling(page: Page) {

@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { confirmEmail } from './support';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
 let counter = 0;
@@ -15,7 +16,7 @@ async function signUpAndOpenDomains(page: Page, company: string) {
   await page.getByLabel('Email').fill(`dom-${unique()}@acme-e2e.io`);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await confirmEmail(page);
   await hydrated(page);
   await page.getByTestId('domains-link').click();
   await expect(page).toHaveURL(/\/domains$/);

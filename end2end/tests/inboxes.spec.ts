@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { confirmEmail } from './support';
 import { readFileSync } from 'fs';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
@@ -17,7 +18,7 @@ async function customerWithDomain(page: Page): Promise<string> {
   await page.getByLabel('Email').fill(`inb-${unique()}@acme-e2e.io`);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/dashboard$/);
+  await confirmEmail(page);
   const keyword = `magic-${unique()}`;
   await page.goto(`/domains?q=${keyword}`);
   await hydrated(page);

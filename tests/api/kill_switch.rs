@@ -41,7 +41,12 @@ async fn kumod() -> MockServer {
 /// Every customer-facing path of the app: its page routes (parameters filled in) and its
 /// server functions. Public pages are the only ones left out.
 fn customer_routes() -> (Vec<String>, Vec<String>) {
-    const PUBLIC_PAGES: &[&str] = &["/", "/signup", "/login", "/staff"];
+    use inboxgrove::routes::{Access, PAGES};
+    let open_page = |p: &str| {
+        PAGES
+            .iter()
+            .any(|pg| pg.path == p && matches!(pg.access, Access::Public | Access::SignedIn))
+    };
     let pages = leptos_axum::generate_route_list(inboxgrove::app::App)
         .into_iter()
         .map(|r| {
@@ -58,7 +63,7 @@ fn customer_routes() -> (Vec<String>, Vec<String>) {
                 .join("/")
         })
         .map(|p| if p.is_empty() { "/".to_string() } else { p })
-        .filter(|p| !PUBLIC_PAGES.contains(&p.as_str()))
+        .filter(|p| !open_page(p))
         // Staff pages are not the tenant's (a customer gets 404 there, suspended or not).
         .filter(|p| !p.starts_with("/admin"))
         .collect();

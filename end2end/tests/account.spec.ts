@@ -1,0 +1,129 @@
+import { test, expect, Page, Browser } from '@playwright/test';
+import { confirmEmail } from './support';
+
+const PASSWORD = 'Correct-Horse-Battery-9';
+const NEW_PASSWORD = 'Another-Long-Passphrase-7';
+let counter = 0;
+const uniqueEmail = () => `acct-${Date.now()}-${counter++}@acme-e2e.io`;
+
+async function hydrated(page: Page) {
+  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Company name').fill('Account Co');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+async function logIn(page: Page, email: string, password: string) {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** The newest link of this kind mailed to `email`, read from the sandbox outbox as staff. */
+async function mailedLink(browser: Browser, email: string, kind: string): Promise<string> {
+  const staff = await (await browser.newContext()).newPage();
+  await logIn(staff, 'staff@inboxgrove.test', 'staff-grove-2026');
+  await expect(staff).toHaveURL(/\/staff$/);
+  for (let i = 0; i < 20; i++) {
+    await staff.goto('/dev/outbox');
+    const row = staff.locator('tr', { hasText: email }).filter({ hasText: kind }).first();
+    if ((await row.count()) > 0) {
+      const body = await row.locator('pre').innerText();
+      const url = body.match(/https?:\/\/\S+/);
+      if (url) {
+        await staff.context().close();
+        return url[0];
+      }
+    }
+    await staff.waitForTimeout(100);
+  }
+  throw new Error(`no ${kind} link mailed to ${email}`);
+}
+
+test('signup, verify through the sandbox message, and the dashboard has no banner', async ({ page }) => {
+  await signUp(page, uniqueEmail());
+  await confirmEmail(page);
+  await hydrated(page);
+  await expect(page.getByTestId('tenant-name')).toHaveText('Account Co');
+  await expect(page.getByTestId('verify-banner')).toHaveCount(0);
+  // The navigation marks where you are.
+  const nav = page.getByTestId('main-nav');
+  await expect(nav.getByRole('link', { name: 'Dashboard' })).toHaveAttribute('aria-current', 'page');
+  await nav.getByRole('link', { name: 'Domains' }).click();
+  await expect(page).toHaveURL(/\/domains$/);
+  await expect(page.getByTestId('main-nav').getByRole('link', { name: 'Domains' })).toHaveAttribute('aria-current', 'page');
+});
+
+test('an unverified account sees why it cannot buy yet and can send the link again', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await expect(page).toHaveURL(/\/check-email$/);
+  await logIn(page, email, PASSWORD);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await hydrated(page);
+  const banner = page.getByTestId('verify-banner');
+  await expect(banner).toContainText(email);
+  await banner.getByRole('button', { name: 'Send it again' }).click();
+  // The signup's link is not a minute old yet.
+  await expect(banner.getByRole('alert')).toContainText('Too many attempts');
+});
+
+test('forgot password: the reset link sets a new one and signs out the old session', async ({ browser }) => {
+  const email = uniqueEmail();
+  const old = await (await browser.newContext()).newPage();
+  await signUp(old, email);
+  await confirmEmail(old);
+
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await expect(page).toHaveURL(/\/forgot-password$/);
+  await hydrated(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send the link' }).click();
+  await expect(page.getByRole('status')).toContainText(`If ${email} has an InboxGrove account`);
+
+  const link = await mailedLink(browser, email, 'Reset your InboxGrove password');
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel('New password').fill(NEW_PASSWORD);
+  await page.getByRole('button', { name: 'Set the new password' }).click();
+  await expect(page).toHaveURL(/\/login\?reset=done$/);
+  await expect(page.getByRole('status')).toContainText('Your password was changed');
+
+  // The old browser's session is over.
+  await old.goto('/dashboard');
+  await expect(old).toHaveURL(/\/login/);
+
+  await logIn(page, email, NEW_PASSWORD);
+  await expect(page).toHaveURL(/\/dashboard$/);
+});
+
+test('security settings list the browsers and sign out everywhere else', async ({ browser }) => {
+  const email = uniqueEmail();
+  const here = await (await browser.newContext()).newPage();
+  await signUp(here, email);
+  await confirmEmail(here);
+  const there = await (await browser.newContext()).newPage();
+  await logIn(there, email, PASSWORD);
+  await expect(there).toHaveURL(/\/dashboard$/);
+
+  await here.goto('/settings/security');
+  await hydrated(here);
+  await expect(here.getByTestId('session')).toHaveCount(2);
+  await expect(here.getByText('This browser')).toHaveCount(1);
+  await here.getByTestId('end-others').click();
+  await expect(here.getByTestId('session')).toHaveCount(1);
+
+  await there.goto('/dashboard');
+  await expect(there).toHaveURL(/\/login/);
+});
