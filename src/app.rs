@@ -8,14 +8,14 @@ use leptos_router::{SsrMode, path};
 use crate::pages::{
     activity::Activity,
     admin::{AdminAudit, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage, AdminTenants},
-    auth::{CheckEmail, ForgotPassword, Login, ResetPassword, Signup, VerifyEmail},
+    auth::{CheckEmail, ForgotPassword, Invite, Login, ResetPassword, Signup, VerifyEmail},
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
     domains::{DomainPage, Domains},
     inboxes::{InboxPage, Inboxes, NewInboxes},
     landing::Landing,
     not_found::NotFound,
-    settings::SecuritySettings,
+    settings::{SecuritySettings, TeamSettings},
     staff::StaffHome,
 };
 
@@ -97,6 +97,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/platform") view=AdminPlatform ssr=SIGNED_IN />
                 <Route path=path!("/activity") view=Activity ssr=SIGNED_IN />
                 <Route path=path!("/settings/security") view=SecuritySettings ssr=SIGNED_IN />
+                <Route path=path!("/settings/team") view=TeamSettings ssr=SIGNED_IN />
+                <Route path=path!("/invite") view=Invite />
             </Routes>
         </Router>
         </div>

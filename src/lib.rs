@@ -6,6 +6,7 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod pages;
+pub mod permissions;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod server;

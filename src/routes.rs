@@ -67,6 +67,8 @@ pub const PAGES: &[Page] = &[
     page("/admin/platform", Access::Staff),
     page("/activity", Access::Customer),
     page("/settings/security", Access::Customer),
+    page("/settings/team", Access::Customer),
+    page("/invite", Access::Public),
 ];
 
 /// Plain HTTP GET endpoints (not pages) that sit inside a page area. They answer a visitor

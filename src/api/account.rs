@@ -55,3 +55,56 @@ pub async fn change_password(current: String, password: String) -> Result<(), Ap
     let origin = s::origin().await;
     Ok(security::change_password(&state, &ctx, sid, &current, &password, ip, &origin).await?)
 }
+
+/// The signed-in user, the current workspace and role, and every workspace they belong to.
+#[server(prefix = "/api", endpoint = "auth/me", input = server_fn::codec::GetUrl)]
+pub async fn me() -> Result<crate::domain::team::MeView, AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    let state = s::state()?;
+    let user = s::signed_in_user().await?.ok_or(AppError::Unauthorized)?;
+    let auth = s::session().await?.auth().await.map_err(internal)?;
+    let tenant = auth.and_then(|a| a.tenant_id).map(crate::domain::TenantId);
+    Ok(team::me(&state, user, tenant).await?)
+}
+
+/// Works in another of the user's workspaces from now on.
+#[server(prefix = "/api", endpoint = "account/switch_workspace")]
+pub async fn switch_workspace(id: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let tenant = team::member_of(&state, ctx.user_id(), &id).await?;
+    let session = s::session().await?;
+    let auth = session
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    session
+        .switch_tenant(auth, tenant)
+        .await
+        .map_err(internal)?;
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// Creates another workspace (the user owns it, with its own trial) and switches to it.
+#[server(prefix = "/api", endpoint = "account/create_workspace")]
+pub async fn create_workspace(company: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let tenant = team::create_workspace(&state, &ctx, &company, &s::origin().await).await?;
+    let session = s::session().await?;
+    let auth = session
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    session
+        .switch_tenant(auth, tenant)
+        .await
+        .map_err(internal)?;
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}

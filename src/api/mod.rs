@@ -8,3 +8,4 @@ pub mod dashboard;
 pub mod domains;
 pub mod inboxes;
 pub mod public;
+pub mod team;

@@ -9,6 +9,7 @@ pub mod inboxes;
 pub mod money;
 pub mod security;
 pub mod status;
+pub mod team;
 pub mod tenant;
 
 pub use account::{CompanyName, EmailAddress, Password, Strength, Website};

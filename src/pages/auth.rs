@@ -9,7 +9,9 @@ use crate::api::auth::{
     ForgotPassword as ForgotFn, Login as LoginFn, ResetPassword as ResetFn, Signup as SignupFn,
     VerifyEmail as VerifyFn, signup_sent,
 };
+use crate::api::team::{AcceptInvitation as AcceptFn, get_invitation};
 use crate::components::{Alert, Field, FieldKind, PageLoader, PublicHeader};
+use crate::domain::team::InvitationInfo;
 use crate::domain::{CompanyName, EmailAddress, Password, Website};
 use crate::error::AppError;
 
@@ -360,5 +362,80 @@ pub fn ResetPassword() -> impl IntoView {
                 "Link expired? " <a href="/forgot-password" class="text-emerald-800 underline">"Ask for a new one"</a>
             </p>
         </AuthCard>
+    }
+}
+
+/// The page an invitation link opens: join with one click when signed in as the invited
+/// address, make an account (a password) when the address has none, or log in first.
+#[component]
+pub fn Invite() -> impl IntoView {
+    let query = use_query_map();
+    let token = Signal::derive(move || query.read().get("token").unwrap_or_default());
+    let data = Resource::new(move || token.get(), get_invitation);
+    view! {
+        <AuthCard title="Join a workspace">
+            <PageLoader
+                data
+                body=move |info| view! { <InviteBody info token /> }
+            />
+        </AuthCard>
+    }
+}
+
+#[component]
+fn InviteBody(info: InvitationInfo, token: Signal<String>) -> impl IntoView {
+    let action = ServerAction::<AcceptFn>::new();
+    let logout = ServerAction::<crate::api::auth::Logout>::new();
+    let password = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let errors = FormErrors::watch(action, password);
+    let needs_password = !info.has_account && !info.signed_in_as_other;
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if !needs_password || password_rule(&password.get_untracked()).is_none() {
+            action.dispatch(AcceptFn {
+                token: token.get_untracked(),
+                password: password.get_untracked(),
+            });
+        }
+    };
+    let role = match info.role {
+        crate::domain::Role::Admin => "an admin",
+        _ => "a member",
+    };
+    let next = format!(
+        "/login?next={}",
+        crate::components::url_encode(&format!("/invite?token={}", token.get_untracked()))
+    );
+    view! {
+        <p class="mt-4 text-stone-700" data-testid="invite-summary">
+            {format!("{} invited {} to join as {role}.", info.workspace, info.email)}
+        </p>
+        {if info.signed_in_as_other {
+            view! {
+                <p class="mt-4 text-stone-700">"You are signed in as someone else. Log out, then open the link again."</p>
+                <ActionForm action=logout>
+                    <button type="submit" class="mt-3 rounded border border-stone-300 px-3 py-2 text-sm">"Log out"</button>
+                </ActionForm>
+            }.into_any()
+        } else if info.has_account && !info.signed_in_as_invitee {
+            view! {
+                <p class="mt-4"><a href=next class="font-semibold text-emerald-800 underline">{format!("Log in as {} to accept", info.email)}</a></p>
+            }.into_any()
+        } else {
+            view! {
+                <form method="post" action=AcceptFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                    <Alert message=Signal::derive(move || errors.0.get().and_then(|e| e.field_message("token").or_else(|| e.form_message()))) />
+                    <input type="hidden" name="token" value=token />
+                    {needs_password.then(|| view! {
+                        <Field name="password" label="Choose a password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=errors.field("password") autocomplete="new-password" />
+                    })}
+                    <button type="submit" class=BUTTON disabled=move || action.pending().get()>
+                        {format!("Join {}", info.workspace)}
+                    </button>
+                </form>
+            }.into_any()
+        }}
     }
 }

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::api::account::ResendVerification;
+use crate::api::account::{ResendVerification, SwitchWorkspace};
 use crate::api::auth::Logout;
 use crate::api::dashboard::get_dashboard;
 use crate::components::{Alert, LoadStyle, PageLoader, UsageSection, error_of};
@@ -8,12 +8,13 @@ use crate::domain::DashboardView;
 
 /// Every customer page's navigation: (path, label). A page is marked current when the
 /// location is its path or below it.
-pub const NAV: [(&str, &str); 6] = [
+pub const NAV: [(&str, &str); 7] = [
     ("/dashboard", "Dashboard"),
     ("/domains", "Domains"),
     ("/inboxes", "Inboxes"),
     ("/billing", "Billing"),
     ("/activity", "Activity"),
+    ("/settings/team", "Team"),
     ("/settings/security", "Settings"),
 ];
 
@@ -57,6 +58,7 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
                     <p class="truncate text-sm text-stone-500" title=subtitle.clone()>{subtitle.clone()}</p>
                 </div>
                 {(!staff).then(|| view! {
+                    <WorkspaceSwitcher />
                     <nav aria-label="Main" class="hidden items-center gap-1 text-sm md:flex" data-testid="main-nav">
                         {links("rounded px-2.5 py-2")}
                     </nav>
@@ -74,6 +76,41 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
                 </ActionForm>
             </div>
         </header>
+    }
+}
+
+/// The workspace switcher, for a user in more than one workspace. Loaded in the browser after
+/// hydration, so it costs a signed-in page's render nothing.
+#[component]
+fn WorkspaceSwitcher() -> impl IntoView {
+    let me = LocalResource::new(crate::api::account::me);
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                me.get()
+                    .and_then(|r| r.ok())
+                    .filter(|m| m.workspaces.len() > 1)
+                    .map(|m| {
+                        let current = m.workspace.map(|w| w.id).unwrap_or_default();
+                        view! {
+                            <select
+                                aria-label="Workspace"
+                                data-testid="workspace-switcher"
+                                class="max-w-40 rounded border border-stone-300 px-2 py-2 text-sm"
+                                on:change=move |ev| {
+                                    switch.dispatch(SwitchWorkspace { id: event_target_value(&ev) });
+                                }
+                            >
+                                {m.workspaces.into_iter().map(|w| {
+                                    let selected = w.id == current;
+                                    view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        }
+                    })
+            }}
+        </Suspense>
     }
 }
 

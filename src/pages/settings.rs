@@ -1,13 +1,22 @@
 //! `/settings/security`: the signed-in browsers (end one, or all others) and the password.
+//! `/settings/team`: the workspace's people, and the user's workspaces.
 
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
-use crate::api::account::{ChangePassword, EndOtherSessions, EndSession, get_sessions};
+use crate::api::account::{
+    ChangePassword, CreateWorkspace, EndOtherSessions, EndSession, SwitchWorkspace, get_sessions,
+};
+use crate::api::team::{
+    ChangeRole, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation, TransferOwnership,
+    get_team,
+};
 use crate::components::{Alert, Field, FieldKind, PageLoader, error_of};
-use crate::domain::Password;
 use crate::domain::security::SessionView;
+use crate::domain::team::TeamView;
+use crate::domain::{CompanyName, EmailAddress, Password, Role};
 use crate::pages::dashboard::AppHeader;
+use crate::permissions::Need;
 
 fn password_rule(s: &str) -> Option<String> {
     Password::parse(s).err()
@@ -149,6 +158,257 @@ fn PasswordForm(change: ServerAction<ChangePassword>) -> impl IntoView {
                 <Field name="password" label="New password" kind=FieldKind::NewPassword value=password validate=password_rule force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("password"))) autocomplete="new-password" />
                 <button type="submit" class="rounded bg-emerald-700 px-4 py-2 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60" disabled=move || change.pending().get()>
                     "Change password"
+                </button>
+            </form>
+        </section>
+    }
+}
+
+fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "Owner",
+        Role::Admin => "Admin",
+        Role::Member => "Member",
+    }
+}
+
+/// `/settings/team`: members and their roles, open invitations, inviting, leaving, and the
+/// user's other workspaces.
+#[component]
+pub fn TeamSettings() -> impl IntoView {
+    let invite = ServerAction::<InviteMember>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let role = ServerAction::<ChangeRole>::new();
+    let remove = ServerAction::<RemoveMember>::new();
+    let transfer = ServerAction::<TransferOwnership>::new();
+    let leave = ServerAction::<LeaveWorkspace>::new();
+    let data = Resource::new(
+        move || {
+            (
+                invite.version().get(),
+                revoke.version().get(),
+                role.version().get(),
+                remove.version().get(),
+                transfer.version().get(),
+            )
+        },
+        |_| get_team(),
+    );
+    let actions = TeamActions {
+        revoke,
+        role,
+        remove,
+        transfer,
+    };
+    view! {
+        <AppHeader subtitle="Team" />
+        <main class="mx-auto max-w-5xl space-y-8 px-4 py-8">
+            <h1 class="text-2xl font-bold">"Team"</h1>
+            <Alert message=error_of(revoke) />
+            <Alert message=error_of(role) />
+            <Alert message=error_of(remove) />
+            <Alert message=error_of(transfer) />
+            <PageLoader
+                data
+                login="/settings/team"
+                keep_while_reloading=true
+                body=move |team| view! { <TeamBody team actions invite /> }
+            />
+            <section class="space-y-2">
+                <h2 class="text-lg font-semibold">"Leave this workspace"</h2>
+                <Alert message=error_of(leave) />
+                <ActionForm action=leave>
+                    <button type="submit" data-testid="leave" class="rounded border border-red-300 px-3 py-2 text-sm text-red-800 hover:bg-red-50">
+                        "Leave workspace"
+                    </button>
+                </ActionForm>
+            </section>
+            <Workspaces />
+        </main>
+    }
+}
+
+#[derive(Clone, Copy)]
+struct TeamActions {
+    revoke: ServerAction<RevokeInvitation>,
+    role: ServerAction<ChangeRole>,
+    remove: ServerAction<RemoveMember>,
+    transfer: ServerAction<TransferOwnership>,
+}
+
+#[component]
+fn TeamBody(
+    team: TeamView,
+    actions: TeamActions,
+    invite: ServerAction<InviteMember>,
+) -> impl IntoView {
+    let me = team.role;
+    let manage = Need::Manage.allows(me);
+    view! {
+        <p class="text-stone-600">{format!("{} · you are {}", team.workspace, role_label(me).to_lowercase())}</p>
+        <section aria-labelledby="members-h" class="space-y-3">
+            <h2 id="members-h" class="text-lg font-semibold">"Members"</h2>
+            <ul class="divide-y divide-stone-200 rounded-lg border border-stone-200 bg-white" data-testid="members">
+                {team.members.into_iter().map(|m| {
+                    let touch = manage && !m.you && (m.role != Role::Owner || me == Role::Owner);
+                    let (id_role, id_remove, id_transfer) = (m.user_id.clone(), m.user_id.clone(), m.user_id.clone());
+                    let next_role = if m.role == Role::Admin { "member" } else { "admin" };
+                    view! {
+                        <li class="flex flex-wrap items-center justify-between gap-3 px-4 py-3" data-testid="member">
+                            <div class="min-w-0">
+                                <p class="font-medium break-all">{m.email.clone()} {m.you.then_some(" (you)")}</p>
+                                <p class="text-sm text-stone-600" data-testid="member-role">{role_label(m.role)}</p>
+                            </div>
+                            {touch.then(|| view! {
+                                <div class="flex flex-wrap gap-2 text-sm">
+                                    <button type="button" class="rounded border border-stone-300 px-3 py-1.5 hover:bg-stone-100"
+                                        on:click=move |_| { actions.role.dispatch(ChangeRole { user: id_role.clone(), role: next_role.into() }); }>
+                                        {format!("Make {next_role}")}
+                                    </button>
+                                    {(me == Role::Owner).then(|| view! {
+                                        <button type="button" class="rounded border border-stone-300 px-3 py-1.5 hover:bg-stone-100"
+                                            on:click=move |_| { actions.transfer.dispatch(TransferOwnership { user: id_transfer.clone() }); }>
+                                            "Make owner"
+                                        </button>
+                                    })}
+                                    <button type="button" class="rounded border border-red-300 px-3 py-1.5 text-red-800 hover:bg-red-50"
+                                        on:click=move |_| { actions.remove.dispatch(RemoveMember { user: id_remove.clone() }); }>
+                                        "Remove"
+                                    </button>
+                                </div>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+        <section aria-labelledby="invites-h" class="space-y-3">
+            <h2 id="invites-h" class="text-lg font-semibold">"Invitations"</h2>
+            {if team.invitations.is_empty() {
+                view! { <p class="text-sm text-stone-600">"No open invitations."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-stone-200 rounded-lg border border-stone-200 bg-white" data-testid="invitations">
+                        {team.invitations.into_iter().map(|i| {
+                            let id = i.id.clone();
+                            view! {
+                                <li class="flex flex-wrap items-center justify-between gap-3 px-4 py-3" data-testid="invitation">
+                                    <div class="min-w-0">
+                                        <p class="font-medium break-all">{i.email.clone()}</p>
+                                        <p class="text-sm text-stone-600">{format!("{} · expires {}", role_label(i.role), day(&i.expires_at))}</p>
+                                    </div>
+                                    {manage.then(|| view! {
+                                        <button type="button" class="rounded border border-stone-300 px-3 py-1.5 text-sm hover:bg-stone-100"
+                                            on:click=move |_| { actions.revoke.dispatch(RevokeInvitation { id: id.clone() }); }>
+                                            "Revoke"
+                                        </button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            {manage.then(|| view! { <InviteForm invite /> })}
+        </section>
+    }
+}
+
+#[component]
+fn InviteForm(invite: ServerAction<InviteMember>) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new("member".to_string());
+    let attempted = RwSignal::new(false);
+    let error = Signal::derive(move || invite.value().get().and_then(|r| r.err()));
+    let sent = Signal::derive(move || matches!(invite.value().get(), Some(Ok(_))));
+    Effect::new(move |_| {
+        if sent.get() {
+            email.set(String::new());
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if EmailAddress::parse(&email.get_untracked()).is_ok() {
+            invite.dispatch(InviteMember {
+                email: email.get_untracked(),
+                role: role.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <form method="post" action=InviteMember::url() on:submit=on_submit class="max-w-md space-y-3" novalidate>
+            <h3 class="font-semibold">"Invite someone"</h3>
+            <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+            <Show when=move || sent.get()>
+                <p role="status" class="text-sm text-emerald-800">"Invitation sent."</p>
+            </Show>
+            <Field name="email" label="Email" kind=FieldKind::Email value=email validate=|s: &str| EmailAddress::parse(s).err() force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("email"))) autocomplete="off" />
+            <label class="block text-sm font-medium text-stone-800" for="role">"Role"</label>
+            <select id="role" name="role" class="block w-full rounded border border-stone-300 px-3 py-2" on:change=move |ev| role.set(event_target_value(&ev))>
+                <option value="member" selected=true>"Member — reads everything, changes nothing"</option>
+                <option value="admin">"Admin — everything but billing and ownership"</option>
+            </select>
+            <button type="submit" class="rounded bg-emerald-700 px-4 py-2 font-semibold text-white hover:bg-emerald-800 disabled:opacity-60" disabled=move || invite.pending().get()>
+                "Send invitation"
+            </button>
+        </form>
+    }
+}
+
+/// The user's workspaces: switch, or create another.
+#[component]
+fn Workspaces() -> impl IntoView {
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    let create = ServerAction::<CreateWorkspace>::new();
+    let me = Resource::new(|| (), |_| crate::api::account::me());
+    let company = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if CompanyName::parse(&company.get_untracked()).is_ok() {
+            create.dispatch(CreateWorkspace {
+                company: company.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section aria-labelledby="workspaces-h" class="max-w-md space-y-3">
+            <h2 id="workspaces-h" class="text-lg font-semibold">"Your workspaces"</h2>
+            <Alert message=error_of(switch) />
+            <PageLoader data=me body=move |me| {
+                let current = me.workspace.as_ref().map(|w| w.id.clone()).unwrap_or_default();
+                view! {
+                    <ul class="divide-y divide-stone-200 rounded-lg border border-stone-200 bg-white" data-testid="workspaces">
+                        {me.workspaces.into_iter().map(|w| {
+                            let here = w.id == current;
+                            let id = w.id.clone();
+                            view! {
+                                <li class="flex items-center justify-between gap-3 px-4 py-2">
+                                    <span class="min-w-0 break-words">{format!("{} · {}", w.name, role_label(w.role).to_lowercase())}</span>
+                                    {if here {
+                                        view! { <span class="text-sm text-emerald-800">"Current"</span> }.into_any()
+                                    } else {
+                                        view! {
+                                            <button type="button" class="rounded border border-stone-300 px-3 py-1.5 text-sm hover:bg-stone-100"
+                                                on:click=move |_| { switch.dispatch(SwitchWorkspace { id: id.clone() }); }>
+                                                "Switch"
+                                            </button>
+                                        }.into_any()
+                                    }}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }
+            } />
+            <form method="post" action=CreateWorkspace::url() on:submit=on_submit class="space-y-3" novalidate>
+                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                <Field name="company" label="Create another workspace" kind=FieldKind::Text value=company validate=|s: &str| CompanyName::parse(s).err() force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("company"))) autocomplete="organization" hint="It starts its own free trial; you are its owner." />
+                <button type="submit" class="rounded border border-stone-300 px-4 py-2 text-sm font-semibold hover:bg-stone-100" disabled=move || create.pending().get()>
+                    "Create workspace"
                 </button>
             </form>
         </section>

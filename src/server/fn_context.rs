@@ -96,6 +96,18 @@ pub async fn sign_in(
         .map_err(internal)
 }
 
+/// The browser's signed-in user, if its session is live (its `user_sessions` row exists).
+pub async fn signed_in_user() -> Result<Option<crate::domain::UserId>, AppError> {
+    let Some(auth) = session().await?.auth().await.map_err(internal)? else {
+        return Ok(None);
+    };
+    let user = crate::domain::UserId(auth.user_id);
+    let live = crate::server::db::sessions::is_live(&state()?.pool, auth.sid, user)
+        .await
+        .map_err(internal)?;
+    Ok(live.then_some(user))
+}
+
 /// The signed-in browser's session row (`user_sessions`), or `Unauthorized`.
 pub async fn current_sid() -> Result<uuid::Uuid, AppError> {
     session()

@@ -27,6 +27,8 @@ impl From<AccountError> for AppError {
                 AppError::Invalid(vec![FieldError::new("token", LINK_EXPIRED)])
             }
             AccountError::NotFound => AppError::NotFound,
+            AccountError::Refused(message) => AppError::Forbidden(message),
+            AccountError::Conflict(field) => AppError::Conflict(field),
             AccountError::Invalid(errors) => AppError::Invalid(errors),
             AccountError::Throttled(secs) => AppError::RateLimited {
                 retry_after_secs: secs,

@@ -480,7 +480,11 @@ async fn a_customer_sees_only_their_own_activity(pool: PgPool) {
     );
     let mine: Value = post_json(&ann, app.url("/api/activity"), &[("action", "")]).await;
     let entries = mine["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 2, "the signup and the verified address: {entries:?}");
+    assert_eq!(
+        entries.len(),
+        2,
+        "the signup and the verified address: {entries:?}"
+    );
     assert!(entries.iter().all(|e| {
         let d = e["detail"].as_str().unwrap();
         d.contains("ann@acme.test") || e["action"].as_str() == Some("account.verify_email")

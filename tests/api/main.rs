@@ -22,3 +22,4 @@ mod sandbox_shape;
 mod security;
 mod stripe_client;
 mod sweep;
+mod team;

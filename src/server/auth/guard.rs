@@ -127,7 +127,12 @@ pub async fn admit(
     if stale {
         let (pool, sid) = (db.pool().clone(), auth.sid);
         tokio::spawn(async move {
-            if let Err(e) = crate::server::db::sessions::touch(&pool, sid).await {
+            let touched =
+                sqlx::query("UPDATE user_sessions SET last_seen_at = now() WHERE id = $1")
+                    .bind(sid)
+                    .execute(&pool)
+                    .await;
+            if let Err(e) = touched {
                 tracing::warn!(
                     error = format!("{e:#}"),
                     "updating a session's last seen failed"

@@ -113,6 +113,21 @@ impl TypedSession {
             .context("reading the signup")
     }
 
+    /// Switches the signed-in user to another of their workspaces (the caller checked the
+    /// membership; the door checks it again on every request).
+    pub async fn switch_tenant(&self, auth: SessionAuth, tenant: TenantId) -> anyhow::Result<()> {
+        self.0
+            .insert(
+                AUTH_KEY,
+                SessionAuth {
+                    tenant_id: Some(tenant.0),
+                    ..auth
+                },
+            )
+            .await
+            .context("switching the workspace")
+    }
+
     /// Signs out: the server-side record is deleted and the cookie cleared.
     pub async fn sign_out(&self) -> anyhow::Result<()> {
         self.0.flush().await.context("deleting the session")

@@ -203,3 +203,67 @@ pub async fn update_password(
         .context("changing a password")
         .map(drop)
 }
+
+/// A user who arrived by an invitation link: verified (the link reached the address), in no
+/// workspace yet (the invitation adds the membership in the same transaction).
+pub async fn create_invited_user(
+    conn: &mut sqlx::PgConnection,
+    email: &EmailAddress,
+    hash: &PasswordHash,
+) -> super::Result<UserId> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, email_verified_at) VALUES ($1, $2, $3, now())",
+    )
+    .bind(id)
+    .bind(email.as_str())
+    .bind(hash.as_phc())
+    .execute(conn)
+    .await
+    .context("inserting an invited user")?;
+    Ok(UserId(id))
+}
+
+/// Another workspace for an existing user, who owns it; with its own trial.
+pub async fn create_workspace(
+    pool: &PgPool,
+    user: UserId,
+    company: &CompanyName,
+    trial_ends_at: DateTime<Utc>,
+) -> super::Result<TenantId> {
+    let mut tx = pool.begin().await.context("starting a workspace")?;
+    let tenant_id = Uuid::new_v4();
+    sqlx::query("INSERT INTO tenants (id, name, trial_ends_at) VALUES ($1, $2, $3)")
+        .bind(tenant_id)
+        .bind(company.as_str())
+        .bind(trial_ends_at)
+        .execute(&mut *tx)
+        .await
+        .context("inserting tenant")?;
+    sqlx::query("INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner')")
+        .bind(tenant_id)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .context("inserting owner membership")?;
+    tx.commit().await.context("committing a workspace")?;
+    Ok(TenantId(tenant_id))
+}
+
+/// How many workspaces the user owns.
+pub async fn owned_workspaces(pool: &PgPool, user: UserId) -> super::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM memberships WHERE user_id = $1 AND role = 'owner'")
+        .bind(user.0)
+        .fetch_one(pool)
+        .await
+        .context("counting owned workspaces")
+}
+
+/// Whether the user's address is verified.
+pub async fn is_verified(pool: &PgPool, user: UserId) -> super::Result<bool> {
+    sqlx::query_scalar("SELECT email_verified_at IS NOT NULL FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_one(pool)
+        .await
+        .context("checking verification")
+}

@@ -194,6 +194,20 @@ actions! {
 }
 
 actions! {
+    /// A workspace's people: target `user:{id}` or `invitation:{id}`.
+    TeamAction {
+        Invite => "team.invite",
+        Revoke => "team.revoke",
+        Join => "team.join",
+        RoleChange => "team.role_change",
+        Remove => "team.remove",
+        Leave => "team.leave",
+        Transfer => "team.transfer",
+        CreateWorkspace => "team.create_workspace",
+    }
+}
+
+actions! {
     /// One domain, by the customer or the purchase saga: target `domain:{id}`.
     DomainAction {
         Purchase => "domain.purchase",
@@ -316,6 +330,18 @@ pub async fn account<'e>(
 ) -> super::Result<()> {
     let target = format!("user:{}", user.0);
     write(exec, actor, tenant, action.as_str(), &target, change).await
+}
+
+/// A change to the workspace's people; `target` names the user or invitation.
+pub async fn team<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: TeamAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, Some(tenant), action.as_str(), target, change).await
 }
 
 /// A change to one of the tenant's domains.

@@ -15,6 +15,7 @@ pub mod login_codes;
 pub mod mail;
 pub mod sessions;
 pub mod suspensions;
+pub mod team;
 pub mod tenants;
 pub mod trials;
 

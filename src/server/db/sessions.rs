@@ -29,26 +29,6 @@ pub async fn start(pool: &PgPool, user: UserId, user_agent: &str, ip: &str) -> s
     Ok(id)
 }
 
-/// Moves the session's "last seen" to now (the door calls it at most every few minutes).
-pub async fn touch(pool: &PgPool, id: Uuid) -> super::Result<()> {
-    sqlx::query("UPDATE user_sessions SET last_seen_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await
-        .context("touching a session")
-        .map(drop)
-}
-
-/// True while the session is live and belongs to `user`.
-pub async fn is_live(pool: &PgPool, id: Uuid, user: UserId) -> super::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_sessions WHERE id = $1 AND user_id = $2)")
-        .bind(id)
-        .bind(user.0)
-        .fetch_one(pool)
-        .await
-        .context("checking a session")
-}
-
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: Uuid,
@@ -96,4 +76,14 @@ pub async fn end_all(
     .await
     .context("ending sessions")?;
     Ok(done.rows_affected())
+}
+
+/// True while the session is live and belongs to `user`.
+pub async fn is_live(pool: &PgPool, id: Uuid, user: UserId) -> super::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_sessions WHERE id = $1 AND user_id = $2)")
+        .bind(id)
+        .bind(user.0)
+        .fetch_one(pool)
+        .await
+        .context("checking a session")
 }

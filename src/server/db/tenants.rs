@@ -50,3 +50,12 @@ pub async fn exists<'e>(
             .await?,
     )
 }
+
+/// The workspace's name.
+pub async fn name(conn: &mut PgConnection, ctx: &TenantCtx) -> super::Result<String> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(ctx.tenant_id().0)
+        .fetch_one(conn)
+        .await
+        .context("loading the workspace's name")
+}

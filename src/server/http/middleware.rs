@@ -337,6 +337,7 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
         .filter(|c| kill_switch_covers(path, c))
         .map(str::to_string)
     else {
+        role_check(path, &admission)?;
         req.extensions_mut().insert(admission);
         return Ok(());
     };
@@ -390,6 +391,29 @@ async fn checks(state: &AppState, mut req: Request, next: Next) -> Response {
         super::rate_limit::stamp(state, &mut res, remaining);
     }
     res
+}
+
+/// The role table (`permissions`) at the door: a member's server-function call or endpoint
+/// that their role may not use gets 403 with what it needs, before it runs. Pages are open to
+/// every member (what they do goes through server functions).
+fn role_check(path: &str, admission: &guard::Admission) -> Result<(), Response> {
+    let action = path.starts_with("/api/") || routes::AREA_ENDPOINTS.contains(&path);
+    if !action {
+        return Ok(());
+    }
+    let role = admission.ctx().role();
+    let refusal = match crate::permissions::need_of(path) {
+        Some(need) if need.allows(role) => return Ok(()),
+        Some(need) => need.refusal(),
+        None => crate::permissions::Need::Read.refusal(),
+    };
+    let body = serde_json::to_string(&AppError::Forbidden(refusal.into())).unwrap_or_default();
+    Err((
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {

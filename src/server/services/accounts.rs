@@ -325,7 +325,7 @@ async fn create(
 }
 
 /// `{public_url}{path}`.
-fn link(state: &AppState, path: &str) -> String {
+pub(super) fn link(state: &AppState, path: &str) -> String {
     format!(
         "{}{path}",
         state.settings.server.public_url.trim_end_matches('/')
@@ -406,9 +406,15 @@ pub enum AccountError {
     /// the account no longer has. One answer for all.
     #[error("the link is expired or used")]
     Expired,
-    /// No such session of this user.
-    #[error("no such session")]
+    /// No such session, member or invitation here.
+    #[error("not found")]
     NotFound,
+    /// Not allowed, and why (the last owner leaving, an admin touching an owner).
+    #[error("{0}")]
+    Refused(String),
+    /// The input conflicts with what exists (an address already a member).
+    #[error("{}", .0.message)]
+    Conflict(FieldError),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
     #[error("too many requests; retry after {0}s")]
@@ -824,7 +830,7 @@ async fn warn_owner(state: &AppState, raw_email: &str) -> anyhow::Result<()> {
 
 /// Sends after the response: a slow mail server neither delays the login nor tells a
 /// stranger, by the time it takes, that the account exists.
-fn send_later(state: &AppState, mail: OutgoingMail) {
+pub(super) fn send_later(state: &AppState, mail: OutgoingMail) {
     let (pool, mailer) = (state.pool.clone(), state.mailer.clone());
     tokio::spawn(async move {
         if let Err(e) =

@@ -10,4 +10,5 @@ pub mod inboxes;
 pub mod outbox;
 pub mod security;
 pub mod suspensions;
+pub mod team;
 pub mod trial_reminder;
