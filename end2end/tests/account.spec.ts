@@ -127,3 +127,37 @@ test('security settings list the browsers and sign out everywhere else', async (
   await there.goto('/dashboard');
   await expect(there).toHaveURL(/\/login/);
 });
+
+test('invite a second person who joins read-only, and the owner sees them in the team', async ({ browser }) => {
+  const owner = await (await browser.newContext()).newPage();
+  await signUp(owner, uniqueEmail());
+  await confirmEmail(owner);
+  await hydrated(owner);
+  await owner.getByTestId('main-nav').getByRole('link', { name: 'Team' }).click();
+  await expect(owner).toHaveURL(/\/settings\/team$/);
+  await hydrated(owner);
+  const invitee = uniqueEmail();
+  await owner.getByLabel('Email').fill(invitee);
+  await owner.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(owner.getByTestId('invitation')).toContainText(invitee);
+
+  const link = await mailedLink(browser, invitee, 'You are invited to');
+  const member = await (await browser.newContext()).newPage();
+  await member.goto(link);
+  await hydrated(member);
+  await expect(member.getByTestId('invite-summary')).toContainText('as a member');
+  await member.getByLabel('Choose a password').fill(PASSWORD);
+  await member.getByRole('button', { name: /^Join / }).click();
+  await expect(member).toHaveURL(/\/dashboard$/);
+  await expect(member.getByTestId('tenant-name')).toHaveText('Account Co');
+
+  // A member reads everything and changes nothing: the team page offers no invite form.
+  await member.goto('/settings/team');
+  await hydrated(member);
+  await expect(member.getByTestId('member')).toHaveCount(2);
+  await expect(member.getByRole('button', { name: 'Send invitation' })).toHaveCount(0);
+
+  await owner.reload();
+  await hydrated(owner);
+  await expect(owner.getByTestId('member').filter({ hasText: invitee })).toContainText('Member');
+});

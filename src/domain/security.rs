@@ -81,3 +81,22 @@ mod tests {
         assert_eq!(browser_label("<script>"), "Unknown browser");
     }
 }
+
+/// Two-factor sign-in, as the security page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorStatus {
+    pub enabled: bool,
+    /// Unused recovery codes left.
+    pub recovery_left: i64,
+    /// The user must have it (staff on https, or a workspace that requires it).
+    pub required: bool,
+}
+
+/// What enrolling shows: the QR code to scan (an SVG the server drew) and the same secret as
+/// text for typing in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub otpauth_url: String,
+    pub qr_svg: String,
+}

@@ -265,6 +265,13 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     sha2::Sha256::digest(token.trim().as_bytes()).into()
 }
 
+/// `n` random bytes from the OS random source (a TOTP secret, a recovery code).
+pub fn random_bytes(n: usize) -> Zeroizing<Vec<u8>> {
+    let mut bytes = Zeroizing::new(vec![0u8; n]);
+    OsRng.fill_bytes(bytes.as_mut_slice());
+    bytes
+}
+
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

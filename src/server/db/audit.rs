@@ -190,6 +190,8 @@ actions! {
         PasswordReset => "account.password_reset",
         PasswordChange => "account.password_change",
         SessionEnd => "account.session_end",
+        TwoFactorOn => "account.two_factor_on",
+        TwoFactorOff => "account.two_factor_off",
     }
 }
 

@@ -18,6 +18,7 @@ pub mod suspensions;
 pub mod team;
 pub mod tenants;
 pub mod trials;
+pub mod two_factor;
 
 pub(crate) use error::unexpected_from_db;
 pub use error::{Constraint, Context, Error, Result};

@@ -337,7 +337,9 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
         .filter(|c| kill_switch_covers(path, c))
         .map(str::to_string)
     else {
-        role_check(path, &admission)?;
+        if let Some(refused) = role_refusal(path, &admission) {
+            return Err(refused);
+        }
         req.extensions_mut().insert(admission);
         return Ok(());
     };
@@ -396,19 +398,19 @@ async fn checks(state: &AppState, mut req: Request, next: Next) -> Response {
 /// The role table (`permissions`) at the door: a member's server-function call or endpoint
 /// that their role may not use gets 403 with what it needs, before it runs. Pages are open to
 /// every member (what they do goes through server functions).
-fn role_check(path: &str, admission: &guard::Admission) -> Result<(), Response> {
+fn role_refusal(path: &str, admission: &guard::Admission) -> Option<Response> {
     let action = path.starts_with("/api/") || routes::AREA_ENDPOINTS.contains(&path);
     if !action {
-        return Ok(());
+        return None;
     }
     let role = admission.ctx().role();
     let refusal = match crate::permissions::need_of(path) {
-        Some(need) if need.allows(role) => return Ok(()),
+        Some(need) if need.allows(role) => return None,
         Some(need) => need.refusal(),
         None => crate::permissions::Need::Read.refusal(),
     };
     let body = serde_json::to_string(&AppError::Forbidden(refusal.into())).unwrap_or_default();
-    Err((
+    Some((
         StatusCode::FORBIDDEN,
         [(header::CONTENT_TYPE, "application/json")],
         body,

@@ -12,3 +12,4 @@ pub mod security;
 pub mod suspensions;
 pub mod team;
 pub mod trial_reminder;
+pub mod two_factor;
