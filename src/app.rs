@@ -8,7 +8,9 @@ use leptos_router::{SsrMode, path};
 use crate::pages::{
     activity::Activity,
     admin::{AdminAudit, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage, AdminTenants},
-    auth::{CheckEmail, ForgotPassword, Invite, Login, ResetPassword, Signup, VerifyEmail},
+    auth::{
+        CheckEmail, ForgotPassword, Invite, Login, LoginCode, ResetPassword, Signup, VerifyEmail,
+    },
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
     domains::{DomainPage, Domains},
@@ -75,6 +77,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("") view=Landing />
                 <Route path=path!("/signup") view=Signup />
                 <Route path=path!("/login") view=Login />
+                <Route path=path!("/login/code") view=LoginCode />
                 <Route path=path!("/check-email") view=CheckEmail />
                 <Route path=path!("/verify-email") view=VerifyEmail />
                 <Route path=path!("/forgot-password") view=ForgotPassword />

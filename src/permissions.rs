@@ -82,6 +82,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/team/remove", Manage),
     ("/api/team/leave", Read),
     ("/api/team/transfer", Owner),
+    ("/api/team/require_2fa", Owner),
     // Billing.
     ("/api/billing/plan", Billing),
     ("/api/billing/cancel", Billing),

@@ -45,6 +45,7 @@ pub const PAGES: &[Page] = &[
     page("/", Access::Public),
     page("/signup", Access::Public),
     page("/login", Access::Public),
+    page("/login/code", Access::Public),
     page("/check-email", Access::Public),
     page("/verify-email", Access::Public),
     page("/forgot-password", Access::Public),

@@ -107,17 +107,33 @@ pub async fn login(
     #[server(default)] code: Option<String>,
     #[server(default)] next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::server::{fn_context as s, services::accounts};
+    use crate::server::{fn_context as s, fn_errors::internal, services::accounts};
     let state = s::state()?;
     let ip = s::client_ip().await?;
     let origin = s::origin().await;
     let code = code.as_deref();
     let signed_in = accounts::login(&state, &email, &password, code, ip, &origin).await?;
+    let next = next.filter(|n| !n.is_empty());
+    if crate::server::services::two_factor::enabled(&state, signed_in.user_id)
+        .await
+        .map_err(internal)?
+    {
+        // The password was right; the session signs in only with the code.
+        s::session()
+            .await?
+            .set_pending_2fa(signed_in.user_id, signed_in.tenant_id)
+            .await
+            .map_err(internal)?;
+        let query = serde_urlencoded::to_string([("next", s::safe_next(next.as_deref()))])
+            .map_err(internal)?;
+        leptos_axum::redirect(&format!("/login/code?{query}"));
+        return Ok(());
+    }
     s::sign_in(&state, &signed_in, &origin).await?;
     let target = if signed_in.tenant_id.is_none() {
         "/staff"
     } else {
-        s::safe_next(next.as_deref().filter(|n| !n.is_empty()))
+        s::safe_next(next.as_deref())
     };
     leptos_axum::redirect(target);
     Ok(())

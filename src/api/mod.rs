@@ -9,3 +9,4 @@ pub mod domains;
 pub mod inboxes;
 pub mod public;
 pub mod team;
+pub mod two_factor;

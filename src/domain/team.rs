@@ -30,6 +30,8 @@ pub struct TeamView {
     pub role: Role,
     pub members: Vec<MemberView>,
     pub invitations: Vec<InvitationView>,
+    /// Everyone here must sign in with a second factor.
+    pub require_2fa: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

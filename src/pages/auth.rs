@@ -10,6 +10,7 @@ use crate::api::auth::{
     VerifyEmail as VerifyFn, signup_sent,
 };
 use crate::api::team::{AcceptInvitation as AcceptFn, get_invitation};
+use crate::api::two_factor::LoginCode as LoginCodeFn;
 use crate::components::{Alert, Field, FieldKind, PageLoader, PublicHeader};
 use crate::domain::team::InvitationInfo;
 use crate::domain::{CompanyName, EmailAddress, Password, Website};
@@ -437,5 +438,40 @@ fn InviteBody(info: InvitationInfo, token: Signal<String>) -> impl IntoView {
                 </form>
             }.into_any()
         }}
+    }
+}
+
+/// The second step of signing in: the code from the authenticator app, or a recovery code.
+#[component]
+pub fn LoginCode() -> impl IntoView {
+    let action = ServerAction::<LoginCodeFn>::new();
+    let query = use_query_map();
+    let next = Signal::derive(move || query.read().get("next").unwrap_or_default());
+    let code = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let errors = FormErrors::watch(action, code);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        action.dispatch(LoginCodeFn {
+            code: code.get_untracked(),
+            next: Some(next.get_untracked()),
+        });
+    };
+    view! {
+        <AuthCard title="Two-factor sign-in">
+            <p class="mt-1 text-stone-600">"Enter the 6-digit code from your authenticator app, or one of your recovery codes."</p>
+            <form method="post" action=LoginCodeFn::url() on:submit=on_submit class="mt-6 space-y-3" novalidate>
+                <Alert message=errors.form() />
+                <input type="hidden" name="next" value=next />
+                <Field name="code" label="Code" kind=FieldKind::Text value=code force=attempted server_error=errors.field("code") autocomplete="one-time-code" />
+                <button type="submit" class=BUTTON disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Checking…" } else { "Continue" }}
+                </button>
+            </form>
+            <p class="mt-6 text-sm text-stone-600">
+                <a href="/login" class="text-emerald-800 underline">"Start again"</a>
+            </p>
+        </AuthCard>
     }
 }

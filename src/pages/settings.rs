@@ -11,6 +11,9 @@ use crate::api::team::{
     ChangeRole, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation, TransferOwnership,
     get_team,
 };
+use crate::api::two_factor::{
+    ConfirmTwoFactor, DisableTwoFactor, RequireTwoFactor, StartTwoFactor, get_two_factor,
+};
 use crate::components::{Alert, Field, FieldKind, PageLoader, error_of};
 use crate::domain::security::SessionView;
 use crate::domain::team::TeamView;
@@ -56,6 +59,7 @@ pub fn SecuritySettings() -> impl IntoView {
                     body=move |sessions| view! { <SessionList sessions end_one end_others /> }
                 />
             </section>
+            <TwoFactorPanel />
             <PasswordForm change />
         </main>
     }
@@ -182,9 +186,11 @@ pub fn TeamSettings() -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
     let transfer = ServerAction::<TransferOwnership>::new();
     let leave = ServerAction::<LeaveWorkspace>::new();
+    let require = ServerAction::<RequireTwoFactor>::new();
     let data = Resource::new(
         move || {
             (
+                require.version().get(),
                 invite.version().get(),
                 revoke.version().get(),
                 role.version().get(),
@@ -195,6 +201,7 @@ pub fn TeamSettings() -> impl IntoView {
         |_| get_team(),
     );
     let actions = TeamActions {
+        require,
         revoke,
         role,
         remove,
@@ -204,6 +211,7 @@ pub fn TeamSettings() -> impl IntoView {
         <AppHeader subtitle="Team" />
         <main class="mx-auto max-w-5xl space-y-8 px-4 py-8">
             <h1 class="text-2xl font-bold">"Team"</h1>
+            <Alert message=error_of(require) />
             <Alert message=error_of(revoke) />
             <Alert message=error_of(role) />
             <Alert message=error_of(remove) />
@@ -230,6 +238,7 @@ pub fn TeamSettings() -> impl IntoView {
 
 #[derive(Clone, Copy)]
 struct TeamActions {
+    require: ServerAction<RequireTwoFactor>,
     revoke: ServerAction<RevokeInvitation>,
     role: ServerAction<ChangeRole>,
     remove: ServerAction<RemoveMember>,
@@ -244,8 +253,18 @@ fn TeamBody(
 ) -> impl IntoView {
     let me = team.role;
     let manage = Need::Manage.allows(me);
+    let require = team.require_2fa;
     view! {
         <p class="text-stone-600">{format!("{} · you are {}", team.workspace, role_label(me).to_lowercase())}</p>
+        <p class="text-sm text-stone-700" data-testid="require-2fa-state">
+            {if require { "Everyone here signs in with a second factor." } else { "A second factor at sign-in is up to each person." }}
+        </p>
+        {(me == Role::Owner).then(|| view! {
+            <button type="button" data-testid="require-2fa" class="rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100"
+                on:click=move |_| { actions.require.dispatch(RequireTwoFactor { on: !require }); }>
+                {if require { "Stop requiring two-factor sign-in" } else { "Require two-factor sign-in for everyone" }}
+            </button>
+        })}
         <section aria-labelledby="members-h" class="space-y-3">
             <h2 id="members-h" class="text-lg font-semibold">"Members"</h2>
             <ul class="divide-y divide-stone-200 rounded-lg border border-stone-200 bg-white" data-testid="members">
@@ -411,6 +430,86 @@ fn Workspaces() -> impl IntoView {
                     "Create workspace"
                 </button>
             </form>
+        </section>
+    }
+}
+
+/// Two-factor sign-in: its state, enrolling (QR code, confirm, recovery codes once) and
+/// turning it off. On the security page, and for staff on `/staff`.
+#[component]
+pub fn TwoFactorPanel() -> impl IntoView {
+    let start = ServerAction::<StartTwoFactor>::new();
+    let confirm = ServerAction::<ConfirmTwoFactor>::new();
+    let disable = ServerAction::<DisableTwoFactor>::new();
+    let status = Resource::new(
+        move || (confirm.version().get(), disable.version().get()),
+        |_| get_two_factor(),
+    );
+    let code = RwSignal::new(String::new());
+    let off_code = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let confirm_error = Signal::derive(move || confirm.value().get().and_then(|r| r.err()));
+    let disable_error = Signal::derive(move || disable.value().get().and_then(|r| r.err()));
+    let codes = Signal::derive(move || confirm.value().get().and_then(|r| r.ok()));
+    let setup = Signal::derive(move || start.value().get().and_then(|r| r.ok()));
+    view! {
+        <section aria-labelledby="twofa-h" class="max-w-xl space-y-3" data-testid="two-factor">
+            <h2 id="twofa-h" class="text-lg font-semibold">"Two-factor sign-in"</h2>
+            {move || codes.get().map(|codes| view! {
+                <div class="rounded-lg border border-emerald-300 bg-emerald-50 p-4">
+                    <p class="font-semibold">"Two-factor sign-in is on. Keep these recovery codes somewhere safe:"</p>
+                    <p class="text-sm">"Each works once, instead of a code, if you lose your phone. They are not shown again."</p>
+                    <ul class="mt-2 grid grid-cols-2 gap-1 font-mono text-sm" data-testid="recovery-codes">
+                        {codes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                    </ul>
+                </div>
+            })}
+            <PageLoader data=status body=move |st| {
+                if st.enabled {
+                    view! {
+                        <p class="text-stone-700" data-testid="two-factor-state">
+                            {format!("On. {} recovery codes left.", st.recovery_left)}
+                        </p>
+                        <form class="space-y-2" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                            ev.prevent_default();
+                            disable.dispatch(DisableTwoFactor { code: off_code.get_untracked() });
+                        }>
+                            <Alert message=Signal::derive(move || disable_error.get().and_then(|e| e.form_message())) />
+                            <Field name="off-code" label="A code from your app (or a recovery code) to turn it off" kind=FieldKind::Text value=off_code force=attempted server_error=Signal::derive(move || disable_error.get().and_then(|e| e.field_message("code"))) autocomplete="one-time-code" />
+                            <button type="submit" class="rounded border border-red-300 px-3 py-2 text-sm text-red-800 hover:bg-red-50">"Turn off"</button>
+                        </form>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p class="text-stone-700" data-testid="two-factor-state">
+                            {if st.required { "Off — and required for you here. Set it up to continue." } else { "Off. Add a code from an authenticator app to your password." }}
+                        </p>
+                        <Show when=move || setup.get().is_none()>
+                            <button type="button" class="rounded bg-emerald-700 px-4 py-2 text-sm font-semibold text-white hover:bg-emerald-800"
+                                on:click=move |_| { start.dispatch(StartTwoFactor {}); }>
+                                "Set up two-factor sign-in"
+                            </button>
+                        </Show>
+                        <Alert message=error_of(start) />
+                        {move || setup.get().map(|s| view! {
+                            <div class="space-y-3 rounded-lg border border-stone-200 bg-white p-4">
+                                <p class="text-sm">"Scan this with your authenticator app (or type the key), then enter the code it shows."</p>
+                                <div class="h-48 w-48" inner_html=s.qr_svg.clone() data-testid="totp-qr"></div>
+                                <p class="break-all font-mono text-sm" data-testid="totp-secret">{s.secret.clone()}</p>
+                                <form class="space-y-2" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                                    ev.prevent_default();
+                                    attempted.set(true);
+                                    confirm.dispatch(ConfirmTwoFactor { code: code.get_untracked() });
+                                }>
+                                    <Alert message=Signal::derive(move || confirm_error.get().and_then(|e| e.form_message())) />
+                                    <Field name="code" label="Code from the app" kind=FieldKind::Text value=code force=attempted server_error=Signal::derive(move || confirm_error.get().and_then(|e| e.field_message("code"))) autocomplete="one-time-code" />
+                                    <button type="submit" class="rounded bg-emerald-700 px-4 py-2 text-sm font-semibold text-white">"Turn on"</button>
+                                </form>
+                            </div>
+                        })}
+                    }.into_any()
+                }
+            } />
         </section>
     }
 }

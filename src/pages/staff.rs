@@ -2,16 +2,28 @@ use leptos::prelude::*;
 
 use crate::api::billing::AdvanceSandboxClock;
 use crate::api::dashboard::get_staff_summary;
+use crate::api::two_factor::get_two_factor;
 use crate::components::{LoadStyle, PageLoader};
 use crate::domain::plural;
 use crate::pages::dashboard::AppHeader;
 use crate::pages::not_found::NotFound;
+use crate::pages::settings::TwoFactorPanel;
 
 /// Where a staff account without a customer workspace lands after login.
 #[component]
 pub fn StaffHome() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_staff_summary());
+    let two_factor = Resource::new(|| (), |_| get_two_factor());
     view! {
+        // Staff on an https deployment must set up two-factor sign-in before anything else.
+        <PageLoader data=two_factor body=|st| (st.required && !st.enabled).then(|| view! {
+            <AppHeader subtitle="Staff" />
+            <main class="mx-auto max-w-5xl px-4 py-8">
+                <h1 class="text-2xl font-bold">"Set up two-factor sign-in"</h1>
+                <p class="mt-2 text-stone-700">"Staff sign in with a second factor here. Set it up to open the admin panel."</p>
+                <TwoFactorPanel />
+            </main>
+        }) />
         <PageLoader
             data
             login="/staff"
@@ -26,6 +38,7 @@ pub fn StaffHome() -> impl IntoView {
                             </p>
                             <p class="mt-2"><a href="/admin" class="text-emerald-800 underline" data-testid="admin-link">"Find a tenant, suspend or resume it"</a></p>
                             <SandboxClock />
+                            <div class="mt-8"><TwoFactorPanel /></div>
                         </main>
                     }
         />

@@ -49,6 +49,7 @@ pub async fn staff_actor(state: &AppState) -> Result<crate::server::db::audit::A
         &state.pool,
         crate::domain::UserId(auth.user_id),
         auth.sid,
+        crate::server::services::two_factor::staff_must(state),
     )
     .await
     .map_err(internal)?

@@ -23,3 +23,4 @@ mod security;
 mod stripe_client;
 mod sweep;
 mod team;
+mod two_factor;

@@ -78,11 +78,16 @@ impl TenantCtx {
 pub struct Admission {
     ctx: TenantCtx,
     suspension: Option<String>,
+    needs_2fa: bool,
 }
 
 impl Admission {
     pub fn ctx(&self) -> TenantCtx {
         self.ctx
+    }
+    /// The workspace requires two-factor sign-in and this member has not set it up.
+    pub fn needs_2fa(&self) -> bool {
+        self.needs_2fa
     }
     /// The category of the tenant's oldest open suspension.
     pub fn suspension(&self) -> Option<&str> {
@@ -103,14 +108,18 @@ pub async fn admit(
     let Some(tenant) = auth.tenant_id else {
         return Ok(None);
     };
-    let row: Option<(String, bool, bool, Option<String>)> = sqlx::query_as(
+    let row: Option<(String, bool, bool, Option<String>, bool)> = sqlx::query_as(
         "SELECT m.role, u.email_verified_at IS NOT NULL,
                 us.last_seen_at < now() - interval '5 minutes',
                 (SELECT s.category FROM suspensions s
                   WHERE s.tenant_id = m.tenant_id AND s.lifted_at IS NULL
-                  ORDER BY s.created_at LIMIT 1)
+                  ORDER BY s.created_at LIMIT 1),
+                t.require_2fa AND NOT EXISTS (SELECT 1 FROM user_totp ut
+                                               WHERE ut.user_id = m.user_id
+                                                 AND ut.confirmed_at IS NOT NULL)
            FROM memberships m
            JOIN users u ON u.id = m.user_id
+           JOIN tenants t ON t.id = m.tenant_id
            JOIN user_sessions us ON us.id = $3 AND us.user_id = m.user_id
           WHERE m.user_id = $1 AND m.tenant_id = $2",
     )
@@ -120,7 +129,7 @@ pub async fn admit(
     .fetch_optional(db.pool())
     .await
     .context("admitting the member")?;
-    let Some((role, email_verified, stale, suspension)) = row else {
+    let Some((role, email_verified, stale, suspension, needs_2fa)) = row else {
         return Ok(None);
     };
     session.keep_alive(auth).await?;
@@ -148,6 +157,7 @@ pub async fn admit(
             email_verified,
         },
         suspension,
+        needs_2fa,
     }))
 }
 

@@ -9,6 +9,9 @@ use crate::domain::{TenantId, UserId};
 
 const AUTH_KEY: &str = "auth";
 const SIGNUP_SENT_KEY: &str = "signup_sent";
+const PENDING_2FA_KEY: &str = "pending_2fa";
+/// How long the password step of a two-factor sign-in waits for its code.
+const PENDING_2FA_SECS: i64 = 300;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct SessionAuth {
@@ -26,6 +29,14 @@ pub struct SessionAuth {
     /// session from before the registry reads nil: no row, so it is over.
     #[serde(default)]
     pub sid: Uuid,
+}
+
+/// A sign-in whose password was right, waiting for the second factor (not signed in yet).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct PendingTwoFactor {
+    pub user_id: Uuid,
+    pub tenant_id: Option<Uuid>,
+    pub at: i64,
 }
 
 /// What a visitor's browser remembers about the signup it just sent: the address (for "we
@@ -111,6 +122,43 @@ impl TypedSession {
             .get::<SignupSent>(SIGNUP_SENT_KEY)
             .await
             .context("reading the signup")
+    }
+
+    /// Remembers that the password was right; the code comes next (within five minutes).
+    pub async fn set_pending_2fa(
+        &self,
+        user: UserId,
+        tenant: Option<TenantId>,
+    ) -> anyhow::Result<()> {
+        let pending = PendingTwoFactor {
+            user_id: user.0,
+            tenant_id: tenant.map(|t| t.0),
+            at: chrono::Utc::now().timestamp(),
+        };
+        self.0
+            .insert(PENDING_2FA_KEY, pending)
+            .await
+            .context("storing the pending sign-in")
+    }
+
+    /// The sign-in waiting for its code, if it has not timed out.
+    pub async fn pending_2fa(&self) -> anyhow::Result<Option<PendingTwoFactor>> {
+        let pending = self
+            .0
+            .get::<PendingTwoFactor>(PENDING_2FA_KEY)
+            .await
+            .context("reading the pending sign-in")?;
+        let now = chrono::Utc::now().timestamp();
+        Ok(pending.filter(|p| now - p.at <= PENDING_2FA_SECS))
+    }
+
+    /// Forgets the pending sign-in (done, or abandoned).
+    pub async fn clear_pending_2fa(&self) -> anyhow::Result<()> {
+        self.0
+            .remove::<PendingTwoFactor>(PENDING_2FA_KEY)
+            .await
+            .context("clearing the pending sign-in")
+            .map(drop)
     }
 
     /// Switches the signed-in user to another of their workspaces (the caller checked the

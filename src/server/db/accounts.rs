@@ -105,16 +105,25 @@ pub async fn find_login(pool: &PgPool, email: &EmailAddress) -> super::Result<Op
     }))
 }
 
-/// The user's email if the user is staff and the session `sid` is still theirs; `None` for
-/// anyone else (no such user, or a session ended elsewhere).
-pub async fn staff_email(pool: &PgPool, user: UserId, sid: Uuid) -> super::Result<Option<String>> {
+/// The user's email if the user is staff and the session `sid` is still theirs, and, when
+/// `needs_2fa` (an https deployment), staff have two-factor sign-in on; `None` for anyone
+/// else (no such user, a session ended elsewhere, staff still to set up 2FA).
+pub async fn staff_email(
+    pool: &PgPool,
+    user: UserId,
+    sid: Uuid,
+    needs_2fa: bool,
+) -> super::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT u.email FROM users u
            JOIN user_sessions s ON s.id = $2 AND s.user_id = u.id
-          WHERE u.id = $1 AND u.is_staff",
+          WHERE u.id = $1 AND u.is_staff
+            AND (NOT $3 OR EXISTS (SELECT 1 FROM user_totp t
+                                    WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL))",
     )
     .bind(user.0)
     .bind(sid)
+    .bind(needs_2fa)
     .fetch_optional(pool)
     .await
     .context("loading staff user")

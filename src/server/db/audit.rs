@@ -206,6 +206,7 @@ actions! {
         Leave => "team.leave",
         Transfer => "team.transfer",
         CreateWorkspace => "team.create_workspace",
+        Require2fa => "team.require_2fa",
     }
 }
 

@@ -62,12 +62,13 @@ pub async fn advance_step(
     user: UserId,
     step: i64,
 ) -> super::Result<bool> {
-    let done = sqlx::query("UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2")
-        .bind(user.0)
-        .bind(step)
-        .execute(exec)
-        .await
-        .context("recording a TOTP step")?;
+    let done =
+        sqlx::query("UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2")
+            .bind(user.0)
+            .bind(step)
+            .execute(exec)
+            .await
+            .context("recording a TOTP step")?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -155,4 +156,25 @@ pub async fn set_required(conn: &mut PgConnection, ctx: &TenantCtx, on: bool) ->
         .await
         .context("setting the workspace's 2FA rule")
         .map(drop)
+}
+
+/// Whether the user must have two-factor sign-in: staff when `staff_must` (an https
+/// deployment), or anyone whose current workspace requires it.
+pub async fn required_for(
+    pool: &PgPool,
+    user: UserId,
+    tenant: Option<crate::domain::TenantId>,
+    staff_must: bool,
+) -> super::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT (u.is_staff AND $3)
+                OR coalesce((SELECT t.require_2fa FROM tenants t WHERE t.id = $2), false)
+           FROM users u WHERE u.id = $1",
+    )
+    .bind(user.0)
+    .bind(tenant.map(|t| t.0))
+    .bind(staff_must)
+    .fetch_one(pool)
+    .await
+    .context("checking whether 2FA is required")
 }

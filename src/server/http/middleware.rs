@@ -260,7 +260,8 @@ async fn staff_only(state: &AppState, path: &str, user: Option<SessionAuth>) -> 
     let staff = match user {
         Some(auth) => {
             let user = crate::domain::UserId(auth.user_id);
-            crate::server::db::accounts::staff_email(&state.pool, user, auth.sid)
+            let must = crate::server::services::two_factor::staff_must(state);
+            crate::server::db::accounts::staff_email(&state.pool, user, auth.sid, must)
                 .await
                 .ok()
                 .flatten()
@@ -340,6 +341,9 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
         if let Some(refused) = role_refusal(path, &admission) {
             return Err(refused);
         }
+        if admission.needs_2fa() && !two_factor_setup(path) {
+            return Err(two_factor_first(path));
+        }
         req.extensions_mut().insert(admission);
         return Ok(());
     };
@@ -410,12 +414,38 @@ fn role_refusal(path: &str, admission: &guard::Admission) -> Option<Response> {
         None => crate::permissions::Need::Read.refusal(),
     };
     let body = serde_json::to_string(&AppError::Forbidden(refusal.into())).unwrap_or_default();
-    Some((
-        StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
     )
-        .into_response())
+}
+
+/// Where a member of a workspace that requires two-factor sign-in may go before setting it
+/// up: the security page and their own account's functions.
+fn two_factor_setup(path: &str) -> bool {
+    under(path, "/settings/security") || under(path, "/api/account")
+}
+
+const TWO_FACTOR_FIRST: &str = "This workspace requires two-factor sign-in: turn it on in \
+    Settings → Security first.";
+
+/// A page goes to the security page; a function call gets 403 saying why.
+fn two_factor_first(path: &str) -> Response {
+    if path.starts_with("/api/") || routes::AREA_ENDPOINTS.contains(&path) {
+        let body = serde_json::to_string(&AppError::Forbidden(TWO_FACTOR_FIRST.into()))
+            .unwrap_or_default();
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
+    }
+    Redirect::to("/settings/security?required=2fa").into_response()
 }
 
 fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {

@@ -13,6 +13,7 @@ use crate::domain::UserId;
 use crate::server::auth::TypedSession;
 use crate::server::db;
 use crate::server::providers::mail::MailTransport;
+use crate::server::services::two_factor::staff_must;
 use crate::server::state::AppState;
 
 const SHOWN: i64 = 200;
@@ -23,7 +24,14 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     }
     let staff = match TypedSession(session).auth().await.ok().flatten() {
         Some(auth) => {
-            match db::accounts::staff_email(&state.pool, UserId(auth.user_id), auth.sid).await {
+            match db::accounts::staff_email(
+                &state.pool,
+                UserId(auth.user_id),
+                auth.sid,
+                staff_must(&state),
+            )
+            .await
+            {
                 Ok(email) => email.is_some(),
                 Err(e) => {
                     tracing::error!(

@@ -40,9 +40,11 @@ pub async fn view(state: &AppState, ctx: &TenantCtx) -> Result<TeamView, Account
     let members = db::team::members(&mut tx, ctx).await?;
     let invitations = db::team::invitations(&mut tx, ctx).await?;
     let workspace = db::tenants::name(&mut tx, ctx).await?;
+    let require_2fa = db::two_factor::required(&mut tx, ctx).await?;
     end_read(tx);
     Ok(TeamView {
         workspace,
+        require_2fa,
         role: ctx.role(),
         members: members
             .into_iter()

@@ -44,8 +44,13 @@ fn matching_step(totp: &TOTP, code: &str, now: u64) -> Option<u64> {
         return None;
     }
     let current = now / STEP_SECS;
-    (current.saturating_sub(SKEW)..=current + SKEW)
-        .find(|step| bool::from(totp.generate(step * STEP_SECS).as_bytes().ct_eq(code.as_bytes())))
+    (current.saturating_sub(SKEW)..=current + SKEW).find(|step| {
+        bool::from(
+            totp.generate(step * STEP_SECS)
+                .as_bytes()
+                .ct_eq(code.as_bytes()),
+        )
+    })
 }
 
 fn now_secs() -> u64 {
@@ -99,27 +104,67 @@ fn recovery_hash(state: &AppState, user: UserId, code: &str) -> anyhow::Result<[
         .collect();
     let mut data = user.0.as_bytes().to_vec();
     data.extend_from_slice(normalised.as_bytes());
-    state.settings.secret_key.keyed_hash(RECOVERY_PURPOSE, &data)
+    state
+        .settings
+        .secret_key
+        .keyed_hash(RECOVERY_PURPOSE, &data)
 }
 
 /// A recovery code: ten characters from a–z and 2–7 (50 bits), shown as `abcde-fghij`.
 fn new_recovery_code() -> String {
     let bytes = crypto::random_bytes(10);
     let alphabet = b"abcdefghijklmnopqrstuvwxyz234567";
-    let chars: String = bytes.iter().map(|b| alphabet[(*b & 31) as usize] as char).collect();
+    let chars: String = bytes
+        .iter()
+        .map(|b| alphabet[(*b & 31) as usize] as char)
+        .collect();
     format!("{}-{}", &chars[..5], &chars[5..])
+}
+
+/// Staff must sign in with a second factor wherever the app is served over https.
+pub fn staff_must(state: &AppState) -> bool {
+    state.settings.server.public_url.starts_with("https://")
 }
 
 pub async fn status(
     state: &AppState,
     user: UserId,
-    required: bool,
+    tenant: Option<crate::domain::TenantId>,
 ) -> Result<TwoFactorStatus, AccountError> {
     Ok(TwoFactorStatus {
         enabled: db::two_factor::enabled(&state.pool, user).await?,
         recovery_left: db::two_factor::recovery_left(&state.pool, user).await?,
-        required,
+        required: db::two_factor::required_for(&state.pool, user, tenant, staff_must(state))
+            .await?,
     })
+}
+
+/// An owner requires (or stops requiring) two-factor sign-in of the whole workspace; only
+/// with it on for themselves, so they do not lock themselves out.
+pub async fn set_workspace_rule(
+    state: &AppState,
+    ctx: &crate::server::auth::TenantCtx,
+    on: bool,
+    actor: &Actor,
+) -> Result<(), AccountError> {
+    if on && !db::two_factor::enabled(&state.pool, ctx.user_id()).await? {
+        return Err(AccountError::Refused(
+            "Turn on two-factor sign-in for yourself first (Settings → Security).".into(),
+        ));
+    }
+    let mut tx = ctx.begin(state).await?;
+    db::two_factor::set_required(&mut tx, ctx, on).await?;
+    db::audit::team(
+        &mut *tx,
+        actor,
+        ctx.tenant_id(),
+        crate::server::db::audit::TeamAction::Require2fa,
+        &format!("tenant:{}", ctx.tenant_id().0),
+        Change::after(serde_json::json!({ "require_2fa": on })),
+    )
+    .await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(())
 }
 
 /// Starts enrolling: a new secret (replacing an unconfirmed one), its QR code and text form.
@@ -201,7 +246,12 @@ async fn verify(
         }
         return Err(wrong_code());
     }
-    let looks_like_recovery = code.trim().chars().filter(char::is_ascii_alphanumeric).count() == 10;
+    let looks_like_recovery = code
+        .trim()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .count()
+        == 10;
     if confirmed && looks_like_recovery {
         let hash = recovery_hash(state, user, code)?;
         if db::two_factor::use_recovery(&state.pool, user, &hash).await? {
@@ -221,8 +271,16 @@ pub async fn confirm(
 ) -> Result<Vec<String>, AccountError> {
     match db::two_factor::get(&state.pool, user).await? {
         Some(row) if !row.confirmed => {}
-        Some(_) => return Err(AccountError::Refused("Two-factor sign-in is already on.".into())),
-        None => return Err(AccountError::Refused("Start by scanning the QR code.".into())),
+        Some(_) => {
+            return Err(AccountError::Refused(
+                "Two-factor sign-in is already on.".into(),
+            ));
+        }
+        None => {
+            return Err(AccountError::Refused(
+                "Start by scanning the QR code.".into(),
+            ));
+        }
     }
     check(state, user, code, ip, false).await?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
@@ -301,8 +359,16 @@ mod tests {
         // 59 s → 94287082 (8 digits): its last six.
         assert_eq!(t.generate(59), "287082");
         assert_eq!(matching_step(&t, "287082", 59), Some(1));
-        assert_eq!(matching_step(&t, "287 082", 59 + 30), Some(1), "one step late is fine");
-        assert_eq!(matching_step(&t, "287082", 59 + 90), None, "three steps late is not");
+        assert_eq!(
+            matching_step(&t, "287 082", 59 + 30),
+            Some(1),
+            "one step late is fine"
+        );
+        assert_eq!(
+            matching_step(&t, "287082", 59 + 90),
+            None,
+            "three steps late is not"
+        );
         assert_eq!(matching_step(&t, "28708", 59), None);
         assert_eq!(matching_step(&t, "abcdef", 59), None);
     }
@@ -315,14 +381,20 @@ mod tests {
             "otpauth://totp/InboxGrove:jane%2Bx%40acme.io?secret=ABC234&issuer=InboxGrove&algorithm=SHA1&digits=6&period=30"
         );
         let svg = qr_svg(&url).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("<path d=\"M"), "{svg}");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<path d=\"M"),
+            "{svg}"
+        );
     }
 
     #[test]
     fn recovery_codes_are_ten_base32_characters_and_differ() {
         let a = new_recovery_code();
         assert_eq!(a.len(), 11);
-        assert!(a.chars().all(|c| c == '-' || c.is_ascii_lowercase() || ('2'..='7').contains(&c)));
+        assert!(
+            a.chars()
+                .all(|c| c == '-' || c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+        );
         assert_ne!(a, new_recovery_code());
     }
 }
