@@ -92,6 +92,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/account/end_session", Read),
     ("/api/account/end_other_sessions", Read),
     ("/api/account/change_password", Read),
+    ("/api/account/change_email", Read),
     ("/api/account/resend_verification", Read),
     ("/api/account/switch_workspace", Read),
     ("/api/account/create_workspace", Read),

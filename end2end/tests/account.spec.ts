@@ -1,5 +1,5 @@
 import { test, expect, Page, Browser } from '@playwright/test';
-import { confirmEmail } from './support';
+import { confirmEmail, totpCode } from './support';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
 const NEW_PASSWORD = 'Another-Long-Passphrase-7';
@@ -160,4 +160,29 @@ test('invite a second person who joins read-only, and the owner sees them in the
   await owner.reload();
   await hydrated(owner);
   await expect(owner.getByTestId('member').filter({ hasText: invitee })).toContainText('Member');
+});
+
+test('enable 2FA, sign out, and sign in again with a code from the app', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await confirmEmail(page);
+  await page.goto('/settings/security');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+  await expect(page.getByTestId('totp-qr').locator('svg')).toBeVisible();
+  const secret = (await page.getByTestId('totp-secret').innerText()).trim();
+  await page.getByLabel('Code from the app').fill(totpCode(secret, -1));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+  await expect(page.getByTestId('two-factor-state')).toContainText('On. 10 recovery codes left.');
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await logIn(page, email, PASSWORD);
+  await expect(page).toHaveURL(/\/login\/code/);
+  await hydrated(page);
+  await page.getByLabel('Code').fill(totpCode(secret));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId('tenant-name')).toHaveText('Account Co');
 });

@@ -1,3 +1,4 @@
+import { createHmac } from 'crypto';
 import { expect, Page } from '@playwright/test';
 
 /**
@@ -19,4 +20,23 @@ export async function confirmEmail(page: Page) {
   await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
   await page.getByRole('button', { name: 'Confirm my email' }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+
+/** The current TOTP code (RFC 6238, SHA-1, 6 digits, 30 s) for a base32 secret. */
+export function totpCode(secretBase32: string, offsetSteps = 0): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secretBase32.replace(/=+$/, '')) {
+    bits += alphabet.indexOf(c.toUpperCase()).toString(2).padStart(5, '0');
+  }
+  const bytes: number[] = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const step = Math.floor(Date.now() / 1000 / 30) + offsetSteps;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', Buffer.from(bytes)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  const value = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
+  return (value % 1_000_000).toString().padStart(6, '0');
 }

@@ -108,3 +108,15 @@ pub async fn create_workspace(company: String) -> Result<(), AppError> {
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
+
+/// Asks to change the account's email (the current password required): the new address gets
+/// a link, and the change happens when it is opened. Returns the new address.
+#[server(prefix = "/api", endpoint = "account/change_email")]
+pub async fn change_email(email: String, current: String) -> Result<String, AppError> {
+    use crate::server::{fn_context as s, services::accounts};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let ip = s::client_ip().await?;
+    let new = accounts::request_email_change(&state, &ctx, &email, &current, ip).await?;
+    Ok(new.as_str().to_string())
+}

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use server_fn::ServerFn;
 
 use crate::api::account::{
-    ChangePassword, CreateWorkspace, EndOtherSessions, EndSession, SwitchWorkspace, get_sessions,
+    ChangeEmail, ChangePassword, CreateWorkspace, EndOtherSessions, EndSession, SwitchWorkspace,
+    get_sessions,
 };
 use crate::api::team::{
     ChangeRole, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation, TransferOwnership,
@@ -61,6 +62,7 @@ pub fn SecuritySettings() -> impl IntoView {
             </section>
             <TwoFactorPanel />
             <PasswordForm change />
+            <EmailForm />
         </main>
     }
 }
@@ -510,6 +512,52 @@ pub fn TwoFactorPanel() -> impl IntoView {
                     }.into_any()
                 }
             } />
+        </section>
+    }
+}
+
+/// Changing the email: the new address is confirmed by a link before it takes effect.
+#[component]
+fn EmailForm() -> impl IntoView {
+    let change = ServerAction::<ChangeEmail>::new();
+    let email = RwSignal::new(String::new());
+    let current = RwSignal::new(String::new());
+    let attempted = RwSignal::new(false);
+    let error = Signal::derive(move || change.value().get().and_then(|r| r.err()));
+    let sent = Signal::derive(move || change.value().get().and_then(|r| r.ok()));
+    Effect::new(move |_| {
+        if change.value().get().is_some() {
+            current.set(String::new());
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        attempted.set(true);
+        if EmailAddress::parse(&email.get_untracked()).is_ok()
+            && required_rule(&current.get_untracked()).is_none()
+        {
+            change.dispatch(ChangeEmail {
+                email: email.get_untracked(),
+                current: current.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section aria-labelledby="email-h" class="max-w-md space-y-3">
+            <h2 id="email-h" class="text-lg font-semibold">"Change your email"</h2>
+            <form method="post" action=ChangeEmail::url() on:submit=on_submit class="space-y-3" novalidate>
+                <Alert message=Signal::derive(move || error.get().and_then(|e| e.form_message())) />
+                {move || sent.get().map(|to| view! {
+                    <p role="status" class="rounded border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                        {format!("We sent a link to {to}. Your email changes when you open it.")}
+                    </p>
+                })}
+                <Field name="new-email" label="New email" kind=FieldKind::Email value=email validate=|s: &str| EmailAddress::parse(s).err() force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("email"))) autocomplete="email" />
+                <Field name="email-current" label="Your password" kind=FieldKind::CurrentPassword value=current validate=required_rule force=attempted server_error=Signal::derive(move || error.get().and_then(|e| e.field_message("current"))) autocomplete="current-password" />
+                <button type="submit" class="rounded border border-stone-300 px-4 py-2 text-sm font-semibold hover:bg-stone-100" disabled=move || change.pending().get()>
+                    "Send the confirmation link"
+                </button>
+            </form>
         </section>
     }
 }

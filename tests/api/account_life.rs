@@ -623,3 +623,82 @@ async fn a_staff_session_ended_elsewhere_no_longer_opens_the_admin(pool: PgPool)
         404
     );
 }
+
+#[sqlx::test]
+async fn a_new_email_takes_effect_only_once_its_link_is_opened(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.signup(&Signup::valid("jane@acme.io")).await;
+    app.signup_with(&browser(), &Signup::valid("taken@acme.io"))
+        .await;
+    let change = |email: &'static str, current: &'static str| {
+        let app = &app;
+        async move {
+            post(
+                app,
+                &app.client,
+                "/api/account/change_email",
+                &[("email", email), ("current", current)],
+            )
+            .await
+        }
+    };
+    let res = change("new@acme.io", "wrong-password").await;
+    assert_eq!(res.status(), 422);
+    assert!(form_error(&json(res).await, "current").is_some());
+    assert_eq!(change("taken@acme.io", PASSWORD).await.status(), 409);
+    assert_eq!(change("jane@acme.io", PASSWORD).await.status(), 422);
+
+    let since = chrono::Utc::now();
+    assert_eq!(
+        change("New@Acme.io", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let token = app
+        .mailed_token("new@acme.io", "email-change:", since)
+        .await
+        .unwrap();
+    // Nothing changed yet.
+    assert!(
+        app.login_with(&browser(), "jane@acme.io", PASSWORD)
+            .await
+            .status()
+            .is_success()
+    );
+
+    assert!(
+        app.verify_with(&browser(), &token)
+            .await
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        app.login_with(&browser(), "jane@acme.io", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert!(
+        app.login_with(&browser(), "new@acme.io", PASSWORD)
+            .await
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        app.verify_with(&browser(), &token).await.status(),
+        422,
+        "single use"
+    );
+    let notice: i64 = app
+        .scalar("SELECT count(*) FROM mail_outbox WHERE to_addr = 'jane@acme.io' AND subject = 'Your InboxGrove email was changed'")
+        .await;
+    let mut tries = 0;
+    let mut seen = notice;
+    while seen == 0 && tries < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = app
+            .scalar("SELECT count(*) FROM mail_outbox WHERE to_addr = 'jane@acme.io' AND subject = 'Your InboxGrove email was changed'")
+            .await;
+        tries += 1;
+    }
+    assert_eq!(seen, 1, "the old address is told");
+}

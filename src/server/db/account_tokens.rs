@@ -11,6 +11,8 @@ use crate::domain::UserId;
 pub enum Purpose {
     VerifyEmail,
     ResetPassword,
+    /// Confirms a new address; `email` is the new one.
+    ChangeEmail,
 }
 
 impl Purpose {
@@ -18,6 +20,7 @@ impl Purpose {
         match self {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::ChangeEmail => "change_email",
         }
     }
 }

@@ -276,3 +276,19 @@ pub async fn is_verified(pool: &PgPool, user: UserId) -> super::Result<bool> {
         .await
         .context("checking verification")
 }
+
+/// Replaces the user's email with a newly confirmed one. A unique violation
+/// ([`Constraint::UsersEmail`](super::Constraint::UsersEmail)) when another account took it.
+pub async fn set_email(
+    exec: impl sqlx::PgExecutor<'_>,
+    user: UserId,
+    email: &str,
+) -> super::Result<()> {
+    sqlx::query("UPDATE users SET email = $2, email_verified_at = now() WHERE id = $1")
+        .bind(user.0)
+        .bind(email)
+        .execute(exec)
+        .await
+        .context("changing an email")
+        .map(drop)
+}

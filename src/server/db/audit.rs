@@ -187,6 +187,7 @@ actions! {
         Login => "account.login",
         Logout => "account.logout",
         VerifyEmail => "account.verify_email",
+        EmailChange => "account.email_change",
         PasswordReset => "account.password_reset",
         PasswordChange => "account.password_change",
         SessionEnd => "account.session_end",

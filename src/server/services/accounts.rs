@@ -433,25 +433,65 @@ pub async fn verify_email(
 ) -> Result<SignedIn, AccountError> {
     let hash = crypto::token_hash(token);
     let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
-    let Some((user, email)) =
+    let (user, email, action, old) = if let Some((user, email)) =
         db::account_tokens::consume(&mut *tx, &hash, Purpose::VerifyEmail).await?
-    else {
+    {
+        if !db::accounts::mark_verified(&mut *tx, user, &email).await? {
+            return Err(AccountError::Expired);
+        }
+        (user, email, AccountAction::VerifyEmail, None)
+    } else if let Some((user, email)) =
+        db::account_tokens::consume(&mut *tx, &hash, Purpose::ChangeEmail).await?
+    {
+        let old = db::accounts::user_email(&state.pool, user).await?;
+        db::accounts::set_email(&mut *tx, user, &email)
+            .await
+            .map_err(|e| {
+                if e.violated(&Constraint::UsersEmail) {
+                    AccountError::Conflict(FieldError::new(
+                        "token",
+                        "Another account uses this address now, so it cannot be yours too.",
+                    ))
+                } else {
+                    AccountError::Unexpected(e.into())
+                }
+            })?;
+        (user, email, AccountAction::EmailChange, Some(old))
+    } else {
         return Err(AccountError::Expired);
     };
-    if !db::accounts::mark_verified(&mut *tx, user, &email).await? {
-        return Err(AccountError::Expired);
-    }
     tx.commit().await.map_err(anyhow::Error::from)?;
     let tenant = db::accounts::first_tenant(&state.pool, user).await?;
     db::audit::account(
         &state.pool,
         &Actor::user(user.0, &email, origin),
         tenant,
-        AccountAction::VerifyEmail,
+        action,
         user,
-        Change::after(serde_json::json!({ "email": email })),
+        match &old {
+            Some(old) => Change::from_to(
+                serde_json::json!({ "email": old }),
+                serde_json::json!({ "email": email }),
+            ),
+            None => Change::after(serde_json::json!({ "email": email })),
+        },
     )
     .await?;
+    if let Some(Ok(old)) = old.as_deref().map(EmailAddress::parse) {
+        send_later(
+            state,
+            OutgoingMail {
+                to: old,
+                subject: "Your InboxGrove email was changed".into(),
+                body: format!(
+                    "The email of your InboxGrove account is now {email}: you sign in with it \
+                     from now on.\n\nIf this was not you, reply to this message at once.\n"
+                ),
+                tenant_id: tenant,
+                idempotency_key: None,
+            },
+        );
+    }
     Ok(SignedIn {
         user_id: user,
         tenant_id: tenant,
@@ -478,6 +518,83 @@ pub async fn resend_verification(state: &AppState, ctx: &TenantCtx) -> Result<()
         .await
         .map_err(anyhow::Error::from)?;
     Ok(())
+}
+
+/// Asks to change the account's email: the current password is required (a wrong one counts
+/// as a failed login), and the new address gets a link; only opening it makes the change.
+pub async fn request_email_change(
+    state: &AppState,
+    ctx: &TenantCtx,
+    raw_email: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<EmailAddress, AccountError> {
+    let new = EmailAddress::parse(raw_email)
+        .map_err(|m| AccountError::Invalid(vec![FieldError::new("email", m)]))?;
+    let user = ctx.user_id();
+    let (current, hash) = db::accounts::credentials(&state.pool, user).await?;
+    if new.as_str() == current {
+        return Err(AccountError::Invalid(vec![FieldError::new(
+            "email",
+            "That is already your email.",
+        )]));
+    }
+    let (attempt, gate) = enter(state, Kind::Login, ip, &current).await?;
+    let result = match gate {
+        Gate::Wait(secs) => Err(AccountError::Throttled(secs)),
+        Gate::Open | Gate::CodeRequired => {
+            if state.passwords.verify(password, Some(hash)).await? {
+                Ok(())
+            } else {
+                Err(AccountError::Invalid(vec![FieldError::new(
+                    "current",
+                    "That is not your current password.",
+                )]))
+            }
+        }
+    };
+    let outcome = match &result {
+        Ok(()) => Outcome::Succeeded,
+        Err(AccountError::Invalid(_)) => Outcome::Failed,
+        Err(_) => Outcome::NotCounted,
+    };
+    leave(state, &attempt, outcome).await?;
+    result?;
+    if db::accounts::find_login(&state.pool, &new).await?.is_some() {
+        return Err(AccountError::Conflict(FieldError::new(
+            "email",
+            "Another account uses this address.",
+        )));
+    }
+    let token = crypto::url_token();
+    let token_hash = crypto::token_hash(&token);
+    db::account_tokens::issue(
+        &state.pool,
+        &token_hash,
+        user,
+        Purpose::ChangeEmail,
+        new.as_str(),
+        VERIFY_TTL_SECS,
+    )
+    .await?;
+    crate::server::services::outbox::send(
+        state,
+        &OutgoingMail {
+            to: new.clone(),
+            subject: "Confirm your new email for InboxGrove".into(),
+            body: format!(
+                "Open this link to make {} the email of your InboxGrove account:\n\n{}\n\n\
+                 It works once, for 24 hours. Until then your account keeps {current}.\n",
+                new.as_str(),
+                link(state, &format!("/verify-email?token={}", token.as_str())),
+            ),
+            tenant_id: Some(ctx.tenant_id()),
+            idempotency_key: Some(format!("email-change:{}", hex::encode(&token_hash[..12]))),
+        },
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(new)
 }
 
 /// "Forgot password": mails a reset link if the address has an account, and answers the same
