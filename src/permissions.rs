@@ -83,6 +83,9 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/team/leave", Read),
     ("/api/team/transfer", Owner),
     ("/api/team/require_2fa", Owner),
+    // The workspace's data, whole.
+    ("/api/team/export", Owner),
+    ("/settings/export", Owner),
     // Billing.
     ("/api/billing/plan", Billing),
     ("/api/billing/cancel", Billing),

@@ -75,7 +75,7 @@ pub const PAGES: &[Page] = &[
 /// Plain HTTP GET endpoints (not pages) that sit inside a page area. They answer a visitor
 /// with their own 401 rather than the login redirect; the kill switch still covers them as
 /// part of their area.
-pub const AREA_ENDPOINTS: &[&str] = &["/inboxes/export"];
+pub const AREA_ENDPOINTS: &[&str] = &["/inboxes/export", "/settings/export"];
 
 /// Server functions open to a suspended tenant: signing in and out, public data, staff's
 /// own. Every other `/api/` path is a customer request (kill switch, rate limits).

@@ -124,3 +124,17 @@ pub async fn accept_invitation(
     leptos_axum::redirect("/dashboard");
     Ok(())
 }
+
+/// The owner asks for an export of the workspace (inbox credentials only when asked for); a
+/// job builds it and mails the download link. Returns the export's id.
+#[server(prefix = "/api", endpoint = "team/export")]
+pub async fn export_workspace(
+    #[server(default)] include_credentials: bool,
+) -> Result<String, AppError> {
+    use crate::server::{fn_context as s, services::workspace_export};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let actor = s::actor(&ctx).await;
+    let id = workspace_export::request(&state, &ctx, include_credentials, &actor).await?;
+    Ok(id.to_string())
+}

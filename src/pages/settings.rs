@@ -9,8 +9,8 @@ use crate::api::account::{
     get_sessions,
 };
 use crate::api::team::{
-    ChangeRole, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation, TransferOwnership,
-    get_team,
+    ChangeRole, ExportWorkspace, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation,
+    TransferOwnership, get_team,
 };
 use crate::api::two_factor::{
     ConfirmTwoFactor, DisableTwoFactor, RequireTwoFactor, StartTwoFactor, get_two_factor,
@@ -233,6 +233,7 @@ pub fn TeamSettings() -> impl IntoView {
                     </button>
                 </ActionForm>
             </section>
+            <ExportSection />
             <Workspaces />
         </main>
     }
@@ -558,6 +559,33 @@ fn EmailForm() -> impl IntoView {
                     "Send the confirmation link"
                 </button>
             </form>
+        </section>
+    }
+}
+
+/// "Take your data out" (owners): a job builds the archive and mails the link.
+#[component]
+fn ExportSection() -> impl IntoView {
+    let export = ServerAction::<ExportWorkspace>::new();
+    let credentials = RwSignal::new(false);
+    let done = Signal::derive(move || matches!(export.value().get(), Some(Ok(_))));
+    view! {
+        <section aria-labelledby="export-h" class="max-w-xl space-y-3">
+            <h2 id="export-h" class="text-lg font-semibold">"Export the workspace"</h2>
+            <p class="text-sm text-stone-600">"One zip file: the workspace, members, domains and their DNS records, inboxes, subscription, invoices, ledger and activity. Owners only; we email you the download link."</p>
+            <label class="flex items-center gap-2 text-sm">
+                <input type="checkbox" data-testid="export-credentials" on:change=move |ev| credentials.set(event_target_checked(&ev)) />
+                "Include the inboxes' passwords (a separate credentials.csv)"
+            </label>
+            <Alert message=error_of(export) />
+            <Show when=move || done.get()>
+                <p role="status" class="text-sm text-emerald-800">"We are building your export and will email you the link in a moment."</p>
+            </Show>
+            <button type="button" data-testid="export" class="rounded border border-stone-300 px-4 py-2 text-sm font-semibold hover:bg-stone-100"
+                disabled=move || export.pending().get()
+                on:click=move |_| { export.dispatch(ExportWorkspace { include_credentials: credentials.get_untracked() }); }>
+                "Export workspace"
+            </button>
         </section>
     }
 }

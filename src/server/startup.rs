@@ -33,6 +33,7 @@ use crate::server::services::accounts;
 use crate::server::services::domains::{health as domain_health, saga};
 use crate::server::services::inboxes::relay;
 use crate::server::services::trial_reminder;
+use crate::server::services::workspace_export;
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -72,6 +73,9 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         )
         .handle(domain_health::CHECK_KIND, |state, job| async move {
             domain_health::run_check(&state, &job.payload()?).await
+        })
+        .handle(workspace_export::EXPORT_KIND, |state, job| async move {
+            workspace_export::run(&state, &job).await
         })
         .handle(relay::PUBLISH_KIND, |state, job| async move {
             relay::run(&state, &job).await
@@ -364,6 +368,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/dev/outbox", get(outbox::list))
         .route("/dev/outbox/signup", get(outbox::signup_message))
         .route("/inboxes/export", get(export::download))
+        .route("/settings/export", get(export::archive))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

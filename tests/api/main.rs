@@ -10,6 +10,7 @@ mod billing;
 mod cloudflare;
 mod domains;
 mod domains_sandbox;
+mod export;
 mod inboxes;
 mod jobs;
 mod kill_switch;

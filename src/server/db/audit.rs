@@ -208,6 +208,8 @@ actions! {
         Transfer => "team.transfer",
         CreateWorkspace => "team.create_workspace",
         Require2fa => "team.require_2fa",
+        Export => "team.export",
+        ExportDownload => "team.export_download",
     }
 }
 

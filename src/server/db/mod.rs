@@ -9,6 +9,7 @@ pub mod billing;
 pub mod delivery;
 pub mod domains;
 pub mod error;
+pub mod exports;
 pub mod inboxes;
 pub mod jobs;
 pub mod login_codes;

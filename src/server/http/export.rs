@@ -86,3 +86,75 @@ pub async fn download(
         Err(e) => error(e.into()),
     }
 }
+
+#[derive(Deserialize)]
+pub struct ArchiveQuery {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// `GET /settings/export?id=…&token=…`: the workspace export a mailed link names, for the
+/// workspace's owner (the door's role table), while the link lives. A visitor is sent to log
+/// in first and comes back here.
+pub async fn archive(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    admitted: Option<Extension<guard::Admission>>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    Query(q): Query<ArchiveQuery>,
+) -> Response {
+    let admitted = admitted.map(|Extension(a)| a);
+    let ctx = match guard::require_tenant(&state, &TypedSession(session), admitted.as_ref()).await {
+        Ok(ctx) => ctx,
+        Err(AppError::Unauthorized) => {
+            let next = uri
+                .path_and_query()
+                .map_or("/settings/export", |pq| pq.as_str());
+            let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+            return axum::response::Redirect::to(&format!("/login?{query}")).into_response();
+        }
+        Err(e) => return error(e),
+    };
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let actor = Actor::user(ctx.user_id().0, "", &Origin::new(Some(ip), ua));
+    match crate::server::services::workspace_export::download(&state, &ctx, &q.id, &q.token, &actor)
+        .await
+    {
+        Ok((name, bytes)) => {
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                .unwrap_or(HeaderValue::from_static("attachment"));
+            (
+                StatusCode::OK,
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/zip"),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let e: AppError = e.into();
+            let message = match &e {
+                AppError::Invalid(_) => "This download link has expired or is not for this workspace. Ask for a new export.".to_string(),
+                other => other.to_string(),
+            };
+            (
+                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                message,
+            )
+                .into_response()
+        }
+    }
+}

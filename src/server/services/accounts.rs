@@ -256,6 +256,7 @@ pub async fn prune_auth_records(state: &AppState) -> anyhow::Result<()> {
     db::auth_failures::prune(&state.pool, oldest).await?;
     db::login_codes::prune(&state.pool).await?;
     db::account_tokens::prune(&state.pool).await?;
+    db::exports::prune(&state.pool).await?;
     Ok(())
 }
 

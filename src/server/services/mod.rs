@@ -13,3 +13,4 @@ pub mod suspensions;
 pub mod team;
 pub mod trial_reminder;
 pub mod two_factor;
+pub mod workspace_export;
