@@ -5,7 +5,7 @@
 //! *do* goes through the server functions below. Plain data, compiled for both halves, so the
 //! pages can hide what a role cannot use.
 //!
-//! - owner: everything, including billing changes, ownership and (later) closing the workspace;
+//! - owner: everything, including billing changes, ownership and closing the workspace;
 //! - admin: everything but billing changes and ownership;
 //! - member: read-only, and no credential reveal or export.
 //!
@@ -86,6 +86,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     // The workspace's data, whole.
     ("/api/team/export", Owner),
     ("/settings/export", Owner),
+    ("/api/team/close", Owner),
     // Billing.
     ("/api/billing/plan", Billing),
     ("/api/billing/cancel", Billing),

@@ -181,3 +181,12 @@ pub async fn get_activity(
         .await
         .map_err(internal)
 }
+
+/// Staff close a tenant (typing its name to confirm): the same durable closure the owner runs.
+#[server(prefix = "/api", endpoint = "admin/tenants/close")]
+pub async fn close_tenant(tenant: String, confirm: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::closure};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    Ok(closure::request_by_staff(&state, tenant_id(&tenant)?, &confirm, &actor).await?)
+}

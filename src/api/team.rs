@@ -138,3 +138,37 @@ pub async fn export_workspace(
     let id = workspace_export::request(&state, &ctx, include_credentials, &actor).await?;
     Ok(id.to_string())
 }
+
+/// The owner closes the workspace, typing its name to confirm. The browser moves to another
+/// of the user's workspaces, or is signed out.
+#[server(prefix = "/api", endpoint = "team/close")]
+pub async fn close_workspace(confirm: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::closure, services::team};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let actor = s::actor(&ctx).await;
+    closure::request(&state, &ctx, &confirm, &actor).await?;
+    let session = s::session().await?;
+    let auth = session
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    let me = team::me(&state, ctx.user_id(), None).await?;
+    let next = me
+        .workspaces
+        .iter()
+        .find(|w| w.id != ctx.tenant_id().0.to_string());
+    match next {
+        Some(w) => {
+            let next = team::member_of(&state, ctx.user_id(), &w.id).await?;
+            session.switch_tenant(auth, next).await.map_err(internal)?;
+            leptos_axum::redirect("/dashboard");
+        }
+        None => {
+            session.sign_out().await.map_err(internal)?;
+            leptos_axum::redirect("/login");
+        }
+    }
+    Ok(())
+}

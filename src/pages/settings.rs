@@ -9,8 +9,8 @@ use crate::api::account::{
     get_sessions,
 };
 use crate::api::team::{
-    ChangeRole, ExportWorkspace, InviteMember, LeaveWorkspace, RemoveMember, RevokeInvitation,
-    TransferOwnership, get_team,
+    ChangeRole, CloseWorkspace, ExportWorkspace, InviteMember, LeaveWorkspace, RemoveMember,
+    RevokeInvitation, TransferOwnership, get_team,
 };
 use crate::api::two_factor::{
     ConfirmTwoFactor, DisableTwoFactor, RequireTwoFactor, StartTwoFactor, get_two_factor,
@@ -235,6 +235,7 @@ pub fn TeamSettings() -> impl IntoView {
             </section>
             <ExportSection />
             <Workspaces />
+            <CloseSection />
         </main>
     }
 }
@@ -586,6 +587,25 @@ fn ExportSection() -> impl IntoView {
                 on:click=move |_| { export.dispatch(ExportWorkspace { include_credentials: credentials.get_untracked() }); }>
                 "Export workspace"
             </button>
+        </section>
+    }
+}
+
+/// Closing the workspace (owners): type its name to confirm.
+#[component]
+fn CloseSection() -> impl IntoView {
+    let close = ServerAction::<CloseWorkspace>::new();
+    view! {
+        <section aria-labelledby="close-h" class="max-w-xl space-y-3 rounded-lg border border-red-200 bg-red-50 p-4">
+            <h2 id="close-h" class="text-lg font-semibold text-red-900">"Close the workspace"</h2>
+            <p class="text-sm text-red-900">"Cancels the subscription, takes every domain and inbox off our relay and deletes them (bought domains are not renewed), removes its people, and keeps only an anonymous record of what happened. Owners only; it cannot be undone."</p>
+            <Alert message=error_of(close) />
+            <ActionForm action=close attr:class="flex flex-col gap-2 sm:flex-row sm:items-end">
+                <label class="flex-1 text-sm">"Type the workspace's name to confirm"
+                    <input type="text" name="confirm" required autocomplete="off" data-testid="close-confirm" class="mt-1 block w-full rounded border border-stone-300 px-3 py-2" />
+                </label>
+                <button type="submit" data-testid="close-workspace" class="rounded bg-red-700 px-4 py-2 text-sm font-semibold text-white hover:bg-red-800">"Close workspace"</button>
+            </ActionForm>
         </section>
     }
 }

@@ -29,11 +29,11 @@ use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
-use crate::server::services::accounts;
 use crate::server::services::domains::{health as domain_health, saga};
 use crate::server::services::inboxes::relay;
 use crate::server::services::trial_reminder;
 use crate::server::services::workspace_export;
+use crate::server::services::{accounts, closure};
 use crate::server::state::AppState;
 
 pub const SESSION_COOKIE: &str = "ig_session";
@@ -73,6 +73,9 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         )
         .handle(domain_health::CHECK_KIND, |state, job| async move {
             domain_health::run_check(&state, &job.payload()?).await
+        })
+        .handle(closure::CLOSE_KIND, |state, job| async move {
+            closure::run(&state, &job).await
         })
         .handle(workspace_export::EXPORT_KIND, |state, job| async move {
             workspace_export::run(&state, &job).await

@@ -23,7 +23,7 @@ fn temp_dir() -> String {
 }
 
 /// The app without background workers, its relay files in a fresh directory.
-async fn app_with(pool: PgPool, extra: &[(&str, &str)]) -> (TestApp, String) {
+pub async fn app_with(pool: PgPool, extra: &[(&str, &str)]) -> (TestApp, String) {
     let dir = temp_dir();
     let mut vars = vec![
         ("INBOXGROVE_JOBS__WORKERS", "0"),

@@ -7,6 +7,7 @@ mod account_life;
 mod accounts;
 mod admin;
 mod billing;
+mod closure;
 mod cloudflare;
 mod domains;
 mod domains_sandbox;

@@ -6,7 +6,8 @@ use leptos_router::hooks::use_params_map;
 use super::audit::AuditTable;
 use super::{StaffPage, done_message, loaded, status_badge};
 use crate::api::admin::{
-    AddNote, ExtendTrial, PurgeQueues, RefundCharge, ResumeTenant, SuspendTenant, admin_tenant,
+    AddNote, CloseTenant, ExtendTrial, PurgeQueues, RefundCharge, ResumeTenant, SuspendTenant,
+    admin_tenant,
 };
 use crate::api::billing::AdvanceSandboxClock;
 use crate::components::style::{BUTTON, BUTTON_DANGER, CARD, INPUT};
@@ -23,6 +24,7 @@ struct TenantActions {
     purge: ServerAction<PurgeQueues>,
     note: ServerAction<AddNote>,
     clock: ServerAction<AdvanceSandboxClock>,
+    close: ServerAction<CloseTenant>,
 }
 
 impl TenantActions {
@@ -35,11 +37,13 @@ impl TenantActions {
             purge: ServerAction::new(),
             note: ServerAction::new(),
             clock: ServerAction::new(),
+            close: ServerAction::new(),
         }
     }
 
-    fn versions(&self) -> [usize; 7] {
+    fn versions(&self) -> [usize; 8] {
         [
+            self.close.version().get(),
             self.suspend.version().get(),
             self.resume.version().get(),
             self.extend.version().get(),
@@ -59,6 +63,7 @@ impl TenantActions {
             error_of(self.purge),
             error_of(self.note),
             error_of(self.clock),
+            error_of(self.close),
         ];
         Signal::derive(move || errors.iter().find_map(|e| e.get()))
     }
@@ -275,6 +280,10 @@ fn more_actions(tid: &str, name: &str, sandbox: bool, a: TenantActions) -> AnyVi
         "Purge queued mail: bounces everything {name} has queued at the relay. This cannot be undone — type the tenant's name to confirm."
     );
     let tid2 = tid.clone();
+    let tid3 = tid.clone();
+    let close_label = format!(
+        "Close the workspace: cancels the subscription, withdraws and deletes every domain and inbox, removes its people and pseudonymises its trail. Type the tenant's name ({name}) to confirm."
+    );
     let clock = sandbox.then(|| {
         view! {
             <ActionForm action=a.clock attr:class="flex flex-col gap-2 sm:flex-row sm:items-end">
@@ -303,6 +312,13 @@ fn more_actions(tid: &str, name: &str, sandbox: bool, a: TenantActions) -> AnyVi
                 <button type="submit" class=BUTTON_DANGER data-testid="purge">"Bounce queued mail"</button>
             </ActionForm>
             {clock}
+            <ActionForm action=a.close attr:class="mt-4 flex flex-col gap-2 sm:flex-row sm:items-end">
+                <input type="hidden" name="tenant" value=tid3 />
+                <label class="flex-1 text-sm">{close_label}
+                    <input type="text" name="confirm" required autocomplete="off" class=INPUT data-testid="close-confirm" />
+                </label>
+                <button type="submit" class=BUTTON_DANGER data-testid="close-tenant">"Close workspace"</button>
+            </ActionForm>
         </section>
     }
     .into_any()

@@ -121,7 +121,7 @@ pub async fn admit(
            JOIN users u ON u.id = m.user_id
            JOIN tenants t ON t.id = m.tenant_id
            JOIN user_sessions us ON us.id = $3 AND us.user_id = m.user_id
-          WHERE m.user_id = $1 AND m.tenant_id = $2",
+          WHERE m.user_id = $1 AND m.tenant_id = $2 AND t.status <> 'closed'",
     )
     .bind(auth.user_id)
     .bind(tenant)

@@ -1,6 +1,7 @@
 //! Staff reads across tenants (the admin panel). Only `services::admin`, behind the staff
 //! check, calls these.
 
+use super::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -351,4 +352,25 @@ pub async fn retry_job(
     .bind(id)
     .fetch_optional(conn)
     .await?)
+}
+
+/// A tenant's name (staff), `None` for no such tenant.
+pub async fn tenant_name(pool: &PgPool, tenant: TenantId) -> super::Result<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1 AND status <> 'closed'")
+        .bind(tenant.0)
+        .fetch_optional(pool)
+        .await
+        .context("loading a tenant's name")
+}
+
+/// The email of a tenant's (first) owner, if it has one.
+pub async fn owner_email(pool: &PgPool, tenant: TenantId) -> super::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.tenant_id = $1 AND m.role = 'owner' ORDER BY m.created_at LIMIT 1",
+    )
+    .bind(tenant.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading a tenant's owner")
 }

@@ -261,6 +261,7 @@ actions! {
         Suspend => "tenant.suspend",
         Resume => "tenant.resume",
         TrialExtend => "tenant.trial_extend",
+        Close => "tenant.close",
         Note => "tenant.note",
     }
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth_failures;
 pub mod billing;
+pub mod closure;
 pub mod delivery;
 pub mod domains;
 pub mod error;

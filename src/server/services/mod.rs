@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod billing;
+pub mod closure;
 pub mod dashboard;
 pub mod delivery;
 pub mod domains;
