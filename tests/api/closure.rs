@@ -2,7 +2,7 @@
 //! the subscription, withdraws and deletes domains and inboxes, removes the people and
 //! pseudonymises the trail; nothing of it can be signed into or read afterwards.
 
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use sqlx::PgPool;
 
 use crate::helpers::*;
