@@ -56,15 +56,15 @@ pub async fn change_password(current: String, password: String) -> Result<(), Ap
     Ok(security::change_password(&state, &ctx, sid, &current, &password, ip, &origin).await?)
 }
 
-/// The signed-in user, the current workspace and role, and every workspace they belong to.
-#[server(prefix = "/api", endpoint = "auth/me", input = server_fn::codec::GetUrl)]
+/// The signed-in user, the current workspace and role, and every workspace they belong to
+/// (what `GET /api/auth/me` answers, for the pages).
+#[server(prefix = "/api", endpoint = "auth/whoami")]
 pub async fn me() -> Result<crate::domain::team::MeView, AppError> {
     use crate::server::{fn_context as s, fn_errors::internal, services::team};
     let state = s::state()?;
-    let user = s::signed_in_user().await?.ok_or(AppError::Unauthorized)?;
-    let auth = s::session().await?.auth().await.map_err(internal)?;
-    let tenant = auth.and_then(|a| a.tenant_id).map(crate::domain::TenantId);
-    Ok(team::me(&state, user, tenant).await?)
+    let session = s::session().await?;
+    let auth = session.auth().await.map_err(internal)?;
+    Ok(team::me_of_session(&state, auth).await?)
 }
 
 /// Works in another of the user's workspaces from now on.

@@ -27,6 +27,7 @@ impl From<AccountError> for AppError {
                 AppError::Invalid(vec![FieldError::new("token", LINK_EXPIRED)])
             }
             AccountError::NotFound => AppError::NotFound,
+            AccountError::SignedOut => AppError::Unauthorized,
             AccountError::Refused(message) => AppError::Forbidden(message),
             AccountError::Conflict(field) => AppError::Conflict(field),
             AccountError::Invalid(errors) => AppError::Invalid(errors),

@@ -370,8 +370,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .merge(sandbox)
         .route("/dev/outbox", get(outbox::list))
         .route("/dev/outbox/signup", get(outbox::signup_message))
+        .route("/dev/outbox/signup/html", get(outbox::signup_html))
+        .route("/dev/outbox/{id}/html", get(outbox::message_html))
         .route("/inboxes/export", get(export::download))
         .route("/settings/export", get(export::archive))
+        .route("/api/auth/me", get(export::me))
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())

@@ -246,8 +246,58 @@ async fn the_sandbox_outbox_opens_the_signup_message_for_that_browser_only(pool:
     assert_eq!(sent["email"], "jane@acme.io");
     assert_eq!(sent["sandbox_link"], "/dev/outbox/signup");
 
+    // The HTML part, from the same layout as every mail, in a page that runs nothing.
+    let html = visitor
+        .get(app.url("/dev/outbox/signup/html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 200);
+    assert!(
+        html.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let html = html.text().await.unwrap();
+    assert!(
+        html.contains(">Confirm my email</a>") && html.contains(">InboxGrove</td>"),
+        "{html}"
+    );
+    let text: String =
+        sqlx::query_scalar("SELECT body_text FROM mail_outbox WHERE to_addr = 'jane@acme.io'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        text.starts_with("InboxGrove\n") && text.contains("verify-email?token="),
+        "{text}"
+    );
+
     // Another browser, and the rest of the outbox, stay closed.
     let other = browser();
+    assert_eq!(
+        other
+            .get(app.url("/dev/outbox/signup/html"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM mail_outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        visitor
+            .get(app.url(&format!("/dev/outbox/{id}/html")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     assert_eq!(
         other
             .get(app.url("/dev/outbox/signup"))

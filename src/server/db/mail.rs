@@ -11,6 +11,7 @@ pub struct NewOutboxMail<'a> {
     pub from: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    pub html: &'a str,
     pub transport: &'a str,
     pub idempotency_key: Option<&'a str>,
 }
@@ -20,11 +21,12 @@ pub struct NewOutboxMail<'a> {
 pub async fn begin(pool: &PgPool, m: &NewOutboxMail<'_>) -> super::Result<Option<Uuid>> {
     sqlx::query_scalar(
         "INSERT INTO mail_outbox (id, tenant_id, to_addr, from_addr, subject, body_text,
-                                  transport, status, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8)
+                                  transport, status, idempotency_key, body_html)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'sending', $8, $9)
          ON CONFLICT ON CONSTRAINT mail_outbox_idempotency_key DO UPDATE
             SET status = 'sending', to_addr = EXCLUDED.to_addr, from_addr = EXCLUDED.from_addr,
                 subject = EXCLUDED.subject, body_text = EXCLUDED.body_text,
+                body_html = EXCLUDED.body_html,
                 transport = EXCLUDED.transport, last_error = NULL
           WHERE mail_outbox.status <> 'sent'
          RETURNING id",
@@ -37,6 +39,7 @@ pub async fn begin(pool: &PgPool, m: &NewOutboxMail<'_>) -> super::Result<Option
     .bind(m.body)
     .bind(m.transport)
     .bind(m.idempotency_key)
+    .bind(m.html)
     .fetch_optional(pool)
     .await
     .context("recording an outgoing email")
@@ -69,6 +72,7 @@ pub struct OutboxRow {
     pub to_addr: String,
     pub subject: String,
     pub body_text: String,
+    pub body_html: Option<String>,
     pub transport: String,
     pub status: String,
     pub last_error: Option<String>,
@@ -78,7 +82,7 @@ pub struct OutboxRow {
 /// The newest `limit` messages, newest first.
 pub async fn recent(pool: &PgPool, limit: i64) -> super::Result<Vec<OutboxRow>> {
     sqlx::query_as(
-        "SELECT id, to_addr, subject, body_text, transport, status, last_error, created_at
+        "SELECT id, to_addr, subject, body_text, body_html, transport, status, last_error, created_at
            FROM mail_outbox ORDER BY created_at DESC, id DESC LIMIT $1",
     )
     .bind(limit)
@@ -90,11 +94,23 @@ pub async fn recent(pool: &PgPool, limit: i64) -> super::Result<Vec<OutboxRow>> 
 /// The message sent under an idempotency key, if any.
 pub async fn by_key(pool: &PgPool, key: &str) -> super::Result<Option<OutboxRow>> {
     sqlx::query_as(
-        "SELECT id, to_addr, subject, body_text, transport, status, last_error, created_at
+        "SELECT id, to_addr, subject, body_text, body_html, transport, status, last_error, created_at
            FROM mail_outbox WHERE idempotency_key = $1",
     )
     .bind(key)
     .fetch_optional(pool)
     .await
     .context("loading a sent email")
+}
+
+/// One message by id.
+pub async fn by_id(pool: &PgPool, id: Uuid) -> super::Result<Option<OutboxRow>> {
+    sqlx::query_as(
+        "SELECT id, to_addr, subject, body_text, body_html, transport, status, last_error, created_at
+           FROM mail_outbox WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .context("loading an email")
 }

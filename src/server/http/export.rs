@@ -1,6 +1,7 @@
-//! `GET /inboxes/export?format=instantly&batch=…` (or `domain`, `status`, `ids`): the
-//! credentials file as a download. Signed-in members of the tenant only; every export is
-//! audited by the service.
+//! Plain GET endpoints: `GET /inboxes/export?format=instantly&batch=…` (or `domain`,
+//! `status`, `ids`), the credentials file as a download (signed-in members of the tenant
+//! only; every export is audited by the service); `GET /settings/export`, the workspace
+//! archive; `GET /api/auth/me`, who is signed in.
 
 use axum::Extension;
 use axum::extract::{Query, State};
@@ -153,6 +154,23 @@ pub async fn archive(
                 StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
                 message,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /api/auth/me`: the signed-in user, the current workspace and role, and every
+/// workspace they belong to, as JSON; 401 without a live session.
+pub async fn me(State(state): State<AppState>, session: tower_sessions::Session) -> Response {
+    let auth = TypedSession(session).auth().await.ok().flatten();
+    match crate::server::services::team::me_of_session(&state, auth).await {
+        Ok(view) => axum::Json(view).into_response(),
+        Err(e) => {
+            let e: AppError = e.into();
+            (
+                StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(e),
             )
                 .into_response()
         }

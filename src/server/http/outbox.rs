@@ -94,7 +94,8 @@ fn render_one(r: &db::mail::OutboxRow) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>{subject} · InboxGrove sandbox</title></head><body>\
          <p>Sandbox mail: this is the message InboxGrove just sent. Nothing left this machine.</p>\
-         <h1>{subject}</h1><p>To: {to}</p><pre data-testid=\"mail-body\">{body}</pre></body></html>",
+         <h1>{subject}</h1><p>To: {to}</p><pre data-testid=\"mail-body\">{body}</pre>\
+         <p><a href=\"/dev/outbox/signup/html\">See it as HTML</a></p></body></html>",
         subject = escape(&r.subject),
         to = escape(&r.to_addr),
         body = linkify(&escape(&r.body_text)),
@@ -123,6 +124,81 @@ fn linkify(escaped: &str) -> String {
     out
 }
 
+/// The CSP of a mail's HTML part shown here: its inline styles, nothing that runs or loads.
+const MAIL_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn html_part(row: &db::mail::OutboxRow) -> Response {
+    match &row.body_html {
+        Some(html) => (
+            [(axum::http::header::CONTENT_SECURITY_POLICY, MAIL_CSP)],
+            Html(html.clone()),
+        )
+            .into_response(),
+        None => not_found(),
+    }
+}
+
+/// `GET /dev/outbox/{id}/html`: one message's HTML part, for staff, while mail is sandboxed.
+pub async fn message_html(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if state.mailer.transport() != MailTransport::Sandbox {
+        return not_found();
+    }
+    let staff = match TypedSession(session).auth().await.ok().flatten() {
+        Some(auth) => db::accounts::staff_email(
+            &state.pool,
+            UserId(auth.user_id),
+            auth.sid,
+            staff_must(&state),
+        )
+        .await
+        .ok()
+        .flatten()
+        .is_some(),
+        None => false,
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return not_found();
+    };
+    if !staff {
+        return not_found();
+    }
+    match db::mail::by_id(&state.pool, id).await {
+        Ok(Some(row)) => html_part(&row),
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "loading a message failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// `GET /dev/outbox/signup/html`: the HTML part of the signup message, for the browser that
+/// signed up (as `/dev/outbox/signup`).
+pub async fn signup_html(State(state): State<AppState>, session: Session) -> Response {
+    if state.mailer.transport() != MailTransport::Sandbox {
+        return not_found();
+    }
+    let Some(sent) = TypedSession(session).signup_sent().await.ok().flatten() else {
+        return not_found();
+    };
+    match db::mail::by_key(&state.pool, &sent.mail_key).await {
+        Ok(Some(row)) if !sent.mail_key.is_empty() => html_part(&row),
+        Ok(_) => not_found(),
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "loading the signup message failed"
+            );
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 /// The same plain answer for "no such page" whoever asks, so nothing tells the outbox exists.
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Page not found.").into_response()
@@ -140,7 +216,7 @@ fn render(rows: &[db::mail::OutboxRow]) -> String {
     } else {
         html.push_str(
             "<table><thead><tr><th>To</th><th>Subject</th><th>Created</th><th>Status</th>\
-             <th>Body</th></tr></thead><tbody>",
+             <th>Text part</th><th>HTML part</th></tr></thead><tbody>",
         );
         for r in rows {
             let status = match &r.last_error {
@@ -150,13 +226,18 @@ fn render(rows: &[db::mail::OutboxRow]) -> String {
             let _ = write!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td><time datetime=\"{}\">{}</time></td><td>{}</td>\
-                 <td><pre>{}</pre></td></tr>",
+                 <td><pre>{}</pre></td><td>{}</td></tr>",
                 escape(&r.to_addr),
                 escape(&r.subject),
                 r.created_at.to_rfc3339(),
                 r.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 escape(&status),
                 escape(&r.body_text),
+                if r.body_html.is_some() {
+                    format!("<a href=\"/dev/outbox/{}/html\">View</a>", r.id)
+                } else {
+                    "—".to_string()
+                },
             );
         }
         html.push_str("</tbody></table>");

@@ -407,6 +407,9 @@ pub enum AccountError {
     /// the account no longer has. One answer for all.
     #[error("the link is expired or used")]
     Expired,
+    /// No live session.
+    #[error("signed out")]
+    SignedOut,
     /// No such session, member or invitation here.
     #[error("not found")]
     NotFound,

@@ -411,6 +411,21 @@ pub async fn me(
     })
 }
 
+/// [`me`] for a browser's session; `SignedOut` without a live one.
+pub async fn me_of_session(
+    state: &AppState,
+    auth: Option<crate::server::auth::SessionAuth>,
+) -> Result<MeView, AccountError> {
+    let Some(auth) = auth else {
+        return Err(AccountError::SignedOut);
+    };
+    let user = UserId(auth.user_id);
+    if !db::sessions::is_live(&state.pool, auth.sid, user).await? {
+        return Err(AccountError::SignedOut);
+    }
+    me(state, user, auth.tenant_id.map(TenantId)).await
+}
+
 /// The workspace `raw_id` if the user belongs to it ("not found" otherwise, whoever owns it).
 pub async fn member_of(
     state: &AppState,

@@ -28,6 +28,14 @@ pub struct OutgoingMail {
     pub idempotency_key: Option<String>,
 }
 
+/// A message's two parts as sent: plain text and HTML, both rendered from the one layout
+/// (`services::outbox`).
+#[derive(Clone, Debug)]
+pub struct MailParts {
+    pub text: String,
+    pub html: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// The server refused the message for good (bad recipient, policy): retrying won't help.
@@ -61,7 +69,7 @@ impl MailTransport {
 pub trait Mailer: Send + Sync {
     /// Hands the message to the transport: `Ok` once it accepted it. Send through
     /// `services::outbox::send`, which records the message and this outcome.
-    async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError>;
+    async fn deliver(&self, msg: &OutgoingMail, parts: &MailParts) -> Result<(), MailError>;
     fn transport(&self) -> MailTransport;
     /// The `From` the message goes out with, as the outbox records it.
     fn sender(&self) -> String;

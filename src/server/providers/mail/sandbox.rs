@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{MailError, MailTransport, Mailer, OutgoingMail};
+use super::{MailError, MailParts, MailTransport, Mailer, OutgoingMail};
 
 #[derive(Clone)]
 pub struct SandboxMailer {
@@ -20,7 +20,7 @@ impl SandboxMailer {
 
 #[async_trait]
 impl Mailer for SandboxMailer {
-    async fn deliver(&self, _msg: &OutgoingMail) -> Result<(), MailError> {
+    async fn deliver(&self, _msg: &OutgoingMail, _parts: &MailParts) -> Result<(), MailError> {
         Ok(())
     }
 

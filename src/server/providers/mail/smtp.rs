@@ -2,15 +2,14 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 use std::time::Duration;
 
-use super::{MailError, MailTransport, Mailer, OutgoingMail};
+use super::{MailError, MailParts, MailTransport, Mailer, OutgoingMail};
 use crate::server::config::{MailSettings, SmtpSecrets, SmtpTls};
 
 pub struct SmtpMailer {
@@ -57,7 +56,7 @@ fn tls_parameters(host: &str) -> anyhow::Result<TlsParameters> {
 
 #[async_trait]
 impl Mailer for SmtpMailer {
-    async fn deliver(&self, msg: &OutgoingMail) -> Result<(), MailError> {
+    async fn deliver(&self, msg: &OutgoingMail, parts: &MailParts) -> Result<(), MailError> {
         let to: Mailbox = msg
             .to
             .as_str()
@@ -67,8 +66,10 @@ impl Mailer for SmtpMailer {
             .from(self.from.clone())
             .to(to)
             .subject(msg.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(msg.body.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                parts.text.clone(),
+                parts.html.clone(),
+            ))
             .context("building the message")?;
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
