@@ -186,3 +186,42 @@ test('enable 2FA, sign out, and sign in again with a code from the app', async (
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByTestId('tenant-name')).toHaveText('Account Co');
 });
+
+test('export the workspace: the mailed link downloads a zip with a file per entity', async ({ browser }) => {
+  const email = uniqueEmail();
+  const owner = await (await browser.newContext()).newPage();
+  await signUp(owner, email);
+  await confirmEmail(owner);
+  await owner.goto('/settings/team');
+  await hydrated(owner);
+  await owner.getByTestId('export').click();
+  await expect(owner.getByText('We are building your export')).toBeVisible();
+
+  const link = await mailedLink(browser, email, 'Your InboxGrove export is ready');
+  const res = await owner.request.get(link);
+  expect(res.status()).toBe(200);
+  expect(res.headers()['content-type']).toBe('application/zip');
+  const zip = await res.body();
+  expect(zip.subarray(0, 4).toString('binary')).toBe('PK\u0003\u0004');
+  for (const name of ['workspace.json', 'members.json', 'domains.json', 'inboxes.json', 'audit.json']) {
+    expect(zip.includes(Buffer.from(name)), name).toBe(true);
+  }
+  expect(zip.includes(Buffer.from(email))).toBe(true);
+});
+
+test('close the workspace: typing its name signs out, and the account can no longer sign in', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await confirmEmail(page);
+  await page.goto('/settings/team');
+  await hydrated(page);
+  await page.getByTestId('close-confirm').fill('Account Co');
+  await page.getByTestId('close-workspace').click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  // The closing job (started at once, done in well under a second) deletes the account, whose
+  // only workspace it was: the password opens nothing. One try: failed logins are throttled.
+  await page.waitForTimeout(2000);
+  await logIn(page, email, PASSWORD);
+  await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
+});

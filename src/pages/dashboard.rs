@@ -79,38 +79,39 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
     }
 }
 
-/// The workspace switcher, for a user in more than one workspace. Loaded in the browser after
-/// hydration, so it costs a signed-in page's render nothing.
+/// The workspace switcher, for a user in more than one workspace. Asked for in the browser
+/// once the page has hydrated (an effect runs only there), so the server renders nothing for it
+/// and a signed-in page's render pays nothing.
 #[component]
 fn WorkspaceSwitcher() -> impl IntoView {
-    let me = LocalResource::new(crate::api::account::me);
+    let me = RwSignal::new(None::<crate::domain::team::MeView>);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(view) = crate::api::account::me().await {
+                me.set(Some(view));
+            }
+        });
+    });
     let switch = ServerAction::<SwitchWorkspace>::new();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                me.get()
-                    .and_then(|r| r.ok())
-                    .filter(|m| m.workspaces.len() > 1)
-                    .map(|m| {
-                        let current = m.workspace.map(|w| w.id).unwrap_or_default();
-                        view! {
-                            <select
-                                aria-label="Workspace"
-                                data-testid="workspace-switcher"
-                                class="max-w-40 rounded border border-stone-300 px-2 py-2 text-sm"
-                                on:change=move |ev| {
-                                    switch.dispatch(SwitchWorkspace { id: event_target_value(&ev) });
-                                }
-                            >
-                                {m.workspaces.into_iter().map(|w| {
-                                    let selected = w.id == current;
-                                    view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
-                                }).collect_view()}
-                            </select>
-                        }
-                    })
-            }}
-        </Suspense>
+    move || {
+        me.get().filter(|m| m.workspaces.len() > 1).map(|m| {
+            let current = m.workspace.map(|w| w.id).unwrap_or_default();
+            view! {
+                <select
+                    aria-label="Workspace"
+                    data-testid="workspace-switcher"
+                    class="max-w-40 rounded border border-stone-300 px-2 py-2 text-sm"
+                    on:change=move |ev| {
+                        switch.dispatch(SwitchWorkspace { id: event_target_value(&ev) });
+                    }
+                >
+                    {m.workspaces.into_iter().map(|w| {
+                        let selected = w.id == current;
+                        view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
+                    }).collect_view()}
+                </select>
+            }
+        })
     }
 }
 

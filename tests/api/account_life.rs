@@ -7,15 +7,6 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
-async fn post(
-    app: &TestApp,
-    client: &Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
 /// A new customer who signed up but has not opened the link: signed in with the password.
 async fn unverified(app: &TestApp, email: &str) -> (Client, String) {
     let since = chrono::Utc::now();
@@ -76,7 +67,7 @@ async fn an_unverified_account_looks_around_but_cannot_buy_connect_or_provision(
             ],
         ),
     ] {
-        let res = post(&app, &client, path, &form).await;
+        let res = post(&client, &app, path, &form).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
         let body = json(res).await;
         assert!(
@@ -95,8 +86,8 @@ async fn an_unverified_account_looks_around_but_cannot_buy_connect_or_provision(
     assert_eq!(res.headers()["location"], "/dashboard");
     assert_eq!(dashboard(&app, &client).await["email_verified"], true);
     let res = post(
-        &app,
         &client,
+        &app,
         "/api/domains/connect",
         &[("name", "acme-mail.com")],
     )
@@ -339,15 +330,15 @@ async fn forgot_password_answers_alike_and_the_link_resets_once_and_ends_every_s
 
     let since = chrono::Utc::now();
     let known = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/forgot_password",
         &[("email", "Jane@Acme.io")],
     )
     .await;
     let unknown = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/forgot_password",
         &[("email", "nobody@acme.io")],
     )
@@ -367,8 +358,8 @@ async fn forgot_password_answers_alike_and_the_link_resets_once_and_ends_every_s
 
     // A weak password is refused without using the link up.
     let res = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/reset_password",
         &[("token", &token), ("password", "short")],
     )
@@ -378,8 +369,8 @@ async fn forgot_password_answers_alike_and_the_link_resets_once_and_ends_every_s
 
     let new_password = "a-brand-new-passphrase";
     let res = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/reset_password",
         &[("token", &token), ("password", new_password)],
     )
@@ -412,8 +403,8 @@ async fn forgot_password_answers_alike_and_the_link_resets_once_and_ends_every_s
     );
     // Single use.
     let res = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/reset_password",
         &[("token", &token), ("password", "another-passphrase-9")],
     )
@@ -432,8 +423,8 @@ async fn a_reset_link_expires_after_an_hour_and_requests_are_throttled(pool: PgP
     app.signup(&Signup::valid("jane@acme.io")).await;
     let since = chrono::Utc::now();
     post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/forgot_password",
         &[("email", "jane@acme.io")],
     )
@@ -447,8 +438,8 @@ async fn a_reset_link_expires_after_an_hour_and_requests_are_throttled(pool: PgP
         .await
         .unwrap();
     let res = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/reset_password",
         &[("token", &token), ("password", "a-brand-new-passphrase")],
     )
@@ -465,8 +456,8 @@ async fn a_reset_link_expires_after_an_hour_and_requests_are_throttled(pool: PgP
     // Four more requests fill the bound (five in all); the sixth waits, known address or not.
     for _ in 0..4 {
         let res = post(
-            &app,
             &browser(),
+            &app,
             "/api/auth/forgot_password",
             &[("email", "jane@acme.io")],
         )
@@ -474,8 +465,8 @@ async fn a_reset_link_expires_after_an_hour_and_requests_are_throttled(pool: PgP
         assert_eq!(res.status(), StatusCode::OK);
     }
     let res = post(
-        &app,
         &browser(),
+        &app,
         "/api/auth/forgot_password",
         &[("email", "jane@acme.io")],
     )
@@ -529,8 +520,8 @@ async fn sessions_are_listed_ended_one_by_one_or_all_but_this_one_and_never_anot
     app.signup_with(&mallory, &Signup::valid("mallory@evil.io"))
         .await;
     let res = post(
-        &app,
         &mallory,
+        &app,
         "/api/account/end_session",
         &[("id", &phone_id)],
     )
@@ -541,8 +532,8 @@ async fn sessions_are_listed_ended_one_by_one_or_all_but_this_one_and_never_anot
     for junk in ["", "not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
         assert_eq!(
             post(
-                &app,
                 &app.client,
+                &app,
                 "/api/account/end_session",
                 &[("id", junk)]
             )
@@ -554,8 +545,8 @@ async fn sessions_are_listed_ended_one_by_one_or_all_but_this_one_and_never_anot
     assert_eq!(app.call(&phone, "/api/dashboard").await.status(), 200);
 
     let res = post(
-        &app,
         &app.client,
+        &app,
         "/api/account/end_session",
         &[("id", &phone_id)],
     )
@@ -593,8 +584,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     );
 
     let res = post(
-        &app,
         &app.client,
+        &app,
         "/api/account/change_password",
         &[
             ("current", "wrong-guess"),
@@ -611,8 +602,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
         "a wrong current password counts as a failed login"
     );
     let res = post(
-        &app,
         &app.client,
+        &app,
         "/api/account/change_password",
         &[("current", PASSWORD), ("password", "short")],
     )
@@ -625,8 +616,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     );
 
     let res = post(
-        &app,
         &app.client,
+        &app,
         "/api/account/change_password",
         &[
             ("current", PASSWORD),
@@ -684,8 +675,8 @@ async fn a_new_email_takes_effect_only_once_its_link_is_opened(pool: PgPool) {
         let app = &app;
         async move {
             post(
-                app,
                 &app.client,
+                app,
                 "/api/account/change_email",
                 &[("email", email), ("current", current)],
             )

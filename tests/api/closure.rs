@@ -2,42 +2,10 @@
 //! the subscription, withdraws and deletes domains and inboxes, removes the people and
 //! pseudonymises the trail; nothing of it can be signed into or read afterwards.
 
-use reqwest::Client;
 use sqlx::PgPool;
 
 use crate::helpers::*;
 use crate::inboxes::{app_with, customer_with_domains, provision, worker};
-
-async fn post(
-    client: &Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-async fn invite_and_join(app: &TestApp, email: &str, role: &str) -> Client {
-    let since = chrono::Utc::now();
-    post(
-        &app.client,
-        app,
-        "/api/team/invite",
-        &[("email", email), ("role", role)],
-    )
-    .await;
-    let token = app.mailed_token(email, "invite:", since).await.unwrap();
-    let client = browser();
-    let res = post(
-        &client,
-        app,
-        "/api/auth/accept_invitation",
-        &[("token", &token), ("password", "a-members-passphrase")],
-    )
-    .await;
-    assert!(res.status().is_success());
-    client
-}
 
 #[sqlx::test]
 async fn closing_a_workspace_cancels_withdraws_deletes_and_forgets_its_people(pool: PgPool) {
@@ -83,7 +51,9 @@ async fn closing_a_workspace_cancels_withdraws_deletes_and_forgets_its_people(po
     )
     .await;
     assert!(res.status().is_success());
-    let solo = invite_and_join(&app, "solo@acme.io", "admin").await;
+    let solo = app
+        .join(&app.invite(&app.client, "solo@acme.io", "admin").await)
+        .await;
     let jim = browser();
     let mut own = Signup::valid("jim@else.io");
     own.company = "Jim Co";

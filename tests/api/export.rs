@@ -7,15 +7,6 @@ use std::io::Read;
 
 use crate::helpers::*;
 
-async fn post(
-    client: &Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
 /// Requests an export as `client` and returns the mailed link's path and query.
 async fn export(app: &TestApp, client: &Client, email: &str, credentials: bool) -> String {
     let since = chrono::Utc::now();
@@ -172,26 +163,8 @@ async fn the_owner_exports_the_workspace_as_one_archive_of_its_own_rows(pool: Pg
 async fn credentials_come_only_when_asked_and_only_owners_export(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.signup(&Signup::valid("owner@acme.io")).await;
-    let since = chrono::Utc::now();
-    post(
-        &app.client,
-        &app,
-        "/api/team/invite",
-        &[("email", "ann@acme.io"), ("role", "admin")],
-    )
-    .await;
-    let token = app
-        .mailed_token("ann@acme.io", "invite:", since)
-        .await
-        .unwrap();
-    let ann = browser();
-    post(
-        &ann,
-        &app,
-        "/api/auth/accept_invitation",
-        &[("token", &token), ("password", "anns-long-passphrase")],
-    )
-    .await;
+    let token = app.invite(&app.client, "ann@acme.io", "admin").await;
+    let ann = app.join(&token).await;
     assert_eq!(
         post(&ann, &app, "/api/team/export", &[]).await.status(),
         403

@@ -242,6 +242,38 @@ impl TestApp {
     }
 }
 
+/// A form POST as `client`: a server function called with arguments.
+pub async fn post(client: &Client, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Response {
+    client.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+impl TestApp {
+    /// `owner` invites `email` as `role`; returns the mailed invitation's token.
+    pub async fn invite(&self, owner: &Client, email: &str, role: &str) -> String {
+        let since = chrono::Utc::now();
+        let res = post(
+            owner,
+            self,
+            "/api/team/invite",
+            &[("email", email), ("role", role)],
+        )
+        .await;
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        self.mailed_token(email, "invite:", since)
+            .await
+            .expect("an invitation mail")
+    }
+
+    /// A new person accepts an invitation by choosing a password; their signed-in client.
+    pub async fn join(&self, token: &str) -> Client {
+        let client = browser();
+        let form = [("token", token), ("password", "a-new-members-passphrase")];
+        let res = post(&client, self, "/api/auth/accept_invitation", &form).await;
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        client
+    }
+}
+
 /// The `token=` value of the link in a mail body.
 pub fn token_in(body: &str) -> String {
     let start = body.find("token=").expect("a link with a token") + "token=".len();

@@ -286,7 +286,9 @@ async fn suspend_blocks_every_customer_route_reaches_the_relay_and_parks_jobs_an
     assert_eq!(res.status(), 200);
     let after = statuses(&app, &customer).await;
     assert!(
-        after.iter().all(|(r, s)| *s != 403 || r == "/api/team/leave"),
+        after
+            .iter()
+            .all(|(r, s)| *s != 403 || r == "/api/team/leave"),
         "{after:?}"
     );
     let released = kumo

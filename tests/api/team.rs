@@ -6,57 +6,13 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
-async fn post(
-    client: &Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
-/// `owner` invites `email` as `role`; returns the mailed token.
-async fn invite(app: &TestApp, owner: &Client, email: &str, role: &str) -> String {
-    let since = chrono::Utc::now();
-    let res = post(
-        owner,
-        app,
-        "/api/team/invite",
-        &[("email", email), ("role", role)],
-    )
-    .await;
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
-    app.mailed_token(email, "invite:", since)
-        .await
-        .expect("an invitation mail")
-}
-
-/// A new person accepts an invitation by choosing a password; returns their signed-in client.
-async fn join(app: &TestApp, token: &str) -> Client {
-    let client = browser();
-    let res = post(
-        &client,
-        app,
-        "/api/auth/accept_invitation",
-        &[("token", token), ("password", "a-new-members-passphrase")],
-    )
-    .await;
-    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    client
-}
-
 /// Owner (app.client), admin and member of one workspace.
 async fn team_of_three(app: &TestApp) -> (Client, Client) {
     app.signup(&Signup::valid("owner@acme.io")).await;
-    let t = invite(app, &app.client, "admin@acme.io", "admin").await;
-    let admin = join(app, &t).await;
-    let t = invite(app, &app.client, "member@acme.io", "member").await;
-    let member = join(app, &t).await;
+    let t = app.invite(&app.client, "admin@acme.io", "admin").await;
+    let admin = app.join(&t).await;
+    let t = app.invite(&app.client, "member@acme.io", "member").await;
+    let member = app.join(&t).await;
     (admin, member)
 }
 
@@ -177,7 +133,7 @@ async fn an_invited_person_joins_with_the_role_given_and_a_member_is_read_only(p
 async fn an_invitation_works_once_for_its_address_until_revoked_or_expired(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.signup(&Signup::valid("owner@acme.io")).await;
-    let token = invite(&app, &app.client, "new@acme.io", "member").await;
+    let token = app.invite(&app.client, "new@acme.io", "member").await;
 
     // Signed in as someone else: refused, and the invitation stays open.
     let other = browser();
@@ -195,7 +151,7 @@ async fn an_invitation_works_once_for_its_address_until_revoked_or_expired(pool:
     // A verification or reset token is not an invitation, nor the other way round.
     assert_eq!(app.verify_with(&browser(), &token).await.status(), 422);
 
-    let joined = join(&app, &token).await;
+    let joined = app.join(&token).await;
     assert_eq!(app.call(&joined, "/api/dashboard").await.status(), 200);
     let res = post(
         &browser(),
@@ -208,7 +164,7 @@ async fn an_invitation_works_once_for_its_address_until_revoked_or_expired(pool:
     assert_eq!(app.scalar("SELECT count(*) FROM memberships").await, 3);
 
     // Revoked.
-    let revoked = invite(&app, &app.client, "late@acme.io", "admin").await;
+    let revoked = app.invite(&app.client, "late@acme.io", "admin").await;
     let team = json(app.call(&app.client, "/api/team").await).await;
     let id = team["invitations"][0]["id"].as_str().unwrap().to_string();
     // Another workspace's admin cannot revoke it.
@@ -237,7 +193,7 @@ async fn an_invitation_works_once_for_its_address_until_revoked_or_expired(pool:
     assert_eq!(res.status(), 422);
 
     // Expired after 7 days.
-    let expired = invite(&app, &app.client, "slow@acme.io", "member").await;
+    let expired = app.invite(&app.client, "slow@acme.io", "member").await;
     sqlx::query("UPDATE invitations SET expires_at = now() - interval '1 second' WHERE email = 'slow@acme.io'")
         .execute(&app.pool)
         .await
@@ -276,7 +232,7 @@ async fn an_existing_user_logs_in_to_accept_and_then_switches_between_workspaces
     let mut own = Signup::valid("jim@else.io");
     own.company = "Jim Co";
     app.signup_with(&jim, &own).await;
-    let token = invite(&app, &app.client, "jim@else.io", "admin").await;
+    let token = app.invite(&app.client, "jim@else.io", "admin").await;
 
     let stranger = browser();
     let info = json(

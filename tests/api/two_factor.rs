@@ -7,15 +7,6 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::helpers::*;
 
-async fn post(
-    client: &Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    client.post(app.url(path)).form(form).send().await.unwrap()
-}
-
 fn totp_of(secret: &str) -> TOTP {
     let bytes = Secret::Encoded(secret.to_string()).to_bytes().unwrap();
     TOTP::new(Algorithm::SHA1, 6, 0, 30, bytes).unwrap()
@@ -230,26 +221,8 @@ async fn a_workspace_that_requires_2fa_sends_members_without_it_to_set_it_up(poo
     assert_eq!(res.status(), StatusCode::FORBIDDEN, "the owner first");
     enrol(&app, &app.client).await;
 
-    let since = chrono::Utc::now();
-    post(
-        &app.client,
-        &app,
-        "/api/team/invite",
-        &[("email", "ann@acme.io"), ("role", "admin")],
-    )
-    .await;
-    let token = app
-        .mailed_token("ann@acme.io", "invite:", since)
-        .await
-        .unwrap();
-    let ann = browser();
-    post(
-        &ann,
-        &app,
-        "/api/auth/accept_invitation",
-        &[("token", &token), ("password", "anns-long-passphrase")],
-    )
-    .await;
+    let token = app.invite(&app.client, "ann@acme.io", "admin").await;
+    let ann = app.join(&token).await;
     // An admin cannot set the rule.
     assert_eq!(
         post(&ann, &app, "/api/team/require_2fa", &[("on", "true")])
