@@ -98,6 +98,8 @@ text_enum! {
     TenantStatus {
         Active => "active",
         Suspended => "suspended",
+        /// Closed by its owner or staff: nobody is admitted; its data is being or was removed.
+        Closed => "closed",
     }
 }
 

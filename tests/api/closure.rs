@@ -257,6 +257,10 @@ async fn staff_close_a_tenant_by_typing_its_name(pool: PgPool) {
     );
     assert_eq!(app.call(&app.client, "/api/dashboard").await.status(), 401);
     worker(&app).run_until_idle().await.unwrap();
+    // The admin panel still lists it, as closed.
+    let form = [("q", ""), ("status", "closed"), ("page", "1")];
+    let list = json(post(&staff, &app, "/api/admin/tenants", &form).await).await;
+    assert_eq!(list["tenants"].as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(
         app.scalar("SELECT count(*) FROM users WHERE email = 'owner@acme.io'")
             .await,
