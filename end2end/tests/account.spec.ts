@@ -49,11 +49,16 @@ async function mailedLink(browser: Browser, email: string, kind: string): Promis
 }
 
 test('signup, verify through the sandbox message, and the dashboard has no banner', async ({ page }) => {
-  await signUp(page, uniqueEmail());
+  const email = uniqueEmail();
+  await signUp(page, email);
   await confirmEmail(page);
   await hydrated(page);
   await expect(page.getByTestId('tenant-name')).toHaveText('Account Co');
   await expect(page.getByTestId('verify-banner')).toHaveCount(0);
+  // The user menu says who is signed in, where, and as what.
+  await page.getByTestId('user-menu').locator('summary').click();
+  await expect(page.getByTestId('user-menu')).toContainText(email);
+  await expect(page.getByTestId('user-menu')).toContainText('Account Co · owner');
   // The navigation marks where you are.
   const nav = page.getByTestId('main-nav');
   await expect(nav.getByRole('link', { name: 'Dashboard' })).toHaveAttribute('aria-current', 'page');

@@ -58,7 +58,7 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
                     <p class="truncate text-sm text-stone-500" title=subtitle.clone()>{subtitle.clone()}</p>
                 </div>
                 {(!staff).then(|| view! {
-                    <WorkspaceSwitcher />
+                    <AccountControls />
                     <nav aria-label="Main" class="hidden items-center gap-1 text-sm md:flex" data-testid="main-nav">
                         {links("rounded px-2.5 py-2")}
                     </nav>
@@ -79,11 +79,11 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
     }
 }
 
-/// The workspace switcher, for a user in more than one workspace. Asked for in the browser
-/// once the page has hydrated (an effect runs only there), so the server renders nothing for it
-/// and a signed-in page's render pays nothing.
+/// The workspace switcher (for a user in more than one workspace) and the user menu. Asked
+/// for in the browser once the page has hydrated (an effect runs only there), so the server
+/// renders nothing for them and a signed-in page's render pays nothing.
 #[component]
-fn WorkspaceSwitcher() -> impl IntoView {
+fn AccountControls() -> impl IntoView {
     let me = RwSignal::new(None::<crate::domain::team::MeView>);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
@@ -93,7 +93,7 @@ fn WorkspaceSwitcher() -> impl IntoView {
         });
     });
     let switch = ServerAction::<SwitchWorkspace>::new();
-    move || {
+    let switcher = move || {
         me.get().filter(|m| m.workspaces.len() > 1).map(|m| {
             let current = m.workspace.map(|w| w.id).unwrap_or_default();
             view! {
@@ -112,7 +112,29 @@ fn WorkspaceSwitcher() -> impl IntoView {
                 </select>
             }
         })
-    }
+    };
+    // The user menu: who is signed in, in which workspace and role, and their own settings.
+    let user_menu = move || {
+        me.get().map(|m| {
+            let role = m.workspace.as_ref().map(|w| w.role.as_str());
+            view! {
+                <details class="relative" data-testid="user-menu">
+                    <summary class="cursor-pointer list-none rounded border border-stone-300 px-3 py-2 text-sm" title=m.email.clone()>
+                        "Account"
+                    </summary>
+                    <div class="absolute right-0 z-10 mt-2 w-64 rounded border border-stone-200 bg-white p-3 text-sm shadow">
+                        <p class="break-all font-medium">{m.email.clone()}</p>
+                        {m.workspace.map(|w| view! {
+                            <p class="text-stone-600">{format!("{} · {}", w.name, role.unwrap_or_default())}</p>
+                        })}
+                        <a href="/settings/security" class="mt-2 block rounded px-2 py-1 hover:bg-stone-100">"Security and password"</a>
+                        <a href="/settings/team" class="block rounded px-2 py-1 hover:bg-stone-100">"Team and workspaces"</a>
+                    </div>
+                </details>
+            }
+        })
+    };
+    view! { {switcher} {user_menu} }
 }
 
 #[component]
