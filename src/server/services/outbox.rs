@@ -136,7 +136,7 @@ mod tests {
         assert!(
             parts
                 .html
-                .contains("Hello &lt;b&gt;Jane&lt;/b&gt; &amp; co.<br>Second line."),
+                .contains("Hello &lt;b&gt;Jane&lt;&#x2f;b&gt; &amp; co.<br>Second line."),
             "{}",
             parts.html
         );
@@ -146,9 +146,10 @@ mod tests {
             "a lone link is a button"
         );
         assert!(
-            parts
-                .html
-                .contains("href=\"https://app.test/verify-email?token=abc&amp;x=1\"")
+            parts.html.contains(
+                "href=\"https:&#x2f;&#x2f;app.test&#x2f;verify-email?token=abc&amp;x=1\""
+            ),
+            "the link, escaped as an attribute (browsers read it back as written)"
         );
         assert!(!parts.html.contains("<b>"), "no markup from the body");
     }
