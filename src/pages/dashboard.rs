@@ -28,7 +28,7 @@ pub fn current_nav(path: &str) -> Option<&'static str> {
 /// The header inside the signed-in app: the logo, the navigation (collapsed into a menu on a
 /// phone), and log out. Staff pages (`/admin`, `/staff`) get no customer navigation.
 #[component]
-pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
+pub fn AppHeader(#[prop(into)] subtitle: String) -> AnyView {
     let logout = ServerAction::<Logout>::new();
     let location = leptos_router::hooks::use_location();
     let path = location.pathname.get_untracked();
@@ -77,13 +77,16 @@ pub fn AppHeader(#[prop(into)] subtitle: String) -> impl IntoView {
             </div>
         </header>
     }
+    // Type-erased: every signed-in page nests this header, and its full type made rustc's
+    // query depth overflow in some builds.
+    .into_any()
 }
 
 /// The workspace switcher (for a user in more than one workspace) and the user menu. Asked
 /// for in the browser once the page has hydrated (an effect runs only there), so the server
 /// renders nothing for them and a signed-in page's render pays nothing.
 #[component]
-fn AccountControls() -> impl IntoView {
+fn AccountControls() -> AnyView {
     let me = RwSignal::new(None::<crate::domain::team::MeView>);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
@@ -134,7 +137,7 @@ fn AccountControls() -> impl IntoView {
             }
         })
     };
-    view! { {switcher} {user_menu} }
+    view! { {switcher} {user_menu} }.into_any()
 }
 
 #[component]
