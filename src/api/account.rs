@@ -70,43 +70,21 @@ pub async fn me() -> Result<crate::domain::team::MeView, AppError> {
 /// Works in another of the user's workspaces from now on.
 #[server(prefix = "/api", endpoint = "account/switch_workspace")]
 pub async fn switch_workspace(id: String) -> Result<(), AppError> {
-    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    use crate::server::{fn_context as s, services::team};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let tenant = team::member_of(&state, ctx.user_id(), &id).await?;
-    let session = s::session().await?;
-    let auth = session
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    session
-        .switch_tenant(auth, tenant)
-        .await
-        .map_err(internal)?;
-    leptos_axum::redirect("/dashboard");
-    Ok(())
+    s::work_in(tenant).await
 }
 
 /// Creates another workspace (the user owns it, with its own trial) and switches to it.
 #[server(prefix = "/api", endpoint = "account/create_workspace")]
 pub async fn create_workspace(company: String) -> Result<(), AppError> {
-    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    use crate::server::{fn_context as s, services::team};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let tenant = team::create_workspace(&state, &ctx, &company, &s::origin().await).await?;
-    let session = s::session().await?;
-    let auth = session
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    session
-        .switch_tenant(auth, tenant)
-        .await
-        .map_err(internal)?;
-    leptos_axum::redirect("/dashboard");
-    Ok(())
+    s::work_in(tenant).await
 }
 
 /// Asks to change the account's email (the current password required): the new address gets

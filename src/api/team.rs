@@ -54,30 +54,12 @@ pub async fn remove_member(user: String) -> Result<(), AppError> {
 /// the user's, or is signed out when there is none.
 #[server(prefix = "/api", endpoint = "team/leave")]
 pub async fn leave_workspace() -> Result<(), AppError> {
-    use crate::server::{fn_context as s, fn_errors::internal, services::team};
+    use crate::server::{fn_context as s, services::team};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
     team::remove(&state, &ctx, &ctx.user_id().0.to_string(), &actor).await?;
-    let session = s::session().await?;
-    let auth = session
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    let me = team::me(&state, ctx.user_id(), None).await?;
-    match me.workspaces.first() {
-        Some(next) => {
-            let next = team::member_of(&state, ctx.user_id(), &next.id).await?;
-            session.switch_tenant(auth, next).await.map_err(internal)?;
-            leptos_axum::redirect("/dashboard");
-        }
-        None => {
-            session.sign_out().await.map_err(internal)?;
-            leptos_axum::redirect("/login");
-        }
-    }
-    Ok(())
+    s::move_on(&state, ctx.user_id(), ctx.tenant_id()).await
 }
 
 /// Hands ownership to another member; the current owner becomes an admin.
@@ -143,32 +125,10 @@ pub async fn export_workspace(
 /// of the user's workspaces, or is signed out.
 #[server(prefix = "/api", endpoint = "team/close")]
 pub async fn close_workspace(confirm: String) -> Result<(), AppError> {
-    use crate::server::{fn_context as s, fn_errors::internal, services::closure, services::team};
+    use crate::server::{fn_context as s, services::closure};
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
     closure::request(&state, &ctx, &confirm, &actor).await?;
-    let session = s::session().await?;
-    let auth = session
-        .auth()
-        .await
-        .map_err(internal)?
-        .ok_or(AppError::Unauthorized)?;
-    let me = team::me(&state, ctx.user_id(), None).await?;
-    let next = me
-        .workspaces
-        .iter()
-        .find(|w| w.id != ctx.tenant_id().0.to_string());
-    match next {
-        Some(w) => {
-            let next = team::member_of(&state, ctx.user_id(), &w.id).await?;
-            session.switch_tenant(auth, next).await.map_err(internal)?;
-            leptos_axum::redirect("/dashboard");
-        }
-        None => {
-            session.sign_out().await.map_err(internal)?;
-            leptos_axum::redirect("/login");
-        }
-    }
-    Ok(())
+    s::move_on(&state, ctx.user_id(), ctx.tenant_id()).await
 }

@@ -109,6 +109,37 @@ pub async fn signed_in_user() -> Result<Option<crate::domain::UserId>, AppError>
     Ok(live.then_some(user))
 }
 
+/// The browser works in `tenant` from now on (the caller checked the membership; the door
+/// checks it on every request) and goes to its dashboard.
+pub async fn work_in(tenant: crate::domain::TenantId) -> Result<(), AppError> {
+    let session = session().await?;
+    let auth = session
+        .auth()
+        .await
+        .map_err(internal)?
+        .ok_or(AppError::Unauthorized)?;
+    session.switch_tenant(auth, tenant).await.map_err(internal)?;
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// After leaving or closing `left`: the browser moves to another of the user's workspaces, or
+/// is signed out when there is none.
+pub async fn move_on(
+    state: &AppState,
+    user: crate::domain::UserId,
+    left: crate::domain::TenantId,
+) -> Result<(), AppError> {
+    match crate::server::services::team::other_workspace(state, user, left).await? {
+        Some(next) => work_in(next).await,
+        None => {
+            session().await?.sign_out().await.map_err(internal)?;
+            leptos_axum::redirect("/login");
+            Ok(())
+        }
+    }
+}
+
 /// The signed-in browser's session row (`user_sessions`), or `Unauthorized`.
 pub async fn current_sid() -> Result<uuid::Uuid, AppError> {
     session()

@@ -441,6 +441,19 @@ pub async fn member_of(
         .ok_or(AccountError::NotFound)
 }
 
+/// One of the user's workspaces other than `except`, if any.
+pub async fn other_workspace(
+    state: &AppState,
+    user: UserId,
+    except: TenantId,
+) -> Result<Option<TenantId>, AccountError> {
+    Ok(db::team::workspaces_of(&state.pool, user)
+        .await?
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .find(|t| *t != except))
+}
+
 /// Another workspace, owned by the signed-in user, with its own trial.
 pub async fn create_workspace(
     state: &AppState,
