@@ -13,11 +13,13 @@ run:
 
 ## Every suite: unit + integration (real Postgres), then end-to-end (Playwright, Chromium).
 ## Tests use their own cluster (fsync off, for speed); make run's keeps durable defaults, which
-## check-db-modes.sh proves first. layers.py (first, it takes a second) fails on an import that
+## check-db-modes.sh proves first. policy_test.lua runs the KumoMTA policy's decisions (AUTH, RCPT,
+## LMTP routing, daily allowance) under Lua 5.4. layers.py (first, it takes a second) fails on an import that
 ## points up a layer or closes a cycle (docs: "Imports run one way").
 test:
 	python3 scripts/layers.py
 	scripts/setup-tools.sh test
+	lua5.4 deploy/kumomta/test/policy_test.lua
 	scripts/check-db-modes.sh
 	INBOXGROVE_DB_MODE=test scripts/with-db.sh $(MAKE) --no-print-directory test-unit
 	cargo leptos build

@@ -14,5 +14,11 @@ export INBOXGROVE_LOG__FORMAT=text
 # Every browser of the suite signs in from 127.0.0.1: the per-IP login limit would be shared.
 export INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=10000
 export INBOXGROVE_RELAY__POLICY_DIR="${TMPDIR:-/tmp}/inboxgrove-e2e-relay"   # the sandbox relay's files
+# A real Dovecot holds the mailboxes, as in make run (its own port and directory).
+export INBOXGROVE_MAILSTORE__PROVIDER=dovecot
+export INBOXGROVE_MAILSTORE__RUN_DIR="${TMPDIR:-/tmp}/inboxgrove-e2e-dovecot"
+export INBOXGROVE_MAILSTORE__IMAP_PORT="${E2E_IMAP_PORT:-1144}"
+export INBOXGROVE_RELAY__IMAP_HOST=127.0.0.1 INBOXGROVE_RELAY__IMAP_PORT="$INBOXGROVE_MAILSTORE__IMAP_PORT"
+export INBOXGROVE_RELAY__IMAP_SECURITY=None
 target/debug/inboxgrove seed >/dev/null   # the staff user drives the sandbox clock
 exec target/debug/inboxgrove serve

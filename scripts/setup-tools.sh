@@ -46,6 +46,14 @@ if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ]
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The mail store (make run and the tests run a local, unprivileged Dovecot): Debian 12's 2.3.
+if [ ! -x /usr/sbin/dovecot ] || [ ! -x /usr/lib/dovecot/imap ]; then
+    say "installing Dovecot (IMAP)"; apt_install dovecot-core dovecot-imapd
+fi
+# The KumoMTA policy's Lua is tested with Debian's Lua 5.4 (KumoMTA embeds 5.4) and cjson.
+if [ "$what" = test ] && ! lua5.4 -e 'require "cjson"' >/dev/null 2>&1; then
+    say "installing Lua 5.4 and lua-cjson"; apt_install lua5.4 lua-cjson
+fi
 if [ "$what" = test ] && [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's chromium"; apt_install chromium
 fi

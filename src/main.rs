@@ -34,6 +34,8 @@ async fn main() -> anyhow::Result<()> {
         "serve" => {
             startup::migrate(&pool).await?;
             startup::warn_if_rls_is_off(&pool).await;
+            // make run: a local Dovecot for the mailboxes, stopped when this process ends.
+            let _dovecot = startup::start_local_dovecot(&settings)?;
             let addr = settings.server.site_addr;
             let app = startup::Application::build(settings, pool, addr).await?;
             // One line: the settings in force (secrets masked), each provider real or sandbox

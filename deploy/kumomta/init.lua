@@ -8,12 +8,20 @@ It consumes exactly the files InboxGrove publishes under IG_DIR:
   listener_domains_static.toml            operator-owned: FBL domain(s), optional
   tenants/<tenant>/dkim_data.toml         [domain."<d>"] selector, algo, filename
   tenants/<tenant>/listener_domains.toml  ["<d>"] relay_from_authz = [mailboxes]
-  tenants/<tenant>/auth.json              tenant, status, users{address: inbox_id, status, salt, sha256}
+  tenants/<tenant>/auth.json              tenant, status, domains[], users{address: inbox_id,
+                                          status, salt, sha256, daily_allowance, warmup_day}
   keys/<domain>/<selector>.key            PKCS#8 PEM, read by the DKIM signer
+  (dovecot/<domain>.passwd is Dovecot's copy of the same logins; see deploy/dovecot/)
 
 What this policy does:
-  * 587: STARTTLS, then AUTH PLAIN checked against salted SHA-256 hashes in auth.json;
+  * 587: STARTTLS, then AUTH PLAIN checked against salted SHA-256 hashes in auth.json
+    (sha256 = SHA-256(password .. salt), the record Dovecot reads as {SSHA256.HEX});
     nobody relays without AUTH (relay_hosts = {}).
+  * 25: the MX of every hosted domain. RCPT for a mailbox that is not live (unknown,
+    deleted, suspended, or its tenant suspended) gets 550 5.1.1; mail for live ones is
+    handed to Dovecot over LMTP. Also the FBL listener (listener_domains_static.toml).
+  * Each authenticated inbox may send its published daily_allowance (warm-up stage or
+    daily cap, whichever is lower) per UTC day; the excess gets 451 naming the limit.
   * Every accepted message is tagged with its tenant (meta `tenant`, so the queue is
     <tenant>@<destination> and suspend/bounce by tenant match it) and inbox (`x_inbox_id`).
   * Envelope sender == From == authenticated mailbox, else 550 5.7.1.
@@ -53,10 +61,15 @@ local SUBMISSION_HOSTNAME = 'smtp.inboxgrove.example'
 local TLS_CERTIFICATE = '/opt/kumomta/etc/tls/smtp.inboxgrove.example.crt' -- full chain, PEM
 local TLS_PRIVATE_KEY = '/opt/kumomta/etc/tls/smtp.inboxgrove.example.key' -- 0640 root:kumod
 
--- Inbound port 25 for feedback-loop (ARF) reports addressed to the domains in
--- listener_domains_static.toml. Set FBL_LISTEN = nil to not listen on 25.
-local FBL_LISTEN = '0.0.0.0:25'
-local FBL_HOSTNAME = 'fbl.inboxgrove.example'
+-- Inbound port 25: the MX of every hosted domain (publish MX records pointing at this
+-- host name), and feedback-loop (ARF) reports addressed to the domains in
+-- listener_domains_static.toml. Set MX_LISTEN = nil to not listen on 25.
+local MX_LISTEN = '0.0.0.0:25'
+local MX_HOSTNAME = 'mx.inboxgrove.example'
+
+-- Dovecot's LMTP: an absolute unix socket path (dovecot-lmtpd's default below; kumod must be
+-- able to write it, see deploy/dovecot/), or '[10.0.0.5]:24' (KumoMTA 2025.10.06 or later).
+local LMTP_ADDRESS = '/var/run/dovecot/lmtp'
 
 -- Admin HTTP API. InboxGrove (relay.kumomta_api_url) must connect from a trusted host.
 local HTTP_LISTEN = '127.0.0.1:8000'
@@ -205,15 +218,11 @@ local dkim_signer = dkim_sign:setup(
 -- 3. Relay permission by envelope-sender domain (relay_from_authz) + FBL domains
 -------------------------------------------------------------------------------
 
-kumo.on(
-  'get_listener_domain',
-  listener_domains:setup(
-    static_then_tenants(
-      IG_DIR .. '/listener_domains_static.toml',
-      'listener_domains.toml'
-    )
-  )
+local listener_domain_rules = listener_domains:setup(
+  static_then_tenants(IG_DIR .. '/listener_domains_static.toml', 'listener_domains.toml')
 )
+
+-- Registered in section 4b, wrapped by the MX rule (it needs the login data).
 
 -------------------------------------------------------------------------------
 -- 4. SMTP logins from auth.json
@@ -242,30 +251,49 @@ local function read_auth_file(path)
   then
     return nil, 'tenant is not the UUID its directory is named after'
   end
+  if data.domains ~= nil and type(data.domains) ~= 'table' then
+    return nil, '"domains" is not a list'
+  end
   for name, u in pairs(data.users) do
     if
       type(u) ~= 'table'
       or type(u.inbox_id) ~= 'string'
       or not is_hex(u.salt, 32)
       or not is_hex(u.sha256, 64)
+      or type(u.daily_allowance) ~= 'number'
+      or math.tointeger(u.daily_allowance) == nil
+      or u.daily_allowance < 0
     then
-      return nil, string.format('user %s: bad inbox_id, salt or sha256', name)
+      return nil, string.format('user %s: bad inbox_id, salt, sha256 or daily_allowance', name)
     end
   end
   return data
 end
 
--- username -> { tenant, inbox_id, active, salt, sha256 } over all tenants; rebuilt on
--- each epoch bump (and every 5 minutes), so a republished auth.json applies to the
--- next AUTH and the next message.
-local load_users = kumo.memoize(function(pattern)
+-- The directory over all tenants: users (username -> { tenant, inbox_id, active, salt,
+-- sha256, daily_allowance, warmup_day }) and domains (hosted domain -> tenant). Rebuilt on
+-- each epoch bump (and every 5 minutes), so a republished auth.json applies to the next
+-- AUTH, RCPT and message.
+local load_directory = kumo.memoize(function(pattern)
   local users = {}
+  local domains = {}
   for _, path in ipairs(kumo.fs.uncached_glob(pattern)) do
     local data, err = read_auth_file(path)
     if not data then
-      -- Only this tenant's logins fail; the others keep working.
+      -- Only this tenant's logins and mail fail; the others keep working.
       kumo.log_error(string.format('inboxgrove: skipping %s: %s', path, err))
     else
+      for _, d in ipairs(data.domains or {}) do
+        if type(d) == 'string' then
+          d = d:lower()
+          if domains[d] ~= nil and domains[d] ~= data.tenant then
+            kumo.log_error('inboxgrove: domain ' .. d .. ' is in two tenants; refused')
+            domains[d] = false
+          else
+            domains[d] = data.tenant
+          end
+        end
+      end
       for name, u in pairs(data.users) do
         if users[name] ~= nil then
           -- Never guess which tenant a login belongs to.
@@ -278,14 +306,16 @@ local load_users = kumo.memoize(function(pattern)
             active = data.status == 'active' and u.status == 'active',
             salt = u.salt,
             sha256 = u.sha256,
+            daily_allowance = math.tointeger(u.daily_allowance),
+            warmup_day = math.tointeger(u.warmup_day) or 0,
           }
         end
       end
     end
   end
-  return users
+  return { users = users, domains = domains }
 end, {
-  name = 'inboxgrove_users',
+  name = 'inboxgrove_directory',
   ttl = '5 minutes',
   capacity = 2,
   invalidate_with_epoch = true,
@@ -296,7 +326,13 @@ local AUTH_GLOB = IG_DIR .. '/tenants/*/auth.json'
 -- The user record, or nil/false for an unknown or ambiguous login. Raises when the
 -- data cannot be loaded at all.
 local function lookup_user(name)
-  return load_users(AUTH_GLOB)[name]
+  return load_directory(AUTH_GLOB).users[name]
+end
+
+-- True when `domain` (any case) is hosted here: its mail goes to Dovecot.
+local function is_hosted(domain)
+  return type(domain) == 'string' and load_directory(AUTH_GLOB).domains[domain:lower()] and true
+    or false
 end
 
 kumo.on('smtp_server_auth_plain', function(authz, authc, password, conn_meta)
@@ -314,9 +350,71 @@ kumo.on('smtp_server_auth_plain', function(authz, authc, password, conn_meta)
   if not u or not u.active then
     return false
   end
-  -- sha256 = hex(SHA-256(salt_hex .. ':' .. password)). A plain comparison is fine: the
-  -- client does not control the digest it is compared with.
-  return kumo.digest.sha256(u.salt .. ':' .. password).hex == u.sha256
+  -- sha256 = hex(SHA-256(password .. salt)), salt = its 32 hex characters as written:
+  -- the record Dovecot checks as {SSHA256.HEX}. A plain comparison is fine: the client
+  -- does not control the digest it is compared with.
+  return kumo.digest.sha256(password .. u.salt).hex == u.sha256
+end)
+
+-------------------------------------------------------------------------------
+-- 4b. Inbound: live mailboxes only, handed to Dovecot over LMTP
+-------------------------------------------------------------------------------
+
+-- The MX listener accepts mail to every hosted domain (which mailboxes exist is checked at
+-- RCPT, below); everything else follows the published rules: relay_from_authz on 587,
+-- the FBL domains on 25. (One handler only: the helper's function is wrapped.)
+local function get_listener_domain(domain, listener, conn_meta)
+  if MX_LISTEN and listener == MX_LISTEN then
+    local ok, hosted = pcall(is_hosted, domain)
+    if ok and hosted then
+      return kumo.make_listener_domain { relay_to = true }
+    end
+  end
+  return listener_domain_rules(domain, listener, conn_meta)
+end
+kumo.on('get_listener_domain', get_listener_domain)
+
+-- KumoMTA sends no bounces and relay_to accepts any local part, so a recipient Dovecot
+-- would reject must be refused here, at RCPT, or the mail is lost silently. Runs for every
+-- listener (a customer mailing another hosted mailbox too); other domains pass through.
+kumo.on('smtp_server_rcpt_to', function(recipient, conn_meta)
+  local ok, dir = pcall(load_directory, AUTH_GLOB)
+  if not ok then
+    kumo.log_error('inboxgrove: mailbox data unavailable: ' .. tostring(dir))
+    kumo.reject(451, '4.3.0 temporarily unable to accept mail, try again later')
+  end
+  local domain = string.lower(recipient.domain or '')
+  if not dir.domains[domain] then
+    return
+  end
+  local address = string.lower(recipient.user or '') .. '@' .. domain
+  local u = dir.users[address]
+  if not u or not u.active or u.tenant ~= dir.domains[domain] then
+    kumo.reject(550, '5.1.1 <' .. address .. '>: no such mailbox here')
+  end
+end)
+
+-- Queues for hosted domains deliver to Dovecot (their MX is this host: resolving it would
+-- loop). Several get_queue_config handlers may exist; the first non-nil answer wins, so
+-- register any queue helper after this one.
+kumo.on('get_queue_config', function(domain, tenant, campaign, routing_domain)
+  local ok, hosted = pcall(is_hosted, routing_domain or domain)
+  if ok and hosted then
+    return kumo.make_queue_config {
+      protocol = { smtp = { mx_list = { LMTP_ADDRESS } } },
+    }
+  end
+  return nil
+end)
+
+-- The one egress-path handler: LMTP (one recipient per transaction, the listener's default
+-- batch handling) to the mail store, built-in defaults for everything else. An operator
+-- adding traffic shaping wraps the shaping helper's function in the else branch.
+kumo.on('get_egress_path_config', function(routing_domain, egress_source, site_name)
+  if site_name == 'mx_list:' .. LMTP_ADDRESS then
+    return kumo.make_egress_path { use_lmtp = true, enable_tls = 'Disabled' }
+  end
+  return kumo.make_egress_path {}
 end)
 
 -------------------------------------------------------------------------------
@@ -377,12 +475,12 @@ kumo.on('init', function()
     },
   }
 
-  if FBL_LISTEN then
-    -- Accepts only what listener_domains_static.toml allows (log_arf domains); nothing
-    -- relays through it.
+  if MX_LISTEN then
+    -- Accepts mail for hosted domains (live mailboxes only) and FBL reports for the
+    -- domains in listener_domains_static.toml; nothing else relays through it.
     kumo.start_esmtp_listener {
-      listen = FBL_LISTEN,
-      hostname = FBL_HOSTNAME,
+      listen = MX_LISTEN,
+      hostname = MX_HOSTNAME,
       relay_hosts = {},
     }
   end
@@ -399,8 +497,9 @@ end
 kumo.on('smtp_server_message_received', function(msg, conn_meta)
   local authz = conn_meta:get_meta 'authz_id'
   if not authz then
-    -- Not a customer: an FBL report (logged by the listener-domain rules after this
-    -- event, then dropped). Nothing unauthenticated relays: relay_hosts = {}.
+    -- Not a customer: inbound mail for a live hosted mailbox (queued for LMTP), or an FBL
+    -- report (logged by the listener-domain rules after this event, then dropped).
+    -- Nothing unauthenticated relays elsewhere: relay_hosts = {}.
     return
   end
 
@@ -429,6 +528,29 @@ kumo.on('smtp_server_message_received', function(msg, conn_meta)
   -- DKIM data is keyed by the lower-case domain (looked up case-sensitively).
   if from.domain ~= string.lower(from.domain) then
     refuse('write the From address in lower case: ' .. authz)
+  end
+
+  -- The daily allowance (warm-up stage or daily cap, whichever is lower), counted per
+  -- message (this event runs once per recipient) per UTC day. The bucket is named by the
+  -- inbox, the day and the allowance, and refills too slowly to matter (N per 365 days),
+  -- so it is a calendar-day counter; a new allowance starts a new count. Several kumod
+  -- nodes share it through Redis: kumo.configure_redis_throttles in the init event.
+  local allowance = u.daily_allowance
+  local day = os.date('!%Y%m%d')
+  local count = kumo.make_throttle(
+    string.format('ig-daily-%s-%s-%d', u.inbox_id, day, allowance),
+    string.format('%d/365d,max_burst=%d', math.max(allowance, 1), math.max(allowance, 1))
+  )
+  if allowance < 1 or count:throttle().throttled then
+    kumo.reject(
+      451,
+      string.format(
+        '4.7.1 daily sending limit reached: %s may send %d messages today (warm-up day %d); try again tomorrow',
+        authz,
+        allowance,
+        u.warmup_day
+      )
+    )
   end
 
   -- Tenant identity comes from the login, never from a header. The queue becomes

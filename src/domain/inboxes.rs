@@ -737,10 +737,21 @@ pub struct InboxDetail {
     pub smtp_host: String,
     pub smtp_port: u16,
     pub smtp_security: String,
-    pub imap_host: Option<String>,
+    pub imap_host: String,
     pub imap_port: u16,
+    pub imap_security: String,
     /// e.g. `Day 3 of warm-up: 15 a day, +5 a day up to 30.`
     pub warmup_note: String,
+    /// What the relay lets it send today (warm-up stage or daily cap, whichever is lower).
+    pub allowance_today: i32,
+    /// 1 on the first day of warm-up; 0 before it starts.
+    pub warmup_day: i32,
+    /// When the mail store last accepted its login (`YYYY-MM-DD HH:MM UTC`), if ever.
+    pub login_checked: Option<String>,
+    /// Why the last login check failed, while the inbox waits for it.
+    pub login_check_error: Option<String>,
+    /// Messages in its INBOX, counted by the mail store; `None` when it cannot be asked now.
+    pub messages: Option<u32>,
     pub can_manage: bool,
 }
 

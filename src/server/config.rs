@@ -42,6 +42,8 @@ pub struct Settings {
     #[serde(default)]
     pub inboxes: InboxSettings,
     #[serde(default)]
+    pub mailstore: MailStoreSettings,
+    #[serde(default)]
     pub abuse: AbuseSettings,
     /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
     #[serde(skip)]
@@ -362,9 +364,11 @@ pub struct RelaySettings {
     pub smtp_host: String,
     pub smtp_port: u16,
     pub smtp_security: String,
-    /// Empty: the exports leave the IMAP columns empty.
+    /// What the exports and the inbox page say about IMAP (production: the Dovecot host's
+    /// public name, 993, `SSL/TLS`; `make run`: the local Dovecot on 127.0.0.1).
     pub imap_host: String,
     pub imap_port: u16,
+    pub imap_security: String,
 }
 
 impl Default for RelaySettings {
@@ -378,8 +382,44 @@ impl Default for RelaySettings {
             smtp_host: "smtp.inboxgrove.local".into(),
             smtp_port: 587,
             smtp_security: "STARTTLS".into(),
-            imap_host: String::new(),
+            imap_host: "imap.inboxgrove.local".into(),
             imap_port: 993,
+            imap_security: "SSL/TLS".into(),
+        }
+    }
+}
+
+/// `[mailstore]`: the Dovecot that holds the mailboxes, as InboxGrove asks it whether a login
+/// works (the proof before an inbox is `active`) and how many messages an inbox holds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MailStoreSettings {
+    /// `sandbox` (checks the published passwd-files itself; holds no mail) or `dovecot`
+    /// (IMAP to `imap_host:imap_port`).
+    pub provider: String,
+    /// Where InboxGrove reaches Dovecot's IMAP (may differ from what customers are told).
+    pub imap_host: String,
+    pub imap_port: u16,
+    /// Implicit TLS (993) to `imap_host`, verified against the webpki roots.
+    pub imap_tls: bool,
+    pub timeout_ms: u64,
+    /// IMAP logins at once in a bulk check.
+    pub check_concurrency: usize,
+    /// Non-empty: InboxGrove writes a Dovecot config under this directory and runs Dovecot
+    /// itself on `imap_port` (loopback, no TLS), stopping it on exit: `make run` and tests.
+    pub run_dir: String,
+}
+
+impl Default for MailStoreSettings {
+    fn default() -> Self {
+        Self {
+            provider: "sandbox".into(),
+            imap_host: "127.0.0.1".into(),
+            imap_port: 1143,
+            imap_tls: false,
+            timeout_ms: 5000,
+            check_concurrency: 16,
+            run_dir: String::new(),
         }
     }
 }
@@ -616,6 +656,24 @@ impl Settings {
             !self.relay.policy_dir.trim().is_empty(),
             "relay.policy_dir must be set"
         );
+        anyhow::ensure!(
+            !self.relay.imap_host.trim().is_empty() && self.relay.imap_port > 0,
+            "relay.imap_host and relay.imap_port must be set: every export carries IMAP"
+        );
+        match self.mailstore.provider.as_str() {
+            "sandbox" | "dovecot" => {}
+            other => anyhow::bail!("mailstore.provider must be sandbox or dovecot, not {other}"),
+        }
+        anyhow::ensure!(
+            self.mailstore.run_dir.is_empty() || self.mailstore.provider == "dovecot",
+            "mailstore.run_dir starts a local Dovecot: set mailstore.provider = \"dovecot\" too"
+        );
+        anyhow::ensure!(
+            self.mailstore.imap_port > 0
+                && self.mailstore.timeout_ms > 0
+                && (1..=256).contains(&self.mailstore.check_concurrency),
+            "mailstore.imap_port and timeout_ms must be positive, check_concurrency 1 to 256"
+        );
         let i = &self.inboxes;
         anyhow::ensure!(
             i.max_per_domain > 0
@@ -755,7 +813,7 @@ impl Settings {
             .unwrap_or_else(|| "unset".into());
         format!(
             "listen={} public_url={} database={} db_max_connections={} \
-             providers: payments={} registrar={} dns={} relay={} mail={}; \
+             providers: payments={} registrar={} dns={} relay={} mail={} mailstore={}; \
              secrets: secret_key={} stripe_secret_key={} stripe_webhook_secret={} \
              namecheap_api_key={} cloudflare_api_token={} smtp_password={} \
              kumomta_webhook_secret={}; trial_days={} job_workers={} public_demo={} \
@@ -769,6 +827,20 @@ impl Settings {
             real(self.uses_real_dns()),
             real(self.uses_real_relay()),
             real(self.uses_real_smtp()),
+            if self.mailstore.provider == "dovecot" {
+                format!(
+                    "dovecot(imap {}:{}{})",
+                    self.mailstore.imap_host,
+                    self.mailstore.imap_port,
+                    if self.mailstore.run_dir.is_empty() {
+                        ""
+                    } else {
+                        ", local"
+                    }
+                )
+            } else {
+                "sandbox".to_string()
+            },
             if self.secret_key.is_development() {
                 "development"
             } else {

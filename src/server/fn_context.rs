@@ -118,7 +118,10 @@ pub async fn work_in(tenant: crate::domain::TenantId) -> Result<(), AppError> {
         .await
         .map_err(internal)?
         .ok_or(AppError::Unauthorized)?;
-    session.switch_tenant(auth, tenant).await.map_err(internal)?;
+    session
+        .switch_tenant(auth, tenant)
+        .await
+        .map_err(internal)?;
     leptos_axum::redirect("/dashboard");
     Ok(())
 }

@@ -30,6 +30,7 @@ use crate::server::db;
 use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
 use crate::server::services::domains::{health as domain_health, saga};
+use crate::server::services::inboxes::mailstore as inbox_store;
 use crate::server::services::inboxes::relay;
 use crate::server::services::trial_reminder;
 use crate::server::services::workspace_export;
@@ -88,10 +89,43 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
             Ok(())
         })
         .every(relay::REASSERT_KIND, Duration::from_secs(600))
+        .handle(inbox_store::CHECK_KIND, |state, job| async move {
+            inbox_store::run_check(&state, &job).await
+        })
+        .handle(inbox_store::REHASH_KIND, |state, _job| async move {
+            inbox_store::rehash_all(&state).await?;
+            Ok(())
+        })
+        .handle(inbox_store::ALLOWANCE_KIND, |state, _job| async move {
+            inbox_store::republish_allowances(&state).await?;
+            Ok(())
+        })
+        // Each inbox's warm-up day starts at its own hour: hourly, the tenants whose inboxes
+        // entered a new day are republished.
+        .every(inbox_store::ALLOWANCE_KIND, inbox_store::ALLOWANCE_EVERY)
         // They carry out the suspension (the relay) or give money back; every other tenant
         // job is skipped and stays pending until resume.
         .run_while_suspended(relay::PUBLISH_KIND)
         .run_while_suspended(saga::REFUND_KIND)
+}
+
+/// Starts the local Dovecot `mailstore.run_dir` asks for (none when it is empty): on
+/// `mailstore.imap_port`, reading the passwd-files under `relay.policy_dir`.
+pub fn start_local_dovecot(
+    settings: &Settings,
+) -> anyhow::Result<Option<crate::server::providers::mailstore::dovecot::RunningDovecot>> {
+    let m = &settings.mailstore;
+    if m.run_dir.trim().is_empty() {
+        return Ok(None);
+    }
+    let files =
+        crate::server::providers::relay::files::PolicyWriter::new(&settings.relay.policy_dir);
+    let local = crate::server::providers::mailstore::dovecot::LocalDovecot {
+        dir: m.run_dir.clone().into(),
+        passwd_dir: files.passwd_dir(),
+        port: m.imap_port,
+    };
+    Ok(Some(local.start().context("starting the local Dovecot")?))
 }
 
 /// How long a pooled connection may sit unused before it is pinged when next handed out.

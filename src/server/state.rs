@@ -17,6 +17,9 @@ use crate::server::providers::dns::DnsProvider;
 use crate::server::providers::dns::cloudflare::CloudflareClient;
 use crate::server::providers::dns::sandbox::SandboxDns;
 use crate::server::providers::mail::{self, Mailer};
+use crate::server::providers::mailstore::MailStore;
+use crate::server::providers::mailstore::imap::ImapStore;
+use crate::server::providers::mailstore::sandbox::SandboxMailStore;
 use crate::server::providers::payments::Payments;
 use crate::server::providers::payments::sandbox::SandboxStripe;
 use crate::server::providers::registrar::Registrar;
@@ -76,6 +79,8 @@ pub struct Services {
     /// KumoMTA, or the sandbox relay (the same policy files, no HTTP).
     pub relay: Arc<dyn Relay>,
     pub relay_sandbox: Option<Arc<SandboxRelay>>,
+    /// Where the mailboxes live (Dovecot over IMAP, or the sandbox reading the same files).
+    pub mailstore: Arc<dyn MailStore>,
     /// Per-tenant and per-IP request limits (in memory, per process).
     pub rate_limits: Arc<RateLimits>,
     /// Seals secrets at rest (DKIM private keys) under `INBOXGROVE_SECRET_KEY`.
@@ -137,6 +142,18 @@ impl AppState {
             None => DnsChecker::new(&settings.dns)?,
         });
         let files = PolicyWriter::new(&settings.relay.policy_dir);
+        let m = &settings.mailstore;
+        let mailstore: Arc<dyn MailStore> = if m.provider == "dovecot" {
+            Arc::new(ImapStore::new(
+                &m.imap_host,
+                m.imap_port,
+                m.imap_tls,
+                std::time::Duration::from_millis(m.timeout_ms),
+                m.check_concurrency,
+            ))
+        } else {
+            Arc::new(SandboxMailStore::new(files.passwd_dir()))
+        };
         let (relay, relay_sandbox): (Arc<dyn Relay>, _) = if settings.uses_real_relay() {
             let client = KumoRelay::new(
                 files,
@@ -191,6 +208,7 @@ impl AppState {
             dns_checker,
             relay,
             relay_sandbox,
+            mailstore,
             rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
             secrets: SecretBox::new(&settings.secret_key),
             keygen: KeyGenerator::new(settings.domains.keygen_concurrency),

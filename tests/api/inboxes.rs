@@ -220,9 +220,23 @@ async fn fifty_inboxes_in_one_batch_sealed_published_and_a_double_submit_makes_o
         (Some(50), Some(false))
     );
 
-    // All 50 exist, unique, live at the relay at once (the sandbox relay took them inline).
+    // All 50 exist, unique, published at once (the sandbox relay took them inline) but not
+    // live until the mail store accepted each login (the inbox_login_check job).
     assert_eq!(
-        count(&app, "SELECT count(*) FROM inboxes WHERE status = 'active'").await,
+        count(&app, "SELECT count(*) FROM inboxes WHERE status = 'pending_relay' AND published_at IS NOT NULL").await,
+        50
+    );
+    assert_eq!(
+        worker(&app).run_until_idle().await.unwrap(),
+        1,
+        "one check for the batch"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM inboxes WHERE status = 'active' AND login_checked_at IS NOT NULL"
+        )
+        .await,
         50
     );
     assert_eq!(
@@ -459,7 +473,14 @@ async fn new_batches_skip_addresses_already_in_use(pool: PgPool) {
 
 #[sqlx::test]
 async fn every_export_format_has_its_exact_header_and_decrypts_to_what_was_shown(pool: PgPool) {
-    let (app, _dir) = app_with(pool, &[("INBOXGROVE_RELAY__SMTP_HOST", "smtp.grove.test")]).await;
+    let (app, _dir) = app_with(
+        pool,
+        &[
+            ("INBOXGROVE_RELAY__SMTP_HOST", "smtp.grove.test"),
+            ("INBOXGROVE_RELAY__IMAP_HOST", "imap.grove.test"),
+        ],
+    )
+    .await;
     let client = browser();
     let domains =
         customer_with_domains(&app, &client, "ann@acme.test", &["magic-export.com"]).await;
@@ -470,7 +491,7 @@ async fn every_export_format_has_its_exact_header_and_decrypts_to_what_was_shown
     let expected: [(&str, &str); 4] = [
         (
             "generic",
-            "Email,Display Name,First Name,Last Name,SMTP Host,SMTP Port,SMTP Username,SMTP Password,SMTP Security,IMAP Host,IMAP Port,IMAP Username,IMAP Password,Daily Limit,Status",
+            "Email,Display Name,First Name,Last Name,SMTP Host,SMTP Port,SMTP Username,SMTP Password,SMTP Security,IMAP Host,IMAP Port,IMAP Security,IMAP Username,IMAP Password,Daily Limit,Status",
         ),
         (
             "instantly",
@@ -523,13 +544,25 @@ async fn every_export_format_has_its_exact_header_and_decrypts_to_what_was_shown
             .unwrap();
         assert_eq!(row[pw_col], shown, "{format}");
         assert_eq!(row[host_col], "smtp.grove.test");
-        // No IMAP host configured: the IMAP columns are empty.
-        if let Some(imap) = head
-            .iter()
-            .position(|h| h == "IMAP Host" || h == "imap_host" || h == "imapHost")
-        {
-            assert_eq!(row[imap], "");
-        }
+        // IMAP from the settings, with the same username and password (one record).
+        let col = |names: [&str; 3]| {
+            head.iter()
+                .position(|h| names.contains(&h.as_str()))
+                .unwrap_or_else(|| panic!("{format}: no {names:?}"))
+        };
+        assert_eq!(
+            row[col(["IMAP Host", "imap_host", "imapHost"])],
+            "imap.grove.test"
+        );
+        assert_eq!(
+            row[col(["IMAP Port", "imap_port", "imapPort"])],
+            "993",
+            "{format}"
+        );
+        let user = col(["IMAP Username", "imap_user_name", "imapUsername"]);
+        assert_eq!(row[user], "mary.johnson@magic-export.com", "{format}");
+        let pass = col(["IMAP Password", "imap_password", "imapPassword"]);
+        assert_eq!(row[pass], shown, "{format}");
     }
     // A selection by ids, and a quoted display name survive the CSV round trip.
     sqlx::query("UPDATE inboxes SET display_name = 'Mary \"MJ\" Johnson, Sales' WHERE id = $1")
@@ -629,6 +662,7 @@ async fn another_tenant_cannot_see_reveal_export_or_touch_an_inbox(pool: PgPool)
     // Eve cannot put inboxes on Ann's domain either.
     let res = provision(&app, &other, &domains, "1", "roles", "key-evil-0001").await;
     assert_eq!(res.status(), 422);
+    worker(&app).run_until_idle().await.unwrap();
     assert_eq!(
         count(&app, "SELECT count(*) FROM inboxes WHERE status = 'active'").await,
         2
@@ -730,8 +764,9 @@ async fn the_list_filters_and_pages_and_suspend_resume_delete_reach_the_relay(po
         "{listener}"
     );
     assert!(listener.contains("mary.johnson@magic-list.com"));
-    // Resume: live again.
+    // Resume: live again once the mail store accepts the login.
     assert!(change("resume").await.unwrap().status().is_success());
+    worker(&app).run_until_idle().await.unwrap();
     assert_eq!(
         count(
             &app,

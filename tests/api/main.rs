@@ -15,6 +15,7 @@ mod export;
 mod inboxes;
 mod jobs;
 mod kill_switch;
+mod mailstore;
 mod namecheap;
 mod pages;
 mod rate_limits;

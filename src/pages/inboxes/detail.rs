@@ -39,6 +39,13 @@ pub fn InboxPage() -> impl IntoView {
     }
 }
 
+fn allowance_text(allowance: i32, day: i32) -> String {
+    match day {
+        0 => format!("{allowance} messages (warm-up starts when the inbox is live)"),
+        d => format!("{allowance} messages (warm-up day {d})"),
+    }
+}
+
 #[component]
 fn InboxBody(
     d: InboxDetail,
@@ -54,6 +61,21 @@ fn InboxBody(
             <p class="mt-1"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", status_class(&status))
                 data-testid="inbox-status" data-status=status.clone()>{d.item.status_label.clone()}</span></p>
             <p class="mt-2 text-sm text-stone-600" data-testid="warmup">{d.warmup_note.clone()}</p>
+            <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
+                <dt>"Today's allowance"</dt>
+                <dd data-testid="allowance">{allowance_text(d.allowance_today, d.warmup_day)}</dd>
+                <dt>"Messages received"</dt>
+                <dd data-testid="messages">{match d.messages {
+                    Some(n) => n.to_string(),
+                    None => "unavailable right now".to_string(),
+                }}</dd>
+                <dt>"Login check"</dt>
+                <dd data-testid="login-check">{match (&d.login_checked, &d.login_check_error) {
+                    (Some(at), _) => format!("The mail store accepted its login at {at}"),
+                    (None, Some(e)) => format!("Not yet accepted: {e}"),
+                    (None, None) => "Waiting for the mail store to accept its login".to_string(),
+                }}</dd>
+            </dl>
             <p class="text-sm text-stone-500">{format!("Created {}", d.created)}</p>
         </section>
     }
@@ -62,10 +84,11 @@ fn InboxBody(
     let password = move || reveal.value().get().and_then(Result::ok);
     let creds = view! {
         <section aria-labelledby="smtp-h" class="rounded-lg border border-stone-200 bg-white p-5">
-            <h2 id="smtp-h" class="text-lg font-semibold">"SMTP credentials"</h2>
+            <h2 id="smtp-h" class="text-lg font-semibold">"Credentials"</h2>
+            <p class="text-sm text-stone-600">"One username and password for sending (SMTP) and reading (IMAP)."</p>
             <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
-                <dt>"Host"</dt><dd class="font-mono">{d.smtp_host.clone()}</dd>
-                <dt>"Port"</dt><dd class="font-mono">{format!("{} ({})", d.smtp_port, d.smtp_security)}</dd>
+                <dt>"SMTP"</dt><dd class="font-mono" data-testid="smtp">{format!("{}:{} ({})", d.smtp_host, d.smtp_port, d.smtp_security)}</dd>
+                <dt>"IMAP"</dt><dd class="font-mono" data-testid="imap">{format!("{}:{} ({})", d.imap_host, d.imap_port, d.imap_security)}</dd>
                 <dt>"Username"</dt><dd class="font-mono break-all">{d.item.address.clone()}</dd>
                 <dt>"Password"</dt>
                 <dd class="font-mono break-all" data-testid="password">
@@ -77,7 +100,6 @@ fn InboxBody(
                         None => view! { <span class="text-stone-500">"••••••••••••"</span> }.into_any(),
                     }}
                 </dd>
-                {d.imap_host.clone().map(|h| view! { <dt>"IMAP"</dt><dd class="font-mono">{format!("{h}:{}", d.imap_port)}</dd> })}
             </dl>
             <ActionForm action=reveal attr:class="mt-3">
                 <input type="hidden" name="id" value=id_r />

@@ -9,7 +9,7 @@ use crate::domain::{InboxStatus, TenantId};
 
 const COLUMNS: &str = "i.id, i.tenant_id, i.domain_id, d.name AS domain, i.local_part, i.address,
     i.first_name, i.last_name, i.display_name, i.status, i.daily_cap, i.warmup_started_at,
-    i.created_at, i.batch_id";
+    i.created_at, i.batch_id, i.published_at, i.login_checked_at, i.login_check_error";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct InboxRow {
@@ -27,6 +27,11 @@ pub struct InboxRow {
     pub warmup_started_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub batch_id: Option<Uuid>,
+    /// When the relay and the mail store last got its login.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When the mail store last accepted its login (IMAP LOGIN with the issued password).
+    pub login_checked_at: Option<DateTime<Utc>>,
+    pub login_check_error: Option<String>,
 }
 
 impl InboxRow {
@@ -313,6 +318,8 @@ pub struct RelayUserRow {
     pub status: InboxStatus,
     pub password_salt: String,
     pub password_sha256: String,
+    pub daily_cap: i32,
+    pub warmup_started_at: Option<DateTime<Utc>>,
 }
 
 /// The tenant's live inboxes with a relay hash.
@@ -321,7 +328,8 @@ pub async fn relay_users<'e>(
     tenant: TenantId,
 ) -> super::Result<Vec<RelayUserRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, lower(address) AS address, status, password_salt, password_sha256
+        "SELECT id, lower(address) AS address, status, password_salt, password_sha256,
+                daily_cap, warmup_started_at
            FROM inboxes
           WHERE tenant_id = $1 AND status <> 'deleted' AND address IS NOT NULL
             AND password_salt IS NOT NULL AND password_sha256 IS NOT NULL
@@ -332,15 +340,15 @@ pub async fn relay_users<'e>(
     .await?)
 }
 
-/// The published inboxes still `pending_relay` become `active`, and their warm-up starts.
+/// The published inboxes still `pending_relay` are stamped published: the mail store's login
+/// check ([`to_check`]) makes them `active`. Returns how many were stamped.
 pub async fn mark_published(
     conn: &mut PgConnection,
     tenant: TenantId,
     ids: &[Uuid],
 ) -> super::Result<u64> {
     let done = sqlx::query(
-        "UPDATE inboxes SET status = 'active', updated_at = now(),
-                warmup_started_at = COALESCE(warmup_started_at, now())
+        "UPDATE inboxes SET published_at = now(), updated_at = now()
           WHERE tenant_id = $1 AND id = ANY($2) AND status = 'pending_relay'",
     )
     .bind(tenant.0)
@@ -348,6 +356,141 @@ pub async fn mark_published(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Published inboxes waiting for the mail store to accept their login, with their sealed
+/// passwords (at most `limit`).
+pub async fn to_check<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    limit: i64,
+) -> super::Result<Vec<CredentialRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, i.password_sealed FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE i.tenant_id = $1 AND i.status = 'pending_relay' AND i.published_at IS NOT NULL
+          ORDER BY i.published_at, i.id LIMIT $2"
+    ))
+    .bind(tenant.0)
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// The mail store accepted these logins: they become `active` (if still waiting) and their
+/// warm-up starts.
+pub async fn login_passed<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> super::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE inboxes SET status = 'active', updated_at = now(), login_checked_at = now(),
+                login_check_error = NULL,
+                warmup_started_at = COALESCE(warmup_started_at, now())
+          WHERE tenant_id = $1 AND id = ANY($2) AND status = 'pending_relay'
+            AND published_at IS NOT NULL",
+    )
+    .bind(tenant.0)
+    .bind(ids)
+    .execute(exec)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The mail store refused (or could not be asked): the inboxes stay `pending_relay`.
+pub async fn login_failed<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    ids: &[Uuid],
+    error: &str,
+) -> super::Result<()> {
+    sqlx::query(
+        "UPDATE inboxes SET login_check_error = $3
+          WHERE tenant_id = $1 AND id = ANY($2) AND status = 'pending_relay'",
+    )
+    .bind(tenant.0)
+    .bind(ids)
+    .bind(error)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// A row still on password scheme 1, to re-hash from its sealed password.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct RehashRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub password_salt: String,
+    pub password_sealed: Vec<u8>,
+}
+
+/// Up to `limit` rows (every tenant's) whose record is scheme 1.
+pub async fn old_scheme<'e>(
+    exec: impl PgExecutor<'e>,
+    limit: i64,
+) -> super::Result<Vec<RehashRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, tenant_id, password_salt, password_sealed FROM inboxes
+          WHERE password_scheme = 1 AND password_salt IS NOT NULL
+            AND password_sealed IS NOT NULL
+          ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
+}
+
+/// Writes the new hashes (scheme `scheme`) of rows still on scheme 1.
+pub async fn set_hashes(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    hashes: &[String],
+    scheme: i16,
+) -> super::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE inboxes i SET password_sha256 = u.hash, password_scheme = $3
+           FROM UNNEST($1::uuid[], $2::text[]) AS u(id, hash)
+          WHERE i.id = u.id AND i.password_scheme = 1",
+    )
+    .bind(ids)
+    .bind(hashes)
+    .bind(scheme)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Rows on scheme 1 that cannot be re-hashed (no sealed password): retired from the relay
+/// data by marking them scheme 2 with no hash, which leaves them out of every login file.
+pub async fn retire_unhashable(conn: &mut PgConnection) -> super::Result<u64> {
+    let done = sqlx::query(
+        "UPDATE inboxes SET password_scheme = 2, password_sha256 = NULL
+          WHERE password_scheme = 1
+            AND (password_salt IS NULL OR password_sealed IS NULL)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Tenants with a live inbox whose warm-up day changed within the last `window_secs`
+/// (each inbox's day starts at the hour its warm-up did): their allowances must be
+/// republished.
+pub async fn tenants_with_new_warmup_day<'e>(
+    exec: impl PgExecutor<'e>,
+    window_secs: f64,
+) -> super::Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT tenant_id FROM inboxes
+          WHERE status IN ('active', 'suspended') AND warmup_started_at IS NOT NULL
+            AND floor(extract(epoch FROM now() - warmup_started_at) / 86400)
+             <> floor(extract(epoch FROM now() - make_interval(secs => $1) - warmup_started_at)
+                      / 86400)",
+    )
+    .bind(window_secs)
+    .fetch_all(exec)
+    .await?)
 }
 
 /// Asks for a publish of the tenant (inside the caller's transaction).

@@ -2,6 +2,7 @@
 
 pub mod dns;
 pub mod mail;
+pub mod mailstore;
 pub mod payments;
 pub mod registrar;
 pub mod relay;

@@ -5,13 +5,21 @@
 //! <root>/keys/<domain>/<selector>.key            PKCS#8 PEM, 0640
 //! <root>/tenants/<tenant>/dkim_data.toml         [domain."<d>"] selector, algo, filename
 //! <root>/tenants/<tenant>/listener_domains.toml  ["<d>"] relay_from_authz = [mailboxes]
-//! <root>/tenants/<tenant>/auth.json              tenant, status, users{address: salt, sha256}
+//! <root>/tenants/<tenant>/auth.json              tenant, status, domains, users{address: salt, sha256,
+//!                                                 daily_allowance, warmup_day}
+//! <root>/dovecot/<domain>.passwd                  Dovecot passwd-file: live mailboxes only
 //! ```
 //!
 //! Each file is written to a hidden temp name (outside KumoMTA's `*.{toml,json}` monitor
 //! glob), flushed and renamed over the old one, so the relay never reads half a file. Order on
 //! publish: keys, DKIM data, relay permissions, then logins (no login works before signing
-//! does); a removal takes the logins away first. The key file of a domain the tenant's
+//! does), then the mail store's logins; a removal takes the logins away first.
+//!
+//! The mail store (Dovecot) reads one passwd-file per domain (`passwd-file` with `%Ld` in its
+//! path): a line per live mailbox (`address:{SSHA256.HEX}…::::::`), none for a suspended
+//! mailbox or any mailbox of a suspended tenant, so such a login fails within the second
+//! Dovecot takes to notice the renamed file. Its first line names the tenant that wrote it, so
+//! a tenant's publish removes only its own files of domains it no longer has. The key file of a domain the tenant's
 //! previous DKIM data named and the new one does not (removed, failed) is deleted after the
 //! new files are in place, so no key of a removed domain stays on the relay's disk.
 
@@ -66,12 +74,34 @@ struct AuthUser<'a> {
     status: &'a str,
     salt: &'a str,
     sha256: &'a str,
+    daily_allowance: i32,
+    warmup_day: i32,
+}
+
+/// The password field of a Dovecot passwd-file line for `sha256 = hex(SHA-256(password ||
+/// salt))`: Dovecot's `SSHA256` is `SHA-256(password || salt) || salt`, here hex-encoded, and
+/// the salt is the ASCII of our hex salt (which is what the relay hashes too).
+pub fn dovecot_password(salt: &str, sha256: &str) -> String {
+    format!("{{SSHA256.HEX}}{sha256}{}", hex::encode(salt.as_bytes()))
+}
+
+/// The first line of a domain's passwd-file: which tenant wrote it.
+fn passwd_header(tenant: TenantId) -> String {
+    format!("# inboxgrove tenant {}\n", tenant.0)
+}
+
+/// A name that is safe as one path component (published domains always are: lower-case
+/// ASCII labels), checked again before it names a file.
+fn plain_component(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0'])
 }
 
 #[derive(Serialize)]
 struct AuthFile<'a> {
     tenant: String,
     status: &'a str,
+    /// The tenant's hosted domains: the relay is their MX and hands their mail to Dovecot.
+    domains: Vec<&'a str>,
     users: BTreeMap<&'a str, AuthUser<'a>>,
 }
 
@@ -79,6 +109,8 @@ struct AuthFile<'a> {
 pub struct Rendered {
     pub keys: Vec<(PathBuf, String)>,
     pub files: Vec<(&'static str, String)>,
+    /// (domain, passwd-file content), one per published domain.
+    pub passwd: Vec<(String, String)>,
 }
 
 impl PolicyWriter {
@@ -92,6 +124,15 @@ impl PolicyWriter {
 
     pub fn tenant_dir(&self, tenant: TenantId) -> PathBuf {
         self.root.join("tenants").join(tenant.0.to_string())
+    }
+
+    /// Where the mail store's passwd-files live (Dovecot's `passwd-file` path, minus `%Ld`).
+    pub fn passwd_dir(&self) -> PathBuf {
+        self.root.join("dovecot")
+    }
+
+    pub fn passwd_path(&self, domain: &str) -> PathBuf {
+        self.passwd_dir().join(format!("{domain}.passwd"))
     }
 
     pub fn key_path(&self, domain: &str, selector: &str) -> PathBuf {
@@ -133,6 +174,11 @@ impl PolicyWriter {
             );
         }
         let mut users = BTreeMap::new();
+        let mut passwd: BTreeMap<&str, String> = data
+            .domains
+            .iter()
+            .map(|d| (d.name.as_str(), passwd_header(data.tenant)))
+            .collect();
         for u in &data.users {
             // Only mailboxes on a published domain can log in or relay.
             let Some(l) = listener.get_mut(u.domain()) else {
@@ -140,6 +186,16 @@ impl PolicyWriter {
             };
             if u.active && data.active {
                 l.relay_from_authz.push(u.address.clone());
+                // A published address is lower-case ASCII without ':' or a line break, so
+                // it is one passwd-file line; anything else is left out, never written.
+                if let Some(file) = passwd.get_mut(u.domain())
+                    && u.address.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+                {
+                    file.push_str(&u.address);
+                    file.push(':');
+                    file.push_str(&dovecot_password(&u.salt, &u.sha256));
+                    file.push_str("::::::\n");
+                }
             }
             users.insert(
                 u.address.as_str(),
@@ -148,12 +204,15 @@ impl PolicyWriter {
                     status: if u.active { "active" } else { "suspended" },
                     salt: &u.salt,
                     sha256: &u.sha256,
+                    daily_allowance: u.daily_allowance,
+                    warmup_day: u.warmup_day,
                 },
             );
         }
         let auth = AuthFile {
             tenant: data.tenant.0.to_string(),
             status: if data.active { "active" } else { "suspended" },
+            domains: data.domains.iter().map(|d| d.name.as_str()).collect(),
             users,
         };
         Ok(Rendered {
@@ -172,6 +231,10 @@ impl PolicyWriter {
                     serde_json::to_string_pretty(&auth).context("rendering auth.json")?,
                 ),
             ],
+            passwd: passwd
+                .into_iter()
+                .map(|(d, content)| (d.to_string(), content))
+                .collect(),
         })
     }
 
@@ -201,14 +264,61 @@ impl PolicyWriter {
         }
         let dir = self.tenant_dir(tenant);
         let before = self.published_keys(tenant);
+        let domains_before = self.published_domains(tenant);
         for (name, content) in &r.files {
             write_atomic(&dir.join(name), content.as_bytes(), 0o640)?;
+        }
+        for (domain, content) in &r.passwd {
+            if plain_component(domain) {
+                write_atomic(&self.passwd_path(domain), content.as_bytes(), 0o640)?;
+            }
+        }
+        for gone in domains_before
+            .iter()
+            .filter(|d| !r.passwd.iter().any(|(now, _)| now == *d))
+        {
+            self.remove_passwd(tenant, gone)?;
         }
         let now: Vec<&PathBuf> = r.keys.iter().map(|(p, _)| p).collect();
         for stale in before.iter().filter(|p| !now.contains(p)) {
             self.remove_key(stale)?;
         }
         Ok(())
+    }
+
+    /// Deletes the domain's passwd-file if this tenant wrote it (a domain that moved to
+    /// another tenant keeps that tenant's file).
+    fn remove_passwd(&self, tenant: TenantId, domain: &str) -> anyhow::Result<()> {
+        if !plain_component(domain) {
+            return Ok(());
+        }
+        let path = self.passwd_path(domain);
+        let ours = std::fs::read_to_string(&path)
+            .is_ok_and(|text| text.starts_with(&passwd_header(tenant)));
+        if ours {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {path:?}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The domains the tenant's current `dkim_data.toml` names.
+    fn published_domains(&self, tenant: TenantId) -> Vec<String> {
+        let file = self.tenant_dir(tenant).join("dkim_data.toml");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return Vec::new();
+        };
+        toml::from_str::<PublishedDkim>(&text)
+            .map(|p| {
+                p.domain
+                    .into_keys()
+                    .filter(|d| plain_component(d))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The key files the tenant's current `dkim_data.toml` names (none if it has none).
@@ -221,12 +331,10 @@ impl PolicyWriter {
             tracing::warn!(error = %e, ?file, "unreadable DKIM data; no stale keys removed");
             PublishedDkim::default()
         });
-        let plain =
-            |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\', '\0']);
         published
             .domain
             .iter()
-            .filter(|(name, d)| plain(name) && plain(&d.selector))
+            .filter(|(name, d)| plain_component(name) && plain_component(&d.selector))
             .map(|(name, d)| self.key_path(name, &d.selector))
             .collect()
     }
@@ -249,6 +357,9 @@ impl PolicyWriter {
         let dir = self.tenant_dir(tenant);
         let me = self.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            for domain in me.published_domains(tenant) {
+                me.remove_passwd(tenant, &domain)?;
+            }
             let auth = dir.join("auth.json");
             if auth.exists() {
                 std::fs::remove_file(&auth).with_context(|| format!("removing {auth:?}"))?;

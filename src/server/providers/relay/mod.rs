@@ -44,16 +44,23 @@ impl std::fmt::Debug for RelayDomain {
     }
 }
 
-/// One SMTP login: the mailbox address and a salted hash of its password.
+/// One mailbox login (SMTP at the relay, IMAP at the mail store): the address and a salted
+/// hash of its password, and what it may send today.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayUser {
-    /// Lower-case mailbox address; also the SMTP username.
+    /// Lower-case mailbox address; also the SMTP and IMAP username.
     pub address: String,
     pub inbox_id: uuid::Uuid,
     pub active: bool,
-    /// Hex; `sha256 = hex(SHA-256(salt || ":" || password))`.
+    /// `salt` is 32 hex characters, used as they are (their ASCII bytes);
+    /// `sha256 = hex(SHA-256(password || salt))`, which KumoMTA's Lua checks and Dovecot
+    /// reads as `{SSHA256.HEX}` (see [`files::dovecot_password`]).
     pub salt: String,
     pub sha256: String,
+    /// Messages it may send today: the warm-up stage or its daily cap, whichever is lower.
+    pub daily_allowance: i32,
+    /// Day of warm-up (1 = the first day); 0 before warm-up starts.
+    pub warmup_day: i32,
 }
 
 impl RelayUser {

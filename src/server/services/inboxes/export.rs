@@ -1,6 +1,7 @@
 //! Credential files in the formats cold-email tools import, with the exact headers of
 //! `providers.md` §6, written by the `csv` crate (quoting, escaping). SMTP host, port and
-//! security come from `[relay]`; the IMAP columns from `relay.imap_host`, or stay empty.
+//! security, and IMAP host, port and security, come from `[relay]`; the IMAP username and
+//! password are the SMTP ones (one record serves both).
 //! Every cell goes through [`neutralise`], so a spreadsheet never runs a customer-typed
 //! value (a display name such as `=HYPERLINK(…)`) as a formula.
 
@@ -23,6 +24,7 @@ pub const GENERIC: &[&str] = &[
     "SMTP Security",
     "IMAP Host",
     "IMAP Port",
+    "IMAP Security",
     "IMAP Username",
     "IMAP Password",
     "Daily Limit",
@@ -116,17 +118,8 @@ pub fn write(
     let relay = &settings.relay;
     let w = &settings.inboxes;
     let smtp_port = relay.smtp_port.to_string();
-    let has_imap = !relay.imap_host.is_empty();
-    let imap_host = if has_imap {
-        relay.imap_host.as_str()
-    } else {
-        ""
-    };
-    let imap_port = if has_imap {
-        relay.imap_port.to_string()
-    } else {
-        String::new()
-    };
+    let imap_host = relay.imap_host.as_str();
+    let imap_port = relay.imap_port.to_string();
     // Smartlead's own warm-up bounds: 1–50 a day, ramp 5–20.
     let warm = w.warmup_max.clamp(1, 50).to_string();
     let ramp = w.warmup_step.clamp(5, 20).to_string();
@@ -137,11 +130,7 @@ pub fn write(
         let r = c.row;
         let email = r.address();
         let password = c.password.as_str();
-        let (imap_user, imap_password) = if has_imap {
-            (email.as_str(), password)
-        } else {
-            ("", "")
-        };
+        let (imap_user, imap_password) = (email.as_str(), password);
         let cap = r.daily_cap.to_string();
         let record: Vec<&str> = match format {
             ExportFormat::Generic => vec![
@@ -156,6 +145,7 @@ pub fn write(
                 &relay.smtp_security,
                 imap_host,
                 &imap_port,
+                &relay.imap_security,
                 imap_user,
                 imap_password,
                 &cap,

@@ -25,6 +25,7 @@ use crate::server::services::billing::access;
 use crate::server::state::AppState;
 
 pub mod export;
+pub mod mailstore;
 pub mod relay;
 
 /// Length of generated SMTP passwords (letters and digits: 24 × log2(62) ≈ 143 bits).
@@ -79,15 +80,22 @@ pub fn generate_password() -> Zeroizing<String> {
     out
 }
 
-/// What the relay checks: `hex(SHA-256(salt_hex || ":" || password))`. The passwords are
-/// 143-bit random strings, so a fast hash cannot be brute-forced; the salt hides equal ones.
+/// The one password record the relay (KumoMTA's Lua: `sha256(password .. salt)`) and the
+/// mail store (Dovecot's `SSHA256`, salt after the password) both verify:
+/// `hex(SHA-256(password || salt_hex))`, the salt being the 32 hex characters as written. The
+/// passwords are 143-bit random strings, so a fast hash cannot be brute-forced; the salt
+/// hides equal ones.
 pub fn relay_hash(salt_hex: &str, password: &str) -> String {
     let mut h = Sha256::new();
-    h.update(salt_hex.as_bytes());
-    h.update(b":");
     h.update(password.as_bytes());
+    h.update(salt_hex.as_bytes());
     hex::encode(h.finalize())
 }
+
+/// The record scheme [`relay_hash`] writes (`inboxes.password_scheme`). Scheme 1 was
+/// `SHA-256(salt || ":" || password)`, which no Dovecot scheme reads; the `inbox_rehash` job
+/// moves those rows to 2 from their sealed passwords.
+pub const PASSWORD_SCHEME: i16 = 2;
 
 fn new_salt() -> String {
     let mut salt = [0u8; 16];
@@ -471,6 +479,20 @@ pub async fn detail(
     let row = load(state, ctx, id).await?;
     let r = &row.inbox;
     let relay = &state.settings.relay;
+    let (allowance_today, warmup_day) = relay::allowance(
+        &state.settings,
+        r.daily_cap,
+        r.warmup_started_at,
+        Utc::now(),
+    );
+    // Asked as the inbox itself; a suspended or waiting inbox cannot log in, so it is not asked.
+    let messages = match r.status {
+        InboxStatus::Active => {
+            mailstore::message_count(state, &r.address(), open_password(state, &row)?).await
+        }
+        _ => None,
+    };
+    let at = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
     Ok(InboxDetail {
         item: list_item(state, r),
         first_name: r.first_name.clone(),
@@ -479,9 +501,15 @@ pub async fn detail(
         smtp_host: relay.smtp_host.clone(),
         smtp_port: relay.smtp_port,
         smtp_security: relay.smtp_security.clone(),
-        imap_host: Some(relay.imap_host.clone()).filter(|h| !h.is_empty()),
+        imap_host: relay.imap_host.clone(),
         imap_port: relay.imap_port,
+        imap_security: relay.imap_security.clone(),
         warmup_note: warmup(state, r).1,
+        allowance_today,
+        warmup_day,
+        login_checked: r.login_checked_at.map(at),
+        login_check_error: r.login_check_error.clone(),
+        messages,
         can_manage: ctx.role().can_manage(),
     })
 }
@@ -619,9 +647,22 @@ pub async fn update(
     }
     let mut tx = state.pool.begin().await.context("starting")?;
     db::inboxes::update_settings(&mut tx, ctx.tenant_id(), id, name, cap).await?;
+    if cap != row.inbox.daily_cap {
+        // The relay enforces the allowance: it gets the new cap now.
+        relay::request_in(
+            &mut tx,
+            &state.settings,
+            ctx.tenant_id(),
+            relay::AFTER_INLINE_ATTEMPT,
+        )
+        .await?;
+    }
     db::audit::inbox(&mut *tx, actor, ctx.tenant_id(), db::audit::InboxAction::Update, id, db::audit::Change::from_to(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap }), serde_json::json!({ "display_name": name, "daily_cap": cap })))
     .await?;
     tx.commit().await.context("committing")?;
+    if cap != row.inbox.daily_cap {
+        publish_after_commit(state, ctx).await;
+    }
     Ok(())
 }
 
@@ -682,13 +723,14 @@ mod tests {
 
     #[test]
     fn relay_hash_matches_the_published_test_vector() {
-        // The same vector the reference policy's Lua (kumo.digest.sha256) is checked against.
+        // The same vector the reference policy's Lua (deploy/kumomta/test) and Dovecot
+        // (`doveadm pw -t`, tests/api/mailstore.rs) are checked against.
         assert_eq!(
             relay_hash(
                 "00112233445566778899aabbccddeeff",
                 "Xq7vR2mT9pL4sW8nK3dF6hJ1"
             ),
-            "819ec655d377199385dbf05a745bc69ee7ac3df85d067eeb6721d10a9d5081d3"
+            "0a4acb24102df972169f83bd97cdea17097ef9eb610ccdb1cc9e1e6683c37cf2"
         );
     }
 }

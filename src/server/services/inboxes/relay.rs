@@ -94,15 +94,22 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
             private_key_pem: key.private_pem().context("encoding a DKIM key")?,
         });
     }
+    let now = Utc::now();
     let users = db::inboxes::relay_users(&state.pool, tenant)
         .await?
         .into_iter()
-        .map(|u| RelayUser {
-            address: u.address,
-            inbox_id: u.id,
-            active: u.status != InboxStatus::Suspended,
-            salt: u.password_salt,
-            sha256: u.password_sha256,
+        .map(|u| {
+            let (daily_allowance, warmup_day) =
+                allowance(&state.settings, u.daily_cap, u.warmup_started_at, now);
+            RelayUser {
+                address: u.address,
+                inbox_id: u.id,
+                active: u.status != InboxStatus::Suspended,
+                salt: u.password_salt,
+                sha256: u.password_sha256,
+                daily_allowance,
+                warmup_day,
+            }
         })
         .collect();
     let suspended = db::suspensions::open(&state.pool, tenant).await?;
@@ -114,8 +121,35 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
     })
 }
 
+/// What the inbox may send today and its warm-up day (0 before warm-up starts, when it gets
+/// the first day's allowance): the warm-up stage or its daily cap, whichever is lower.
+pub fn allowance(
+    settings: &Settings,
+    daily_cap: i32,
+    warmup_started_at: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> (i32, i32) {
+    let s = &settings.inboxes;
+    let day = warmup_started_at
+        .map(|start| (now - start).num_days().max(0))
+        .unwrap_or(0);
+    let limit = crate::domain::inboxes::warmup_limit(
+        day,
+        s.warmup_start,
+        s.warmup_step,
+        s.warmup_max,
+        daily_cap,
+    );
+    let warmup_day = match warmup_started_at {
+        Some(_) => i32::try_from(day + 1).unwrap_or(i32::MAX),
+        None => 0,
+    };
+    (limit, warmup_day)
+}
+
 /// Publishes the tenant if a publish is pending; on success its `pending_relay` inboxes that
-/// were published become `active`.
+/// were published are stamped so, and a login check (`inbox_login_check`) will make them
+/// `active` once the mail store accepts them.
 pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published, RelayError> {
     let Some(requested_at) = db::inboxes::pending_publish(&state.pool, tenant).await? else {
         return Ok(Published::UpToDate);
@@ -133,6 +167,10 @@ pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published
         .collect();
     let mut tx = state.pool.begin().await.context("starting")?;
     let activated = db::inboxes::mark_published(&mut tx, tenant, &published).await?;
+    if activated > 0 {
+        // Active only once the mail store accepts their logins.
+        super::mailstore::request_check_in(&mut tx, state, tenant).await?;
+    }
     db::inboxes::publish_done(
         &mut tx,
         tenant,
@@ -142,6 +180,9 @@ pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published
     )
     .await?;
     tx.commit().await.context("committing the publish")?;
+    if activated > 0 {
+        state.jobs.wake();
+    }
     Ok(Published::Done {
         domains: data.domains.len(),
         users: published.len(),
