@@ -22,6 +22,10 @@ duration="${BENCH_DURATION:-10s}"
 base="${DATABASE_URL%/*}"
 bin="${BENCH_BIN:-target/release/inboxgrove}"
 mkdir -p .bench
+# The relay files and the mail store (a real Dovecot the server starts, as in make run): under
+# /var/tmp, where Dovecot's unprivileged user can reach them; fresh each run.
+bench_data="${BENCH_DATA_DIR:-/var/tmp/inboxgrove-bench}"
+rm -rf "$bench_data"; mkdir -p "$bench_data"; chmod 755 "$bench_data"
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
@@ -29,7 +33,9 @@ export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
 # the rate limits stay on (their cost is in the figures) but high enough never to refuse.
 INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE=100000000 INBOXGROVE_RATE_LIMITS__TENANT_PER_HOUR=100000000 \
     INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=100000 \
-    INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR=.bench/relay \
+    INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR="$bench_data/relay" \
+    INBOXGROVE_MAILSTORE__PROVIDER=dovecot INBOXGROVE_MAILSTORE__RUN_DIR="$bench_data/dovecot" \
+    INBOXGROVE_MAILSTORE__IMAP_PORT="${BENCH_IMAP_PORT:-1145}" \
     INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
     INBOXGROVE_LOG__FORMAT=json "$bin" serve > .bench/server.log 2>&1 &
 pid=$!

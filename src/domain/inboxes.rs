@@ -649,7 +649,7 @@ impl InboxFilter {
 
 pub const INBOX_STATUSES: [(&str, &str); 3] = [
     ("active", "Active"),
-    ("pending_relay", "Publishing to the relay"),
+    ("pending_relay", "Setting up"),
     ("suspended", "Suspended"),
 ];
 

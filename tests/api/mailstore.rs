@@ -215,6 +215,33 @@ async fn inboxes_receive_mail_and_log_in_over_imap_with_the_exported_credentials
     assert_eq!(imap_port, port.to_string());
     assert_eq!(imap_login(port, &user, &password), Ok(0));
 
+    // The inbox page counts its INBOX from the store: empty so far.
+    let id = inbox(&app, &email).await;
+    let detail = |app: &TestApp, client: &Client| {
+        let req = client
+            .post(app.url("/api/inboxes/detail"))
+            .form(&[("id", id.to_string())]);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    assert_eq!(detail(&app, &client).await["messages"], 0);
+    // The page itself (server-rendered) says the same.
+    let page = client
+        .get(app.url(&format!("/inboxes/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page
+        .find("data-testid=\"messages\"")
+        .expect("the messages cell");
+    assert!(
+        page[at..].starts_with("data-testid=\"messages\">0<"),
+        "{}",
+        &page[at..at + 80]
+    );
+
     // A message delivered by Dovecot's delivery agent is there over IMAP.
     store
         .config
@@ -226,16 +253,7 @@ async fn inboxes_receive_mail_and_log_in_over_imap_with_the_exported_credentials
         .unwrap();
     assert_eq!(imap_login(port, &user, &password), Ok(1));
     // The inbox page counts it from the store, shows IMAP beside SMTP and the login check.
-    let id = inbox(&app, &email).await;
-    let detail = json(
-        client
-            .post(app.url("/api/inboxes/detail"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let detail = detail(&app, &client).await;
     assert_eq!(detail["messages"], 1, "{detail}");
     assert_eq!(detail["imap_port"], port);
     assert!(detail["login_checked"].as_str().is_some(), "{detail}");
@@ -429,4 +447,111 @@ async fn old_password_records_are_rehashed_from_the_sealed_passwords_and_republi
             .await,
         2
     );
+}
+
+#[sqlx::test]
+async fn the_relay_gets_each_inboxs_allowance_a_new_cap_at_once_and_the_next_warmup_day_hourly(
+    pool: PgPool,
+) {
+    let (app, dir) = crate::inboxes::app_with(pool, &[]).await;
+    let client = browser();
+    let domains = customer_with_domains(&app, &client, "ann@ramp.test", &["ramp-one.com"]).await;
+    let res = provision(&app, &client, &domains, "2", "first.last", "key-ramp-0001").await;
+    assert_eq!(res.status(), 200);
+    worker(&app).run_until_idle().await.unwrap();
+    let (id, tenant): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT id, tenant_id FROM inboxes WHERE address = 'james.smith@ramp-one.com'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let allowance = || {
+        let auth: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{dir}/tenants/{tenant}/auth.json")).unwrap(),
+        )
+        .unwrap();
+        let u = &auth["users"]["james.smith@ramp-one.com"];
+        (
+            u["daily_allowance"].as_i64().unwrap(),
+            u["warmup_day"].as_i64().unwrap(),
+        )
+    };
+    // Day 1 of warm-up: 5 a day (the default ramp: 5, +5 a day, up to 30).
+    assert_eq!(allowance(), (5, 1));
+
+    // A cap below the ramp reaches the relay data with the save.
+    let res = client
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string()),
+            ("display_name", "James Smith".into()),
+            ("daily_cap", "3".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(allowance(), (3, 1));
+    // Another tenant cannot change it.
+    let other = browser();
+    customer_with_domains(&app, &other, "eve@ramp.test", &["ramp-two.com"]).await;
+    let res = other
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string()),
+            ("display_name", "Eve".into()),
+            ("daily_cap", "2000".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(allowance(), (3, 1));
+
+    // Back to 30; the ramp decides again. Then a day (and a few minutes) later, the hourly
+    // job republishes this tenant with day 2's allowance; a tenant with no new day is left.
+    let res = client
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string()),
+            ("display_name", "James Smith".into()),
+            ("daily_cap", "30".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(allowance(), (5, 1));
+    sqlx::query(
+        "UPDATE inboxes SET warmup_started_at = now() - interval '1 day 10 minutes' WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let stamps = || async {
+        sqlx::query_as::<_, (Uuid, chrono::DateTime<chrono::Utc>)>(
+            "SELECT tenant_id, published_at FROM relay_publications ORDER BY tenant_id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = stamps().await;
+    assert_eq!(before.len(), 2);
+    app.state
+        .jobs
+        .enqueue(NewJob::new("inbox_allowance", &serde_json::json!({})))
+        .await
+        .unwrap();
+    worker(&app).run_until_idle().await.unwrap();
+    assert_eq!(allowance(), (10, 2));
+    let after = stamps().await;
+    for ((t, was), (_, now)) in before.iter().zip(&after) {
+        assert_eq!(
+            *t == tenant,
+            now > was,
+            "only the tenant whose day changed republishes"
+        );
+    }
 }

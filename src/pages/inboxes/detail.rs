@@ -17,10 +17,30 @@ pub fn InboxPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let change = ServerAction::<ChangeInbox>::new();
     let update = ServerAction::<UpdateInbox>::new();
+    let tick = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (id(), change.version().get(), update.version().get()),
-        |(id, _, _)| get_inbox(id),
+        move || {
+            (
+                id(),
+                change.version().get(),
+                update.version().get(),
+                tick.get(),
+            )
+        },
+        |(id, _, _, _)| get_inbox(id),
     );
+    // While it is being set up (e.g. just resumed), ask again until the mail store accepted
+    // its login (browser only).
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = data.get()
+            && d.item.status == "pending_relay"
+        {
+            set_timeout(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_millis(1500),
+            );
+        }
+    });
     let action_error =
         Signal::derive(move || error_of(change).get().or_else(|| error_of(update).get()));
     view! {

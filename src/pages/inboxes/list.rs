@@ -41,13 +41,29 @@ pub fn Inboxes() -> impl IntoView {
                 .unwrap_or(1),
         )
     };
-    let data = Resource::new(args, |(f, page)| {
-        get_inboxes(
-            f.domain.unwrap_or_default(),
-            f.status.unwrap_or_default(),
-            f.batch.unwrap_or_default(),
-            page,
-        )
+    let tick = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (args(), tick.get()),
+        |((f, page), _)| {
+            get_inboxes(
+                f.domain.unwrap_or_default(),
+                f.status.unwrap_or_default(),
+                f.batch.unwrap_or_default(),
+                page,
+            )
+        },
+    );
+    // While inboxes on the page are being set up (published, waiting for the mail store to
+    // accept their logins), ask again every 1.5 s so they turn active in place (browser only).
+    Effect::new(move |_| {
+        if let Some(Ok(v)) = data.get()
+            && v.inboxes.iter().any(|i| i.status == "pending_relay")
+        {
+            set_timeout(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_millis(1500),
+            );
+        }
     });
     view! {
         <AppHeader subtitle="Inboxes" />

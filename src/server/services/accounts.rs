@@ -175,6 +175,34 @@ pub(super) fn throttle_key(raw_email: &str) -> String {
         .collect()
 }
 
+/// A password or code check behind the login throttle of `email` from `ip` (changing the
+/// password or the email, a 2FA code): a throttled attempt gets `Throttled` without `guess`
+/// running; an error `counts` says was a wrong guess is a failed login, anything else is
+/// forgotten, and success clears the pair's failures.
+pub(super) async fn throttled_guess<T, Fut>(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    guess: impl FnOnce() -> Fut,
+    counts: impl Fn(&AccountError) -> bool,
+) -> Result<T, AccountError>
+where
+    Fut: std::future::Future<Output = Result<T, AccountError>>,
+{
+    let (attempt, gate) = enter(state, Kind::Login, ip, email).await?;
+    let result = match gate {
+        Gate::Wait(secs) => Err(AccountError::Throttled(secs)),
+        Gate::Open | Gate::CodeRequired => guess().await,
+    };
+    let outcome = match &result {
+        Ok(_) => Outcome::Succeeded,
+        Err(e) if counts(e) => Outcome::Failed,
+        Err(_) => Outcome::NotCounted,
+    };
+    leave(state, &attempt, outcome).await?;
+    result
+}
+
 /// The throttle protocol for logins and signups, in one place. The attempt is recorded as a
 /// failure *first*, so attempts sent in parallel see each other and cannot outrun a bound;
 /// then the failures before it decide the gate. `leave` forgets it again unless it failed.
@@ -543,10 +571,11 @@ pub async fn request_email_change(
             "That is already your email.",
         )]));
     }
-    let (attempt, gate) = enter(state, Kind::Login, ip, &current).await?;
-    let result = match gate {
-        Gate::Wait(secs) => Err(AccountError::Throttled(secs)),
-        Gate::Open | Gate::CodeRequired => {
+    throttled_guess(
+        state,
+        ip,
+        &current,
+        || async {
             if state.passwords.verify(password, Some(hash)).await? {
                 Ok(())
             } else {
@@ -555,15 +584,10 @@ pub async fn request_email_change(
                     "That is not your current password.",
                 )]))
             }
-        }
-    };
-    let outcome = match &result {
-        Ok(()) => Outcome::Succeeded,
-        Err(AccountError::Invalid(_)) => Outcome::Failed,
-        Err(_) => Outcome::NotCounted,
-    };
-    leave(state, &attempt, outcome).await?;
-    result?;
+        },
+        |e| matches!(e, AccountError::Invalid(_)),
+    )
+    .await?;
     if db::accounts::find_login(&state.pool, &new).await?.is_some() {
         return Err(AccountError::Conflict(FieldError::new(
             "email",

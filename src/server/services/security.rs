@@ -9,9 +9,8 @@ use crate::domain::{Password, UserId};
 use crate::error::FieldError;
 use crate::server::auth::TenantCtx;
 use crate::server::db::audit::{AccountAction, Actor, Change, Origin};
-use crate::server::db::auth_failures::Kind;
 use crate::server::db::{self};
-use crate::server::services::accounts::{AccountError, Gate, Outcome, enter, leave};
+use crate::server::services::accounts::{AccountError, throttled_guess};
 use crate::server::state::AppState;
 
 /// The user's sessions, the asking browser (`current`) marked.
@@ -91,22 +90,15 @@ pub async fn change_password(
 ) -> Result<(), AccountError> {
     let user = ctx.user_id();
     let (email, hash) = db::accounts::credentials(&state.pool, user).await?;
-    let (attempt, gate) = enter(state, Kind::Login, ip, &email).await?;
-    let result = match gate {
-        Gate::Wait(secs) => Err(AccountError::Throttled(secs)),
-        Gate::Open | Gate::CodeRequired => {
-            change(state, user, &hash, current, new_password, current_sid).await
-        }
-    };
-    let outcome = match &result {
-        Ok(_) => Outcome::Succeeded,
-        Err(AccountError::Invalid(errors)) if errors.iter().any(|e| e.field == "current") => {
-            Outcome::Failed
-        }
-        Err(_) => Outcome::NotCounted,
-    };
-    leave(state, &attempt, outcome).await?;
-    let ended = result?;
+    let ended = throttled_guess(
+        state,
+        ip,
+        &email,
+        || change(state, user, &hash, current, new_password, current_sid),
+        // Only a wrong current password is a guess; a weak new one is not.
+        |e| matches!(e, AccountError::Invalid(errors) if errors.iter().any(|e| e.field == "current")),
+    )
+    .await?;
     db::audit::account(
         &state.pool,
         &Actor::user(user.0, &email, origin),

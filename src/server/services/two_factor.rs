@@ -14,9 +14,8 @@ use crate::domain::security::{TotpSetup, TwoFactorStatus};
 use crate::error::FieldError;
 use crate::server::crypto;
 use crate::server::db::audit::{AccountAction, Actor, Change, Origin};
-use crate::server::db::auth_failures::Kind;
 use crate::server::db::{self};
-use crate::server::services::accounts::{AccountError, Gate, Outcome, enter, leave};
+use crate::server::services::accounts::{AccountError, throttled_guess};
 use crate::server::state::AppState;
 
 const ISSUER: &str = "InboxGrove";
@@ -207,18 +206,14 @@ async fn check(
     confirmed_only: bool,
 ) -> Result<(), AccountError> {
     let email = db::accounts::user_email(&state.pool, user).await?;
-    let (attempt, gate) = enter(state, Kind::Login, ip, &email).await?;
-    let result = match gate {
-        Gate::Wait(secs) => Err(AccountError::Throttled(secs)),
-        Gate::Open | Gate::CodeRequired => verify(state, user, code, confirmed_only).await,
-    };
-    let outcome = match &result {
-        Ok(()) => Outcome::Succeeded,
-        Err(AccountError::Invalid(_)) => Outcome::Failed,
-        Err(_) => Outcome::NotCounted,
-    };
-    leave(state, &attempt, outcome).await?;
-    result
+    throttled_guess(
+        state,
+        ip,
+        &email,
+        || verify(state, user, code, confirmed_only),
+        |e| matches!(e, AccountError::Invalid(_)),
+    )
+    .await
 }
 
 fn wrong_code() -> AccountError {

@@ -479,6 +479,97 @@ mod tests {
         let _ = std::fs::remove_dir_all(w.root());
     }
 
+    fn user(address: &str, active: bool) -> crate::server::providers::relay::RelayUser {
+        crate::server::providers::relay::RelayUser {
+            address: address.into(),
+            inbox_id: uuid::Uuid::new_v4(),
+            active,
+            salt: "00112233445566778899aabbccddeeff".into(),
+            sha256: "0a4acb24102df972169f83bd97cdea17097ef9eb610ccdb1cc9e1e6683c37cf2".into(),
+            daily_allowance: 5,
+            warmup_day: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_mail_store_files_hold_live_mailboxes_only_one_line_each() {
+        let w = writer();
+        let tenant = TenantId(uuid::Uuid::new_v4());
+        let mut d = data(tenant, &[("acme.io", "K")]);
+        d.users = vec![
+            user("jane@acme.io", true),
+            user("held@acme.io", false),
+            // Never published as a line: it would split the record or add another.
+            user("evil:x@acme.io", true),
+            user("evil\nroot::::::@acme.io", true),
+            // Not on a published domain.
+            user("bob@elsewhere.io", true),
+        ];
+        w.write_tenant(&d).await.unwrap();
+        let text = std::fs::read_to_string(w.passwd_path("acme.io")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("# inboxgrove tenant {}", tenant.0));
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(
+            lines[1],
+            format!(
+                "jane@acme.io:{}::::::",
+                dovecot_password(
+                    "00112233445566778899aabbccddeeff",
+                    "0a4acb24102df972169f83bd97cdea17097ef9eb610ccdb1cc9e1e6683c37cf2"
+                )
+            )
+        );
+        assert!(!w.passwd_path("elsewhere.io").exists());
+
+        // A suspended tenant: the file stays, with no login in it.
+        d.active = false;
+        w.write_tenant(&d).await.unwrap();
+        let text = std::fs::read_to_string(w.passwd_path("acme.io")).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let _ = std::fs::remove_dir_all(w.root());
+    }
+
+    #[tokio::test]
+    async fn a_domain_that_moved_to_another_tenant_keeps_that_tenants_logins() {
+        let w = writer();
+        let (a, b) = (
+            TenantId(uuid::Uuid::new_v4()),
+            TenantId(uuid::Uuid::new_v4()),
+        );
+        let mut da = data(a, &[("moved.io", "KA"), ("kept.io", "KK")]);
+        da.users = vec![user("ann@moved.io", true), user("ann@kept.io", true)];
+        w.write_tenant(&da).await.unwrap();
+        // B now holds moved.io and publishes before A's publish without it.
+        let mut db = data(b, &[("moved.io", "KB")]);
+        db.users = vec![user("bob@moved.io", true)];
+        w.write_tenant(&db).await.unwrap();
+        let mut da = data(a, &[("kept.io", "KK")]);
+        da.users = vec![user("ann@kept.io", true)];
+        w.write_tenant(&da).await.unwrap();
+        let moved = std::fs::read_to_string(w.passwd_path("moved.io")).unwrap();
+        assert!(
+            moved.contains("bob@moved.io:") && !moved.contains("ann@"),
+            "{moved}"
+        );
+        // Removing A takes only A's files.
+        w.remove_tenant(a).await.unwrap();
+        assert!(!w.passwd_path("kept.io").exists());
+        assert!(w.passwd_path("moved.io").exists());
+        let _ = std::fs::remove_dir_all(w.root());
+    }
+
+    #[tokio::test]
+    async fn a_domain_name_that_is_not_one_path_component_never_names_a_file() {
+        let w = writer();
+        let tenant = TenantId(uuid::Uuid::new_v4());
+        w.write_tenant(&data(tenant, &[("..", "K")]))
+            .await
+            .unwrap_or(());
+        assert!(!w.passwd_dir().join("...passwd").exists());
+        let _ = std::fs::remove_dir_all(w.root());
+    }
+
     #[tokio::test]
     async fn a_key_left_under_the_path_by_an_earlier_holder_is_replaced_not_reused() {
         let w = writer();

@@ -204,7 +204,10 @@ pub async fn message_count(
     };
     match state.mailstore.inbox_messages(&login).await {
         Ok(n) => Some(n),
-        Err(MailStoreError::Refused(_)) => None,
+        Err(MailStoreError::Refused(why)) => {
+            tracing::info!(address = %login.address, why, "the mail store refused the inbox's login; no message count");
+            None
+        }
         Err(e) => {
             tracing::warn!(error = %e, "counting an inbox's messages failed");
             None
