@@ -59,7 +59,7 @@ pub struct RelayUser {
     pub sha256: String,
     /// Messages it may send today: the warm-up stage or its daily cap, whichever is lower.
     pub daily_allowance: i32,
-    /// Day of warm-up (1 = the first day); 0 before warm-up starts.
+    /// Day of warm-up (1 = the first day, also for an inbox whose warm-up starts when it is live).
     pub warmup_day: i32,
 }
 

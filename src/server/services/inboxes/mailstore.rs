@@ -183,9 +183,14 @@ pub async fn republish_allowances(state: &AppState) -> anyhow::Result<usize> {
         db::inboxes::tenants_with_new_warmup_day(&state.pool, ALLOWANCE_EVERY.as_secs_f64())
             .await?;
     for t in &tenants {
+        let tenant = TenantId(*t);
         let mut tx = state.pool.begin().await.context("starting")?;
-        relay::request_in(&mut tx, &state.settings, TenantId(*t), Duration::zero()).await?;
+        relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
         tx.commit().await.context("committing")?;
+        // At once, like the request path; if the relay is down the queued job retries.
+        if let Err(e) = relay::publish_now(state, tenant).await {
+            tracing::warn!(tenant = %tenant.0, error = %e, "publishing a new warm-up day failed; the relay_publish job retries");
+        }
     }
     state.jobs.wake();
     Ok(tenants.len())

@@ -101,6 +101,9 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
         .map(|u| {
             let (daily_allowance, warmup_day) =
                 allowance(&state.settings, u.daily_cap, u.warmup_started_at, now);
+            // An inbox not live yet sends on day 1's allowance once it is: the relay is told
+            // so now (warm-up starting does not need another publish).
+            let warmup_day = warmup_day.max(1);
             RelayUser {
                 address: u.address,
                 inbox_id: u.id,
