@@ -32,7 +32,11 @@ async fn main() -> anyhow::Result<()> {
         ])
         .send()
         .await?;
-    anyhow::ensure!(res.status().is_success(), "signup: {}", res.status());
+    anyhow::ensure!(
+        res.status().is_success() || res.status().is_redirection(),
+        "signup: {}",
+        res.status()
+    );
     let cookie = res
         .headers()
         .get_all("set-cookie")
@@ -42,12 +46,20 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|v| v.split(';').next())
         .context("signup set no ig_session cookie")?
         .to_string();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("cookie", format!("ig_session={cookie}").parse()?);
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()?;
+    let with_cookie = |cookie: &str| -> anyhow::Result<reqwest::Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", format!("ig_session={cookie}").parse()?);
+        Ok(reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()?)
+    };
+    // Buying a domain needs a verified address; verifying may start a new session.
+    let email = format!("pages-{tag}@bench.test");
+    let cookie = common::verify_email(&base, &with_cookie(&cookie)?, &email)
+        .await?
+        .unwrap_or(cookie);
+    let client = with_cookie(&cookie)?;
 
     let name = format!("pages-{tag}.com");
     let url = checkout(&base, &client, &name).await?;

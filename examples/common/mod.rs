@@ -35,8 +35,69 @@ pub async fn signup(base: &str, company: &str, email: &str) -> anyhow::Result<re
         ])
         .send()
         .await?;
-    anyhow::ensure!(res.status().is_success(), "signup: {}", res.status());
+    anyhow::ensure!(
+        res.status().is_success() || res.status().is_redirection(),
+        "signup: {}",
+        res.status()
+    );
+    verify_email(base, &client, email).await?;
     Ok(client)
+}
+
+/// Opens the verification link the signup mailed (the sandbox outbox, read from the server's
+/// database): buying domains and provisioning need a verified address. Returns the session
+/// cookie the verification set, if it set one.
+pub async fn verify_email(
+    base: &str,
+    client: &reqwest::Client,
+    email: &str,
+) -> anyhow::Result<Option<String>> {
+    let pool = sqlx::PgPool::connect_with(inboxgrove::server::db::system_path(
+        std::env::var("DATABASE_URL")?.parse()?,
+    ))
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body_text FROM mail_outbox
+              WHERE to_addr = $1 AND idempotency_key LIKE 'verify:%'
+              ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(&pool)
+        .await?;
+        if let Some(body) = body {
+            break body;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no verification mail for {email}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    pool.close().await;
+    let token = body
+        .split_once("token=")
+        .and_then(|(_, rest)| rest.split(char::is_whitespace).next())
+        .ok_or_else(|| anyhow::anyhow!("no link in the verification mail"))?;
+    let res = client
+        .post(format!("{base}/api/auth/verify_email"))
+        .form(&[("token", token)])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        res.status().is_success() || res.status().is_redirection(),
+        "verifying {email}: {}",
+        res.status()
+    );
+    Ok(res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("ig_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string))
 }
 
 /// Buys `name`: the sandbox Checkout URL the buy form is redirected to.

@@ -449,6 +449,25 @@ async fn old_password_records_are_rehashed_from_the_sealed_passwords_and_republi
     );
 }
 
+async fn set_cap(
+    app: &TestApp,
+    client: &Client,
+    id: Uuid,
+    name: &str,
+    cap: &str,
+) -> reqwest::Response {
+    client
+        .post(app.url("/api/inboxes/update"))
+        .form(&[
+            ("id", id.to_string()),
+            ("display_name", name.to_string()),
+            ("daily_cap", cap.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[sqlx::test]
 async fn the_relay_gets_each_inboxs_allowance_a_new_cap_at_once_and_the_next_warmup_day_hourly(
     pool: PgPool,
@@ -480,46 +499,19 @@ async fn the_relay_gets_each_inboxs_allowance_a_new_cap_at_once_and_the_next_war
     assert_eq!(allowance(), (5, 1));
 
     // A cap below the ramp reaches the relay data with the save.
-    let res = client
-        .post(app.url("/api/inboxes/update"))
-        .form(&[
-            ("id", id.to_string()),
-            ("display_name", "James Smith".into()),
-            ("daily_cap", "3".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = set_cap(&app, &client, id, "James Smith", "3").await;
     assert!(res.status().is_success(), "{}", res.status());
     assert_eq!(allowance(), (3, 1));
     // Another tenant cannot change it.
     let other = browser();
     customer_with_domains(&app, &other, "eve@ramp.test", &["ramp-two.com"]).await;
-    let res = other
-        .post(app.url("/api/inboxes/update"))
-        .form(&[
-            ("id", id.to_string()),
-            ("display_name", "Eve".into()),
-            ("daily_cap", "2000".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = set_cap(&app, &other, id, "Eve", "2000").await;
     assert_eq!(res.status(), 404);
     assert_eq!(allowance(), (3, 1));
 
     // Back to 30; the ramp decides again. Then a day (and a few minutes) later, the hourly
     // job republishes this tenant with day 2's allowance; a tenant with no new day is left.
-    let res = client
-        .post(app.url("/api/inboxes/update"))
-        .form(&[
-            ("id", id.to_string()),
-            ("display_name", "James Smith".into()),
-            ("daily_cap", "30".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = set_cap(&app, &client, id, "James Smith", "30").await;
     assert!(res.status().is_success());
     assert_eq!(allowance(), (5, 1));
     sqlx::query(

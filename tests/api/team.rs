@@ -459,3 +459,58 @@ async fn a_user_may_create_a_few_workspaces_not_unlimited_trials(pool: PgPool) {
         "Acme 5"
     );
 }
+
+#[sqlx::test]
+async fn huge_values_are_refused_with_a_reason_and_change_nothing(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let owner = browser();
+    let res = app
+        .signup_with(&owner, &Signup::valid("huge@team.test"))
+        .await;
+    assert!(res.status().is_success());
+    let huge = "a".repeat(200_000);
+    let huge_email = format!("{}@example.com", "b".repeat(100_000));
+    // An invitation to a 100 kB address.
+    let res = post(
+        &owner,
+        &app,
+        "/api/team/invite",
+        &[("email", &huge_email), ("role", "member")],
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(app.count("invitations").await, 0);
+    // Closing the workspace with a 200 kB "name" typed as confirmation.
+    let res = post(&owner, &app, "/api/team/close", &[("confirm", &huge)]).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM tenants WHERE status = 'active'")
+            .await,
+        1
+    );
+    // A 200 kB two-factor code, before and after starting enrolment.
+    let res = post(
+        &owner,
+        &app,
+        "/api/auth/two_factor/confirm",
+        &[("code", &huge)],
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    post(&owner, &app, "/api/auth/two_factor/start", &[]).await;
+    let res = post(
+        &owner,
+        &app,
+        "/api/auth/two_factor/confirm",
+        &[("code", &huge)],
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
+            .await,
+        0
+    );
+    // The account still works.
+    assert_eq!(app.call(&owner, "/api/team").await.status(), 200);
+}

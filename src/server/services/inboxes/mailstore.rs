@@ -196,6 +196,9 @@ pub async fn republish_allowances(state: &AppState) -> anyhow::Result<usize> {
     Ok(tenants.len())
 }
 
+/// How long the inbox page waits for the store's count.
+const COUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// The inbox's message count from the store, asked as the inbox: `None` when it cannot be
 /// known now (the store down, the login refused: e.g. a suspended inbox).
 pub async fn message_count(
@@ -207,7 +210,13 @@ pub async fn message_count(
         address: address.to_ascii_lowercase(),
         password,
     };
-    match state.mailstore.inbox_messages(&login).await {
+    // The page waits for this: a store that is down costs it at most this long.
+    let asked = tokio::time::timeout(COUNT_TIMEOUT, state.mailstore.inbox_messages(&login)).await;
+    let Ok(answer) = asked else {
+        tracing::warn!(address = %login.address, "counting an inbox's messages timed out");
+        return None;
+    };
+    match answer {
         Ok(n) => Some(n),
         Err(MailStoreError::Refused(why)) => {
             tracing::info!(address = %login.address, why, "the mail store refused the inbox's login; no message count");

@@ -281,13 +281,7 @@ pub async fn provision(
     if inserted != rows.len() as u64 {
         return Err(anyhow::anyhow!("inserted {inserted} of {} inboxes", rows.len()).into());
     }
-    relay::request_in(
-        &mut tx,
-        &state.settings,
-        tenant,
-        relay::AFTER_INLINE_ATTEMPT,
-    )
-    .await?;
+    relay::request_in_request_path(&mut tx, &state.settings, tenant).await?;
     db::audit::inboxes(
         &mut *tx,
         actor,
@@ -586,13 +580,7 @@ pub async fn change(
             inbox_status_label(row.inbox.status.as_str()).to_lowercase()
         )));
     }
-    relay::request_in(
-        &mut tx,
-        &state.settings,
-        ctx.tenant_id(),
-        relay::AFTER_INLINE_ATTEMPT,
-    )
-    .await?;
+    relay::request_in_request_path(&mut tx, &state.settings, ctx.tenant_id()).await?;
     db::audit::inbox(
         &mut *tx,
         actor,
@@ -649,13 +637,7 @@ pub async fn update(
     db::inboxes::update_settings(&mut tx, ctx.tenant_id(), id, name, cap).await?;
     if cap != row.inbox.daily_cap {
         // The relay enforces the allowance: it gets the new cap now.
-        relay::request_in(
-            &mut tx,
-            &state.settings,
-            ctx.tenant_id(),
-            relay::AFTER_INLINE_ATTEMPT,
-        )
-        .await?;
+        relay::request_in_request_path(&mut tx, &state.settings, ctx.tenant_id()).await?;
     }
     db::audit::inbox(&mut *tx, actor, ctx.tenant_id(), db::audit::InboxAction::Update, id, db::audit::Change::from_to(serde_json::json!({ "display_name": row.inbox.display_name, "daily_cap": row.inbox.daily_cap }), serde_json::json!({ "display_name": name, "daily_cap": cap })))
     .await?;

@@ -66,6 +66,16 @@ pub async fn request_in(
 /// The delay of the job a request path enqueues (its own attempt comes first).
 pub const AFTER_INLINE_ATTEMPT: Duration = Duration::seconds(2);
 
+/// [`request_in`] from a request path, which then tries the publish itself after commit: the
+/// job waits [`AFTER_INLINE_ATTEMPT`] and usually only confirms.
+pub async fn request_in_request_path(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    tenant: TenantId,
+) -> anyhow::Result<()> {
+    request_in(conn, settings, tenant, AFTER_INLINE_ATTEMPT).await
+}
+
 /// What a publish did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Published {
