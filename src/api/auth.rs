@@ -61,14 +61,20 @@ pub async fn signup_sent() -> Result<SignupSentView, AppError> {
     })
 }
 
-/// Opens a verification link: verifies the address, signs in, goes to the dashboard.
+/// Opens a verification link: verifies the address, signs in, goes to the dashboard. A browser
+/// already signed in as someone else stays who it is: the link confirms that address, but it
+/// does not sign that browser in to the link's account (someone could send you their own link
+/// to get you working in their account).
 #[server(prefix = "/api", endpoint = "auth/verify_email")]
 pub async fn verify_email(token: String) -> Result<(), AppError> {
     use crate::server::{fn_context as s, services::accounts};
     let state = s::state()?;
     let origin = s::origin().await;
+    let current = s::signed_in_user().await?;
     let signed_in = accounts::verify_email(&state, &token, &origin).await?;
-    s::sign_in(&state, &signed_in, &origin).await?;
+    if current.is_none_or(|u| u == signed_in.user_id) {
+        s::sign_in(&state, &signed_in, &origin).await?;
+    }
     leptos_axum::redirect("/dashboard");
     Ok(())
 }

@@ -765,3 +765,58 @@ async fn the_failure_table_holds_no_raw_email_and_is_pruned(pool: PgPool) {
         .unwrap();
     assert_eq!(app.count("auth_failures").await, 2);
 }
+
+#[sqlx::test]
+async fn someone_elses_verification_link_confirms_their_address_but_never_switches_this_browser(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool).await;
+    let victim = browser();
+    assert!(
+        app.signup_with(&victim, &Signup::valid("victim@acme.io"))
+            .await
+            .status()
+            .is_success()
+    );
+    // Mallory signs up and sends the victim her own link.
+    let mallory = browser();
+    let since = Utc::now();
+    let mut m = Signup::valid("mallory@evil.io");
+    m.company = "Mallory Co";
+    app.signup_raw(&mallory, &m).await;
+    let token = app
+        .mailed_token("mallory@evil.io", "verify:", since)
+        .await
+        .expect("a verification link");
+    let res = app.verify_with(&victim, &token).await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    // The link did what it says for its own address ...
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM users WHERE email = 'mallory@evil.io' AND email_verified_at IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    // ... and the victim's browser is still the victim's, in the victim's workspace.
+    let me = json(victim.get(app.url("/api/auth/me")).send().await.unwrap()).await;
+    assert_eq!(me["email"], "victim@acme.io", "{me}");
+    assert_ne!(me["workspace"]["name"], "Mallory Co", "{me}");
+    // A browser signed in to no one is signed in by the link, as before.
+    let fresh = browser();
+    let since = Utc::now();
+    let mut other = Signup::valid("late@acme.io");
+    other.company = "Late Co";
+    app.signup_raw(&browser(), &other).await;
+    let token = app
+        .mailed_token("late@acme.io", "verify:", since)
+        .await
+        .unwrap();
+    app.verify_with(&fresh, &token).await;
+    let me = json(fresh.get(app.url("/api/auth/me")).send().await.unwrap()).await;
+    assert_eq!(me["email"], "late@acme.io", "{me}");
+}

@@ -193,3 +193,60 @@ async fn credentials_come_only_when_asked_and_only_owners_export(pool: PgPool) {
         "{creds}"
     );
 }
+
+#[sqlx::test]
+async fn an_export_link_works_only_in_its_own_workspace_even_for_an_owner_of_both(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let owner = browser();
+    assert!(
+        app.signup_with(&owner, &Signup::valid("two@workspaces.test"))
+            .await
+            .status()
+            .is_success()
+    );
+    let first: String =
+        sqlx::query_scalar("SELECT id::text FROM tenants ORDER BY created_at LIMIT 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let link = export(&app, &owner, "two@workspaces.test", false).await;
+    // The same person owns a second workspace and is working in it.
+    let res = post(
+        &owner,
+        &app,
+        "/api/account/create_workspace",
+        &[("company", "Second Co")],
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let res = owner.get(app.url(&link)).send().await.unwrap();
+    let status = res.status();
+    let body = res.text().await.unwrap();
+    assert!(
+        status.is_client_error() && body.contains("not for this workspace"),
+        "the first workspace's archive was served inside the second: {status} {body}"
+    );
+    println!("refused with {status}: {body}");
+    // Back in the first workspace, the link works.
+    let res = post(
+        &owner,
+        &app,
+        "/api/account/switch_workspace",
+        &[("id", &first)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = owner.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        files(&res.bytes().await.unwrap())
+            .iter()
+            .any(|(name, _)| name.ends_with(".json")),
+        "an archive of the first workspace"
+    );
+}
