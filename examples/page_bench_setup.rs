@@ -37,15 +37,7 @@ async fn main() -> anyhow::Result<()> {
         "signup: {}",
         res.status()
     );
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("ig_session="))
-        .and_then(|v| v.split(';').next())
-        .context("signup set no ig_session cookie")?
-        .to_string();
+    let cookie = common::session_cookie(&res).context("signup set no ig_session cookie")?;
     let with_cookie = |cookie: &str| -> anyhow::Result<reqwest::Client> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("cookie", format!("ig_session={cookie}").parse()?);

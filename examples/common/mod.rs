@@ -90,14 +90,18 @@ pub async fn verify_email(
         "verifying {email}: {}",
         res.status()
     );
-    Ok(res
-        .headers()
+    Ok(session_cookie(&res))
+}
+
+/// The `ig_session` value a response sets, if it sets one.
+pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(|v| v.strip_prefix("ig_session="))
         .and_then(|v| v.split(';').next())
-        .map(str::to_string))
+        .map(str::to_string)
 }
 
 /// Buys `name`: the sandbox Checkout URL the buy form is redirected to.
