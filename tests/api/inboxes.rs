@@ -126,7 +126,7 @@ async fn inbox_id(app: &TestApp, address: &str) -> Uuid {
 }
 
 /// "Reveal password": the password shown.
-async fn reveal(app: &TestApp, client: &reqwest::Client, id: Uuid) -> String {
+pub async fn reveal(app: &TestApp, client: &reqwest::Client, id: Uuid) -> String {
     let shown = json(
         client
             .post(app.url("/api/inboxes/reveal"))

@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, browser, json, spawn_app_with};
-use crate::inboxes::{customer_with_domains, provision, worker};
+use crate::inboxes::{customer_with_domains, provision, reveal, worker};
 use crate::kill_switch::{admin, staff};
 
 const SALT: &str = "00112233445566778899aabbccddeeff";
@@ -159,6 +159,16 @@ async fn instantly_rows(app: &TestApp, client: &Client) -> Vec<[String; 5]> {
             cols.map(|c| rec[c].to_string())
         })
         .collect()
+}
+
+/// Enqueues one job of `kind` (what the migration or the scheduler does) and runs what is due.
+async fn run_job(app: &TestApp, kind: &str) {
+    app.state
+        .jobs
+        .enqueue(NewJob::new(kind, &serde_json::json!({})))
+        .await
+        .unwrap();
+    worker(app).run_until_idle().await.unwrap();
 }
 
 async fn change(app: &TestApp, client: &Client, id: Uuid, action: &str) {
@@ -384,13 +394,7 @@ async fn old_password_records_are_rehashed_from_the_sealed_passwords_and_republi
             .await
             .unwrap();
     for (id, _, salt) in &rows {
-        let reveal = client
-            .post(app.url("/api/inboxes/reveal"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap();
-        let password: String = reveal.json().await.unwrap();
+        let password = reveal(&app, &client, *id).await;
         use sha2::Digest;
         let old = hex::encode(sha2::Sha256::digest(format!("{salt}:{password}")));
         sqlx::query("UPDATE inboxes SET password_scheme = 1, password_sha256 = $2 WHERE id = $1")
@@ -401,12 +405,7 @@ async fn old_password_records_are_rehashed_from_the_sealed_passwords_and_republi
             .unwrap();
     }
     // The job the migration enqueues.
-    app.state
-        .jobs
-        .enqueue(NewJob::new("inbox_rehash", &serde_json::json!({})))
-        .await
-        .unwrap();
-    worker(&app).run_until_idle().await.unwrap();
+    run_job(&app, "inbox_rehash").await;
     assert_eq!(
         app.scalar("SELECT count(*) FROM inboxes WHERE password_scheme = 1")
             .await,
@@ -422,26 +421,13 @@ async fn old_password_records_are_rehashed_from_the_sealed_passwords_and_republi
     .unwrap();
     let passwd = std::fs::read_to_string(format!("{dir}/dovecot/rehash-one.com.passwd")).unwrap();
     for (id, address, salt) in &rows {
-        let password: String = client
-            .post(app.url("/api/inboxes/reveal"))
-            .form(&[("id", id.to_string())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let password = reveal(&app, &client, *id).await;
         let new = relay_hash(salt, &password);
         assert_eq!(auth["users"][address]["sha256"], new.as_str());
         assert!(passwd.contains(&format!("{address}:{}::::::", dovecot_password(salt, &new))));
     }
     // Running it again changes nothing.
-    app.state
-        .jobs
-        .enqueue(NewJob::new("inbox_rehash", &serde_json::json!({})))
-        .await
-        .unwrap();
-    worker(&app).run_until_idle().await.unwrap();
+    run_job(&app, "inbox_rehash").await;
     assert_eq!(
         app.scalar("SELECT count(*) FROM inboxes WHERE password_scheme = 2")
             .await,
@@ -531,12 +517,7 @@ async fn the_relay_gets_each_inboxs_allowance_a_new_cap_at_once_and_the_next_war
     };
     let before = stamps().await;
     assert_eq!(before.len(), 2);
-    app.state
-        .jobs
-        .enqueue(NewJob::new("inbox_allowance", &serde_json::json!({})))
-        .await
-        .unwrap();
-    worker(&app).run_until_idle().await.unwrap();
+    run_job(&app, "inbox_allowance").await;
     assert_eq!(allowance(), (10, 2));
     let after = stamps().await;
     for ((t, was), (_, now)) in before.iter().zip(&after) {
