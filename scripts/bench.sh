@@ -8,7 +8,9 @@
 #  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
-#  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS.
+#  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS;
+#  5. deliverability at scale: 10,000 inboxes in one workspace and 1,000,000 relay log records
+#     through the log hook (records/s), then the deliverability pages and the dashboard timed.
 # Numbers, not assertions. BENCH_BIN runs another build of the server (e.g. an older commit's, to
 # compare before and after in one sitting); the bench clients are always this checkout's.
 # REF_AXUM_DIR points at the reference elsewhere; BENCH_ROUNDS repeats the page table;
@@ -29,6 +31,7 @@ rm -rf "$bench_data"; mkdir -p "$bench_data"; chmod 755 "$bench_data"
 psql -X -q "$base/postgres" -c "DROP DATABASE IF EXISTS inboxgrove_bench WITH (FORCE)" -c "CREATE DATABASE inboxgrove_bench"
 
 export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_bench_$(date +%s)}"
+export KUMOMTA_WEBHOOK_SECRET="${KUMOMTA_WEBHOOK_SECRET:-kumo_bench_$(date +%s)}"
 # The trial caps are raised so one bench customer can hold 10 domains and 1,000 inboxes (part 4);
 # the rate limits stay on (their cost is in the figures) but high enough never to refuse.
 INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE=100000000 INBOXGROVE_RATE_LIMITS__TENANT_PER_HOUR=100000000 \
@@ -122,3 +125,8 @@ echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
     cargo run -q --release --no-default-features --features ssr --example inbox_bench
 echo "server peak RSS after the magic button (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example deliverability_bench
+echo "server peak RSS after deliverability (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"

@@ -7,12 +7,16 @@ use leptos_router::{SsrMode, path};
 
 use crate::pages::{
     activity::Activity,
-    admin::{AdminAudit, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage, AdminTenants},
+    admin::{
+        AdminAudit, AdminDeliverability, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage,
+        AdminTenants,
+    },
     auth::{
         CheckEmail, ForgotPassword, Invite, Login, LoginCode, ResetPassword, Signup, VerifyEmail,
     },
     billing::{Billing, CheckoutCanceled, CheckoutSuccess},
     dashboard::Dashboard,
+    deliverability::{DeliverabilityPage, DomainDeliverabilityPage, InboxDeliverabilityPage},
     domains::{DomainPage, Domains},
     inboxes::{InboxPage, Inboxes, NewInboxes},
     landing::Landing,
@@ -99,6 +103,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/jobs") view=AdminJobs ssr=SIGNED_IN />
                 <Route path=path!("/admin/platform") view=AdminPlatform ssr=SIGNED_IN />
                 <Route path=path!("/activity") view=Activity ssr=SIGNED_IN />
+                <Route path=path!("/deliverability") view=DeliverabilityPage ssr=SIGNED_IN />
+                <Route path=path!("/deliverability/domains/:id") view=DomainDeliverabilityPage ssr=SIGNED_IN />
+                <Route path=path!("/deliverability/inboxes/:id") view=InboxDeliverabilityPage ssr=SIGNED_IN />
+                <Route path=path!("/admin/deliverability") view=AdminDeliverability ssr=SIGNED_IN />
                 <Route path=path!("/settings/security") view=SecuritySettings ssr=SIGNED_IN />
                 <Route path=path!("/settings/team") view=TeamSettings ssr=SIGNED_IN />
                 <Route path=path!("/invite") view=Invite />

@@ -63,7 +63,9 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/billing", Read),
     ("/api/billing/checkout-status", Read),
     ("/api/team", Read),
+    ("/api/deliverability", Read),
     // Domains and inboxes, changed.
+    ("/api/deliverability/check-blocklists", Manage),
     ("/api/domains/buy", Manage),
     ("/api/domains/connect", Manage),
     ("/api/domains/recheck", Manage),

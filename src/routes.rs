@@ -67,6 +67,10 @@ pub const PAGES: &[Page] = &[
     page("/admin/jobs", Access::Staff),
     page("/admin/platform", Access::Staff),
     page("/activity", Access::Customer),
+    page("/deliverability", Access::Customer),
+    page("/deliverability/domains/:id", Access::Customer),
+    page("/deliverability/inboxes/:id", Access::Customer),
+    page("/admin/deliverability", Access::Staff),
     page("/settings/security", Access::Customer),
     page("/settings/team", Access::Customer),
     page("/invite", Access::Public),
@@ -196,6 +200,7 @@ mod tests {
                 "/domains",
                 "/inboxes",
                 "/activity",
+                "/deliverability",
                 "/settings"
             ]
         );

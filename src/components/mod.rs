@@ -1,6 +1,7 @@
 //! The small design system: layout, form fields, usage bars, the page loader, shared styles.
 
 pub mod actions;
+pub mod chart;
 pub mod field;
 pub mod layout;
 pub mod loading;

@@ -63,6 +63,9 @@ pub struct AdminTenantDetail {
     pub ledger: Vec<AdminLedgerEntry>,
     pub notes: Vec<AdminNote>,
     pub suspensions: Vec<AdminSuspension>,
+    /// Its mail over the last 7 days (beside the suspensions).
+    #[serde(default)]
+    pub deliverability_7d: crate::domain::deliverability::Figures,
     /// Spam complaints naming this tenant, newest first: counted ones and those that did
     /// not count (forged: no such delivered message; or a repeat of a counted one).
     pub complaints: Vec<AdminComplaint>,

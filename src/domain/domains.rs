@@ -95,6 +95,12 @@ pub struct DomainDetail {
     pub in_progress: bool,
     pub can_manage: bool,
     pub refund: Option<String>,
+    /// The health score and its level, once computed.
+    #[serde(default)]
+    pub score: Option<(u8, crate::domain::deliverability::HealthLevel)>,
+    /// Blocklist listings open now, in words.
+    #[serde(default)]
+    pub listings: Vec<String>,
 }
 
 /// The label a person reads for a domain status.

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod billing;
+pub mod deliverability;
 pub mod domain_name;
 pub mod domains;
 pub mod inboxes;

@@ -115,6 +115,9 @@ pub struct DashboardView {
     pub plan_name: String,
     pub domains: Usage,
     pub inboxes: Usage,
+    /// Sent this month against the plan, and the worst inboxes.
+    #[serde(default)]
+    pub deliverability: crate::domain::deliverability::DashboardDeliverability,
 }
 
 impl DashboardView {
@@ -186,6 +189,7 @@ mod tests {
             plan_name: "Trial".into(),
             domains: Usage { used: 0, limit: 2 },
             inboxes: Usage { used: 0, limit: 50 },
+            deliverability: Default::default(),
         }
     }
 

@@ -8,10 +8,11 @@ use crate::domain::DashboardView;
 
 /// Every customer page's navigation: (path, label). A page is marked current when the
 /// location is its path or below it.
-pub const NAV: [(&str, &str); 7] = [
+pub const NAV: [(&str, &str); 8] = [
     ("/dashboard", "Dashboard"),
     ("/domains", "Domains"),
     ("/inboxes", "Inboxes"),
+    ("/deliverability", "Deliverability"),
     ("/billing", "Billing"),
     ("/activity", "Activity"),
     ("/settings/team", "Team"),
@@ -184,6 +185,7 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                 })}
             </div>
             <UsageSection domains=view.domains inboxes=view.inboxes />
+            <SendingBox d=view.deliverability.clone() />
             <section aria-labelledby="next-h">
                 <h2 id="next-h" class="text-lg font-semibold">"Next steps"</h2>
                 <ol class="mt-3 list-decimal space-y-2 pl-5 text-stone-700">
@@ -202,6 +204,54 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
                 })}
             </section>
         </main>
+    }
+}
+
+/// Sent this month against what the plan's inboxes may send, and the three worst inboxes.
+#[component]
+fn SendingBox(d: crate::domain::deliverability::DashboardDeliverability) -> impl IntoView {
+    use crate::domain::deliverability::percent;
+    let share = if d.plan_allowance > 0 {
+        (d.sent_this_month as f64 / d.plan_allowance as f64).min(1.0)
+    } else {
+        0.0
+    };
+    let worst = if d.worst_inboxes.is_empty() {
+        view! { <p class="text-sm text-stone-600">"No scores yet: they appear once your inboxes are live."</p> }.into_any()
+    } else {
+        view! {
+            <ol class="space-y-1 text-sm" data-testid="worst-inboxes">
+                {d.worst_inboxes.into_iter().map(|w| view! {
+                    <li class="flex flex-wrap items-center gap-2">
+                        <span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", crate::pages::deliverability::level_class(w.level))>{w.score}</span>
+                        <a href=format!("/deliverability/inboxes/{}", w.id) class="break-all text-emerald-800 underline">{w.name}</a>
+                        <span class="text-stone-500">{format!("bounces {} · complaints {}", percent(w.bounce_rate), percent(w.complaint_rate))}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+        }
+        .into_any()
+    };
+    view! {
+        <section aria-labelledby="sending-h" class="rounded-lg border border-stone-200 bg-white p-4" data-testid="sending">
+            <div class="flex items-baseline justify-between gap-2">
+                <h2 id="sending-h" class="text-lg font-semibold">"Sending this month"</h2>
+                <a href="/deliverability" class="text-sm text-emerald-800 underline">"Deliverability"</a>
+            </div>
+            <p class="mt-1 text-sm" data-testid="sent-this-month">
+                {format!(
+                    "{} sent of {} your plan's inboxes can send this month{}",
+                    crate::domain::format_count(d.sent_this_month),
+                    crate::domain::format_count(d.plan_allowance),
+                    if d.sandbox { " (includes sandbox sample data)" } else { "" }
+                )}
+            </p>
+            <div class="mt-2 h-2 rounded bg-stone-100" role="presentation">
+                <div class="h-2 rounded bg-emerald-600" style=format!("width:{:.1}%", share * 100.0)></div>
+            </div>
+            <h3 class="mt-3 text-sm font-semibold">"Worst inboxes"</h3>
+            {worst}
+        </section>
     }
 }
 

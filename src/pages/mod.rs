@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod billing;
 pub mod dashboard;
+pub mod deliverability;
 pub mod domains;
 pub mod inboxes;
 pub mod landing;

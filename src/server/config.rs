@@ -45,6 +45,8 @@ pub struct Settings {
     pub mailstore: MailStoreSettings,
     #[serde(default)]
     pub abuse: AbuseSettings,
+    #[serde(default)]
+    pub deliverability: DeliverabilitySettings,
     /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
     #[serde(skip)]
     pub kumomta_webhook_secret: Option<SecretString>,
@@ -446,6 +448,85 @@ impl Default for AbuseSettings {
     }
 }
 
+/// `[deliverability]`: the health score's thresholds, the blocklists checked, and how often.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct DeliverabilitySettings {
+    #[serde(flatten)]
+    pub thresholds: crate::domain::deliverability::Thresholds,
+    /// How often every active domain and relay IP is looked up on every list.
+    pub blocklist_every_secs: u64,
+    /// How often every tenant's scores are recomputed (they also are after each log batch).
+    pub score_every_secs: u64,
+    /// A domain listing suspends its tenant (actor `system`, category `abuse`).
+    pub suspend_on_listing: bool,
+    /// Lookups in flight at once during a scan.
+    pub lookup_concurrency: usize,
+    /// The sandbox relay makes up some deliveries, bounces and a complaint for new inboxes
+    /// (marked as sandbox data), so `make run` shows charts. Sandbox relay only.
+    pub sandbox_traffic: bool,
+    pub blocklists: Vec<BlocklistSettings>,
+}
+
+impl Default for DeliverabilitySettings {
+    fn default() -> Self {
+        Self {
+            thresholds: Default::default(),
+            blocklist_every_secs: 6 * 3600,
+            score_every_secs: 3600,
+            suspend_on_listing: false,
+            lookup_concurrency: 8,
+            sandbox_traffic: false,
+            blocklists: Vec::new(),
+        }
+    }
+}
+
+/// What a blocklist lists.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BlocklistKind {
+    /// Domain names: `<domain>.<zone>`.
+    Domain,
+    /// IPv4 addresses: `<reversed octets>.<zone>`.
+    Ip,
+}
+
+/// One DNS blocklist: its zone and which A answers mean "listed" and which mean the list
+/// refused the question (over quota, a public resolver): never a listing.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BlocklistSettings {
+    pub name: String,
+    pub zone: String,
+    pub kind: BlocklistKind,
+    /// Addresses or IPv4 prefixes (`127.0.1.0/24`) meaning listed.
+    pub listed: Vec<String>,
+    /// Addresses or prefixes meaning "refused / over quota".
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+impl BlocklistSettings {
+    /// The zone is a name and every answer prefix parses (startup refuses a list otherwise).
+    pub fn validate(&self) -> Result<(), String> {
+        let zone = self.zone.trim().trim_end_matches('.');
+        if zone.is_empty() || zone.contains(char::is_whitespace) || !zone.contains('.') {
+            return Err(format!("blocklist {}: zone is not a DNS name", self.name));
+        }
+        if self.listed.is_empty() {
+            return Err(format!(
+                "blocklist {}: `listed` must name the answers that mean listed",
+                self.name
+            ));
+        }
+        for p in self.listed.iter().chain(&self.errors) {
+            crate::domain::deliverability::Prefix::parse(p)
+                .map_err(|e| format!("blocklist {}: {e}", self.name))?;
+        }
+        Ok(())
+    }
+}
+
 /// `[inboxes]`: the magic button's bounds and the warm-up ramp.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -610,6 +691,18 @@ impl Settings {
                 && self.rate_limits.ip_auth_per_minute > 0,
             "rate_limits.tenant_per_minute, tenant_per_hour and ip_auth_per_minute must be positive"
         );
+        let d = &self.deliverability;
+        anyhow::ensure!(
+            d.thresholds.at_risk <= d.thresholds.good && d.thresholds.good <= 100,
+            "deliverability: at_risk <= good <= 100"
+        );
+        anyhow::ensure!(
+            d.thresholds.window_days > 0 && d.blocklist_every_secs > 0 && d.score_every_secs > 0,
+            "deliverability: window_days, blocklist_every_secs and score_every_secs must be positive"
+        );
+        for list in &d.blocklists {
+            list.validate().map_err(|e| anyhow::anyhow!(e))?;
+        }
         anyhow::ensure!(
             self.billing.failed_payments_before_suspension > 0,
             "billing.failed_payments_before_suspension must be positive"

@@ -156,3 +156,26 @@ impl From<crate::server::services::admin::AdminError> for AppError {
         }
     }
 }
+
+impl From<crate::server::services::deliverability::DeliverabilityError> for AppError {
+    fn from(e: crate::server::services::deliverability::DeliverabilityError) -> Self {
+        use crate::server::services::deliverability::DeliverabilityError;
+        match e {
+            DeliverabilityError::NotFound => AppError::NotFound,
+            DeliverabilityError::Unexpected(e) => internal(e),
+        }
+    }
+}
+
+impl From<crate::server::services::deliverability::blocklists::BlocklistError> for AppError {
+    fn from(e: crate::server::services::deliverability::blocklists::BlocklistError) -> Self {
+        use crate::server::services::deliverability::blocklists::BlocklistError;
+        match e {
+            BlocklistError::NotFound => AppError::NotFound,
+            BlocklistError::NotActive => {
+                AppError::Conflict(FieldError::new("domain", e.to_string()))
+            }
+            BlocklistError::Unexpected(e) => internal(e),
+        }
+    }
+}

@@ -29,6 +29,7 @@ use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
+use crate::server::services::deliverability::{blocklists, scores};
 use crate::server::services::domains::{health as domain_health, saga};
 use crate::server::services::inboxes::mailstore as inbox_store;
 use crate::server::services::inboxes::relay;
@@ -103,10 +104,31 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         // Each inbox's warm-up day starts at its own hour: hourly, the tenants whose inboxes
         // entered a new day are republished.
         .every(inbox_store::ALLOWANCE_KIND, inbox_store::ALLOWANCE_EVERY)
-        // They carry out the suspension (the relay) or give money back; every other tenant
-        // job is skipped and stays pending until resume.
+        .handle(scores::SCORE_KIND, |state, job| async move {
+            scores::run(&state, &job).await
+        })
+        .handle(scores::SCAN_KIND, |state, _job| async move {
+            scores::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            scores::SCAN_KIND,
+            Duration::from_secs(settings.deliverability.score_every_secs),
+        )
+        .handle(blocklists::SCAN_KIND, |state, _job| async move {
+            blocklists::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            blocklists::SCAN_KIND,
+            Duration::from_secs(settings.deliverability.blocklist_every_secs),
+        )
+        // They carry out the suspension (the relay) or give money back (or, for scores, only
+        // describe); every other tenant job is skipped and stays pending until resume.
         .run_while_suspended(relay::PUBLISH_KIND)
         .run_while_suspended(saga::REFUND_KIND)
+        // A suspended tenant's scores still follow its figures (staff read them).
+        .run_while_suspended(scores::SCORE_KIND)
 }
 
 /// Starts the local Dovecot `mailstore.run_dir` asks for (none when it is empty): on
@@ -126,6 +148,25 @@ pub fn start_local_dovecot(
         port: m.imap_port,
     };
     Ok(Some(local.start().context("starting the local Dovecot")?))
+}
+
+/// The blocklist zones the sandbox DNS answers for, each with an answer its settings call
+/// "listed" (the first listed address; a prefix's `.0` becomes `.2`, as lists answer).
+fn sandbox_listings(settings: &Settings) -> Vec<(String, String)> {
+    settings
+        .deliverability
+        .blocklists
+        .iter()
+        .filter_map(|l| {
+            let first = l.listed.first()?;
+            let addr = first.split('/').next()?.trim();
+            let addr = match addr.strip_suffix(".0") {
+                Some(net) => format!("{net}.2"),
+                None => addr.to_string(),
+            };
+            Some((l.zone.clone(), addr))
+        })
+        .collect()
 }
 
 /// How long a pooled connection may sit unused before it is pinged when next handed out.
@@ -223,11 +264,13 @@ impl Application {
         let mut dns_listener = None;
         let mut dns_task = None;
         if !settings.uses_real_dns() {
-            let source =
-                std::sync::Arc::new(crate::server::providers::dns::sandbox::SandboxDns::new(
+            let source = std::sync::Arc::new(
+                crate::server::providers::dns::sandbox::SandboxDns::new(
                     pool.clone(),
                     settings.dns.sandbox_nameservers.clone(),
-                ));
+                )
+                .with_blocklists(sandbox_listings(&settings)),
+            );
             match crate::server::dns::authority::spawn(settings.dns.resolver, source).await {
                 Ok((bound, task)) => {
                     tracing::info!(addr = %bound, "sandbox DNS listening");

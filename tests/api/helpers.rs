@@ -43,6 +43,11 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
                 .to_string_lossy()
                 .into_owned(),
         ),
+        // Sample traffic would change the counts tests assert; the tests of it turn it on.
+        (
+            "INBOXGROVE_DELIVERABILITY__SANDBOX_TRAFFIC".into(),
+            "false".into(),
+        ),
         // Each app its own master key, in memory: nothing is written to the working dir.
         (
             "INBOXGROVE_SECRET_KEY".into(),

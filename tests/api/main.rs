@@ -9,6 +9,7 @@ mod admin;
 mod billing;
 mod closure;
 mod cloudflare;
+mod deliverability;
 mod domains;
 mod domains_sandbox;
 mod export;

@@ -2,6 +2,7 @@
 //! navigation, the loader, badges and links.
 
 mod audit;
+mod deliverability;
 mod events;
 mod jobs;
 mod platform;
@@ -10,6 +11,7 @@ mod tenants;
 
 pub use audit::AdminAudit;
 pub(crate) use audit::AuditBody;
+pub use deliverability::AdminDeliverability;
 pub use events::AdminEvents;
 pub use jobs::AdminJobs;
 pub use platform::AdminPlatform;
@@ -37,6 +39,7 @@ fn AdminNav() -> impl IntoView {
             <a href="/admin" class="text-emerald-800 underline">"Tenants"</a>
             <a href="/admin/audit" class="text-emerald-800 underline">"Audit trail"</a>
             <a href="/admin/events" class="text-emerald-800 underline">"Stripe events"</a>
+            <a href="/admin/deliverability" class="text-emerald-800 underline">"Deliverability"</a>
             <a href="/admin/jobs" class="text-emerald-800 underline">"Jobs"</a>
             <a href="/admin/platform" class="text-emerald-800 underline">"Platform"</a>
         </nav>

@@ -144,7 +144,18 @@ fn TenantBody(d: AdminTenantDetail, actions: TenantActions) -> impl IntoView {
         </section>
     }
     .into_any();
+    let f = d.deliverability_7d;
     let history = view! {
+        <section data-testid="tenant-deliverability">
+            <h2 class="text-lg font-semibold">"Deliverability, last 7 days"</h2>
+            <p class="text-sm">{format!(
+                "{} sent · {} delivered · {} hard bounces ({}) · {} complaints ({})",
+                f.sent(), f.delivered, f.hard_bounces,
+                crate::domain::deliverability::percent(f.bounce_rate()),
+                f.complaints,
+                crate::domain::deliverability::percent(f.complaint_rate())
+            )}</p>
+        </section>
         <section>
             <h2 class="text-lg font-semibold">"Suspensions"</h2>
             <ul class="mt-2 space-y-1 text-sm" data-testid="suspension-history">

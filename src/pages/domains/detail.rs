@@ -114,7 +114,20 @@ fn DomainBody(
                         {d.expires.clone().map(|e| view! { <dt>"Registered until"</dt><dd>{e}</dd> })}
                         {(!d.nameservers.is_empty()).then(|| view! { <dt>"Nameservers"</dt><dd class="font-mono">{d.nameservers.join(", ")}</dd> })}
                         {d.last_checked.clone().map(|c| view! { <dt>"Last checked"</dt><dd>{c}</dd> })}
+                        <dt>"Health"</dt>
+                        <dd data-testid="domain-health">
+                            {d.score.map(|(score, level)| view! {
+                                <span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", crate::pages::deliverability::level_class(level))>{format!("{score} · {}", level.label())}</span>
+                                " "
+                            })}
+                            <a href=format!("/deliverability/domains/{}", d.id) class="text-emerald-800 underline" data-testid="deliverability-link">"Deliverability and blocklists"</a>
+                        </dd>
                     </dl>
+                    {(!d.listings.is_empty()).then(|| view! {
+                        <ul class="mt-2 rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-950" role="alert" data-testid="domain-listings">
+                            {d.listings.iter().map(|l| view! { <li>{l.clone()}</li> }).collect_view()}
+                        </ul>
+                    })}
                 </div>
                 {d.can_manage.then(|| view! {
                     <div class="flex flex-wrap gap-2 sm:justify-end">

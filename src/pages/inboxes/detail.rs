@@ -81,6 +81,9 @@ fn InboxBody(
             <p class="mt-1"><span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {}", status_class(&status))
                 data-testid="inbox-status" data-status=status.clone()>{d.item.status_label.clone()}</span></p>
             <p class="mt-2 text-sm text-stone-600" data-testid="warmup">{d.warmup_note.clone()}</p>
+            <p class="mt-1 text-sm">
+                <a href=format!("/deliverability/inboxes/{}", d.item.id) class="text-emerald-800 underline" data-testid="deliverability-link">"Deliverability: sent, bounces, complaints, health"</a>
+            </p>
             <dl class="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
                 <dt>"Today's allowance"</dt>
                 <dd data-testid="allowance">{allowance_text(d.allowance_today, d.warmup_day)}</dd>

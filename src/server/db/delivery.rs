@@ -21,28 +21,94 @@ pub async fn mark_seen(
     Ok(fresh.into_iter().collect())
 }
 
-pub async fn add(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    domain: Uuid,
-    inbox: Uuid,
-    hour: DateTime<Utc>,
-    kind: &str,
-    n: i64,
-) -> super::Result<()> {
+/// One hourly count to add.
+#[derive(Clone, Debug)]
+pub struct HourDelta {
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+    pub inbox_id: Uuid,
+    pub hour: DateTime<Utc>,
+    pub kind: &'static str,
+    pub count: i64,
+}
+
+/// Adds every count of a batch to the hourly table in one statement.
+pub async fn add_hourly(conn: &mut PgConnection, rows: &[HourDelta]) -> super::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO delivery_counts (tenant_id, domain_id, inbox_id, hour, kind, count)
-         VALUES ($1, $2, $3, $4, $5, $6)
+         SELECT t, d, i, h, k, sum(n)
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::bigint[])
+                AS r(t, d, i, h, k, n)
+          GROUP BY t, d, i, h, k
          ON CONFLICT (tenant_id, COALESCE(domain_id, '00000000-0000-0000-0000-000000000000'),
                       COALESCE(inbox_id, '00000000-0000-0000-0000-000000000000'), hour, kind)
          DO UPDATE SET count = delivery_counts.count + EXCLUDED.count",
     )
-    .bind(tenant)
-    .bind(domain)
-    .bind(inbox)
-    .bind(hour)
-    .bind(kind)
-    .bind(n)
+    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.domain_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.inbox_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.hour).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.count).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What one ingested batch adds to one inbox's day.
+#[derive(Clone, Debug, Default)]
+pub struct DailyDelta {
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+    pub inbox_id: Uuid,
+    pub day: chrono::NaiveDate,
+    pub delivered: i64,
+    pub hard_bounces: i64,
+    pub soft_bounces: i64,
+    pub complaints: i64,
+    pub sandbox: i64,
+}
+
+/// Adds `rows` to the daily rollups at all three levels (workspace, domain, inbox) in one
+/// statement; the levels are summed before the upsert so no row is touched twice.
+pub async fn add_daily(conn: &mut PgConnection, rows: &[DailyDelta]) -> super::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let uuids = |f: fn(&DailyDelta) -> Uuid| rows.iter().map(f).collect::<Vec<_>>();
+    let nums = |f: fn(&DailyDelta) -> i64| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO delivery_daily (tenant_id, domain_id, inbox_id, day, delivered, hard_bounces,
+                                     soft_bounces, complaints, sandbox)
+         SELECT r.tenant_id, l.domain_id, l.inbox_id, r.day, sum(r.delivered), sum(r.hard),
+                sum(r.soft), sum(r.complaints), sum(r.sandbox)
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::date[], $5::bigint[], $6::bigint[],
+                       $7::bigint[], $8::bigint[], $9::bigint[])
+                AS r(tenant_id, domain_id, inbox_id, day, delivered, hard, soft, complaints, sandbox),
+                LATERAL (VALUES ('00000000-0000-0000-0000-000000000000'::uuid,
+                                 '00000000-0000-0000-0000-000000000000'::uuid),
+                                (r.domain_id, '00000000-0000-0000-0000-000000000000'::uuid),
+                                (r.domain_id, r.inbox_id)) AS l(domain_id, inbox_id)
+          GROUP BY 1, 2, 3, 4
+         ON CONFLICT (tenant_id, domain_id, inbox_id, day) DO UPDATE SET
+             delivered = delivery_daily.delivered + EXCLUDED.delivered,
+             hard_bounces = delivery_daily.hard_bounces + EXCLUDED.hard_bounces,
+             soft_bounces = delivery_daily.soft_bounces + EXCLUDED.soft_bounces,
+             complaints = delivery_daily.complaints + EXCLUDED.complaints,
+             sandbox = delivery_daily.sandbox + EXCLUDED.sandbox",
+    )
+    .bind(uuids(|r| r.tenant_id))
+    .bind(uuids(|r| r.domain_id))
+    .bind(uuids(|r| r.inbox_id))
+    .bind(rows.iter().map(|r| r.day).collect::<Vec<_>>())
+    .bind(nums(|r| r.delivered))
+    .bind(nums(|r| r.hard_bounces))
+    .bind(nums(|r| r.soft_bounces))
+    .bind(nums(|r| r.complaints))
+    .bind(nums(|r| r.sandbox))
     .execute(conn)
     .await?;
     Ok(())

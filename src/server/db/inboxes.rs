@@ -621,3 +621,36 @@ pub async fn delete_on_domain(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// The addresses of the tenant's inboxes among `ids`.
+pub async fn addresses(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> super::Result<Vec<(Uuid, String)>> {
+    Ok(
+        sqlx::query_as("SELECT id, address FROM inboxes WHERE tenant_id = $1 AND id = ANY($2)")
+            .bind(tenant.0)
+            .bind(ids)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The tenant's published inboxes among `ids`: (id, address, when first published).
+pub async fn published_anchors(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    ids: &[Uuid],
+) -> super::Result<Vec<(Uuid, String, DateTime<Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, address, published_at FROM inboxes
+          WHERE tenant_id = $1 AND id = ANY($2) AND published_at IS NOT NULL
+            AND address IS NOT NULL AND status <> 'deleted'
+          ORDER BY created_at, id",
+    )
+    .bind(tenant.0)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
+}

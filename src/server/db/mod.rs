@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth_failures;
 pub mod billing;
 pub mod closure;
+pub mod deliverability;
 pub mod delivery;
 pub mod domains;
 pub mod error;

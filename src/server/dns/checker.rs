@@ -84,6 +84,7 @@ struct Answer {
     mx: Vec<(u16, String)>,
     txt: Vec<String>,
     cname: Vec<String>,
+    a: Vec<std::net::Ipv4Addr>,
 }
 
 /// Checks records against one nameserver. Cheap to clone; build one per process.
@@ -206,6 +207,11 @@ impl DnsChecker {
             .collect())
     }
 
+    /// The IPv4 addresses `name` has (empty for no such name or no A record), asked fresh.
+    pub async fn lookup_a(&self, name: &str) -> Result<Vec<std::net::Ipv4Addr>, DnsCheckError> {
+        Ok(self.lookup(name, RecordType::A).await?.a)
+    }
+
     async fn lookup(&self, name: &str, kind: RecordType) -> Result<Answer, DnsCheckError> {
         let wire = match kind {
             RecordType::A => WireType::A,
@@ -247,6 +253,7 @@ impl DnsChecker {
                 RData::TXT(txt) if wire == WireType::TXT => answer
                     .txt
                     .push(join_txt(txt.txt_data.iter().map(|s| s.as_ref()))),
+                RData::A(a) if wire == WireType::A => answer.a.push(a.0),
                 RData::CNAME(target) if wire == WireType::CNAME => {
                     answer.cname.push(normalize_name(&target.0.to_ascii()))
                 }

@@ -8,6 +8,7 @@
 //! `checker.check(domain, &expected_records(domain, dkim_key_b64, &settings.dns, tracking))`.
 
 pub mod authority;
+pub mod blocklist;
 pub mod checker;
 pub mod expected;
 pub mod records;

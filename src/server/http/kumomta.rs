@@ -65,6 +65,17 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
                     0
                 }
             };
+            // The scores follow the new figures (one pending job per tenant at most).
+            for tenant in &done.tenants {
+                if let Err(e) = crate::server::services::deliverability::scores::request(
+                    &state,
+                    crate::domain::TenantId(*tenant),
+                )
+                .await
+                {
+                    tracing::error!(error = ?e, "requesting a score update failed");
+                }
+            }
             let mut body = json!(done);
             body["suspended"] = json!(suspended);
             (StatusCode::OK, Json(body)).into_response()

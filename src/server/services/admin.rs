@@ -186,6 +186,8 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
         ledger,
         notes,
         suspensions,
+        deliverability_7d: crate::server::services::deliverability::tenant_week(state, tenant)
+            .await?,
         complaints,
         audit,
         sandbox: state.stripe_sandbox.is_some(),

@@ -18,6 +18,9 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let mut tx = ctx.begin(state).await?;
     let tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
+    let mut deliverability =
+        crate::server::services::deliverability::dashboard(state, &mut tx, ctx.tenant_id(), 0)
+            .await?;
     end_read(tx);
     let now = Utc::now();
     let sub = tenant.billing.subscription();
@@ -29,6 +32,11 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
     );
     let (plan_name, max_domains, max_inboxes) = (e.plan_name, e.max_domains, e.max_inboxes);
     let trial_days_left = e.trial_ends_at.map(|t| days_left(now, t));
+    deliverability.plan_allowance = crate::server::services::deliverability::plan_allowance(
+        state,
+        max_inboxes,
+        now.date_naive(),
+    );
     Ok(DashboardView {
         tenant_name: tenant.name,
         user_email: tenant.user_email,
@@ -44,6 +52,7 @@ pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Dash
             used: tenant.billing.row.inboxes,
             limit: max_inboxes,
         },
+        deliverability,
     })
 }
 

@@ -19,6 +19,15 @@ use crate::server::db::inboxes::InboxOwner;
 
 pub const COUNTED: [&str; 4] = ["Delivery", "Bounce", "TransientFailure", "Feedback"];
 
+/// The counted kind as a `'static` name (every counted record's kind is one of [`COUNTED`]).
+fn counted_kind(kind: &str) -> &'static str {
+    COUNTED
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("Feedback")
+}
+
 /// `recipient`: one address, or an array since KumoMTA 2025.12.02.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(untagged)]
@@ -143,6 +152,16 @@ impl LogRecord {
             (_, Some(s)) if self.kind != "Feedback" => Some(bare(s)),
             _ => None,
         }
+    }
+
+    /// Made up by the sandbox relay: its records carry `x_sandbox` in their meta, which only
+    /// the relay sets (never in a complaint's trace, which the complainer can write).
+    fn is_sandbox(&self) -> bool {
+        self.meta
+            .as_ref()
+            .and_then(|m| m.get("x_sandbox"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     fn hour(&self) -> DateTime<Utc> {
@@ -295,6 +314,8 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
     // One statement for the whole batch: the keys not seen before (now marked seen).
     let mut fresh = db::delivery::mark_seen(&mut tx, &keys).await?;
     let mut counts: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>, &str), i64> = HashMap::new();
+    // Records the sandbox relay made up (`x_sandbox`), so pages can say so.
+    let mut sandbox: HashMap<(Uuid, Uuid, Uuid, DateTime<Utc>), i64> = HashMap::new();
     for (r, key, owner) in attributed {
         // `remove`: a key repeated inside the body counts once.
         if key.is_some_and(|k| !fresh.remove(&k)) {
@@ -313,6 +334,11 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
                 r.kind.as_str(),
             ))
             .or_default() += 1;
+        if r.is_sandbox() {
+            *sandbox
+                .entry((owner.tenant_id, owner.domain_id, owner.id, r.hour()))
+                .or_default() += 1;
+        }
         out.counted += 1;
     }
     for r in complaints {
@@ -348,6 +374,11 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
                     *counts
                         .entry((m.tenant_id, m.domain_id, m.inbox_id, r.hour(), "Feedback"))
                         .or_default() += 1;
+                    if r.is_sandbox() {
+                        *sandbox
+                            .entry((m.tenant_id, m.domain_id, m.inbox_id, r.hour()))
+                            .or_default() += 1;
+                    }
                     out.counted += 1;
                 } else {
                     stored.refused = Some("repeat");
@@ -365,9 +396,46 @@ pub async fn ingest(pool: &sqlx::PgPool, records: &[LogRecord]) -> Result<Ingest
         }
         db::delivery::store_complaint(&mut tx, &stored).await?;
     }
-    for ((tenant, domain, inbox, hour, kind), n) in counts {
-        db::delivery::add(&mut tx, tenant, domain, inbox, hour, kind, n).await?;
+    let mut daily: HashMap<(Uuid, Uuid, Uuid, chrono::NaiveDate), db::delivery::DailyDelta> =
+        HashMap::new();
+    for (&(tenant, domain, inbox, hour, kind), &n) in &counts {
+        let d = daily
+            .entry((tenant, domain, inbox, hour.date_naive()))
+            .or_insert_with(|| db::delivery::DailyDelta {
+                tenant_id: tenant,
+                domain_id: domain,
+                inbox_id: inbox,
+                day: hour.date_naive(),
+                ..Default::default()
+            });
+        match kind {
+            "Delivery" => d.delivered += n,
+            "Bounce" => d.hard_bounces += n,
+            "TransientFailure" => d.soft_bounces += n,
+            _ => d.complaints += n,
+        }
     }
+    for ((tenant, domain, inbox, hour), n) in sandbox {
+        if let Some(d) = daily.get_mut(&(tenant, domain, inbox, hour.date_naive())) {
+            d.sandbox += n;
+        }
+    }
+    let hourly: Vec<db::delivery::HourDelta> = counts
+        .into_iter()
+        .map(
+            |((tenant, domain, inbox, hour, kind), n)| db::delivery::HourDelta {
+                tenant_id: tenant,
+                domain_id: domain,
+                inbox_id: inbox,
+                hour,
+                kind: counted_kind(kind),
+                count: n,
+            },
+        )
+        .collect();
+    db::delivery::add_hourly(&mut tx, &hourly).await?;
+    let daily: Vec<db::delivery::DailyDelta> = daily.into_values().collect();
+    db::delivery::add_daily(&mut tx, &daily).await?;
     tx.commit().await.context("committing delivery counts")?;
     Ok(out)
 }

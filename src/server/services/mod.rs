@@ -5,6 +5,7 @@ pub mod admin;
 pub mod billing;
 pub mod closure;
 pub mod dashboard;
+pub mod deliverability;
 pub mod delivery;
 pub mod domains;
 pub mod inboxes;

@@ -13,11 +13,50 @@ use crate::server::dns::authority::ZoneSource;
 pub struct SandboxDns {
     pool: PgPool,
     nameservers: Vec<String>,
+    /// Blocklist zones it answers for as the list would: (zone, the answer meaning listed).
+    blocklists: Vec<(String, String)>,
 }
 
 impl SandboxDns {
     pub fn new(pool: PgPool, nameservers: Vec<String>) -> Self {
-        Self { pool, nameservers }
+        Self {
+            pool,
+            nameservers,
+            blocklists: Vec::new(),
+        }
+    }
+
+    /// Also answer for these blocklist zones (zone, listed answer): a name with a label
+    /// containing `blocklisted` is listed, any other is not (NXDOMAIN), and records stored in
+    /// the sandbox tables under the zone are served as they are (tests list names that way).
+    pub fn with_blocklists(mut self, lists: Vec<(String, String)>) -> Self {
+        self.blocklists = lists
+            .into_iter()
+            .map(|(z, a)| (z.trim_end_matches('.').to_ascii_lowercase(), a))
+            .collect();
+        self
+    }
+
+    /// The blocklist zone `name` is at or below, and its listed answer.
+    fn blocklist_of(&self, name: &str) -> Option<(&str, &str)> {
+        self.blocklists
+            .iter()
+            .find(|(z, _)| name == z || name.ends_with(&format!(".{z}")))
+            .map(|(z, a)| (z.as_str(), a.as_str()))
+    }
+
+    /// The made-up listing of a name under a blocklist zone.
+    fn made_up(&self, name: &str) -> Option<DnsRecord> {
+        let (zone, answer) = self.blocklist_of(name)?;
+        let subject = name.strip_suffix(zone)?.trim_end_matches('.');
+        subject.contains("blocklisted").then(|| DnsRecord {
+            id: None,
+            kind: RecordType::A,
+            name: name.to_string(),
+            content: answer.to_string(),
+            priority: None,
+            ttl: 60,
+        })
     }
 }
 
@@ -238,6 +277,9 @@ impl DnsProvider for SandboxDns {
 impl ZoneSource for SandboxDns {
     async fn is_authoritative(&self, name: &str) -> anyhow::Result<bool> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if self.blocklist_of(&name).is_some() {
+            return Ok(true);
+        }
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sandbox_dns_zones
                              WHERE $1 = name OR $1 LIKE '%.' || name)",
@@ -258,15 +300,22 @@ impl ZoneSource for SandboxDns {
         .fetch_all(&self.pool)
         .await
         .context("reading sandbox records")?;
-        Ok(rows
+        let mut records: Vec<DnsRecord> = rows
             .into_iter()
             .filter_map(RecordRow::into_record)
-            .collect())
+            .collect();
+        if kind == RecordType::A && records.is_empty() {
+            records.extend(self.made_up(&name.trim_end_matches('.').to_ascii_lowercase()));
+        }
+        Ok(records)
     }
 
     async fn name_exists(&self, name: &str) -> anyhow::Result<bool> {
         // Empty non-terminals (`_domainkey.example.com`) exist when a name below them does.
         let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if self.made_up(&name).is_some() {
+            return Ok(true);
+        }
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sandbox_dns_records WHERE name = $1 OR name LIKE '%.' || $1)",
         )

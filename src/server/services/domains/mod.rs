@@ -473,6 +473,8 @@ pub async fn detail(
         .ok_or(DomainError::NotFound)?;
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
+    let listings = db::deliverability::tenant_listings(&mut tx, tenant, Some(id)).await?;
+    let score = db::deliverability::score_of(&mut tx, tenant, "domain", id).await?;
     end_read(tx);
     let step = |name: &str| steps.iter().find(|s| s.step == name);
     let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
@@ -551,6 +553,23 @@ pub async fn detail(
         can_manage: ctx.role().can_manage(),
         refund,
         status: d.status.as_str().into(),
+        score: score.map(|s| {
+            (
+                u8::try_from(s.score).unwrap_or(0),
+                crate::domain::deliverability::HealthLevel::parse(&s.level),
+            )
+        }),
+        listings: listings
+            .into_iter()
+            .map(|l| {
+                format!(
+                    "Listed on {} ({}) since {}",
+                    l.list_name,
+                    l.zone,
+                    l.listed_at.format("%Y-%m-%d %H:%M UTC")
+                )
+            })
+            .collect(),
     })
 }
 

@@ -195,6 +195,13 @@ pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published
     tx.commit().await.context("committing the publish")?;
     if activated > 0 {
         state.jobs.wake();
+        // The sandbox relay reports a week of sample traffic for them (a no-op otherwise).
+        if let Err(e) =
+            crate::server::services::deliverability::sandbox::report(state, tenant, &published)
+                .await
+        {
+            tracing::warn!(error = ?e, "sandbox sample traffic was not recorded");
+        }
     }
     Ok(Published::Done {
         domains: data.domains.len(),
