@@ -202,7 +202,7 @@ pub fn LineChart(
         })
         .collect_view();
     view! {
-        <figure class="rounded-lg border border-stone-200 bg-white p-3" data-testid=format!("chart-{id}")>
+        <figure class="min-w-0 rounded-lg border border-stone-200 bg-white p-3" data-testid=format!("chart-{id}")>
             <figcaption class="font-semibold">{title}</figcaption>
             <p class="text-sm text-stone-600">{summary}</p>
             <div class="mt-2" inner_html=markup></div>
