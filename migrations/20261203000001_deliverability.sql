@@ -21,6 +21,9 @@ CREATE TABLE delivery_daily (
 CREATE INDEX delivery_daily_day_idx ON delivery_daily (day)
     WHERE domain_id = '00000000-0000-0000-0000-000000000000';
 
+-- Staff rank tenants over the last 24 hours from the hourly table, across tenants.
+CREATE INDEX delivery_counts_hour_idx ON delivery_counts (hour);
+
 -- The counts so far, from the hourly table (it has every record since the inboxes issue).
 INSERT INTO delivery_daily (tenant_id, domain_id, inbox_id, day, delivered, hard_bounces,
                             soft_bounces, complaints)

@@ -40,6 +40,9 @@ async function customerWithInboxes(page: Page): Promise<string> {
 test('deliverability charts show with data, readable on a phone and without JavaScript', async ({ page, browser }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   const domain = await customerWithInboxes(page);
+  // Nothing the page does may be refused by its CSP (no inline styles or scripts).
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
 
   await page.goto('/deliverability?days=7');
   await hydrated(page);
@@ -82,6 +85,8 @@ test('deliverability charts show with data, readable on a phone and without Java
   await page.goto('/dashboard');
   await expect(page.getByTestId('sent-this-month')).toContainText('sent of');
   await expect(page.getByTestId('worst-inboxes').locator('li')).toHaveCount(3);
+
+  expect(errors).toEqual([]);
 
   // Without JavaScript the charts are there all the same (rendered on the server).
   const noJs = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });

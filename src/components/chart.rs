@@ -13,8 +13,11 @@ use leptos::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
     pub name: &'static str,
-    /// A CSS colour.
+    /// A CSS colour (an SVG presentation attribute, which the page's CSP allows).
     pub color: &'static str,
+    /// The legend's Tailwind background class of the same colour (inline styles are refused
+    /// by the page's CSP).
+    pub swatch: &'static str,
     pub values: Vec<f64>,
 }
 
@@ -177,7 +180,7 @@ pub fn LineChart(
         .map(|s| {
             view! {
                 <li class="flex items-center gap-1.5">
-                    <span class="inline-block h-2.5 w-4 rounded" style=format!("background:{}", s.color) aria-hidden="true"></span>
+                    <span class=format!("inline-block h-2.5 w-4 rounded {}", s.swatch) aria-hidden="true"></span>
                     {s.name}
                 </li>
             }
@@ -244,6 +247,7 @@ mod tests {
             &[Series {
                 name: "Sent",
                 color: "#047857",
+                swatch: "bg-emerald-700",
                 values: vec![3.0, 9.0],
             }],
             false,

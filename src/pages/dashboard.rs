@@ -211,11 +211,6 @@ fn DashboardBody(view: DashboardView) -> impl IntoView {
 #[component]
 fn SendingBox(d: crate::domain::deliverability::DashboardDeliverability) -> impl IntoView {
     use crate::domain::deliverability::percent;
-    let share = if d.plan_allowance > 0 {
-        (d.sent_this_month as f64 / d.plan_allowance as f64).min(1.0)
-    } else {
-        0.0
-    };
     let worst = if d.worst_inboxes.is_empty() {
         view! { <p class="text-sm text-stone-600">"No scores yet: they appear once your inboxes are live."</p> }.into_any()
     } else {
@@ -246,9 +241,12 @@ fn SendingBox(d: crate::domain::deliverability::DashboardDeliverability) -> impl
                     if d.sandbox { " (includes sandbox sample data)" } else { "" }
                 )}
             </p>
-            <div class="mt-2 h-2 rounded bg-stone-100" role="presentation">
-                <div class="h-2 rounded bg-emerald-600" style=format!("width:{:.1}%", share * 100.0)></div>
-            </div>
+            <progress
+                class="mt-2 h-2 w-full overflow-hidden rounded [&::-webkit-progress-bar]:bg-stone-200 [&::-webkit-progress-value]:bg-emerald-600 [&::-moz-progress-bar]:bg-emerald-600"
+                max=d.plan_allowance.max(1)
+                value=d.sent_this_month.min(d.plan_allowance.max(1))
+                aria-label="Sent this month of what the plan can send"
+            ></progress>
             <h3 class="mt-3 text-sm font-semibold">"Worst inboxes"</h3>
             {worst}
         </section>

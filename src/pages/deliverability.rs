@@ -157,26 +157,31 @@ fn Body(view: DeliverabilityView, check: ServerAction<CheckBlocklists>) -> AnyVi
         Series {
             name: "Sent",
             color: "#0f766e",
+            swatch: "bg-teal-700",
             values: col(|f| f.sent() as f64),
         },
         Series {
             name: "Delivered",
             color: "#65a30d",
+            swatch: "bg-lime-600",
             values: col(|f| f.delivered as f64),
         },
         Series {
             name: "Hard bounces",
             color: "#dc2626",
+            swatch: "bg-red-600",
             values: col(|f| f.hard_bounces as f64),
         },
         Series {
             name: "Soft bounces",
             color: "#d97706",
+            swatch: "bg-amber-600",
             values: col(|f| f.soft_bounces as f64),
         },
         Series {
             name: "Complaints",
             color: "#7c3aed",
+            swatch: "bg-violet-600",
             values: col(|f| f.complaints as f64),
         },
     ];
@@ -184,11 +189,13 @@ fn Body(view: DeliverabilityView, check: ServerAction<CheckBlocklists>) -> AnyVi
         Series {
             name: "Bounce rate",
             color: "#dc2626",
+            swatch: "bg-red-600",
             values: col(Figures::bounce_rate),
         },
         Series {
             name: "Complaint rate",
             color: "#7c3aed",
+            swatch: "bg-violet-600",
             values: col(Figures::complaint_rate),
         },
     ];

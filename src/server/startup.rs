@@ -115,6 +115,9 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
             scores::SCAN_KIND,
             Duration::from_secs(settings.deliverability.score_every_secs),
         )
+        .handle(blocklists::CHECK_KIND, |state, job| async move {
+            blocklists::run_check(&state, &job).await
+        })
         .handle(blocklists::SCAN_KIND, |state, _job| async move {
             blocklists::scan(&state).await?;
             Ok(())

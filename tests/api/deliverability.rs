@@ -472,6 +472,8 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
         &["listed-mail.com", "quota-mail.com"],
     )
     .await;
+    // Each domain was looked up once as it became active (nothing listed then).
+    assert_eq!(domain_check(&app, "listed-mail.com").await.0, "clean");
     serve(
         &app,
         "dbl.bl.test",

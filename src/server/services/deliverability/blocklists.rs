@@ -23,6 +23,61 @@ use crate::server::services::{outbox, suspensions};
 use crate::server::state::AppState;
 
 pub const SCAN_KIND: &str = "blocklist_scan";
+/// One domain, as soon as it becomes active.
+pub const CHECK_KIND: &str = "blocklist_check";
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CheckJob {
+    pub tenant_id: Uuid,
+    pub domain_id: Uuid,
+}
+
+/// Queues a first blocklist check of a domain that just became active (in `conn`'s
+/// transaction, so it exists exactly when the activation does).
+pub async fn request_check_in(
+    conn: &mut sqlx::PgConnection,
+    settings: &crate::server::config::Settings,
+    tenant: TenantId,
+    domain: Uuid,
+) -> anyhow::Result<()> {
+    crate::server::jobs::enqueue_in(
+        conn,
+        &settings.jobs,
+        crate::server::jobs::NewJob::new(
+            CHECK_KIND,
+            &CheckJob {
+                tenant_id: tenant.0,
+                domain_id: domain,
+            },
+        )
+        .tenant(tenant),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The job: the domain checked if it is still active, then the tenant's scores.
+pub async fn run_check(
+    state: &AppState,
+    job: &crate::server::jobs::Job,
+) -> Result<(), crate::server::jobs::JobError> {
+    let CheckJob {
+        tenant_id,
+        domain_id,
+    } = job.payload()?;
+    let tenant = TenantId(tenant_id);
+    let mut conn = state.pool.acquire().await.context("connecting")?;
+    let Some(row) = db::domains::get(&mut conn, tenant, domain_id).await? else {
+        return Ok(());
+    };
+    drop(conn);
+    if row.status != crate::domain::DomainStatus::Active {
+        return Ok(());
+    }
+    check_domain_row(state, tenant, row.id, &row.name).await?;
+    super::scores::request(state, tenant).await?;
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlocklistError {

@@ -178,11 +178,18 @@ pub async fn compute(state: &AppState, tenant: TenantId) -> anyhow::Result<Compu
     // The alert mail's key names the subjects and when each was last computed: a retry after
     // a failure (nothing stored yet) finds the same key and does not mail twice; a later drop
     // (after a recovery was stored) gets a new one.
+    // Only what is live can fall: a domain still being set up (and its inboxes) is scored
+    // but never alerted about.
+    let live: HashSet<Uuid> = domains
+        .iter()
+        .filter(|d| d.status == "active")
+        .map(|d| d.id)
+        .collect();
     let mut newly = Vec::new();
     let mut episode = Vec::new();
     for s in &mut scores {
         let before = previous.get(&(s.kind.to_string(), s.id));
-        if s.level == HealthLevel::AtRisk.as_str() {
+        if s.level == HealthLevel::AtRisk.as_str() && live.contains(&s.domain_id) {
             if !before.is_some_and(|(alerted, _)| *alerted) {
                 newly.push((s.kind, s.id, s.score));
                 episode.push(format!(

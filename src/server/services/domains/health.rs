@@ -175,6 +175,13 @@ pub async fn check_and_store(
         .await?;
         if checked.activated {
             relay::request_in(&mut tx, &state.settings, tenant, chrono::Duration::zero()).await?;
+            crate::server::services::deliverability::blocklists::request_check_in(
+                &mut tx,
+                &state.settings,
+                tenant,
+                domain.id,
+            )
+            .await?;
         }
     }
     tx.commit().await.context("storing the check")?;

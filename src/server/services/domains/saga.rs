@@ -256,6 +256,13 @@ async fn advance(
     .await?;
     if activated {
         relay::request_in(&mut tx, &state.settings, tenant, Duration::zero()).await?;
+        crate::server::services::deliverability::blocklists::request_check_in(
+            &mut tx,
+            &state.settings,
+            tenant,
+            id,
+        )
+        .await?;
         saga_audit(
             &mut tx,
             tenant,
