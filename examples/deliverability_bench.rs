@@ -122,10 +122,13 @@ async fn main() -> anyhow::Result<()> {
         let mut body = Vec::with_capacity(batch);
         for k in sent..(sent + batch).min(records) {
             let (inbox, _, address) = &inboxes[k % inboxes.len()];
-            let at = now - Duration::seconds((k as i64 * 7_776) % (90 * 86_400));
+            // Spread each inbox's records over the 90 days and the kinds (a hash of k, so no
+            // inbox gets one day or one kind only).
+            let h = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+            let at = now - Duration::seconds((h % (90 * 86_400)) as i64);
             let id = format!("bench-{tag}-{k}");
             let rcpt = format!("lead{k}@prospect.example");
-            let kind = match k % 100 {
+            let kind = match (h >> 24) % 100 {
                 0..=1 => "Bounce",
                 2..=4 => "TransientFailure",
                 _ => "Delivery",

@@ -17,6 +17,11 @@ CREATE TABLE delivery_daily (
     sandbox      bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, domain_id, inbox_id, day)
 );
+-- Scores read a tenant's domain and inbox rows of the last days (the primary key has the day
+-- last, so it would walk the tenant's whole history).
+CREATE INDEX delivery_daily_recent_idx ON delivery_daily (tenant_id, day)
+    INCLUDE (domain_id, inbox_id, delivered, hard_bounces, soft_bounces, complaints)
+    WHERE domain_id <> '00000000-0000-0000-0000-000000000000';
 -- Staff rank tenants over 7 days: the workspace-level rows of every tenant by day.
 CREATE INDEX delivery_daily_day_idx ON delivery_daily (day)
     WHERE domain_id = '00000000-0000-0000-0000-000000000000';
@@ -59,8 +64,9 @@ CREATE TABLE health_scores (
     alerted_at   timestamptz,
     PRIMARY KEY (tenant_id, subject_kind, subject_id)
 );
--- The dashboard's three worst inboxes.
+-- The dashboard's three worst inboxes, and a domain's worst.
 CREATE INDEX health_scores_worst_idx ON health_scores (tenant_id, subject_kind, score, subject_id);
+CREATE INDEX health_scores_domain_idx ON health_scores (tenant_id, subject_kind, domain_id, score, subject_id);
 
 -- A name or address on a blocklist. Open while `cleared_at` is NULL; delisting closes it.
 -- Domain listings carry their tenant; the relay's IPs belong to no tenant (staff and every
@@ -76,7 +82,10 @@ CREATE TABLE blocklist_listings (
     answer       text NOT NULL,
     listed_at    timestamptz NOT NULL DEFAULT now(),
     last_seen_at timestamptz NOT NULL DEFAULT now(),
-    cleared_at   timestamptz
+    cleared_at   timestamptz,
+    -- When the owner was told (mail, and the suspension the settings ask for): a failure is
+    -- retried on the next check until it is set.
+    notified_at  timestamptz
 );
 CREATE UNIQUE INDEX blocklist_listings_open_key ON blocklist_listings (subject_kind, subject, zone)
     WHERE cleared_at IS NULL;

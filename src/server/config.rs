@@ -458,6 +458,12 @@ pub struct DeliverabilitySettings {
     pub blocklist_every_secs: u64,
     /// How often every tenant's scores are recomputed (they also are after each log batch).
     pub score_every_secs: u64,
+    /// A log batch rescores its tenants this long after it (one pending job per tenant), so a
+    /// burst of batches is scored once.
+    pub score_delay_secs: u64,
+    /// "Check now" asks the lists again at most this often per domain (their free quotas are
+    /// shared by every tenant); sooner, the last result is shown.
+    pub check_now_min_secs: i64,
     /// A domain listing suspends its tenant (actor `system`, category `abuse`).
     pub suspend_on_listing: bool,
     /// Lookups in flight at once during a scan.
@@ -474,6 +480,8 @@ impl Default for DeliverabilitySettings {
             thresholds: Default::default(),
             blocklist_every_secs: 6 * 3600,
             score_every_secs: 3600,
+            score_delay_secs: 30,
+            check_now_min_secs: 60,
             suspend_on_listing: false,
             lookup_concurrency: 8,
             sandbox_traffic: false,

@@ -386,7 +386,7 @@ fn list(
 }
 
 /// The app with test lists (served by its own sandbox DNS), the relay IP 203.0.113.7.
-async fn blocklist_app(pool: PgPool, suspend: bool) -> TestApp {
+async fn blocklist_app(pool: PgPool, suspend: bool, check_now_min_secs: i64) -> TestApp {
     inboxgrove::server::startup::migrate(&pool).await.unwrap();
     let dir = std::env::temp_dir().join(format!("ig-bl-{}", Uuid::new_v4().simple()));
     let dir = dir.to_string_lossy().into_owned();
@@ -419,6 +419,7 @@ async fn blocklist_app(pool: PgPool, suspend: bool) -> TestApp {
         ),
     ];
     s.deliverability.suspend_on_listing = suspend;
+    s.deliverability.check_now_min_secs = check_now_min_secs;
     s.dns.relay_ips = vec!["203.0.113.7".parse().unwrap()];
     spawn_on(pool, s).await
 }
@@ -463,7 +464,7 @@ async fn open_listings(app: &TestApp, subject: &str) -> i64 {
 
 #[sqlx::test]
 async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
-    let app = blocklist_app(pool, false).await;
+    let app = blocklist_app(pool, false, 0).await;
     let customer = browser();
     let (domains, inboxes) = live_customer(
         &app,
@@ -585,7 +586,7 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_listing_suspends_the_tenant_when_the_settings_say_so(pool: PgPool) {
-    let app = blocklist_app(pool, true).await;
+    let app = blocklist_app(pool, true, 0).await;
     let customer = browser();
     let (domains, _) = live_customer(&app, &customer, "ann@acme.test", &["listed-mail.com"]).await;
     serve(
@@ -662,4 +663,36 @@ async fn the_sandbox_relay_reports_marked_sample_traffic_once(pool: PgPool) {
     assert_eq!(again, 0);
     let w2 = totals(&app, &customer, "workspace", "", "30").await;
     assert_eq!(w2["totals"]["delivered"].as_i64().unwrap(), delivered);
+}
+
+#[sqlx::test]
+async fn check_now_asks_the_lists_at_most_once_a_minute_per_domain(pool: PgPool) {
+    let app = blocklist_app(pool, false, 60).await;
+    let customer = browser();
+    let (domains, _) = live_customer(&app, &customer, "ann@acme.test", &["listed-mail.com"]).await;
+    // Looked up as it became active; listed a moment later.
+    serve(
+        &app,
+        "dbl.bl.test",
+        "listed-mail.com.dbl.bl.test",
+        "127.0.1.2",
+    )
+    .await;
+    let check = || async {
+        let res = customer
+            .post(app.url("/api/deliverability/check-blocklists"))
+            .form(&[("id", domains[0].to_string())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        body_json(res).await["status"].clone()
+    };
+    // Within the minute: the last result, the lists not asked again.
+    assert_eq!(check().await, "clean");
+    assert_eq!(open_listings(&app, "listed-mail.com").await, 0);
+    // The schedule is not throttled.
+    blocklists::scan(&app.state).await.unwrap();
+    assert_eq!(open_listings(&app, "listed-mail.com").await, 1);
+    assert_eq!(check().await, "listed");
 }

@@ -48,6 +48,15 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
             "INBOXGROVE_DELIVERABILITY__SANDBOX_TRAFFIC".into(),
             "false".into(),
         ),
+        // Scores follow at once, and "check now" asks every time.
+        (
+            "INBOXGROVE_DELIVERABILITY__SCORE_DELAY_SECS".into(),
+            "0".into(),
+        ),
+        (
+            "INBOXGROVE_DELIVERABILITY__CHECK_NOW_MIN_SECS".into(),
+            "0".into(),
+        ),
         // Each app its own master key, in memory: nothing is written to the working dir.
         (
             "INBOXGROVE_SECRET_KEY".into(),

@@ -130,22 +130,52 @@ pub async fn score_of(
     .await?)
 }
 
-/// Sent this calendar month (UTC) from the workspace rows.
-pub async fn sent_since(
+/// One of the dashboard's worst inboxes.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct WorstRow {
+    pub subject_id: Uuid,
+    pub name: String,
+    pub score: i16,
+    pub level: String,
+    pub sent: i64,
+    pub bounce_rate: f64,
+    pub complaint_rate: f64,
+}
+
+/// The dashboard's figures in one round trip: sent since `from` (the month), of which sample
+/// records, and the `limit` worst inboxes.
+pub async fn dashboard(
     conn: &mut PgConnection,
     tenant: TenantId,
     from: NaiveDate,
-) -> super::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT COALESCE(sum(delivered + hard_bounces), 0)::bigint, COALESCE(sum(sandbox), 0)::bigint
-           FROM delivery_daily
-          WHERE tenant_id = $1 AND domain_id = $2 AND inbox_id = $2 AND day >= $3",
+    limit: i64,
+) -> super::Result<(i64, i64, Vec<WorstRow>)> {
+    let (sent, sandbox, worst): (i64, i64, sqlx::types::Json<Vec<WorstRow>>) = sqlx::query_as(
+        "WITH month AS (
+             SELECT COALESCE(sum(delivered + hard_bounces), 0)::bigint AS sent,
+                    COALESCE(sum(sandbox), 0)::bigint AS sandbox
+               FROM delivery_daily
+              WHERE tenant_id = $1 AND domain_id = $2 AND inbox_id = $2 AND day >= $3),
+         worst AS (
+             SELECT h.subject_id, COALESCE(i.address, '') AS name, h.score, h.level, h.sent,
+                    h.bounce_rate, h.complaint_rate
+               FROM health_scores h
+               JOIN inboxes i ON i.id = h.subject_id AND i.tenant_id = h.tenant_id
+              WHERE h.tenant_id = $1 AND h.subject_kind = 'inbox' AND i.status <> 'deleted'
+              ORDER BY h.score, h.subject_id
+              LIMIT $4)
+         SELECT month.sent, month.sandbox,
+                COALESCE((SELECT json_agg(worst ORDER BY worst.score, worst.subject_id) FROM worst),
+                         '[]'::json) AS worst
+           FROM month",
     )
     .bind(tenant.0)
     .bind(NIL)
     .bind(from)
+    .bind(limit)
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok((sent, sandbox, worst.0))
 }
 
 /// Each inbox's (domain, inbox) figures since `from`, and each domain's (inbox nil), for the
@@ -217,6 +247,7 @@ pub async fn domains_to_score(
 pub struct ScoredInbox {
     pub id: Uuid,
     pub domain_id: Uuid,
+    pub status: String,
     pub daily_cap: i32,
     pub warmup_started_at: Option<DateTime<Utc>>,
 }
@@ -226,7 +257,7 @@ pub async fn inboxes_to_score(
     tenant: TenantId,
 ) -> super::Result<Vec<ScoredInbox>> {
     Ok(sqlx::query_as(
-        "SELECT id, domain_id, daily_cap, warmup_started_at FROM inboxes
+        "SELECT id, domain_id, status, daily_cap, warmup_started_at FROM inboxes
           WHERE tenant_id = $1 AND status NOT IN ('deleted', 'failed')",
     )
     .bind(tenant.0)
@@ -386,6 +417,19 @@ pub enum Change {
 pub async fn record_sighting(pool: &PgPool, s: &Sighting<'_>) -> super::Result<Change> {
     match s.listed {
         Some(answer) => {
+            // A name that changed hands (deleted by one tenant, connected by another): the
+            // old owner's listing is closed, the new owner's opens (and is told).
+            sqlx::query(
+                "UPDATE blocklist_listings SET cleared_at = now()
+                  WHERE subject_kind = $1 AND subject = $2 AND zone = $3 AND cleared_at IS NULL
+                    AND domain_id IS DISTINCT FROM $4",
+            )
+            .bind(s.subject_kind)
+            .bind(s.subject)
+            .bind(s.zone)
+            .bind(s.domain_id)
+            .execute(pool)
+            .await?;
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO blocklist_listings (subject_kind, subject, zone, list_name, tenant_id,
                      domain_id, answer)
@@ -427,6 +471,58 @@ pub async fn record_sighting(pool: &PgPool, s: &Sighting<'_>) -> super::Result<C
             })
         }
     }
+}
+
+/// A domain's open listings its owner has not been told about: (id, list name).
+pub async fn unnotified(pool: &PgPool, domain: Uuid) -> super::Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, list_name FROM blocklist_listings
+          WHERE domain_id = $1 AND cleared_at IS NULL AND notified_at IS NULL ORDER BY id",
+    )
+    .bind(domain)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn mark_notified(pool: &PgPool, ids: &[i64]) -> super::Result<()> {
+    sqlx::query("UPDATE blocklist_listings SET notified_at = now() WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Closes open listings of subjects a scan no longer covers (a deleted or inactive domain, an
+/// IP no longer the relay's) or of lists no longer configured. `subjects`: `kind:subject`.
+pub async fn close_unscanned(
+    pool: &PgPool,
+    subjects: &[String],
+    zones: &[String],
+) -> super::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE blocklist_listings SET cleared_at = now()
+          WHERE cleared_at IS NULL
+            AND (NOT (subject_kind || ':' || subject = ANY($1)) OR NOT (zone = ANY($2)))",
+    )
+    .bind(subjects)
+    .bind(zones)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// When the domain was last looked up, if ever (the "check now" throttle).
+pub async fn domain_checked_at(
+    pool: &PgPool,
+    domain: Uuid,
+) -> super::Result<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT blocklist_checked_at FROM domains WHERE id = $1")
+            .bind(domain)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
 }
 
 /// Records how a domain's last check went. System path (the scan covers every tenant).
@@ -641,4 +737,33 @@ pub async fn tenant_name(conn: &mut PgConnection, tenant: TenantId) -> super::Re
         .bind(tenant.0)
         .fetch_one(conn)
         .await?)
+}
+
+/// The domain page's extras in one round trip: the domain's score and level (if computed) and
+/// its open listings as (list name, zone, since).
+pub async fn domain_extras(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    domain: Uuid,
+) -> super::Result<(Option<(i16, String)>, Vec<(String, String, DateTime<Utc>)>)> {
+    let (score, level, listings): (
+        Option<i16>,
+        Option<String>,
+        sqlx::types::Json<Vec<(String, String, DateTime<Utc>)>>,
+    ) = sqlx::query_as(
+        "SELECT h.score, h.level,
+                COALESCE((SELECT json_agg(json_build_array(l.list_name, l.zone, l.listed_at)
+                                          ORDER BY l.listed_at DESC)
+                            FROM blocklist_listings l
+                           WHERE l.tenant_id = $1 AND l.domain_id = $2 AND l.cleared_at IS NULL),
+                         '[]'::json)
+           FROM (SELECT 1) one
+           LEFT JOIN health_scores h
+             ON h.tenant_id = $1 AND h.subject_kind = 'domain' AND h.subject_id = $2",
+    )
+    .bind(tenant.0)
+    .bind(domain)
+    .fetch_one(conn)
+    .await?;
+    Ok((score.zip(level), listings.0))
 }

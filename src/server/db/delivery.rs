@@ -43,6 +43,7 @@ pub async fn add_hourly(conn: &mut PgConnection, rows: &[HourDelta]) -> super::R
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::bigint[])
                 AS r(t, d, i, h, k, n)
           GROUP BY t, d, i, h, k
+          ORDER BY t, d, i, h, k
          ON CONFLICT (tenant_id, COALESCE(domain_id, '00000000-0000-0000-0000-000000000000'),
                       COALESCE(inbox_id, '00000000-0000-0000-0000-000000000000'), hour, kind)
          DO UPDATE SET count = delivery_counts.count + EXCLUDED.count",
@@ -93,6 +94,8 @@ pub async fn add_daily(conn: &mut PgConnection, rows: &[DailyDelta]) -> super::R
                                 (r.domain_id, '00000000-0000-0000-0000-000000000000'::uuid),
                                 (r.domain_id, r.inbox_id)) AS l(domain_id, inbox_id)
           GROUP BY 1, 2, 3, 4
+          -- A fixed order: two batches upserting the same rows cannot deadlock.
+          ORDER BY 1, 2, 3, 4
          ON CONFLICT (tenant_id, domain_id, inbox_id, day) DO UPDATE SET
              delivered = delivery_daily.delivered + EXCLUDED.delivered,
              hard_bounces = delivery_daily.hard_bounces + EXCLUDED.hard_bounces,

@@ -628,13 +628,15 @@ pub async fn addresses(
     tenant: TenantId,
     ids: &[Uuid],
 ) -> super::Result<Vec<(Uuid, String)>> {
-    Ok(
-        sqlx::query_as("SELECT id, address FROM inboxes WHERE tenant_id = $1 AND id = ANY($2)")
-            .bind(tenant.0)
-            .bind(ids)
-            .fetch_all(pool)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT i.id, COALESCE(i.address, i.local_part || '@' || d.name)
+               FROM inboxes i JOIN domains d ON d.id = i.domain_id
+              WHERE i.tenant_id = $1 AND i.id = ANY($2)",
     )
+    .bind(tenant.0)
+    .bind(ids)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The tenant's published inboxes among `ids`: (id, address, when first published).

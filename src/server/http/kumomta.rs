@@ -67,9 +67,10 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
             };
             // The scores follow the new figures (one pending job per tenant at most).
             for tenant in &done.tenants {
-                if let Err(e) = crate::server::services::deliverability::scores::request(
+                if let Err(e) = crate::server::services::deliverability::scores::request_after(
                     &state,
                     crate::domain::TenantId(*tenant),
+                    std::time::Duration::from_secs(state.settings.deliverability.score_delay_secs),
                 )
                 .await
                 {

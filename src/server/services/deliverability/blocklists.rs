@@ -209,6 +209,7 @@ async fn act_on_listing(
     tenant: TenantId,
     domain: &str,
     lists: &[String],
+    listing_ids: &[i64],
 ) -> anyhow::Result<()> {
     if let Some(owner) = db::admin::owner_email(&state.pool, tenant).await?
         && let Ok(to) = EmailAddress::parse(&owner)
@@ -235,10 +236,13 @@ async fn act_on_listing(
                 ),
                 tenant_id: Some(tenant),
                 idempotency_key: Some(format!(
-                    "blocklist:{}:{domain}:{}:{}",
+                    "blocklist:{}:{}",
                     tenant.0,
-                    sorted.join(","),
-                    chrono::Utc::now().date_naive()
+                    listing_ids
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )),
             },
         )
@@ -277,8 +281,14 @@ async fn check_domain_row(
         },
     )
     .await?;
-    if !outcome.newly_listed.is_empty() {
-        act_on_listing(state, tenant, name, &outcome.newly_listed).await?;
+    // Every open listing the owner was not told about yet (a new one, or one whose mail
+    // failed last time): told now, then marked.
+    let pending = db::deliverability::unnotified(&state.pool, id).await?;
+    if !pending.is_empty() {
+        let ids: Vec<i64> = pending.iter().map(|p| p.0).collect();
+        let lists: Vec<String> = pending.into_iter().map(|p| p.1).collect();
+        act_on_listing(state, tenant, name, &lists, &ids).await?;
+        db::deliverability::mark_notified(&state.pool, &ids).await?;
     }
     Ok(outcome)
 }
@@ -296,7 +306,6 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
         .collect();
     let concurrency = state.settings.deliverability.lookup_concurrency.max(1);
     let mut changed_tenants = std::collections::BTreeSet::new();
-    let mut failures = 0usize;
     // Bounded concurrency: each domain on its own task, at most `concurrency` at once.
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
@@ -310,8 +319,15 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
         });
     }
     let mut results: Vec<(TenantId, anyhow::Result<Outcome>)> = Vec::new();
+    let mut failures = 0usize;
     while let Some(done) = tasks.join_next().await {
-        results.push(done.map_err(|e| anyhow::anyhow!("a blocklist task failed: {e}"))?);
+        match done {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                failures += 1;
+                tracing::error!(error = %e, "a blocklist check task failed");
+            }
+        }
     }
     for (tenant, r) in results {
         match r {
@@ -327,7 +343,7 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
     }
     let mut ip_changed = false;
     for ip in &ips {
-        let o = check_subject(
+        let checked = check_subject(
             state,
             &Subject {
                 kind: BlocklistKind::Ip,
@@ -336,9 +352,29 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
                 domain_id: None,
             },
         )
-        .await?;
-        ip_changed |= !o.newly_listed.is_empty() || !o.delisted.is_empty();
+        .await;
+        match checked {
+            Ok(o) => ip_changed |= !o.newly_listed.is_empty() || !o.delisted.is_empty(),
+            Err(e) => {
+                failures += 1;
+                tracing::error!(error = ?e, %ip, "a relay IP's blocklist check failed");
+            }
+        }
     }
+    // What the scan no longer covers is no longer listed here.
+    let mut subjects: Vec<String> = domains
+        .iter()
+        .map(|(_, _, name)| format!("domain:{name}"))
+        .collect();
+    subjects.extend(ips.iter().map(|ip| format!("ip:{ip}")));
+    let zones: Vec<String> = state
+        .settings
+        .deliverability
+        .blocklists
+        .iter()
+        .map(|l| l.zone.clone())
+        .collect();
+    ip_changed |= db::deliverability::close_unscanned(&state.pool, &subjects, &zones).await? > 0;
     if ip_changed {
         super::scores::scan(state).await?;
     } else {
@@ -346,10 +382,14 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
             super::scores::request(state, TenantId(t)).await?;
         }
     }
-    anyhow::ensure!(
-        failures == 0,
-        "{failures} blocklist checks failed (see the log)"
-    );
+    // A failed check waits for the next scan (asking every list again now would only spend
+    // their quotas): the scan itself is done.
+    if failures > 0 {
+        tracing::warn!(
+            failures,
+            "some blocklist checks failed; the next scan tries again"
+        );
+    }
     Ok(domains.len() + ips.len())
 }
 
@@ -366,6 +406,23 @@ pub async fn check_now(
     crate::server::auth::end_read(tx);
     if row.status != crate::domain::DomainStatus::Active {
         return Err(BlocklistError::NotActive);
+    }
+    // The lists' free quotas are everyone's: asked again at most every `check_now_min_secs`;
+    // sooner, the last result stands.
+    let min = chrono::Duration::seconds(state.settings.deliverability.check_now_min_secs);
+    if let Some(at) = db::deliverability::domain_checked_at(&state.pool, row.id).await?
+        && chrono::Utc::now() - at < min
+    {
+        let mut tx = ctx.begin(state).await?;
+        let last = db::deliverability::domain_check(&mut tx, ctx.tenant_id(), row.id).await?;
+        crate::server::auth::end_read(tx);
+        if let Some((status, checked, note)) = last {
+            return Ok(BlocklistStatus {
+                status,
+                checked: checked.map(super::minute),
+                note,
+            });
+        }
     }
     let outcome = check_domain_row(state, ctx.tenant_id(), row.id, &row.name)
         .await

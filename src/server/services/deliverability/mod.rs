@@ -238,12 +238,22 @@ pub async fn dashboard(
 ) -> anyhow::Result<DashboardDeliverability> {
     let today = Utc::now().date_naive();
     let month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let (sent, sandbox) = db::deliverability::sent_since(conn, tenant, month).await?;
-    let worst = db::deliverability::worst_inboxes(conn, tenant, None, 3).await?;
+    let (sent, sandbox, worst) = db::deliverability::dashboard(conn, tenant, month, 3).await?;
     Ok(DashboardDeliverability {
         sent_this_month: sent,
         plan_allowance: plan_allowance(state, max_inboxes, today),
-        worst_inboxes: worst.iter().map(health).collect(),
+        worst_inboxes: worst
+            .into_iter()
+            .map(|w| SubjectHealth {
+                id: w.subject_id.to_string(),
+                name: w.name,
+                score: u8::try_from(w.score).unwrap_or(0),
+                level: HealthLevel::parse(&w.level),
+                sent: w.sent,
+                bounce_rate: w.bounce_rate,
+                complaint_rate: w.complaint_rate,
+            })
+            .collect(),
         sandbox: sandbox > 0,
     })
 }

@@ -34,8 +34,18 @@ pub struct ScoreJob {
     pub tenant_id: Uuid,
 }
 
-/// Makes sure the tenant's scores will be recomputed soon (one pending job at most).
+/// Makes sure the tenant's scores will be recomputed now (one pending job at most).
 pub async fn request(state: &AppState, tenant: TenantId) -> anyhow::Result<()> {
+    request_after(state, tenant, std::time::Duration::ZERO).await
+}
+
+/// Makes sure the tenant's scores will be recomputed within `delay` (one pending job at most:
+/// a burst of log batches is scored once).
+pub async fn request_after(
+    state: &AppState,
+    tenant: TenantId,
+    delay: std::time::Duration,
+) -> anyhow::Result<()> {
     let mut conn = state.pool.acquire().await.context("connecting")?;
     if db::jobs::pending_for_tenant(&mut conn, SCORE_KIND, tenant).await? {
         return Ok(());
@@ -49,7 +59,8 @@ pub async fn request(state: &AppState, tenant: TenantId) -> anyhow::Result<()> {
                 tenant_id: tenant.0,
             },
         )
-        .tenant(tenant),
+        .tenant(tenant)
+        .at(Utc::now() + Duration::from_std(delay).unwrap_or_default()),
     )
     .await?;
     state.jobs.wake();
@@ -180,17 +191,29 @@ pub async fn compute(state: &AppState, tenant: TenantId) -> anyhow::Result<Compu
     // (after a recovery was stored) gets a new one.
     // Only what is live can fall: a domain still being set up (and its inboxes) is scored
     // but never alerted about.
-    let live: HashSet<Uuid> = domains
+    let mut live: HashSet<Uuid> = domains
         .iter()
         .filter(|d| d.status == "active")
         .map(|d| d.id)
         .collect();
+    let live_domains = live.clone();
+    live.extend(
+        inboxes
+            .iter()
+            .filter(|i| i.status == "active" && live_domains.contains(&i.domain_id))
+            .map(|i| i.id),
+    );
     let mut newly = Vec::new();
     let mut episode = Vec::new();
     for s in &mut scores {
         let before = previous.get(&(s.kind.to_string(), s.id));
-        if s.level == HealthLevel::AtRisk.as_str() && live.contains(&s.domain_id) {
-            if !before.is_some_and(|(alerted, _)| *alerted) {
+        let was_alerted = before.is_some_and(|(alerted, _)| *alerted);
+        if s.level == HealthLevel::AtRisk.as_str() && !live.contains(&s.id) {
+            // At risk but not live (suspended, still being set up): no mail, and the mark
+            // stays as it was, so coming back does not mail again.
+            s.alerted = was_alerted;
+        } else if s.level == HealthLevel::AtRisk.as_str() {
+            if !was_alerted {
                 newly.push((s.kind, s.id, s.score));
                 episode.push(format!(
                     "{}@{}",

@@ -473,8 +473,7 @@ pub async fn detail(
         .ok_or(DomainError::NotFound)?;
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
-    let listings = db::deliverability::tenant_listings(&mut tx, tenant, Some(id)).await?;
-    let score = db::deliverability::score_of(&mut tx, tenant, "domain", id).await?;
+    let (score, listings) = db::deliverability::domain_extras(&mut tx, tenant, id).await?;
     end_read(tx);
     let step = |name: &str| steps.iter().find(|s| s.step == name);
     let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
@@ -553,20 +552,18 @@ pub async fn detail(
         can_manage: ctx.role().can_manage(),
         refund,
         status: d.status.as_str().into(),
-        score: score.map(|s| {
+        score: score.map(|(score, level)| {
             (
-                u8::try_from(s.score).unwrap_or(0),
-                crate::domain::deliverability::HealthLevel::parse(&s.level),
+                u8::try_from(score).unwrap_or(0),
+                crate::domain::deliverability::HealthLevel::parse(&level),
             )
         }),
         listings: listings
             .into_iter()
-            .map(|l| {
+            .map(|(list, zone, since)| {
                 format!(
-                    "Listed on {} ({}) since {}",
-                    l.list_name,
-                    l.zone,
-                    l.listed_at.format("%Y-%m-%d %H:%M UTC")
+                    "Listed on {list} ({zone}) since {}",
+                    since.format("%Y-%m-%d %H:%M UTC")
                 )
             })
             .collect(),
