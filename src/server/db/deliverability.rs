@@ -142,42 +142,6 @@ pub struct WorstRow {
     pub complaint_rate: f64,
 }
 
-/// The dashboard's figures in one round trip: sent since `from` (the month), of which sample
-/// records, and the `limit` worst inboxes.
-pub async fn dashboard(
-    conn: &mut PgConnection,
-    tenant: TenantId,
-    from: NaiveDate,
-    limit: i64,
-) -> super::Result<(i64, i64, Vec<WorstRow>)> {
-    let (sent, sandbox, worst): (i64, i64, sqlx::types::Json<Vec<WorstRow>>) = sqlx::query_as(
-        "WITH month AS (
-             SELECT COALESCE(sum(delivered + hard_bounces), 0)::bigint AS sent,
-                    COALESCE(sum(sandbox), 0)::bigint AS sandbox
-               FROM delivery_daily
-              WHERE tenant_id = $1 AND domain_id = $2 AND inbox_id = $2 AND day >= $3),
-         worst AS (
-             SELECT h.subject_id, COALESCE(i.address, '') AS name, h.score, h.level, h.sent,
-                    h.bounce_rate, h.complaint_rate
-               FROM health_scores h
-               JOIN inboxes i ON i.id = h.subject_id AND i.tenant_id = h.tenant_id
-              WHERE h.tenant_id = $1 AND h.subject_kind = 'inbox' AND i.status <> 'deleted'
-              ORDER BY h.score, h.subject_id
-              LIMIT $4)
-         SELECT month.sent, month.sandbox,
-                COALESCE((SELECT json_agg(worst ORDER BY worst.score, worst.subject_id) FROM worst),
-                         '[]'::json) AS worst
-           FROM month",
-    )
-    .bind(tenant.0)
-    .bind(NIL)
-    .bind(from)
-    .bind(limit)
-    .fetch_one(conn)
-    .await?;
-    Ok((sent, sandbox, worst.0))
-}
-
 /// Each inbox's (domain, inbox) figures since `from`, and each domain's (inbox nil), for the
 /// scores. One pass over the tenant's rows.
 pub async fn figures_since(

@@ -14,18 +14,47 @@ pub struct DashboardRow {
     pub user_email: String,
     #[sqlx(flatten)]
     pub billing: BillingState,
+    /// Sent since the first of the month (UTC), and how many of those were sample records.
+    pub sent_this_month: i64,
+    pub sandbox_this_month: i64,
+    /// The three worst inboxes by score.
+    pub worst: sqlx::types::Json<Vec<crate::server::db::deliverability::WorstRow>>,
 }
 
 pub async fn dashboard_row(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
 ) -> super::Result<DashboardRow> {
+    let today = chrono::Utc::now().date_naive();
+    let month = chrono::NaiveDate::from_ymd_opt(
+        chrono::Datelike::year(&today),
+        chrono::Datelike::month(&today),
+        1,
+    )
+    .unwrap_or(today);
+    // The deliverability box rides in the same statement: no extra round trip.
     sqlx::query_as(&format!(
-        "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS}
-         {STATE_FROM} WHERE t.id = $1"
+        "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS},
+                m.sent AS sent_this_month, m.sandbox AS sandbox_this_month,
+                COALESCE((SELECT json_agg(w ORDER BY w.score, w.subject_id) FROM (
+                    SELECT h.subject_id, COALESCE(i.address, '') AS name, h.score, h.level,
+                           h.sent, h.bounce_rate, h.complaint_rate
+                      FROM health_scores h
+                      JOIN inboxes i ON i.id = h.subject_id AND i.tenant_id = h.tenant_id
+                     WHERE h.tenant_id = $1 AND h.subject_kind = 'inbox' AND i.status <> 'deleted'
+                     ORDER BY h.score, h.subject_id LIMIT 3) w), '[]'::json) AS worst
+         {STATE_FROM}
+         CROSS JOIN LATERAL (
+             SELECT COALESCE(sum(delivered + hard_bounces), 0)::bigint AS sent,
+                    COALESCE(sum(sandbox), 0)::bigint AS sandbox
+               FROM delivery_daily
+              WHERE tenant_id = $1 AND domain_id = $3 AND inbox_id = $3 AND day >= $4) m
+         WHERE t.id = $1"
     ))
     .bind(ctx.tenant_id().0)
     .bind(ctx.user_id().0)
+    .bind(uuid::Uuid::nil())
+    .bind(month)
     .fetch_one(conn)
     .await
     .context("loading the dashboard")

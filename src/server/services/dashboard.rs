@@ -17,11 +17,13 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let mut tx = ctx.begin(state).await?;
-    let tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
-    let mut deliverability =
-        crate::server::services::deliverability::dashboard(state, &mut tx, ctx.tenant_id(), 0)
-            .await?;
+    let mut tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
     end_read(tx);
+    let mut deliverability = crate::server::services::deliverability::dashboard_box(
+        tenant.sent_this_month,
+        tenant.sandbox_this_month,
+        std::mem::take(&mut tenant.worst.0),
+    );
     let now = Utc::now();
     let sub = tenant.billing.subscription();
     let e = crate::server::services::billing::access::entitlement(

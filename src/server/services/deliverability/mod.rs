@@ -228,20 +228,16 @@ pub async fn page(
     })
 }
 
-/// The dashboard's box: sent this month against what the plan's inboxes may send, and the
-/// three worst inboxes. Two index reads in the dashboard's transaction.
-pub async fn dashboard(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    tenant: TenantId,
-    max_inboxes: i64,
-) -> anyhow::Result<DashboardDeliverability> {
-    let today = Utc::now().date_naive();
-    let month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
-    let (sent, sandbox, worst) = db::deliverability::dashboard(conn, tenant, month, 3).await?;
-    Ok(DashboardDeliverability {
+/// The dashboard's box from the figures its one query read (`db::tenants::dashboard_row`):
+/// sent this month, and the three worst inboxes; the plan's allowance is set by the caller.
+pub fn dashboard_box(
+    sent: i64,
+    sandbox: i64,
+    worst: Vec<db::deliverability::WorstRow>,
+) -> DashboardDeliverability {
+    DashboardDeliverability {
         sent_this_month: sent,
-        plan_allowance: plan_allowance(state, max_inboxes, today),
+        plan_allowance: 0,
         worst_inboxes: worst
             .into_iter()
             .map(|w| SubjectHealth {
@@ -255,7 +251,7 @@ pub async fn dashboard(
             })
             .collect(),
         sandbox: sandbox > 0,
-    })
+    }
 }
 
 /// What the plan's inboxes may send in this month at their full daily cap.

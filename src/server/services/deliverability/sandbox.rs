@@ -90,22 +90,25 @@ pub async fn report(state: &AppState, tenant: TenantId, ids: &[Uuid]) -> anyhow:
         return Ok(0);
     }
     let inboxes = db::inboxes::published_anchors(&state.pool, tenant, ids).await?;
-    let mut body = Vec::new();
-    for (i, (id, address, anchor)) in inboxes.iter().enumerate() {
-        body.extend(records(*id, address, *anchor, i == 0));
+    // In slices of 50 inboxes (~2,500 records): a batch of 1,000 inboxes does not hold all its
+    // sample records in memory at once.
+    let mut counted = 0;
+    for (n, slice) in inboxes.chunks(50).enumerate() {
+        let mut body = Vec::new();
+        for (i, (id, address, anchor)) in slice.iter().enumerate() {
+            body.extend(records(*id, address, *anchor, n == 0 && i == 0));
+        }
+        let parsed = delivery::parse(Value::Array(body).to_string().as_bytes())
+            .map_err(|e| anyhow::anyhow!("sample records: {e}"))?;
+        counted += delivery::ingest(&state.pool, &parsed)
+            .await
+            .map_err(|e| anyhow::anyhow!("storing sample records: {e}"))?
+            .counted;
     }
-    if body.is_empty() {
-        return Ok(0);
-    }
-    let parsed = delivery::parse(Value::Array(body).to_string().as_bytes())
-        .map_err(|e| anyhow::anyhow!("sample records: {e}"))?;
-    let done = delivery::ingest(&state.pool, &parsed)
-        .await
-        .map_err(|e| anyhow::anyhow!("storing sample records: {e}"))?;
-    if done.counted > 0 {
+    if counted > 0 {
         super::scores::request(state, tenant).await?;
     }
-    Ok(done.counted)
+    Ok(counted)
 }
 
 #[cfg(test)]
