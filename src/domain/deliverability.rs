@@ -328,15 +328,15 @@ pub fn score(input: &ScoreInput, t: &Thresholds) -> Score {
         take(0, "Not on any blocklist we check.".into());
     }
 
-    if let Some((day, ramp, allowance)) = input.warmup {
-        if day < ramp {
-            take(
-                5,
-                format!(
-                    "Still warming up: day {day} of {ramp}, up to {allowance} messages today. Keep volumes low until it ends."
-                ),
-            );
-        }
+    if let Some((day, ramp, allowance)) = input.warmup
+        && day < ramp
+    {
+        take(
+            5,
+            format!(
+                "Still warming up: day {day} of {ramp}, up to {allowance} messages today. Keep volumes low until it ends."
+            ),
+        );
     }
 
     let lost: i32 = reasons.iter().map(|r| r.points).sum();
@@ -349,7 +349,7 @@ pub fn score(input: &ScoreInput, t: &Thresholds) -> Score {
         HealthLevel::AtRisk
     };
     // The worst first.
-    reasons.sort_by(|a, b| b.points.cmp(&a.points));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.points));
     Score {
         score,
         level,

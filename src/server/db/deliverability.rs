@@ -703,6 +703,13 @@ pub async fn tenant_name(conn: &mut PgConnection, tenant: TenantId) -> super::Re
         .await?)
 }
 
+/// (score, level, [(list name, zone, since)]).
+type ExtrasRow = (
+    Option<i16>,
+    Option<String>,
+    sqlx::types::Json<Vec<(String, String, DateTime<Utc>)>>,
+);
+
 /// The domain page's extras in one round trip: the domain's score and level (if computed) and
 /// its open listings as (list name, zone, since).
 pub async fn domain_extras(
@@ -710,11 +717,7 @@ pub async fn domain_extras(
     tenant: TenantId,
     domain: Uuid,
 ) -> super::Result<(Option<(i16, String)>, Vec<(String, String, DateTime<Utc>)>)> {
-    let (score, level, listings): (
-        Option<i16>,
-        Option<String>,
-        sqlx::types::Json<Vec<(String, String, DateTime<Utc>)>>,
-    ) = sqlx::query_as(
+    let (score, level, listings): ExtrasRow = sqlx::query_as(
         "SELECT h.score, h.level,
                 COALESCE((SELECT json_agg(json_build_array(l.list_name, l.zone, l.listed_at)
                                           ORDER BY l.listed_at DESC)
