@@ -41,30 +41,12 @@ async fn main() -> anyhow::Result<()> {
     let tag = Uuid::new_v4().simple().to_string()[..8].to_string();
 
     // 1. The customer and the generated domains and inboxes.
-    let res = common::browser()?
-        .post(format!("{base}/api/auth/signup"))
-        .form(&[
-            ("company", "Deliverability Bench Co"),
-            ("email", &format!("dlv-{tag}@bench.test")),
-            ("password", "bench-password-2026"),
-            ("website", ""),
-        ])
-        .send()
-        .await?;
-    let cookie = common::session_cookie(&res).context("signup set no cookie")?;
-    let with_cookie = |cookie: &str| -> anyhow::Result<reqwest::Client> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("cookie", format!("ig_session={cookie}").parse()?);
-        Ok(reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()?)
-    };
-    let email = format!("dlv-{tag}@bench.test");
-    let cookie = common::verify_email(&base, &with_cookie(&cookie)?, &email)
-        .await?
-        .unwrap_or(cookie);
-    let client = with_cookie(&cookie)?;
+    let client = common::signup(
+        &base,
+        "Deliverability Bench Co",
+        &format!("dlv-{tag}@bench.test"),
+    )
+    .await?;
     let name = format!("dlv-{tag}.com");
     let url = checkout(&base, &client, &name).await?;
     pay(&base, &client, &url).await?;

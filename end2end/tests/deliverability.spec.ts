@@ -1,31 +1,10 @@
 import { test, expect, Page } from '@playwright/test';
-import { confirmEmail } from './support';
-
-const PASSWORD = 'Correct-Horse-Battery-9';
-let counter = 0;
-const unique = () => `${Date.now().toString(36)}${counter++}`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
-}
+import { customerWithDomain, hydrated } from './support';
 
 /// A new customer with five live inboxes on a bought domain. The e2e server runs the sandbox
 /// relay, which reports a week of sample traffic for new inboxes (marked as such).
 async function customerWithInboxes(page: Page): Promise<string> {
-  await page.goto('/signup');
-  await hydrated(page);
-  await page.getByLabel('Company name').fill('Deliverability Co');
-  await page.getByLabel('Email').fill(`dlv-${unique()}@acme-e2e.io`);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await confirmEmail(page);
-  const keyword = `dlv-${unique()}`;
-  await page.goto(`/domains?q=${keyword}`);
-  await hydrated(page);
-  await page.locator(`[data-testid="search-result"][data-name="${keyword}.com"]`).getByTestId('buy').click();
-  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
-  await page.getByRole('button', { name: 'Pay' }).click();
-  await expect(page.getByTestId('domain-status')).toHaveText('Active');
+  const domain = await customerWithDomain(page, 'Deliverability Co', 'dlv');
   await page.goto('/inboxes/new');
   await hydrated(page);
   await page.getByTestId('domain-choice').check();
@@ -34,7 +13,7 @@ async function customerWithInboxes(page: Page): Promise<string> {
   await page.getByTestId('next-2').click();
   await page.getByTestId('provision').click();
   await expect(page.locator('[data-testid="inbox-row"] [data-status="active"]')).toHaveCount(5, { timeout: 15000 });
-  return `${keyword}.com`;
+  return domain;
 }
 
 test('deliverability charts show with data, readable on a phone and without JavaScript', async ({ page, browser }) => {

@@ -1,36 +1,6 @@
-import { test, expect, Page } from '@playwright/test';
-import { confirmEmail } from './support';
+import { test, expect } from '@playwright/test';
+import { customerWithDomain, hydrated } from './support';
 import { readFileSync } from 'fs';
-
-const PASSWORD = 'Correct-Horse-Battery-9';
-let counter = 0;
-const unique = () => `${Date.now().toString(36)}${counter++}`;
-
-async function hydrated(page: Page) {
-  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
-}
-
-/// A new customer with one active bought domain; returns its name.
-async function customerWithDomain(page: Page): Promise<string> {
-  await page.goto('/signup');
-  await hydrated(page);
-  await page.getByLabel('Company name').fill('Magic Button Co');
-  await page.getByLabel('Email').fill(`inb-${unique()}@acme-e2e.io`);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await confirmEmail(page);
-  const keyword = `magic-${unique()}`;
-  await page.goto(`/domains?q=${keyword}`);
-  await hydrated(page);
-  const row = page.locator(`[data-testid="search-result"][data-name="${keyword}.com"]`);
-  await row.getByTestId('buy').click();
-  await expect(page).toHaveURL(/\/sandbox\/stripe\/checkout\/cs_test_/);
-  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
-  await page.getByRole('button', { name: 'Pay' }).click();
-  await expect(page).toHaveURL(/\/domains\/[0-9a-f-]{36}/);
-  await expect(page.getByTestId('domain-status')).toHaveText('Active');
-  return `${keyword}.com`;
-}
 
 test('the magic button: 50 inboxes on an active domain, then the Instantly CSV', async ({ page }) => {
   const domain = await customerWithDomain(page);

@@ -23,6 +23,36 @@ export async function confirmEmail(page: Page) {
 }
 
 
+export async function hydrated(page: Page) {
+  await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+}
+
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${counter++}`;
+
+/** A new customer (`company`) with one active domain bought through the sandbox Checkout;
+ * returns its name. */
+export async function customerWithDomain(page: Page, company = 'Magic Button Co', prefix = 'magic'): Promise<string> {
+  await page.goto('/signup');
+  await hydrated(page);
+  await page.getByLabel('Company name').fill(company);
+  await page.getByLabel('Email').fill(`${prefix}-${unique()}@acme-e2e.io`);
+  await page.getByLabel('Password', { exact: true }).fill('Correct-Horse-Battery-9');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmEmail(page);
+  const keyword = `${prefix}-${unique()}`;
+  await page.goto(`/domains?q=${keyword}`);
+  await hydrated(page);
+  const row = page.locator(`[data-testid="search-result"][data-name="${keyword}.com"]`);
+  await row.getByTestId('buy').click();
+  await expect(page).toHaveURL(/\/sandbox\/stripe\/checkout\/cs_test_/);
+  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await page.getByRole('button', { name: 'Pay' }).click();
+  await expect(page).toHaveURL(/\/domains\/[0-9a-f-]{36}/);
+  await expect(page.getByTestId('domain-status')).toHaveText('Active');
+  return `${keyword}.com`;
+}
+
 /** The current TOTP code (RFC 6238, SHA-1, 6 digits, 30 s) for a base32 secret. */
 export function totpCode(secretBase32: string, offsetSteps = 0): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

@@ -262,12 +262,7 @@ async fn another_workspace_sees_none_of_it_and_its_ids_are_404(pool: PgPool) {
         view(&app, &browser(), "workspace", "", "7").await.status(),
         401
     );
-    let res = bob
-        .post(app.url("/api/deliverability/check-blocklists"))
-        .form(&[("id", domains[0].to_string())])
-        .send()
-        .await
-        .unwrap();
+    let res = check_now(&app, &bob, domains[0]).await;
     assert_eq!(res.status(), 404);
     // Staff's ranking is for staff only.
     let res = bob
@@ -447,6 +442,24 @@ async fn serve(app: &TestApp, zone: &str, name: &str, answer: &str) {
     .unwrap();
 }
 
+/// "Check now" on a domain's deliverability page.
+async fn check_now(app: &TestApp, client: &reqwest::Client, domain: Uuid) -> reqwest::Response {
+    client
+        .post(app.url("/api/deliverability/check-blocklists"))
+        .form(&[("id", domain.to_string())])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A live customer whose one domain, listed-mail.com, the test list DBL answers `answer` for.
+async fn listed_customer(app: &TestApp, answer: &str) -> (reqwest::Client, Uuid) {
+    let customer = browser();
+    let (domains, _) = live_customer(app, &customer, "ann@acme.test", &["listed-mail.com"]).await;
+    serve(app, "dbl.bl.test", "listed-mail.com.dbl.bl.test", answer).await;
+    (customer, domains[0])
+}
+
 async fn domain_check(app: &TestApp, name: &str) -> (String, Option<String>) {
     sqlx::query_as("SELECT blocklist_status, blocklist_note FROM domains WHERE name = $1")
         .bind(name)
@@ -539,12 +552,7 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = customer
-        .post(app.url("/api/deliverability/check-blocklists"))
-        .form(&[("id", domains[0].to_string())])
-        .send()
-        .await
-        .unwrap();
+    let res = check_now(&app, &customer, domains[0]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(body_json(res).await["status"], "clean");
     assert_eq!(open_listings(&app, "listed-mail.com").await, 0);
@@ -587,21 +595,8 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
 #[sqlx::test]
 async fn a_listing_suspends_the_tenant_when_the_settings_say_so(pool: PgPool) {
     let app = blocklist_app(pool, true, 0).await;
-    let customer = browser();
-    let (domains, _) = live_customer(&app, &customer, "ann@acme.test", &["listed-mail.com"]).await;
-    serve(
-        &app,
-        "dbl.bl.test",
-        "listed-mail.com.dbl.bl.test",
-        "127.0.1.9",
-    )
-    .await;
-    let res = customer
-        .post(app.url("/api/deliverability/check-blocklists"))
-        .form(&[("id", domains[0].to_string())])
-        .send()
-        .await
-        .unwrap();
+    let (customer, domain) = listed_customer(&app, "127.0.1.9").await;
+    let res = check_now(&app, &customer, domain).await;
     assert_eq!(res.status(), 200);
     let (actor, reason): (String, String) =
         sqlx::query_as("SELECT actor, reason FROM suspensions WHERE lifted_at IS NULL")
@@ -668,23 +663,10 @@ async fn the_sandbox_relay_reports_marked_sample_traffic_once(pool: PgPool) {
 #[sqlx::test]
 async fn check_now_asks_the_lists_at_most_once_a_minute_per_domain(pool: PgPool) {
     let app = blocklist_app(pool, false, 60).await;
-    let customer = browser();
-    let (domains, _) = live_customer(&app, &customer, "ann@acme.test", &["listed-mail.com"]).await;
     // Looked up as it became active; listed a moment later.
-    serve(
-        &app,
-        "dbl.bl.test",
-        "listed-mail.com.dbl.bl.test",
-        "127.0.1.2",
-    )
-    .await;
+    let (customer, domain) = listed_customer(&app, "127.0.1.2").await;
     let check = || async {
-        let res = customer
-            .post(app.url("/api/deliverability/check-blocklists"))
-            .form(&[("id", domains[0].to_string())])
-            .send()
-            .await
-            .unwrap();
+        let res = check_now(&app, &customer, domain).await;
         assert_eq!(res.status(), 200);
         body_json(res).await["status"].clone()
     };
