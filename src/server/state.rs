@@ -89,7 +89,15 @@ pub struct Services {
     pub keygen: KeyGenerator,
     /// Search results per name for `domains.search_cache_secs`.
     pub search_cache: AvailabilityCache,
+    /// The dashboard's deliverability box per tenant, for `DASHBOARD_BOX_SECS`: it changes
+    /// slowly, and a dashboard load should not pay for it each time. Dropped for a tenant when
+    /// its scores are stored (this process; another replica's copy ages out).
+    pub dashboard_box:
+        moka::sync::Cache<uuid::Uuid, crate::domain::deliverability::DashboardDeliverability>,
 }
+
+/// How long a dashboard's deliverability box is reused.
+pub const DASHBOARD_BOX_SECS: u64 = 30;
 
 impl AppState {
     /// State for tools that serve nothing (seeding); the sandbox delivers to `public_url`.
@@ -215,6 +223,10 @@ impl AppState {
             search_cache: AvailabilityCache::new(std::time::Duration::from_secs(
                 settings.domains.search_cache_secs,
             )),
+            dashboard_box: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(DASHBOARD_BOX_SECS))
+                .build(),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

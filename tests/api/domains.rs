@@ -593,8 +593,9 @@ async fn a_payment_webhook_delivered_twice_starts_one_saga(pool: PgPool) {
     .unwrap();
     assert!(!started);
     drop(conn);
-    // The one saga, then the relay publish its activation asked for.
-    assert_eq!(worker(&app.state).run_until_idle().await.unwrap(), 2);
+    // The one saga, then what its activation asked for: the relay publish and the first
+    // blocklist check (which asks for the scores).
+    assert_eq!(worker(&app.state).run_until_idle().await.unwrap(), 4);
     assert_eq!(
         app.scalar("SELECT count(*) FROM jobs WHERE kind = 'domain_purchase'")
             .await,

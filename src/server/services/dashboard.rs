@@ -17,13 +17,22 @@ pub fn days_left(now: chrono::DateTime<Utc>, ends: chrono::DateTime<Utc>) -> i64
 
 pub async fn dashboard(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<DashboardView> {
     let mut tx = ctx.begin(state).await?;
-    let mut tenant = db::tenants::dashboard_row(&mut tx, ctx).await?;
+    // The deliverability box is read with the row when this process has no fresh copy.
+    let cached = state.dashboard_box.get(&ctx.tenant_id().0);
+    let mut tenant = db::tenants::dashboard_row(&mut tx, ctx, cached.is_none()).await?;
     end_read(tx);
-    let mut deliverability = crate::server::services::deliverability::dashboard_box(
-        tenant.sent_this_month,
-        tenant.sandbox_this_month,
-        std::mem::take(&mut tenant.worst.0),
-    );
+    let mut deliverability = match cached {
+        Some(hit) => hit,
+        None => {
+            let fresh = crate::server::services::deliverability::dashboard_box(
+                tenant.sent_this_month.unwrap_or(0),
+                tenant.sandbox_this_month.unwrap_or(0),
+                tenant.worst.take().map(|w| w.0).unwrap_or_default(),
+            );
+            state.dashboard_box.insert(ctx.tenant_id().0, fresh.clone());
+            fresh
+        }
+    };
     let now = Utc::now();
     let sub = tenant.billing.subscription();
     let e = crate::server::services::billing::access::entitlement(

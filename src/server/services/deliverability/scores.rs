@@ -258,6 +258,8 @@ pub async fn compute(state: &AppState, tenant: TenantId) -> anyhow::Result<Compu
     }
     let mut conn = state.pool.acquire().await.context("connecting")?;
     db::deliverability::store_scores(&mut conn, tenant, &scores).await?;
+    // The dashboard shows the new worst inboxes (and sent figures) at once in this process.
+    state.dashboard_box.invalidate(&tenant.0);
     Ok(out)
 }
 
