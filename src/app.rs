@@ -22,6 +22,7 @@ use crate::pages::{
     landing::Landing,
     not_found::NotFound,
     settings::{SecuritySettings, TeamSettings},
+    settings_api::ApiSettings,
     staff::StaffHome,
 };
 
@@ -109,6 +110,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/deliverability") view=AdminDeliverability ssr=SIGNED_IN />
                 <Route path=path!("/settings/security") view=SecuritySettings ssr=SIGNED_IN />
                 <Route path=path!("/settings/team") view=TeamSettings ssr=SIGNED_IN />
+                <Route path=path!("/settings/api") view=ApiSettings ssr=SIGNED_IN />
                 <Route path=path!("/invite") view=Invite />
             </Routes>
         </Router>

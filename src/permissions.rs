@@ -64,6 +64,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/billing/checkout-status", Read),
     ("/api/team", Read),
     ("/api/deliverability", Read),
+    ("/api/integrations", Read),
     // Domains and inboxes, changed.
     ("/api/deliverability/check-blocklists", Manage),
     ("/api/domains/buy", Manage),
@@ -74,6 +75,15 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/inboxes/provision", Manage),
     ("/api/inboxes/change", Manage),
     ("/api/inboxes/update", Manage),
+    // Integrations: API keys, the cold-email tools (and pushing inboxes, with their
+    // passwords, to one), webhook endpoints (owners).
+    ("/api/integrations/key/create", Manage),
+    ("/api/integrations/key/revoke", Manage),
+    ("/api/integrations/tool", Manage),
+    ("/api/integrations/push", Manage),
+    ("/api/integrations/webhook/create", Owner),
+    ("/api/integrations/webhook/change", Owner),
+    ("/api/integrations/webhook/resend", Owner),
     // Credentials.
     ("/api/inboxes/reveal", Manage),
     ("/inboxes/export", Manage),

@@ -73,6 +73,7 @@ pub const PAGES: &[Page] = &[
     page("/admin/deliverability", Access::Staff),
     page("/settings/security", Access::Customer),
     page("/settings/team", Access::Customer),
+    page("/settings/api", Access::Customer),
     page("/invite", Access::Public),
 ];
 

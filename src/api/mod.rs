@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod deliverability;
 pub mod domains;
 pub mod inboxes;
+pub mod integrations;
 pub mod public;
 pub mod team;
 pub mod two_factor;

@@ -52,7 +52,7 @@ pub fn UsageBar(label: &'static str, usage: Usage) -> impl IntoView {
                 <span class="text-sm font-medium text-stone-600">{label}</span>
                 <span class="text-sm text-stone-500">{format!("{pct}%")}</span>
             </div>
-            <p class="mt-1 text-2xl font-semibold" data-testid=format!("usage-{}", label.to_lowercase())>
+            <p class="mt-1 text-2xl font-semibold" data-testid=format!("usage-{}", label.to_lowercase().replace(' ', "-"))>
                 {format!("{} / {}", format_count(usage.used), format_count(usage.limit))}
             </p>
             <progress
@@ -67,13 +67,20 @@ pub fn UsageBar(label: &'static str, usage: Usage) -> impl IntoView {
 
 /// The "Usage" section: domains and inboxes against the plan's limits.
 #[component]
-pub fn UsageSection(domains: Usage, inboxes: Usage) -> impl IntoView {
+pub fn UsageSection(
+    domains: Usage,
+    inboxes: Usage,
+    /// The public API's calls this month (the billing page).
+    #[prop(optional)]
+    api_calls: Option<Usage>,
+) -> impl IntoView {
     view! {
         <section aria-labelledby="usage-h">
             <h2 id="usage-h" class="text-lg font-semibold">"Usage"</h2>
             <div class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <UsageBar label="Domains" usage=domains />
                 <UsageBar label="Inboxes" usage=inboxes />
+                {api_calls.map(|usage| view! { <UsageBar label="API calls" usage /> })}
             </div>
         </section>
     }

@@ -70,6 +70,8 @@ pub struct BillingView {
     pub plans: Vec<PlanCard>,
     pub domains: Usage,
     pub inboxes: Usage,
+    /// The public API's calls this month against the plan's allowance.
+    pub api_calls: Usage,
     pub invoices: Vec<InvoiceView>,
     pub ledger: Vec<LedgerView>,
 }

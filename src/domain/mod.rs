@@ -1,6 +1,7 @@
 //! Types shared by the browser and the server: parsed inputs, ids and view DTOs.
 
 pub mod account;
+pub mod api;
 pub mod admin;
 pub mod billing;
 pub mod deliverability;
@@ -22,3 +23,19 @@ pub use status::{
     TenantStatus,
 };
 pub use tenant::{DashboardView, PlanView, Role, TenantId, Usage, UserId, format_count, plural};
+
+/// Text made safe inside HTML or SVG text and attribute values (the dev outbox page, the charts).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -107,7 +107,7 @@ fn BillingBody(
                     {view.plans.clone().into_iter().map(|card| view! { <PlanCardView card choose can_manage /> }).collect_view()}
                 </div>
             </section>
-            <UsageSection domains=view.domains inboxes=view.inboxes />
+            <UsageSection domains=view.domains inboxes=view.inboxes api_calls=view.api_calls />
             <section aria-labelledby="invoices-h">
                 <h2 id="invoices-h" class="text-lg font-semibold">"Invoices"</h2>
                 {if view.invoices.is_empty() {

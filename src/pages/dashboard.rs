@@ -133,6 +133,7 @@ fn AccountControls() -> AnyView {
                         })}
                         <a href="/settings/security" class="mt-2 block rounded px-2 py-1 hover:bg-stone-100">"Security and password"</a>
                         <a href="/settings/team" class="block rounded px-2 py-1 hover:bg-stone-100">"Team and workspaces"</a>
+                        <a href="/settings/api" class="block rounded px-2 py-1 hover:bg-stone-100" data-testid="menu-api">"API and integrations"</a>
                     </div>
                 </details>
             }

@@ -11,4 +11,5 @@ pub mod inboxes;
 pub mod landing;
 pub mod not_found;
 pub mod settings;
+pub mod settings_api;
 pub mod staff;

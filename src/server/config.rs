@@ -47,6 +47,8 @@ pub struct Settings {
     pub abuse: AbuseSettings,
     #[serde(default)]
     pub deliverability: DeliverabilitySettings,
+    #[serde(default)]
+    pub api: ApiSettings,
     /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
     #[serde(skip)]
     pub kumomta_webhook_secret: Option<SecretString>,
@@ -472,6 +474,65 @@ pub struct DeliverabilitySettings {
     /// (marked as sandbox data), so `make run` shows charts. Sandbox relay only.
     pub sandbox_traffic: bool,
     pub blocklists: Vec<BlocklistSettings>,
+}
+
+/// The public `/v1` API, its metering and the outbound webhooks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct ApiSettings {
+    /// A list's page size when the caller names none, and the most it may ask for.
+    pub page_size: i64,
+    pub max_page_size: i64,
+    /// Each process writes its counted calls to the database this often: a crash loses at
+    /// most this long's counts, and several replicas may overshoot a spent allowance by as
+    /// much between them.
+    pub meter_flush_secs: u64,
+    /// A workspace's month total is re-read from the database at most this often (other
+    /// replicas' calls), besides after each flush of its own.
+    pub meter_refresh_secs: u64,
+    /// The allowance while on the free trial (plans name their own).
+    pub trial_calls_per_month: i64,
+    /// Webhook targets and tool pushes may resolve to private, loopback or link-local
+    /// addresses (tests and local development only).
+    pub allow_private_targets: bool,
+    /// One webhook attempt's time limit.
+    pub webhook_timeout_ms: u64,
+    /// Attempts of one delivery before it is given up (exponential backoff between them).
+    pub webhook_attempts: i32,
+    /// The first retry's wait; each next one doubles, up to `webhook_max_backoff_secs`.
+    pub webhook_backoff_secs: u64,
+    pub webhook_max_backoff_secs: u64,
+    /// An endpoint failing without a success for this long is disabled, and the owner mailed.
+    pub webhook_disable_after_hours: i64,
+    /// A rotated-out secret keeps signing beside the new one this long.
+    pub webhook_rotation_overlap_hours: i64,
+    /// The cold-email tools' API base URLs (fakes in tests); `sandbox` pushes into the
+    /// embedded sandbox account instead.
+    pub instantly_base_url: String,
+    pub smartlead_base_url: String,
+    pub push_timeout_ms: u64,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 50,
+            max_page_size: 200,
+            meter_flush_secs: 5,
+            meter_refresh_secs: 30,
+            trial_calls_per_month: 1_000,
+            allow_private_targets: false,
+            webhook_timeout_ms: 5_000,
+            webhook_attempts: 12,
+            webhook_backoff_secs: 30,
+            webhook_max_backoff_secs: 6 * 3600,
+            webhook_disable_after_hours: 72,
+            webhook_rotation_overlap_hours: 24,
+            instantly_base_url: "sandbox".into(),
+            smartlead_base_url: "sandbox".into(),
+            push_timeout_ms: 10_000,
+        }
+    }
 }
 
 impl Default for DeliverabilitySettings {

@@ -179,3 +179,21 @@ impl From<crate::server::services::deliverability::blocklists::BlocklistError> f
         }
     }
 }
+
+impl From<crate::server::services::integrations::IntegrationError> for AppError {
+    fn from(e: crate::server::services::integrations::IntegrationError) -> Self {
+        use crate::server::services::integrations::IntegrationError;
+        match e {
+            IntegrationError::Invalid(errors) => AppError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|(field, message)| FieldError::new(field, message))
+                    .collect(),
+            ),
+            IntegrationError::Forbidden(message) => AppError::Forbidden(message),
+            IntegrationError::NotFound => AppError::NotFound,
+            IntegrationError::Upstream(message) => AppError::Upstream(message),
+            IntegrationError::Unexpected(e) => internal(e),
+        }
+    }
+}

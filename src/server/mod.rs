@@ -11,6 +11,7 @@ pub mod fn_errors;
 pub mod http;
 pub mod jobs;
 pub mod limits;
+pub mod meter;
 pub mod providers;
 pub mod seed;
 pub mod services;

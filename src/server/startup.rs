@@ -76,6 +76,10 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         .handle(domain_health::CHECK_KIND, |state, job| async move {
             domain_health::run_check(&state, &job.payload()?).await
         })
+        .handle(
+            crate::server::services::integrations::webhooks::DELIVER_JOB,
+            crate::server::services::integrations::webhooks::deliver,
+        )
         .handle(closure::CLOSE_KIND, |state, job| async move {
             closure::run(&state, &job).await
         })
@@ -339,6 +343,20 @@ impl Application {
                 }
             })
         });
+        // The API meter's counts reach the database every few seconds (and once more below,
+        // on the way out).
+        let meter_state = self.state.clone();
+        let meter = tokio::spawn(async move {
+            let every = Duration::from_secs(meter_state.settings.api.meter_flush_secs.max(1));
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                if let Err(e) = meter_state.api_meter.flush(&meter_state.pool).await {
+                    tracing::warn!(error = format!("{e:#}"), "flushing API call counts failed");
+                }
+                meter_state.api_meter.shrink();
+            }
+        });
         let workers = jobs::spawn_workers(
             &self.state,
             app_registry(&self.state.settings),
@@ -359,6 +377,10 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         cleanup.abort();
+        meter.abort();
+        if let Err(e) = self.state.api_meter.flush(&self.state.pool).await {
+            tracing::error!(error = format!("{e:#}"), "the last flush of API call counts failed");
+        }
         if let Some(task) = self.dns_task {
             task.abort();
         }
@@ -470,6 +492,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
     let app = app
         .merge(webhooks)
+        .merge(crate::server::http::v1::router(&state)?)
         .layer(from_fn(middleware::security_headers));
     // Browsers then never try plain http for this host (only meaningful when served over https).
     let app = if settings.secure_cookies() {

@@ -94,6 +94,10 @@ pub struct Services {
     /// its scores are stored (this process; another replica's copy ages out).
     pub dashboard_box:
         moka::sync::Cache<uuid::Uuid, crate::domain::deliverability::DashboardDeliverability>,
+    /// The public API's metered calls, counted in memory and flushed in batches.
+    pub api_meter: Arc<crate::server::meter::ApiMeter>,
+    /// The embedded Instantly / Smartlead accounts inboxes are pushed to in the sandbox.
+    pub tool_sandbox: Arc<crate::server::providers::tools::SandboxTools>,
 }
 
 /// How long a dashboard's deliverability box is reused.
@@ -227,6 +231,8 @@ impl AppState {
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(DASHBOARD_BOX_SECS))
                 .build(),
+            api_meter: Arc::new(crate::server::meter::ApiMeter::new()),
+            tool_sandbox: Arc::new(crate::server::providers::tools::SandboxTools::new()),
             pool,
             leptos_options: settings.leptos_options(),
             passwords: PasswordService::new(&settings.security)?,

@@ -66,6 +66,18 @@ fn complaint(id: &str, message: &str, rcpt: &str) -> Value {
     })
 }
 
+/// A page as the server rendered it.
+async fn html_of(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The text of the element marked `data-testid="{id}"` in server-rendered HTML (hydration
 /// markers skipped).
 fn shown(html: &str, id: &str) -> String {
@@ -200,14 +212,7 @@ async fn known_records_give_exact_counts_and_rates_on_every_page(pool: PgPool) {
     assert_eq!(ia["subject"]["Inbox"]["address"], a_addr);
 
     // The page itself, rendered on the server: the figures, the rates and the two charts.
-    let html = customer
-        .get(app.url("/deliverability?days=7"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&app, &customer, "/deliverability?days=7").await;
     assert_eq!(shown(&html, "value-sent"), "17");
     assert_eq!(shown(&html, "value-bounce-rate"), "11.76%", "2 of 17");
     assert_eq!(shown(&html, "value-complaint-rate"), "6.67%", "1 of 15");
@@ -244,14 +249,12 @@ async fn another_workspace_sees_none_of_it_and_its_ids_are_404(pool: PgPool) {
         404
     );
     assert_eq!(view(&app, &bob, "everything", "", "7").await.status(), 404);
-    let page = bob
-        .get(app.url(&format!("/deliverability/domains/{}", domains[0])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html_of(
+        &app,
+        &bob,
+        &format!("/deliverability/domains/{}", domains[0]),
+    )
+    .await;
     assert!(!page.contains("alpha-mail.com"));
     assert_eq!(
         totals(&app, &bob, "workspace", "", "7").await["totals"]["delivered"],
@@ -527,14 +530,7 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
 
     // It shows on the domain page, on its deliverability page and in its score.
     worker(&app).run_until_idle().await.unwrap();
-    let page = customer
-        .get(app.url(&format!("/domains/{}", domains[0])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = html_of(&app, &customer, &format!("/domains/{}", domains[0])).await;
     assert!(
         page.contains("Listed on Test DBL (dbl.bl.test)"),
         "domain page"
@@ -578,14 +574,7 @@ async fn listed_delisted_and_over_quota_answers_are_told_apart(pool: PgPool) {
     assert_eq!(s["last_24h"][0]["figures"]["hard_bounces"], 1);
     assert_eq!(s["last_7d"][0]["figures"]["delivered"], 9);
     assert!(s["listings"].to_string().contains("203.0.113.7"));
-    let html = staff
-        .get(app.url("/admin/deliverability"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&app, &staff, "/admin/deliverability").await;
     assert!(
         html.contains("Worst senders, last 24 hours") && html.contains("10.00%"),
         "1 of 10 bounced"
@@ -630,14 +619,7 @@ async fn the_sandbox_relay_reports_marked_sample_traffic_once(pool: PgPool) {
         w["totals"]["complaints"], 1,
         "one sample complaint per tenant"
     );
-    let html = customer
-        .get(app.url("/deliverability"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = html_of(&app, &customer, "/deliverability").await;
     assert!(html.contains("data-testid=\"sandbox-data\""));
     // Reported again (a republish): the same records, counted once.
     let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM inboxes")

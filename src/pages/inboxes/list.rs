@@ -6,7 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::status_class;
 use crate::api::inboxes::get_inboxes;
-use crate::components::PageLoader;
+use crate::api::integrations::PushInboxes;
+use crate::components::{Alert, PageLoader, error_of};
 use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
 use crate::domain::inboxes::{
     ExportFormat, INBOX_STATUSES, InboxFilter, InboxListItem, InboxesView,
@@ -141,6 +142,10 @@ fn InboxesBody(view: InboxesView) -> impl IntoView {
         </Form>
     }
     .into_any();
+    let manage = view.can_manage;
+    let selected = RwSignal::new(Vec::<String>::new());
+    let page_ids: Vec<String> = view.inboxes.iter().map(|i| i.id.clone()).collect();
+    let push = manage.then(|| view! { <PushPanel selected page_ids /> }.into_any());
     let table = if view.inboxes.is_empty() {
         view! { <p class="text-stone-500" data-testid="no-inboxes">"No inboxes here yet."</p> }
             .into_any()
@@ -149,10 +154,11 @@ fn InboxesBody(view: InboxesView) -> impl IntoView {
             <div class="overflow-x-auto">
                 <table class="w-full text-left text-sm" data-testid="inbox-list">
                     <thead class="text-stone-500"><tr>
+                        {manage.then(|| view! { <th class="py-2 pr-2"><span class="sr-only">"Select"</span></th> })}
                         <th class="py-2 pr-4">"Address"</th><th class="py-2 pr-4">"Display name"</th>
                         <th class="py-2 pr-4">"Status"</th><th class="py-2">"Warm-up"</th>
                     </tr></thead>
-                    <tbody>{view.inboxes.into_iter().map(|i| view! { <InboxRowView i /> }).collect_view()}</tbody>
+                    <tbody>{view.inboxes.into_iter().map(|i| view! { <InboxRowView i selected=manage.then_some(selected) /> }).collect_view()}</tbody>
                 </table>
             </div>
         }
@@ -175,17 +181,87 @@ fn InboxesBody(view: InboxesView) -> impl IntoView {
         }
         .into_any()
     });
-    view! { {banner} {head} {filters} {table} {pager} }
+    view! { {banner} {head} {filters} {push} {table} {pager} }
+}
+
+/// "Send to Instantly" / "Send to Smartlead": the selected inboxes (or, with none selected,
+/// the page's) added to the workspace's account in that tool; one result per inbox.
+#[component]
+fn PushPanel(selected: RwSignal<Vec<String>>, page_ids: Vec<String>) -> impl IntoView {
+    let push = ServerAction::<PushInboxes>::new();
+    let results = Signal::derive(move || push.value().get().and_then(|r| r.ok()));
+    let send = move |tool: &'static str| {
+        let chosen = selected.get_untracked();
+        let ids = if chosen.is_empty() { page_ids.clone() } else { chosen };
+        push.dispatch(PushInboxes {
+            tool: tool.into(),
+            ids: ids.join(","),
+        });
+    };
+    let send2 = send.clone();
+    let count = move || {
+        let n = selected.get().len();
+        if n == 0 {
+            "the inboxes on this page".to_string()
+        } else {
+            format!("{n} selected")
+        }
+    };
+    view! {
+        <section class="space-y-2 rounded-lg border border-stone-200 bg-white p-4" data-testid="push-panel">
+            <div class="flex flex-wrap items-center gap-2 text-sm">
+                <span>"Send " {count} " to"</span>
+                <button type="button" class=BUTTON_SECONDARY data-testid="push-instantly" disabled=move || push.pending().get()
+                    on:click=move |_| send("instantly")>"Instantly"</button>
+                <button type="button" class=BUTTON_SECONDARY data-testid="push-smartlead" disabled=move || push.pending().get()
+                    on:click=move |_| send2("smartlead")>"Smartlead"</button>
+                <a class="text-emerald-800 underline" href="/settings/api">"Tool keys"</a>
+            </div>
+            <Alert message=error_of(push) />
+            <Show when=move || results.get().is_some()>
+                <ul class="text-sm" data-testid="push-results">
+                    {move || results.get().unwrap_or_default().into_iter().map(|r| view! {
+                        <li data-testid="push-result" data-outcome=r.outcome.clone()>
+                            {format!("{} — {}{}", r.address, match r.outcome.as_str() {
+                                "added" => "added",
+                                "exists" => "already there",
+                                _ => "refused",
+                            }, r.message.map(|m| format!(": {m}")).unwrap_or_default())}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </Show>
+        </section>
+    }
 }
 
 #[component]
-fn InboxRowView(i: InboxListItem) -> impl IntoView {
+fn InboxRowView(i: InboxListItem, selected: Option<RwSignal<Vec<String>>>) -> impl IntoView {
     let badge = format!(
         "rounded-full px-2 py-0.5 text-xs font-medium {}",
         status_class(&i.status)
     );
     view! {
         <tr class="border-t border-stone-200" data-testid="inbox-row">
+            {selected.map(|sel| {
+                let id = i.id.clone();
+                let id2 = i.id.clone();
+                view! {
+                    <td class="py-2 pr-2">
+                        <input type="checkbox" data-testid="select-inbox" aria-label="Select"
+                            prop:checked=move || sel.get().contains(&id)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                sel.update(|s| {
+                                    s.retain(|x| x != &id2);
+                                    if on {
+                                        s.push(id2.clone());
+                                    }
+                                });
+                            } />
+                    </td>
+                }
+            })}
             <td class="py-2 pr-4 break-all"><a class="font-medium text-emerald-800 underline" href=format!("/inboxes/{}", i.id)>{i.address}</a></td>
             <td class="py-2 pr-4">{i.display_name}</td>
             <td class="py-2 pr-4"><span class=badge data-status=i.status>{i.status_label}</span></td>

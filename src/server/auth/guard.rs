@@ -161,6 +161,128 @@ pub async fn admit(
     }))
 }
 
+/// What the API's door learned about a request's key: the tenant context it acts in (its
+/// creator's current role there), its scopes and the tenant's open suspension.
+#[derive(Clone, Debug)]
+pub struct KeyAdmission {
+    ctx: TenantCtx,
+    pub key_id: uuid::Uuid,
+    pub prefix: String,
+    pub scopes: Vec<crate::domain::api::Scope>,
+    pub suspension: Option<String>,
+    /// The key's last use was recorded over a minute ago (record it again, off the path).
+    pub stale: bool,
+}
+
+impl KeyAdmission {
+    /// The tenant context, for a request that needs `scope` and whose action needs `need`:
+    /// refused (403) when the key lacks the scope or its creator's role lacks the need.
+    pub fn allow(
+        &self,
+        scope: crate::domain::api::Scope,
+        need: crate::permissions::Need,
+    ) -> Result<TenantCtx, AppError> {
+        if !self.scopes.contains(&scope) {
+            return Err(AppError::Forbidden(format!(
+                "This API key lacks the “{}” scope.",
+                scope.as_str()
+            )));
+        }
+        if !need.allows(self.ctx.role) {
+            return Err(AppError::Forbidden(format!(
+                "{} The key's creator is now a {}.",
+                need.refusal(),
+                self.ctx.role.as_str()
+            )));
+        }
+        Ok(self.ctx)
+    }
+
+    pub fn tenant_id(&self) -> TenantId {
+        self.ctx.tenant_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.ctx.user_id
+    }
+}
+
+/// The SHA-256 of an API key: all that is stored of it (the key carries 256 random bits).
+pub fn key_hash(token: &str) -> [u8; 32] {
+    crate::server::crypto::token_hash(token)
+}
+
+/// The visible prefix of a key `igk_xxxxxxxx_secret` (`igk_xxxxxxxx`), if it has that shape.
+pub fn key_prefix(token: &str) -> Option<&str> {
+    let rest = token.strip_prefix("igk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 8 && id.bytes().all(|b| b.is_ascii_alphanumeric()) && secret.len() >= 32)
+        .then(|| &token[..12])
+}
+
+/// Admits an API key: `None` for a key that does not exist, was revoked or expired, whose
+/// creator is no longer a member of its workspace, or whose workspace is closed. One query;
+/// the hash is compared in constant time.
+pub async fn admit_key(
+    db: &(impl HasPool + ?Sized),
+    token: &str,
+) -> anyhow::Result<Option<KeyAdmission>> {
+    use subtle::ConstantTimeEq;
+    let Some(prefix) = key_prefix(token) else {
+        return Ok(None);
+    };
+    #[allow(clippy::type_complexity)]
+    let row: Option<(
+        uuid::Uuid,
+        Vec<u8>,
+        Vec<String>,
+        uuid::Uuid,
+        uuid::Uuid,
+        String,
+        bool,
+        Option<String>,
+        bool,
+    )> = sqlx::query_as(
+        "SELECT k.id, k.secret_hash, k.scopes, k.tenant_id, k.created_by, m.role,
+                u.email_verified_at IS NOT NULL,
+                (SELECT s.category FROM suspensions s
+                  WHERE s.tenant_id = k.tenant_id AND s.lifted_at IS NULL
+                  ORDER BY s.created_at LIMIT 1),
+                k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute'
+           FROM api_keys k
+           JOIN memberships m ON m.user_id = k.created_by AND m.tenant_id = k.tenant_id
+           JOIN users u ON u.id = k.created_by
+           JOIN tenants t ON t.id = k.tenant_id
+          WHERE k.prefix = $1 AND k.revoked_at IS NULL
+            AND (k.expires_at IS NULL OR k.expires_at > now()) AND t.status <> 'closed'",
+    )
+    .bind(prefix)
+    .fetch_optional(db.pool())
+    .await
+    .context("admitting an API key")?;
+    let Some((key_id, hash, scopes, tenant, user, role, verified, suspension, stale)) = row else {
+        return Ok(None);
+    };
+    if !bool::from(hash.as_slice().ct_eq(&key_hash(token))) {
+        return Ok(None);
+    }
+    Ok(Some(KeyAdmission {
+        ctx: TenantCtx {
+            tenant_id: TenantId(tenant),
+            user_id: UserId(user),
+            role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+            email_verified: verified,
+        },
+        key_id,
+        prefix: prefix.to_string(),
+        scopes: scopes
+            .iter()
+            .filter_map(|s| crate::domain::api::Scope::parse(s))
+            .collect(),
+        suspension,
+        stale,
+    }))
+}
+
 /// The signed-in user's tenant context, or `Unauthorized`. `db` is the app's pool (the system
 /// path), or anything that holds it (`AppState`). `admitted`: the door's admission of this
 /// request, reused when it admitted the session's current user and tenant (without one, or
@@ -213,6 +335,16 @@ mod tests {
             role,
             email_verified: false,
         }
+    }
+
+    #[test]
+    fn a_key_prefix_is_read_only_from_a_well_formed_key() {
+        let key = format!("igk_ab12cd34_{}", "x".repeat(43));
+        assert_eq!(key_prefix(&key), Some("igk_ab12cd34"));
+        assert_eq!(key_prefix("igk_ab12cd34_short"), None);
+        assert_eq!(key_prefix(&format!("igk_ab12cd3!_{}", "x".repeat(43))), None);
+        assert_eq!(key_prefix(&format!("sk_ab12cd34_{}", "x".repeat(43))), None);
+        assert_eq!(key_prefix("igk_é"), None);
     }
 
     #[test]

@@ -277,6 +277,22 @@ actions! {
     }
 }
 
+actions! {
+    /// The workspace's integrations: API keys (`api_key:{id}`), webhook endpoints
+    /// (`webhook:{id}`) and the cold-email tools inboxes are pushed to (`tool:{name}`).
+    IntegrationAction {
+        ApiKeyCreate => "api_key.create",
+        ApiKeyRevoke => "api_key.revoke",
+        WebhookCreate => "webhook.create",
+        WebhookDelete => "webhook.delete",
+        WebhookRotate => "webhook.rotate_secret",
+        WebhookResend => "webhook.resend",
+        WebhookDisable => "webhook.disable",
+        ToolConnect => "tool.connect",
+        ToolPush => "tool.push",
+    }
+}
+
 /// What a row says changed: the state before and after (either may be absent).
 #[derive(Clone, Debug, Default)]
 pub struct Change {
@@ -395,6 +411,18 @@ pub async fn billing<'e>(
     actor: &Actor,
     tenant: TenantId,
     action: BillingAction,
+    target: &str,
+    change: Change,
+) -> super::Result<()> {
+    write(exec, actor, Some(tenant), action.as_str(), target, change).await
+}
+
+/// A change to the tenant's integrations; `target` names the key, endpoint or tool.
+pub async fn integration<'e>(
+    exec: impl PgExecutor<'e>,
+    actor: &Actor,
+    tenant: TenantId,
+    action: IntegrationAction,
     target: &str,
     change: Change,
 ) -> super::Result<()> {

@@ -234,6 +234,30 @@ pub async fn list_counted<'e>(
     .await?)
 }
 
+/// The public API's page of the filtered inboxes: by id, after `after` (the cursor), on the
+/// `(tenant_id, id)` index, so a deep page costs what the first one does.
+pub async fn page_after<'e>(
+    exec: impl PgExecutor<'e>,
+    tenant: TenantId,
+    f: &Filter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> super::Result<Vec<InboxRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE {FILTER} AND ($6::uuid IS NULL OR i.id > $6) ORDER BY i.id LIMIT $7"
+    ))
+    .bind(tenant.0)
+    .bind(f.domain)
+    .bind(f.status.map(InboxStatus::as_str))
+    .bind(f.batch)
+    .bind(&f.ids)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(exec)
+    .await?)
+}
+
 /// The filtered inboxes with their sealed passwords.
 pub async fn credentials<'e>(
     exec: impl PgExecutor<'e>,

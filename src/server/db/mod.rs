@@ -3,6 +3,7 @@
 pub mod account_tokens;
 pub mod accounts;
 pub mod admin;
+pub mod api;
 pub mod audit;
 pub mod auth_failures;
 pub mod billing;

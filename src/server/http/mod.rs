@@ -6,3 +6,4 @@ pub mod outbox;
 pub mod rate_limit;
 pub mod sandbox_stripe;
 pub mod webhooks;
+pub mod v1;

@@ -6,3 +6,4 @@ pub mod mailstore;
 pub mod payments;
 pub mod registrar;
 pub mod relay;
+pub mod tools;

@@ -275,6 +275,17 @@ pub async fn activity(
     action: &str,
     before: Option<i64>,
 ) -> anyhow::Result<AuditView> {
+    activity_page(state, ctx, action, before, TRAIL_PAGE).await
+}
+
+/// [`activity`] with the page size chosen (the public API's `limit`).
+pub async fn activity_page(
+    state: &AppState,
+    ctx: &TenantCtx,
+    action: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> anyhow::Result<AuditView> {
     let mut tx = ctx.begin(state).await?;
     let rows = db::audit::search(
         &mut *tx,
@@ -283,13 +294,13 @@ pub async fn activity(
             actor_kind: String::new(),
             action: action.trim().to_string(),
             before_id: before,
-            limit: TRAIL_PAGE,
+            limit,
             customer_view: true,
         },
     )
     .await?;
     tx.commit().await.context("reading the activity")?;
-    let next = (rows.len() as i64 == TRAIL_PAGE)
+    let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     Ok(AuditView {

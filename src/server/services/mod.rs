@@ -9,6 +9,7 @@ pub mod deliverability;
 pub mod delivery;
 pub mod domains;
 pub mod inboxes;
+pub mod integrations;
 pub mod outbox;
 pub mod security;
 pub mod suspensions;

@@ -68,7 +68,11 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
     let billing = db::billing_state(&mut tx, ctx).await?;
     let invoices = db::invoices(&mut tx, ctx, 24).await?;
     let ledger = db::ledger(&mut tx, ctx, 50).await?;
+    let month = crate::server::services::integrations::this_month();
+    let api_stored = crate::server::db::api::calls_in(&mut tx, ctx, month).await?;
     tx.commit().await.context("loading billing")?;
+    let (_, api_allowed) =
+        crate::server::db::api::month_usage(&state.pool, settings, ctx.tenant_id(), month).await?;
     let (row, sub) = (&billing.row, billing.subscription());
     let now = Utc::now();
     let e = access::entitlement(settings, row, sub.as_ref(), now);
@@ -175,6 +179,10 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         inboxes: Usage {
             used: row.inboxes,
             limit: e.max_inboxes,
+        },
+        api_calls: Usage {
+            used: api_stored + state.api_meter.pending(ctx.tenant_id()),
+            limit: api_allowed,
         },
         invoices,
         ledger,

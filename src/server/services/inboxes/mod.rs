@@ -458,6 +458,21 @@ pub async fn list(
     })
 }
 
+/// The public API's page: the filtered inboxes after the cursor `after`, by id.
+pub async fn page(
+    state: &AppState,
+    ctx: &TenantCtx,
+    filter: &InboxFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<InboxRow>, InboxError> {
+    let f = parse_filter(filter)?;
+    let mut tx = ctx.begin(state).await?;
+    let rows = db::inboxes::page_after(&mut *tx, ctx.tenant_id(), &f, after, limit).await?;
+    end_read(tx);
+    Ok(rows)
+}
+
 async fn load(state: &AppState, ctx: &TenantCtx, id: Uuid) -> Result<CredentialRow, InboxError> {
     let mut tx = ctx.begin(state).await?;
     let row = db::inboxes::get(&mut *tx, ctx.tenant_id(), id).await?;
