@@ -44,7 +44,9 @@ pub async fn create_webhook(url: String, events: String) -> Result<String, AppEr
     let state = s::state()?;
     let ctx = s::tenant_ctx(&state).await?;
     let actor = s::actor(&ctx).await;
-    Ok(webhooks::create(&state, &ctx, &url, &events, &actor).await?.1)
+    Ok(webhooks::create(&state, &ctx, &url, &events, &actor)
+        .await?
+        .1)
 }
 
 /// `action`: `delete`, `rotate` (returns the new secret), `enable` or `test`.

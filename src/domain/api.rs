@@ -221,7 +221,10 @@ mod tests {
     #[test]
     fn a_member_may_hold_read_keys_only() {
         assert!(role_may_hold(Role::Member, &[Scope::Read]));
-        assert!(!role_may_hold(Role::Member, &[Scope::Read, Scope::InboxesWrite]));
+        assert!(!role_may_hold(
+            Role::Member,
+            &[Scope::Read, Scope::InboxesWrite]
+        ));
         assert!(role_may_hold(Role::Admin, &Scope::ALL));
     }
 

@@ -1,8 +1,8 @@
 //! Types shared by the browser and the server: parsed inputs, ids and view DTOs.
 
 pub mod account;
-pub mod api;
 pub mod admin;
+pub mod api;
 pub mod billing;
 pub mod deliverability;
 pub mod domain_name;

@@ -104,7 +104,11 @@ fn Body(view: ApiSettingsView, a: Actions) -> impl IntoView {
 }
 
 #[component]
-fn KeyList(keys: Vec<ApiKeyView>, manage: bool, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+fn KeyList(
+    keys: Vec<ApiKeyView>,
+    manage: bool,
+    revoke: ServerAction<RevokeApiKey>,
+) -> impl IntoView {
     if keys.is_empty() {
         return view! { <p class="text-sm text-stone-600" data-testid="no-keys">"No keys yet."</p> }.into_any();
     }

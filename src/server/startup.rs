@@ -134,6 +134,8 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         // describe); every other tenant job is skipped and stays pending until resume.
         .run_while_suspended(relay::PUBLISH_KIND)
         .run_while_suspended(saga::REFUND_KIND)
+        // A suspended workspace still hears about it (workspace.suspended) and its other events.
+        .run_while_suspended(crate::server::services::integrations::webhooks::DELIVER_JOB)
         // A suspended tenant's scores still follow its figures (staff read them).
         .run_while_suspended(scores::SCORE_KIND)
 }
@@ -379,7 +381,10 @@ impl Application {
         cleanup.abort();
         meter.abort();
         if let Err(e) = self.state.api_meter.flush(&self.state.pool).await {
-            tracing::error!(error = format!("{e:#}"), "the last flush of API call counts failed");
+            tracing::error!(
+                error = format!("{e:#}"),
+                "the last flush of API call counts failed"
+            );
         }
         if let Some(task) = self.dns_task {
             task.abort();

@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 use super::status_class;
 use crate::api::inboxes::get_inboxes;
 use crate::api::integrations::PushInboxes;
-use crate::components::{Alert, PageLoader, error_of};
 use crate::components::style::{BUTTON, BUTTON_SECONDARY, INPUT};
+use crate::components::{Alert, PageLoader, error_of};
 use crate::domain::inboxes::{
     ExportFormat, INBOX_STATUSES, InboxFilter, InboxListItem, InboxesView,
 };
@@ -192,7 +192,11 @@ fn PushPanel(selected: RwSignal<Vec<String>>, page_ids: Vec<String>) -> impl Int
     let results = Signal::derive(move || push.value().get().and_then(|r| r.ok()));
     let send = move |tool: &'static str| {
         let chosen = selected.get_untracked();
-        let ids = if chosen.is_empty() { page_ids.clone() } else { chosen };
+        let ids = if chosen.is_empty() {
+            page_ids.clone()
+        } else {
+            chosen
+        };
         push.dispatch(PushInboxes {
             tool: tool.into(),
             ids: ids.join(","),

@@ -342,7 +342,10 @@ mod tests {
         let key = format!("igk_ab12cd34_{}", "x".repeat(43));
         assert_eq!(key_prefix(&key), Some("igk_ab12cd34"));
         assert_eq!(key_prefix("igk_ab12cd34_short"), None);
-        assert_eq!(key_prefix(&format!("igk_ab12cd3!_{}", "x".repeat(43))), None);
+        assert_eq!(
+            key_prefix(&format!("igk_ab12cd3!_{}", "x".repeat(43))),
+            None
+        );
         assert_eq!(key_prefix(&format!("sk_ab12cd34_{}", "x".repeat(43))), None);
         assert_eq!(key_prefix("igk_é"), None);
     }

@@ -136,7 +136,9 @@ pub async fn month_usage(
     let allowed = plan
         .filter(|_| paid)
         .and_then(|p| settings.plans.get(&p))
-        .map_or(settings.api.trial_calls_per_month, |p| p.api_calls_per_month);
+        .map_or(settings.api.trial_calls_per_month, |p| {
+            p.api_calls_per_month
+        });
     Ok((calls, allowed))
 }
 

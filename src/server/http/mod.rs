@@ -5,5 +5,5 @@ pub mod middleware;
 pub mod outbox;
 pub mod rate_limit;
 pub mod sandbox_stripe;
-pub mod webhooks;
 pub mod v1;
+pub mod webhooks;

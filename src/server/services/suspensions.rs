@@ -79,7 +79,16 @@ pub async fn suspend(
         ),
     )
     .await?;
+    crate::server::services::integrations::webhooks::emit(
+        &mut tx,
+        state,
+        tenant,
+        "workspace.suspended",
+        serde_json::json!({ "category": category, "reason": reason }),
+    )
+    .await?;
     tx.commit().await.context("committing the suspension")?;
+    state.jobs.wake();
     apply_at_relay(state, tenant).await;
     Ok(true)
 }

@@ -202,7 +202,12 @@ pub async fn deliverability(
         "workspace" | "" => deliverability::Scope::Workspace,
         "domain" => deliverability::Scope::Domain(id()?),
         "inbox" => deliverability::Scope::Inbox(id()?),
-        _ => return Err(ApiError::invalid("scope", "Choose workspace, domain or inbox.")),
+        _ => {
+            return Err(ApiError::invalid(
+                "scope",
+                "Choose workspace, domain or inbox.",
+            ));
+        }
     };
     let days = crate::domain::deliverability::period(q.days.as_deref());
     let v = deliverability::page(&state, &ctx, scope, days)

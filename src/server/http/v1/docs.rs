@@ -12,11 +12,17 @@ use crate::server::state::AppState;
 fn type_of(schema: &Value) -> String {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let name = r.rsplit('/').next().unwrap_or(r);
-        return format!("<a class=\"text-emerald-800 underline\" href=\"#schema-{0}\">{0}</a>", esc(name));
+        return format!(
+            "<a class=\"text-emerald-800 underline\" href=\"#schema-{0}\">{0}</a>",
+            esc(name)
+        );
     }
     match schema.get("type") {
         Some(Value::String(t)) if t == "array" => {
-            format!("array of {}", schema.get("items").map(type_of).unwrap_or_default())
+            format!(
+                "array of {}",
+                schema.get("items").map(type_of).unwrap_or_default()
+            )
         }
         Some(Value::String(t)) => esc(t),
         Some(Value::Array(ts)) => esc(&ts
@@ -63,7 +69,11 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
                 out,
                 "<tr><td class=\"font-mono\">{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 text(p.get("name")),
-                if p.get("required").and_then(Value::as_bool) == Some(true) { " *" } else { "" },
+                if p.get("required").and_then(Value::as_bool) == Some(true) {
+                    " *"
+                } else {
+                    ""
+                },
                 text(p.get("in")),
                 p.get("schema").map(type_of).unwrap_or_default(),
                 text(p.get("description")),
@@ -72,7 +82,11 @@ fn operation(out: &mut String, method: &str, path: &str, op: &Value) {
         out.push_str("</tbody></table>");
     }
     if let Some(body) = op.pointer("/requestBody/content/application~1json/schema") {
-        let _ = write!(out, "<p class=\"text-sm\">Body (JSON): {}</p>", type_of(body));
+        let _ = write!(
+            out,
+            "<p class=\"text-sm\">Body (JSON): {}</p>",
+            type_of(body)
+        );
     }
     if let Some(responses) = op.get("responses").and_then(Value::as_object) {
         out.push_str("<ul class=\"text-sm\">");
@@ -115,7 +129,11 @@ fn schema_section(out: &mut String, name: &str, s: &Value) {
                 out,
                 "<tr><td class=\"font-mono\">{}{}</td><td>{}</td><td>{}</td></tr>",
                 esc(field),
-                if required.contains(&field.as_str()) { "" } else { "?" },
+                if required.contains(&field.as_str()) {
+                    ""
+                } else {
+                    "?"
+                },
                 type_of(p),
                 text(p.get("description"))
             );
@@ -158,7 +176,9 @@ curl -s '{base}/v1/inboxes/export?format=instantly' -H \"Authorization: Bearer $
          Every call counts against the plan's API calls this month: responses carry <code>RateLimit-Limit</code>, \
          <code>RateLimit-Remaining</code> and <code>RateLimit-Reset</code> (seconds until the 1st, UTC).</p></section>"
     );
-    body.push_str("<section class=\"space-y-3\"><h2 class=\"text-xl font-semibold\">Endpoints</h2>");
+    body.push_str(
+        "<section class=\"space-y-3\"><h2 class=\"text-xl font-semibold\">Endpoints</h2>",
+    );
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
             for method in ["get", "post", "patch", "put", "delete"] {

@@ -105,7 +105,9 @@ pub async fn list(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     Ok(Json(Page {
-        next_cursor: more.then(|| rows.last().map(|r| r.id.to_string())).flatten(),
+        next_cursor: more
+            .then(|| rows.last().map(|r| r.id.to_string()))
+            .flatten(),
         data: rows.iter().map(Inbox::from).collect(),
     }))
 }
@@ -159,13 +161,13 @@ pub async fn provision(
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad-request",
                 "Idempotency-Key required",
-                "Send an `Idempotency-Key` header (unique per batch, up to 200 characters), so a retried request never makes the batch twice.",
+                "Send an `Idempotency-Key` header (unique per batch, up to 200 printable ASCII characters), so a retried request never makes the batch twice.",
             )
         })?
         .to_string();
@@ -178,10 +180,21 @@ pub async fn provision(
         display: b.display,
         company: b.company,
     };
-    // Namespaced per key: the web wizard's keys and the API's never meet.
-    let done = svc::provision(&state, &ctx, &form, &format!("api:{key}"), &caller.actor())
-        .await
-        .map_err(fail)?;
+    // Any key the caller likes, stored as its hash under a prefix of its own: the web
+    // wizard's keys and the API's never meet.
+    let stored: String = crate::server::crypto::token_hash(&key)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let done = svc::provision(
+        &state,
+        &ctx,
+        &form,
+        &format!("api-{stored}"),
+        &caller.actor(),
+    )
+    .await
+    .map_err(fail)?;
     let status = if done.existing {
         StatusCode::OK
     } else {
@@ -224,7 +237,11 @@ pub struct InboxSummary {
     pub daily_cap: i32,
 }
 
-async fn details(state: &AppState, ctx: &crate::server::auth::TenantCtx, id: uuid::Uuid) -> ApiResult<InboxDetails> {
+async fn details(
+    state: &AppState,
+    ctx: &crate::server::auth::TenantCtx,
+    id: uuid::Uuid,
+) -> ApiResult<InboxDetails> {
     let d = svc::detail(state, ctx, id).await.map_err(fail)?;
     Ok(InboxDetails {
         inbox: InboxSummary {
@@ -288,7 +305,12 @@ pub async fn update(
     Ok(Json(details(&state, &ctx, id).await?))
 }
 
-async fn change(state: &AppState, caller: &Caller, id: &str, change: Change) -> ApiResult<uuid::Uuid> {
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    change: Change,
+) -> ApiResult<uuid::Uuid> {
     let ctx = caller.allow(Scope::InboxesWrite, Need::Manage)?;
     let id = path_id(id)?;
     svc::change(state, &ctx, id, change, &caller.actor())
@@ -359,9 +381,13 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let ctx = caller.allow(Scope::CredentialsRead, Need::Manage)?;
     let q: ExportQuery = query(raw.as_deref())?;
-    let format = ExportFormat::parse(q.format.as_deref().unwrap_or("generic")).ok_or_else(|| {
-        ApiError::invalid("format", "Choose generic, instantly, smartlead or salesforge.")
-    })?;
+    let format =
+        ExportFormat::parse(q.format.as_deref().unwrap_or("generic")).ok_or_else(|| {
+            ApiError::invalid(
+                "format",
+                "Choose generic, instantly, smartlead or salesforge.",
+            )
+        })?;
     let filter = InboxFilter {
         domain: q.domain,
         status: q.status,
@@ -375,7 +401,10 @@ pub async fn export(
         .unwrap_or(HeaderValue::from_static("attachment"));
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],

@@ -71,7 +71,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             slug,
@@ -114,18 +119,66 @@ impl ApiError {
 
 /// Every problem `type` this API answers with, and when (the reference page lists them).
 pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    ("unauthorized", 401, "No API key, or not as `Authorization: Bearer igk_…`."),
-    ("invalid-key", 401, "The key does not exist, was revoked or has expired, or its creator left the workspace."),
-    ("insufficient-scope", 403, "The key lacks the scope this endpoint needs."),
-    ("forbidden", 403, "The key's creator's role does not allow this, or the workspace cannot do it now."),
-    ("workspace-suspended", 403, "The workspace is suspended; `detail` says why and how to reach support."),
-    ("not-found", 404, "No such object in this workspace (another workspace's ids are not found either)."),
-    ("conflict", 409, "The request conflicts with existing data (a name taken, a limit reached)."),
-    ("invalid-request", 422, "A field is missing or wrong; `errors` names each."),
-    ("bad-request", 400, "The body is not JSON of the documented shape, or a header is missing."),
-    ("rate-limited", 429, "Too many requests this minute or hour; wait `Retry-After` seconds."),
-    ("quota-exhausted", 429, "The plan's API calls for this month are spent; `RateLimit-Reset` says when they renew."),
-    ("upstream", 502, "A provider (registrar, payments) failed; `detail` says what to do."),
+    (
+        "unauthorized",
+        401,
+        "No API key, or not as `Authorization: Bearer igk_…`.",
+    ),
+    (
+        "invalid-key",
+        401,
+        "The key does not exist, was revoked or has expired, or its creator left the workspace.",
+    ),
+    (
+        "insufficient-scope",
+        403,
+        "The key lacks the scope this endpoint needs.",
+    ),
+    (
+        "forbidden",
+        403,
+        "The key's creator's role does not allow this, or the workspace cannot do it now.",
+    ),
+    (
+        "workspace-suspended",
+        403,
+        "The workspace is suspended; `detail` says why and how to reach support.",
+    ),
+    (
+        "not-found",
+        404,
+        "No such object in this workspace (another workspace's ids are not found either).",
+    ),
+    (
+        "conflict",
+        409,
+        "The request conflicts with existing data (a name taken, a limit reached).",
+    ),
+    (
+        "invalid-request",
+        422,
+        "A field is missing or wrong; `errors` names each.",
+    ),
+    (
+        "bad-request",
+        400,
+        "The body is not JSON of the documented shape, or a header is missing.",
+    ),
+    (
+        "rate-limited",
+        429,
+        "Too many requests this minute or hour; wait `Retry-After` seconds.",
+    ),
+    (
+        "quota-exhausted",
+        429,
+        "The plan's API calls for this month are spent; `RateLimit-Reset` says when they renew.",
+    ),
+    (
+        "upstream",
+        502,
+        "A provider (registrar, payments) failed; `detail` says what to do.",
+    ),
     ("internal", 500, "Something failed on our side; try again."),
 ];
 
@@ -138,9 +191,7 @@ impl From<AppError> for ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid-request",
                     "Invalid request",
-                    fields
-                        .first()
-                        .map_or(detail, |f| f.message.clone()),
+                    fields.first().map_or(detail, |f| f.message.clone()),
                 );
                 err.errors = fields
                     .into_iter()
@@ -182,12 +233,18 @@ impl From<AppError> for ApiError {
                 "Internal error",
                 detail,
             ),
-            AppError::Upstream(_) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream", "Provider error", detail)
-            }
-            AppError::Transport(_) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
-            }
+            AppError::Upstream(_) => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream",
+                "Provider error",
+                detail,
+            ),
+            AppError::Transport(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad request",
+                detail,
+            ),
         }
     }
 }
@@ -359,7 +416,11 @@ async fn door(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         })
         .into_response();
     }
-    let reading = match state.api_meter.count(&state.pool, &state.settings, tenant).await {
+    let reading = match state
+        .api_meter
+        .count(&state.pool, &state.settings, tenant)
+        .await
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "metering an API call failed");
@@ -370,11 +431,9 @@ async fn door(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         h.insert("ratelimit-limit", HeaderValue::from(reading.allowed));
         h.insert("ratelimit-remaining", HeaderValue::from(reading.remaining));
         h.insert("ratelimit-reset", HeaderValue::from(reading.reset_secs));
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "{};w={}",
-            reading.allowed,
-            reading.reset_secs
-        )) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{};w={}", reading.allowed, reading.reset_secs))
+        {
             h.insert("ratelimit-policy", v);
         }
     };
@@ -481,9 +540,11 @@ pub fn router(state: &AppState) -> anyhow::Result<axum::Router<AppState>> {
         .route("/v1/openapi.json", axum::routing::get(openapi_json))
         .route("/docs/api", axum::routing::get(reference))
         .layer(Extension(doc));
-    Ok(api.merge(open).layer(tower_http::limit::RequestBodyLimitLayer::new(
-        state.settings.server.body_limit_bytes,
-    )))
+    Ok(api
+        .merge(open)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            state.settings.server.body_limit_bytes,
+        )))
 }
 
 async fn unknown() -> ApiError {

@@ -114,15 +114,15 @@ fn says_exists(message: &str) -> bool {
 async fn answer(res: Result<reqwest::Response, reqwest::Error>, ok_field: bool) -> Pushed {
     let res = match res {
         Ok(r) => r,
-        Err(e) if e.is_timeout() => return Pushed::Refused("The tool did not answer in time.".into()),
+        Err(e) if e.is_timeout() => {
+            return Pushed::Refused("The tool did not answer in time.".into());
+        }
         Err(_) => return Pushed::Refused("Could not reach the tool.".into()),
     };
     let status = res.status();
     let body: Value = res.json().await.unwrap_or(Value::Null);
     let message = message_of(&body);
-    if status == reqwest::StatusCode::CONFLICT
-        || message.as_deref().is_some_and(says_exists)
-    {
+    if status == reqwest::StatusCode::CONFLICT || message.as_deref().is_some_and(says_exists) {
         return Pushed::AlreadyThere;
     }
     let accepted = status.is_success()
@@ -226,7 +226,9 @@ struct SandboxClient {
 impl ToolClient for SandboxClient {
     async fn add(&self, key: &str, a: &Account) -> Pushed {
         if key.trim().len() < 8 {
-            return Pushed::Refused("The tool refused the API key: check it on the API settings page.".into());
+            return Pushed::Refused(
+                "The tool refused the API key: check it on the API settings page.".into(),
+            );
         }
         if a.password.is_empty() {
             return Pushed::Refused("The SMTP and IMAP logins failed.".into());
@@ -237,7 +239,11 @@ impl ToolClient for SandboxClient {
             key.to_string(),
             a.email.to_ascii_lowercase(),
         ));
-        if fresh { Pushed::Added } else { Pushed::AlreadyThere }
+        if fresh {
+            Pushed::Added
+        } else {
+            Pushed::AlreadyThere
+        }
     }
 }
 

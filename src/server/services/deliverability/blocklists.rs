@@ -249,6 +249,13 @@ async fn act_on_listing(
         .await
         .map_err(|e| anyhow::anyhow!("mailing the listing: {e}"))?;
     }
+    crate::server::services::integrations::webhooks::emit_now(
+        state,
+        tenant,
+        "deliverability.blocklisted",
+        serde_json::json!({ "domain": domain, "lists": lists }),
+    )
+    .await;
     if state.settings.deliverability.suspend_on_listing {
         let reason = format!("{domain} is listed on {}", lists.join(", "));
         suspensions::suspend(

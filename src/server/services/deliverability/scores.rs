@@ -286,6 +286,13 @@ async fn mail_alert(
     scores: &[NewScore],
     episode: &mut [String],
 ) -> anyhow::Result<()> {
+    crate::server::services::integrations::webhooks::emit_now(
+        state,
+        tenant,
+        "deliverability.at_risk",
+        serde_json::json!({ "senders": described }),
+    )
+    .await;
     let Some(owner) = db::admin::owner_email(&state.pool, tenant).await? else {
         return Ok(());
     };

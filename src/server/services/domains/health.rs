@@ -182,10 +182,36 @@ pub async fn check_and_store(
                 domain.id,
             )
             .await?;
+            crate::server::services::integrations::webhooks::emit(
+                &mut tx,
+                state,
+                tenant,
+                "domain.active",
+                serde_json::json!({ "domain_id": domain.id, "name": domain.name }),
+            )
+            .await?;
         }
     }
+    let broke = before.as_deref() == Some("ok") && !checked.all_ok();
+    if broke {
+        let broken: Vec<&str> = checked
+            .checks
+            .iter()
+            .filter(|c| c.fix.is_some())
+            .map(|c| c.purpose.label())
+            .collect();
+        crate::server::services::integrations::webhooks::emit(
+            &mut tx,
+            state,
+            tenant,
+            "dns.broken",
+            serde_json::json!({ "domain_id": domain.id, "name": domain.name, "records": broken }),
+        )
+        .await?;
+    }
     tx.commit().await.context("storing the check")?;
-    if before.as_deref() == Some("ok") && !checked.all_ok() {
+    if broke {
+        state.jobs.wake();
         notify_broken(state, domain, &checked).await;
     }
     Ok(checked)

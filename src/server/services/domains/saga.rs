@@ -271,6 +271,14 @@ async fn advance(
             json!({ "name": domain.name }),
         )
         .await?;
+        crate::server::services::integrations::webhooks::emit(
+            &mut tx,
+            state,
+            tenant,
+            "domain.active",
+            json!({ "domain_id": id, "name": domain.name }),
+        )
+        .await?;
     }
     tx.commit().await.context("activating")?;
     if activated {
@@ -496,6 +504,14 @@ async fn compensate(state: &AppState, domain: &DomainRow, reason: &str) -> anyho
             domain.id,
             db::audit::DomainAction::Failed,
             json!({ "name": domain.name, "reason": reason }),
+        )
+        .await?;
+        crate::server::services::integrations::webhooks::emit(
+            &mut tx,
+            state,
+            tenant,
+            "domain.failed",
+            json!({ "domain_id": domain.id, "name": domain.name, "reason": reason }),
         )
         .await?;
         // The relay may sign for it already (it does from `configuring_dns` on): no longer.

@@ -295,6 +295,14 @@ pub async fn provision(
         })),
     )
     .await?;
+    crate::server::services::integrations::webhooks::emit(
+        &mut tx,
+        state,
+        tenant,
+        "inbox.batch.created",
+        serde_json::json!({ "batch_id": batch, "count": count }),
+    )
+    .await?;
     tx.commit().await.context("committing the batch")?;
     publish_after_commit(state, ctx).await;
     Ok(BatchResult {
@@ -608,6 +616,16 @@ pub async fn change(
         ),
     )
     .await?;
+    if change == Change::Suspend {
+        crate::server::services::integrations::webhooks::emit(
+            &mut tx,
+            state,
+            ctx.tenant_id(),
+            "inbox.suspended",
+            serde_json::json!({ "inbox_id": id, "address": row.inbox.address(), "by": "customer" }),
+        )
+        .await?;
+    }
     tx.commit().await.context("committing")?;
     publish_after_commit(state, ctx).await;
     Ok(())

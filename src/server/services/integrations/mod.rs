@@ -103,7 +103,10 @@ pub async fn view(state: &AppState, ctx: &TenantCtx) -> Result<ApiSettingsView, 
 
 /// The secret part of a new key: 32 random bytes, base64url (43 characters).
 fn new_key() -> (String, String) {
-    let id: String = crypto::random_bytes(4).iter().map(|b| format!("{b:02x}")).collect();
+    let id: String = crypto::random_bytes(4)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let prefix = format!("igk_{id}");
     let secret = format!("{prefix}_{}", crypto::url_token().as_str());
     (prefix, secret)
@@ -123,9 +126,15 @@ pub async fn create_key(
     let name = name.trim();
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > 80 {
-        errors.push(("name", "Name the key (up to 80 characters), e.g. “Zapier”.".to_string()));
+        errors.push((
+            "name",
+            "Name the key (up to 80 characters), e.g. “Zapier”.".to_string(),
+        ));
     } else if name.chars().any(char::is_control) {
-        errors.push(("name", "The name cannot contain control characters.".to_string()));
+        errors.push((
+            "name",
+            "The name cannot contain control characters.".to_string(),
+        ));
     }
     let scopes = match parse_scopes(scopes) {
         Ok(s) => s,

@@ -161,10 +161,7 @@ pub async fn push(
     let Some(sealed) = sealed else {
         return Err(invalid(
             "tool",
-            format!(
-                "Add your {} API key on Settings → API first.",
-                tool.label()
-            ),
+            format!("Add your {} API key on Settings → API first.", tool.label()),
         ));
     };
     let key = state

@@ -425,10 +425,8 @@ pub async fn resend(
     enqueue_in(
         &mut tx,
         &state.settings.jobs,
-        deliver_job(ctx.tenant_id(), id, attempts + 1).dedupe(format!(
-            "webhook:{id}:resend:{}",
-            Uuid::new_v4()
-        )),
+        deliver_job(ctx.tenant_id(), id, attempts + 1)
+            .dedupe(format!("webhook:{id}:resend:{}", Uuid::new_v4())),
     )
     .await?;
     db::audit::integration(
@@ -860,7 +858,9 @@ mod tests {
 
     #[test]
     fn retries_double_from_the_base_up_to_the_cap() {
-        let secs: Vec<u64> = (2..=6).map(|n| retry_after(n, 30, 21600).as_secs()).collect();
+        let secs: Vec<u64> = (2..=6)
+            .map(|n| retry_after(n, 30, 21600).as_secs())
+            .collect();
         assert_eq!(secs, [30, 60, 120, 240, 480]);
         assert_eq!(retry_after(40, 30, 21600).as_secs(), 21600);
     }
