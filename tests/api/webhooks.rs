@@ -388,7 +388,7 @@ async fn inboxes_are_pushed_to_instantly_and_smartlead_through_their_apis(pool: 
     let account: Value = serde_json::from_slice(&sent[0].body).unwrap();
     let inbox_id = inboxes
         .iter()
-        .find(|i| &i.1 == account["email"].as_str().unwrap())
+        .find(|i| i.1 == account["email"].as_str().unwrap())
         .unwrap()
         .0;
     let password = crate::inboxes::reveal(&app, &owner, inbox_id).await;
