@@ -16,7 +16,7 @@ LAYERS = [
     ("server::config", "server::telemetry", "server::crypto"),
     ("server::auth",),
     ("server::db",),
-    ("server::jobs", "server::dkim", "server::dns", "server::limits"),
+    ("server::jobs", "server::dkim", "server::dns", "server::limits", "server::meter"),
     ("server::providers",),
     ("server::state",),
     ("server::services",),
