@@ -77,6 +77,16 @@ async fn main() -> anyhow::Result<()> {
         "provision: {status} {}",
         res.text().await?
     );
+    // A key for the API row of the table (read scope: the inbox listing).
+    let res = client
+        .post(format!("{base}/api/integrations/key/create"))
+        .form(&[("name", "bench"), ("scopes", "read"), ("expires_days", "")])
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "key: {}", res.status());
+    let key: serde_json::Value = res.json().await?;
+    let key = key["secret"].as_str().context("no key secret")?;
+    println!("BENCH_API_KEY={key}");
     println!("BENCH_COOKIE=ig_session={cookie}");
     println!("BENCH_DOMAIN={domain}");
     Ok(())

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make bench, against the release build:
 #  1. the page table: each signed-in page (/dashboard, /domains, /inboxes with 50 rows, one
-#     domain's page, and the dashboard's server function) under wrk, 50 connections for 10 s,
+#     domain's page, the dashboard's server function, and the API's inbox listing with a key)
+#     under wrk, 50 connections for 10 s,
 #     each next to ../shared/bench/ref-axum (a bare axum + sqlx signed-in page, the ceiling)
 #     measured on the same Postgres a moment before: req/s, p50, p99, errors, the ratio to the
 #     reference, and the server's peak RSS;
-#  1b. the per-tenant rate limiter alone: ns per check, 2 threads;
+#  1b. the per-tenant rate limiter alone: ns per check, 2 threads; and the API meter alone:
+#      ns per metered call, 2 threads, and one flush of 1,000 workspaces' counts;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
 #  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS;
@@ -39,7 +41,7 @@ export KUMOMTA_WEBHOOK_SECRET="${KUMOMTA_WEBHOOK_SECRET:-kumo_bench_$(date +%s)}
 INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE=100000000 INBOXGROVE_RATE_LIMITS__TENANT_PER_HOUR=100000000 \
     INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE=100000 \
     INBOXGROVE_TRIAL__MAX_DOMAINS=20 INBOXGROVE_TRIAL__MAX_INBOXES=2000 INBOXGROVE_RELAY__POLICY_DIR="$bench_data/relay" \
-    INBOXGROVE_ABUSE__COMPLAINTS_24H=1000000 \
+    INBOXGROVE_ABUSE__COMPLAINTS_24H=1000000 INBOXGROVE_API__TRIAL_CALLS_PER_MONTH=1000000000000 \
     INBOXGROVE_MAILSTORE__PROVIDER=dovecot INBOXGROVE_MAILSTORE__RUN_DIR="$bench_data/dovecot" \
     INBOXGROVE_MAILSTORE__IMAP_PORT="${BENCH_IMAP_PORT:-1145}" \
     INBOXGROVE_DNS__RESOLVER=127.0.0.1:0 DATABASE_URL="$base/inboxgrove_bench" LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="$addr" \
@@ -55,6 +57,7 @@ echo "server RSS before load: $(( $(rss_kib VmRSS) / 1024 )) MiB"
 eval "$(DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
     cargo run -q --release --no-default-features --features ssr --example page_bench_setup)"
 : "${BENCH_COOKIE:?the page bench set-up printed no cookie}"
+: "${BENCH_API_KEY:?the page bench set-up printed no API key}"
 for path in /dashboard /domains /inboxes "/domains/$BENCH_DOMAIN"; do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $BENCH_COOKIE" "http://$addr$path")
     [ "$code" = 200 ] || { echo "signed-in $path answered $code, not 200" >&2; exit 1; }
@@ -78,9 +81,11 @@ else
 fi
 
 # One wrk run; prints "req/s p50 p99 errors" (the full report goes to .bench/wrk.log).
-load() { # url cookie [method]
+load() { # url cookie-or-header [method]
+    local h="Cookie: $2"
+    case "$2" in Authorization:*) h="$2" ;; esac
     WRK_METHOD="${3:-}" wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua \
-        -H "Cookie: $2" "$1" | tee -a .bench/wrk.log | awk '/^summary:/ {print $2, $3, $4, $5}'
+        -H "$h" "$1" | tee -a .bench/wrk.log | awk '/^summary:/ {print $2, $3, $4, $5}'
 }
 : > .bench/wrk.log
 # Warm both (connection pools, statement caches) before anything is counted.
@@ -92,14 +97,16 @@ echo "== the page table: signed-in pages, wrk $conns connections, $duration each
 echo "   ref = ../shared/bench/ref-axum's signed-in /dashboard measured just before each row"
 printf '%-32s %9s %8s %8s %7s %9s %9s %7s\n' page "req/s" "p50 ms" "p99 ms" errors "ref req/s" "ref p99" ratio
 for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
-    for page in "/dashboard" "/domains" "/inboxes" "/domains/$BENCH_DOMAIN" "POST /api/dashboard"; do
-        method=; path="$page"
+    for page in "/dashboard" "/domains" "/inboxes" "/domains/$BENCH_DOMAIN" "POST /api/dashboard" "/v1/inboxes?limit=50"; do
+        method=; path="$page"; cred="$BENCH_COOKIE"
         case "$page" in "POST "*) method=POST; path="${page#POST }" ;; esac
+        case "$page" in /v1/*) cred="Authorization: Bearer $BENCH_API_KEY" ;; esac
         ref="- - - -"
         [ -n "$ref_pid" ] && ref=$(load "http://$ref_addr/dashboard" "sid=benchsession")
-        app=$(load "http://$addr$path" "$BENCH_COOKIE" "$method")
+        app=$(load "http://$addr$path" "$cred" "$method")
         label="$page"; [ "$path" = "/domains/$BENCH_DOMAIN" ] && label="/domains/{id}"
         [ "$method" = POST ] && label="$page (server fn)"
+        case "$page" in /v1/*) label="GET /v1/inboxes (API key, 50)" ;; esac
         read -r a_rps a_p50 a_p99 a_err <<< "$app"
         read -r r_rps _ r_p99 _ <<< "$ref"
         ratio=$(awk -v a="$a_rps" -v r="$r_rps" 'BEGIN { if (r + 0 > 0) printf "%.2f", a / r; else print "-" }')
@@ -114,6 +121,10 @@ echo "server peak RSS (VmHWM): $(( $(rss_kib VmHWM) / 1024 )) MiB"
 
 echo
 cargo run -q --release --no-default-features --features ssr --example rate_limit_bench
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" \
+    cargo run -q --release --no-default-features --features ssr --example meter_bench
 
 echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
