@@ -44,8 +44,12 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut handles = Vec::new();
     for thread in 0..2 {
-        let (meter, tenants, pool, settings) =
-            (meter.clone(), tenants.clone(), pool.clone(), settings.clone());
+        let (meter, tenants, pool, settings) = (
+            meter.clone(),
+            tenants.clone(),
+            pool.clone(),
+            settings.clone(),
+        );
         handles.push(tokio::spawn(async move {
             let mut admitted = 0usize;
             for i in 0..CALLS {

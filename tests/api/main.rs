@@ -20,6 +20,7 @@ mod mailstore;
 mod namecheap;
 mod pages;
 mod public_api;
+mod public_api_endpoints;
 mod rate_limits;
 mod rls;
 mod sandbox_billing;
