@@ -27,12 +27,16 @@ async fn main() -> anyhow::Result<()> {
             i64::MAX.to_string(),
         )],
     )?);
-    // Workspaces that exist (the flush keeps counts of existing ones only).
-    let tenants: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM tenants LIMIT $1")
-        .bind(TENANTS as i64)
-        .fetch_all(&pool)
-        .await?;
-    anyhow::ensure!(!tenants.is_empty(), "no workspaces in the bench database");
+    // Workspaces of its own (the flush keeps counts of existing ones only), removed at the end.
+    let tenants: Vec<Uuid> = (0..TENANTS).map(|_| Uuid::new_v4()).collect();
+    sqlx::query(
+        "INSERT INTO tenants (id, name, trial_ends_at)
+         SELECT id, 'Meter Bench ' || left(id::text, 8), now() + interval '7 days'
+           FROM unnest($1::uuid[]) AS id",
+    )
+    .bind(&tenants)
+    .execute(&pool)
+    .await?;
     let tenants = Arc::new(tenants);
     let meter = Arc::new(ApiMeter::new());
     // Each workspace's month read once (the first call of a workspace, not counted below).
@@ -69,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let written = meter.flush(&pool).await?;
     let flush = started.elapsed();
+    sqlx::query("DELETE FROM tenants WHERE id = ANY($1)")
+        .bind(tenants.as_slice())
+        .execute(&pool)
+        .await?;
     println!(
         "== API metering: ApiMeter::count, {} workspaces, 2 threads × {CALLS} calls",
         tenants.len()

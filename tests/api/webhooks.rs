@@ -31,11 +31,17 @@ async fn endpoint(
     .await
 }
 
-fn verify(secret: &str, req: &wiremock::Request) -> Value {
+/// The three Standard Webhooks headers of a received request.
+pub fn signature_headers(req: &wiremock::Request) -> reqwest::header::HeaderMap {
     let mut headers = reqwest::header::HeaderMap::new();
     for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
         headers.insert(name, req.headers[name].to_str().unwrap().parse().unwrap());
     }
+    headers
+}
+
+fn verify(secret: &str, req: &wiremock::Request) -> Value {
+    let headers = signature_headers(req);
     standardwebhooks::Webhook::new(secret)
         .unwrap()
         .verify(&req.body, &headers)
@@ -99,13 +105,7 @@ async fn events_are_signed_per_the_spec_retried_logged_and_resent(pool: PgPool) 
     // A tampered body fails the independent check.
     let mut forged = got[1].clone();
     forged.body = br#"{"type":"inbox.batch.created","data":{"count":300}}"#.to_vec();
-    let mut headers = reqwest::header::HeaderMap::new();
-    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
-        headers.insert(
-            name,
-            forged.headers[name].to_str().unwrap().parse().unwrap(),
-        );
-    }
+    let headers = signature_headers(&forged);
     assert!(
         standardwebhooks::Webhook::new(&secret)
             .unwrap()

@@ -52,6 +52,21 @@ fn manager(ctx: &TenantCtx) -> Result<(), IntegrationError> {
         .map_err(|e| IntegrationError::Forbidden(e.to_string()))
 }
 
+/// Writes the audit row of a change to the workspace's integrations and commits the change
+/// with it: both or neither.
+pub(crate) async fn record(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    ctx: &TenantCtx,
+    actor: &Actor,
+    action: IntegrationAction,
+    target: &str,
+    change: Change,
+) -> Result<(), IntegrationError> {
+    db::audit::integration(&mut *tx, actor, ctx.tenant_id(), action, target, change).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(())
+}
+
 /// The first day of this month (UTC): the metering period.
 pub fn this_month() -> chrono::NaiveDate {
     Utc::now().date_naive().with_day(1).expect("day 1")
@@ -182,10 +197,10 @@ pub async fn create_key(
         },
     )
     .await?;
-    db::audit::integration(
-        &mut *tx,
+    record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::ApiKeyCreate,
         &format!("api_key:{id}"),
         Change::after(serde_json::json!({
@@ -194,7 +209,6 @@ pub async fn create_key(
         })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(CreatedKey {
         id: id.to_string(),
         prefix,
@@ -215,16 +229,15 @@ pub async fn revoke_key(
     let Some((name, prefix)) = db::api::revoke_key(&mut tx, ctx, id).await? else {
         return Err(IntegrationError::NotFound);
     };
-    db::audit::integration(
-        &mut *tx,
+    record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::ApiKeyRevoke,
         &format!("api_key:{id}"),
         Change::after(serde_json::json!({ "name": name, "prefix": prefix })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 

@@ -102,16 +102,15 @@ pub async fn connect(
         .await
         .map_err(anyhow::Error::from)?;
     }
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::ToolConnect,
         &format!("tool:{}", tool.as_str()),
         Change::after(serde_json::json!({ "stored": !key.is_empty() })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -233,10 +232,10 @@ pub async fn push(
         .collect();
     let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
     let mut tx = ctx.begin(state).await?;
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::ToolPush,
         &format!("tool:{}", tool.as_str()),
         Change::after(serde_json::json!({
@@ -244,6 +243,5 @@ pub async fn push(
         })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(items)
 }

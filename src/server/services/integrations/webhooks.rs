@@ -282,16 +282,15 @@ pub async fn create(
     .execute(&mut *tx)
     .await
     .map_err(anyhow::Error::from)?;
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::WebhookCreate,
         &format!("webhook:{id}"),
         Change::after(serde_json::json!({ "url": url.as_str(), "events": events })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok((id.to_string(), secret))
 }
 
@@ -314,16 +313,15 @@ pub async fn delete(
     .await
     .map_err(anyhow::Error::from)?;
     let url = url.ok_or(IntegrationError::NotFound)?;
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::WebhookDelete,
         &format!("webhook:{id}"),
         Change::after(serde_json::json!({ "url": url })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(())
 }
 
@@ -356,16 +354,15 @@ pub async fn rotate(
     if done.rows_affected() == 0 {
         return Err(IntegrationError::NotFound);
     }
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::WebhookRotate,
         &format!("webhook:{id}"),
         Change::after(serde_json::json!({ "previous_until": until.to_rfc3339() })),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     Ok(secret)
 }
 
@@ -429,16 +426,15 @@ pub async fn resend(
             .dedupe(format!("webhook:{id}:resend:{}", Uuid::new_v4())),
     )
     .await?;
-    db::audit::integration(
-        &mut *tx,
+    super::record(
+        tx,
+        ctx,
         actor,
-        ctx.tenant_id(),
         IntegrationAction::WebhookResend,
         &format!("webhook_delivery:{id}"),
         Change::none(),
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
     state.jobs.wake();
     Ok(())
 }
