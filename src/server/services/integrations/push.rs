@@ -231,7 +231,7 @@ pub async fn push(
         })
         .collect();
     let count = |o: &str| items.iter().filter(|i| i.outcome == o).count();
-    let mut tx = ctx.begin(state).await?;
+    let tx = ctx.begin(state).await?;
     super::record(
         tx,
         ctx,
