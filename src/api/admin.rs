@@ -82,6 +82,27 @@ pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result
     Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &reason).await?)
 }
 
+/// Suspends one domain of a tenant (its mail and its inboxes' logins stop); a reason is
+/// required and shown to the customer.
+#[server(prefix = "/api", endpoint = "admin/domains/suspend")]
+pub async fn suspend_domain(domain: String, reason: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    let id = uuid::Uuid::parse_str(domain.trim()).map_err(|_| AppError::NotFound)?;
+    Ok(admin::suspend_domain(&state, &actor, id, &reason).await?)
+}
+
+/// Resumes a suspended domain to the status it had.
+#[server(prefix = "/api", endpoint = "admin/domains/resume")]
+pub async fn resume_domain(domain: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    let id = uuid::Uuid::parse_str(domain.trim()).map_err(|_| AppError::NotFound)?;
+    Ok(admin::resume_domain(&state, &actor, id).await?)
+}
+
 /// Bounces the tenant's queued mail at the relay; `confirm` is the tenant's name, typed.
 #[server(prefix = "/api", endpoint = "admin/tenants/purge-queues")]
 pub async fn purge_queues(tenant: String, confirm: String) -> Result<String, AppError> {

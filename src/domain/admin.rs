@@ -57,7 +57,8 @@ pub struct AdminTenantDetail {
     pub tenant: AdminTenantRow,
     pub trial_ends: String,
     pub members: Vec<(String, String)>,
-    pub domain_names: Vec<(String, String)>,
+    /// Its domains: (id, name, status, staff's suspension reason).
+    pub domain_names: Vec<(String, String, String, Option<String>)>,
     pub inbox_counts: Vec<(String, i64)>,
     pub subscription: Option<AdminSubscription>,
     pub ledger: Vec<AdminLedgerEntry>,

@@ -98,6 +98,9 @@ pub struct DomainDetail {
     /// The health score and its level, once computed.
     #[serde(default)]
     pub score: Option<(u8, crate::domain::deliverability::HealthLevel)>,
+    /// Why staff suspended it, while suspended.
+    #[serde(default)]
+    pub suspension: Option<String>,
     /// Blocklist listings open now, in words.
     #[serde(default)]
     pub listings: Vec<String>,

@@ -31,6 +31,7 @@ const ANY_ADMIN_ARGS: &[(&str, &str)] = &[
     ("kind", ""),
     ("selected", ""),
     ("id", "7d1c5e0e-3b2a-4c55-9a0e-1f2b3c4d5e6f"),
+    ("domain", "7d1c5e0e-3b2a-4c55-9a0e-1f2b3c4d5e6f"),
 ];
 
 fn admin_pages(tenant: Uuid) -> Vec<String> {
@@ -937,4 +938,146 @@ async fn the_purge_intent_the_clock_and_a_payload_view_are_on_the_trail_whatever
         ("stripe_event:evt_audit_1", Some(tenant))
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[sqlx::test]
+async fn staff_suspend_one_domain_its_mail_and_logins_stop_the_customer_is_told_and_resume_restores(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    let ids = customer_with_domains(
+        &app,
+        &customer,
+        "ann@acme.test",
+        &["keep-me.com", "stop-me.com"],
+    )
+    .await;
+    let (keep, stop) = (ids[0], ids[1]);
+    assert_eq!(
+        provision(&app, &customer, &ids, "2", "first", "suspend-domain-1")
+            .await
+            .status(),
+        200
+    );
+    worker(&app).run_until_idle().await.unwrap();
+    let tenant: Uuid = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let relay = || {
+        inboxgrove::server::services::inboxes::relay::render(
+            &app.state,
+            inboxgrove::domain::TenantId(tenant),
+        )
+    };
+    let live = |data: &inboxgrove::server::providers::relay::TenantRelayData, domain: &str| {
+        (
+            data.domains.iter().any(|d| d.name == domain),
+            data.users
+                .iter()
+                .filter(|u| u.address.ends_with(&format!("@{domain}")) && u.active)
+                .count(),
+        )
+    };
+    let before = relay().await.unwrap();
+    assert_eq!(live(&before, "stop-me.com"), (true, 2));
+
+    // The customer cannot suspend or resume (staff only), nor can a stranger.
+    let form = [("domain", stop.to_string()), ("reason", "x".to_string())];
+    let res = customer
+        .post(app.url("/api/admin/domains/suspend"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(res.status().as_u16(), 401 | 403 | 404),
+        "{}",
+        res.status()
+    );
+    let staff = staff(&app).await;
+    // A reason is required.
+    let res = post(
+        &staff,
+        app.url("/api/admin/domains/suspend"),
+        &[("domain", &stop.to_string()), ("reason", " ")],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = post(
+        &staff,
+        app.url("/api/admin/domains/suspend"),
+        &[
+            ("domain", &stop.to_string()),
+            ("reason", "Phishing reported by a receiver."),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Twice is refused, not a second audit row.
+    let res = post(
+        &staff,
+        app.url("/api/admin/domains/suspend"),
+        &[("domain", &stop.to_string()), ("reason", "again")],
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(rows(&app, "domain.suspend").await.len(), 1);
+
+    // The relay data: the domain is no longer signed for, its inboxes do not authenticate; the
+    // other domain is untouched.
+    let after = relay().await.unwrap();
+    assert_eq!(live(&after, "stop-me.com"), (false, 0));
+    assert_eq!(live(&after, "keep-me.com"), (true, 2));
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = 'relay_publish' AND status = 'pending'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1, "a publish is queued for the tenant");
+
+    // The customer sees it, with the reason, and cannot make inboxes on it.
+    let detail = json(
+        customer
+            .post(app.url("/api/domains/detail"))
+            .form(&[("id", stop.to_string())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(detail["status"], "suspended");
+    assert_eq!(detail["suspension"], "Phishing reported by a receiver.");
+    let res = provision(&app, &customer, &[stop], "1", "first", "suspend-domain-2").await;
+    assert_ne!(res.status(), 200);
+
+    // Resumed: back to active, signed for and authenticating again.
+    let res = post(
+        &staff,
+        app.url("/api/admin/domains/resume"),
+        &[("domain", &stop.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let status: String = sqlx::query_scalar("SELECT status FROM domains WHERE id = $1")
+        .bind(stop)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+    assert_eq!(live(&relay().await.unwrap(), "stop-me.com"), (true, 2));
+    assert_eq!(rows(&app, "domain.resume").await.len(), 1);
+    let detail = json(
+        customer
+            .post(app.url("/api/domains/detail"))
+            .form(&[("id", stop.to_string())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(detail["suspension"].is_null());
+    let _ = keep;
 }

@@ -6,8 +6,8 @@ use leptos_router::hooks::use_params_map;
 use super::audit::AuditTable;
 use super::{StaffPage, done_message, loaded, status_badge};
 use crate::api::admin::{
-    AddNote, CloseTenant, ExtendTrial, PurgeQueues, RefundCharge, ResumeTenant, SuspendTenant,
-    admin_tenant,
+    AddNote, CloseTenant, ExtendTrial, PurgeQueues, RefundCharge, ResumeDomain, ResumeTenant,
+    SuspendDomain, SuspendTenant, admin_tenant,
 };
 use crate::api::billing::AdvanceSandboxClock;
 use crate::components::style::{BUTTON, BUTTON_DANGER, CARD, INPUT};
@@ -25,6 +25,8 @@ struct TenantActions {
     note: ServerAction<AddNote>,
     clock: ServerAction<AdvanceSandboxClock>,
     close: ServerAction<CloseTenant>,
+    suspend_domain: ServerAction<SuspendDomain>,
+    resume_domain: ServerAction<ResumeDomain>,
 }
 
 impl TenantActions {
@@ -38,11 +40,15 @@ impl TenantActions {
             note: ServerAction::new(),
             clock: ServerAction::new(),
             close: ServerAction::new(),
+            suspend_domain: ServerAction::new(),
+            resume_domain: ServerAction::new(),
         }
     }
 
-    fn versions(&self) -> [usize; 8] {
+    fn versions(&self) -> [usize; 10] {
         [
+            self.suspend_domain.version().get(),
+            self.resume_domain.version().get(),
             self.close.version().get(),
             self.suspend.version().get(),
             self.resume.version().get(),
@@ -64,6 +70,8 @@ impl TenantActions {
             error_of(self.note),
             error_of(self.clock),
             error_of(self.close),
+            error_of(self.suspend_domain),
+            error_of(self.resume_domain),
         ];
         Signal::derive(move || errors.iter().find_map(|e| e.get()))
     }
@@ -114,7 +122,33 @@ fn TenantBody(d: AdminTenantDetail, actions: TenantActions) -> impl IntoView {
             <p class="mt-2 text-sm text-stone-600">{format!("{} · {} domains · {} inboxes · since {}", t.plan, t.domains, t.inboxes, t.created)}</p>
             <p class="text-sm text-stone-600" data-testid="admin-trial-end">{format!("Trial ends {}", d.trial_ends)}</p>
             <p class="mt-2 text-sm">"Members: "{d.members.iter().map(|(e, r)| format!("{e} ({r})")).collect::<Vec<_>>().join(", ")}</p>
-            <p class="text-sm">"Domains: "{d.domain_names.iter().map(|(n, s)| format!("{n} ({s})")).collect::<Vec<_>>().join(", ")}</p>
+            <ul class="mt-1 space-y-2 text-sm" data-testid="admin-domains">
+                {d.domain_names.iter().cloned().map(|(id, name, status, reason)| {
+                    let suspended = status == "suspended";
+                    let settable = matches!(status.as_str(), "active" | "verifying" | "configuring_dns");
+                    let (id1, id2) = (id.clone(), id);
+                    view! {
+                        <li class="flex flex-wrap items-center gap-2" data-testid="admin-domain" data-status=status.clone()>
+                            <span class="font-medium">{name}</span>
+                            <span class=status_badge(&status)>{status.clone()}</span>
+                            {reason.map(|r| view! { <span class="text-stone-600">{format!("— {r}")}</span> })}
+                            {settable.then(|| view! {
+                                <ActionForm action=actions.suspend_domain attr:class="flex flex-wrap gap-2">
+                                    <input type="hidden" name="domain" value=id1 />
+                                    <input class="rounded border border-stone-300 px-2 py-1" name="reason" required placeholder="Reason (the customer sees it)" data-testid="domain-suspend-reason" />
+                                    <button type="submit" class=BUTTON_DANGER data-testid="domain-suspend">"Suspend domain"</button>
+                                </ActionForm>
+                            })}
+                            {suspended.then(|| view! {
+                                <ActionForm action=actions.resume_domain>
+                                    <input type="hidden" name="domain" value=id2 />
+                                    <button type="submit" class=BUTTON data-testid="domain-resume">"Resume domain"</button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
             <p class="text-sm" data-testid="admin-inbox-counts">"Inboxes: "{
                 if d.inbox_counts.is_empty() { "none".to_string() }
                 else { d.inbox_counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ") }

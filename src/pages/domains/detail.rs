@@ -159,6 +159,11 @@ fn DomainBody(
             {d.failure_reason.clone().filter(|_| failed).map(|r| view! {
                 <p role="alert" data-testid="failure" class="mt-4 rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800">{r}</p>
             })}
+            {d.suspension.clone().map(|r| view! {
+                <p role="alert" data-testid="domain-suspension" class="mt-4 rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-800">
+                    {format!("Suspended by InboxGrove: {r} Its mail is stopped and its inboxes cannot sign in. Write to support@inboxgrove.com to resolve it.")}
+                </p>
+            })}
             {d.refund.clone().map(|r| view! {
                 <p role="status" data-testid="refund" class="mt-2 rounded border border-stone-300 bg-stone-50 px-3 py-2 text-sm">{r}</p>
             })}

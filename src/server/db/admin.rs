@@ -83,13 +83,18 @@ pub async fn members(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(Stri
     .await?)
 }
 
-pub async fn domains(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<(String, String)>> {
-    Ok(
-        sqlx::query_as("SELECT name, status FROM domains WHERE tenant_id = $1 ORDER BY created_at")
-            .bind(tenant.0)
-            .fetch_all(pool)
-            .await?,
+#[allow(clippy::type_complexity)]
+pub async fn domains(
+    pool: &PgPool,
+    tenant: TenantId,
+) -> super::Result<Vec<(String, String, String, Option<String>)>> {
+    Ok(sqlx::query_as(
+        "SELECT id::text, name, status, suspension_reason FROM domains
+                         WHERE tenant_id = $1 AND status <> 'deleted' ORDER BY created_at",
     )
+    .bind(tenant.0)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The tenant's name and plan (`None` on the trial), locked for the staff action.

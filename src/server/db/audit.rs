@@ -223,6 +223,8 @@ actions! {
         Active => "domain.active",
         Failed => "domain.failed",
         Refund => "domain.refund",
+        Suspend => "domain.suspend",
+        Resume => "domain.resume",
     }
 }
 

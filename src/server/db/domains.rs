@@ -12,7 +12,7 @@ use crate::domain::{Cents, DomainKind, DomainStatus, RecordStatus, StepStatus, T
 /// The columns of [`DomainRow`], for every query that reads one.
 const COLUMNS: &str = "id, tenant_id, name, status, kind, managed, purchase_id, price_cents, currency,
     registrar_id, zone_id, nameservers, expires_at, dkim_selector, dkim_public_key, dkim_private_key,
-    health, last_checked_at, failure_reason, created_at";
+    health, last_checked_at, failure_reason, created_at, suspension_reason";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct DomainRow {
@@ -36,6 +36,8 @@ pub struct DomainRow {
     pub last_checked_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Why staff suspended it, while it is suspended.
+    pub suspension_reason: Option<String>,
 }
 
 impl DomainRow {
@@ -590,4 +592,41 @@ pub async fn for_relay(pool: &PgPool, tenant: TenantId) -> super::Result<Vec<Dom
     .fetch_all(pool)
     .await
     .context("loading the relay's domains")
+}
+
+/// Staff suspend one domain (the system path): its status is kept to restore. The tenant and
+/// name, or `None` when there is no such domain in a state that can be suspended.
+pub async fn suspend(
+    conn: &mut PgConnection,
+    id: Uuid,
+    reason: &str,
+) -> super::Result<Option<(Uuid, String)>> {
+    sqlx::query_as(
+        "UPDATE domains SET status_before_suspension = status, status = 'suspended',
+                suspension_reason = $2
+          WHERE id = $1 AND status IN ('configuring_dns', 'verifying', 'active')
+          RETURNING tenant_id, name",
+    )
+    .bind(id)
+    .bind(reason)
+    .fetch_optional(conn)
+    .await
+    .context("suspending a domain")
+}
+
+/// Staff resume a suspended domain to the status it had; the tenant, name and that status.
+pub async fn resume(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> super::Result<Option<(Uuid, String, String)>> {
+    sqlx::query_as(
+        "UPDATE domains SET status = coalesce(status_before_suspension, 'active'),
+                status_before_suspension = NULL, suspension_reason = NULL
+          WHERE id = $1 AND status = 'suspended'
+          RETURNING tenant_id, name, status",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .context("resuming a domain")
 }

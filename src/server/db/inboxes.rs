@@ -344,6 +344,8 @@ pub struct RelayUserRow {
     pub password_sha256: String,
     pub daily_cap: i32,
     pub warmup_started_at: Option<DateTime<Utc>>,
+    /// Its domain is suspended by staff: the inbox does not authenticate.
+    pub domain_suspended: bool,
 }
 
 /// The tenant's live inboxes with a relay hash.
@@ -352,12 +354,12 @@ pub async fn relay_users<'e>(
     tenant: TenantId,
 ) -> super::Result<Vec<RelayUserRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, lower(address) AS address, status, password_salt, password_sha256,
-                daily_cap, warmup_started_at
-           FROM inboxes
-          WHERE tenant_id = $1 AND status <> 'deleted' AND address IS NOT NULL
-            AND password_salt IS NOT NULL AND password_sha256 IS NOT NULL
-          ORDER BY address",
+        "SELECT i.id, lower(i.address) AS address, i.status, i.password_salt, i.password_sha256,
+                i.daily_cap, i.warmup_started_at, d.status = 'suspended' AS domain_suspended
+           FROM inboxes i JOIN domains d ON d.id = i.domain_id
+          WHERE i.tenant_id = $1 AND i.status <> 'deleted' AND i.address IS NOT NULL
+            AND i.password_salt IS NOT NULL AND i.password_sha256 IS NOT NULL
+          ORDER BY i.address",
     )
     .bind(tenant.0)
     .fetch_all(exec)

@@ -439,6 +439,72 @@ pub async fn refund(
     Ok(format!("Refunded {amount}."))
 }
 
+/// Suspends one domain (staff, with a reason the customer sees): the relay stops signing and
+/// accepting mail for it and its inboxes stop authenticating, from the publish this queues.
+pub async fn suspend_domain(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), AdminError> {
+    let reason = required("reason", reason, 500, "Say why, in 1 to 500 characters.")?;
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let Some((tenant, name)) = db::domains::suspend(&mut tx, id, reason).await? else {
+        return Err(AdminError::Refused(
+            "Only a domain being set up or active can be suspended (this one is not, or is already suspended)."
+                .into(),
+        ));
+    };
+    let tenant = TenantId(tenant);
+    crate::server::services::inboxes::relay::request_in(
+        &mut tx,
+        &state.settings,
+        tenant,
+        chrono::Duration::zero(),
+    )
+    .await?;
+    db::audit::domain(
+        &mut *tx,
+        actor,
+        tenant,
+        db::audit::DomainAction::Suspend,
+        id,
+        Change::after(json!({ "name": name, "reason": reason })),
+    )
+    .await?;
+    tx.commit().await.context("suspending the domain")?;
+    state.jobs.wake();
+    Ok(())
+}
+
+/// Lifts a domain's suspension: it returns to the status it had, and the relay publishes it.
+pub async fn resume_domain(state: &AppState, actor: &Actor, id: Uuid) -> Result<(), AdminError> {
+    let mut tx = state.pool.begin().await.context("starting")?;
+    let Some((tenant, name, status)) = db::domains::resume(&mut tx, id).await? else {
+        return Err(AdminError::Refused("This domain is not suspended.".into()));
+    };
+    let tenant = TenantId(tenant);
+    crate::server::services::inboxes::relay::request_in(
+        &mut tx,
+        &state.settings,
+        tenant,
+        chrono::Duration::zero(),
+    )
+    .await?;
+    db::audit::domain(
+        &mut *tx,
+        actor,
+        tenant,
+        db::audit::DomainAction::Resume,
+        id,
+        Change::after(json!({ "name": name, "status": status })),
+    )
+    .await?;
+    tx.commit().await.context("resuming the domain")?;
+    state.jobs.wake();
+    Ok(())
+}
+
 /// Bounces everything the tenant has queued at the relay (irreversible): `confirm` must be
 /// the tenant's name, typed.
 pub async fn purge_queues(

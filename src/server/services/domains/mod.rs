@@ -540,6 +540,10 @@ pub async fn detail(
         managed: d.managed && d.zone_id.is_some(),
         health: d.health.clone(),
         failure_reason: d.failure_reason.clone(),
+        suspension: d
+            .suspension_reason
+            .clone()
+            .filter(|_| d.status == DomainStatus::Suspended),
         price,
         expires: d.expires_at.map(day),
         nameservers: d.nameservers.clone(),

@@ -117,7 +117,7 @@ pub async fn render(state: &AppState, tenant: TenantId) -> anyhow::Result<Tenant
             RelayUser {
                 address: u.address,
                 inbox_id: u.id,
-                active: u.status != InboxStatus::Suspended,
+                active: u.status != InboxStatus::Suspended && !u.domain_suspended,
                 salt: u.password_salt,
                 sha256: u.password_sha256,
                 daily_allowance,
