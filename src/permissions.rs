@@ -114,6 +114,24 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/account/create_workspace", Read),
 ];
 
+/// The server functions that only read the workspace: all that staff viewing a tenant as
+/// its owner may call (everything else, and every endpoint, is refused in that mode).
+pub const READS: &[&str] = &[
+    "/api/dashboard",
+    "/api/activity",
+    "/api/domains",
+    "/api/domains/detail",
+    "/api/domains/search",
+    "/api/inboxes",
+    "/api/inboxes/detail",
+    "/api/inboxes/wizard",
+    "/api/billing",
+    "/api/billing/checkout-status",
+    "/api/team",
+    "/api/deliverability",
+    "/api/integrations",
+];
+
 /// What `path` needs; `None` for a path the table does not list (refused to everyone).
 pub fn need_of(path: &str) -> Option<Need> {
     ACTIONS.iter().find(|(p, _)| *p == path).map(|(_, n)| *n)
@@ -153,6 +171,13 @@ mod tests {
             !allowed("/api/not-listed", Role::Owner),
             "unlisted: refused"
         );
+    }
+
+    #[test]
+    fn every_read_is_a_listed_function_any_member_may_call() {
+        for path in READS {
+            assert_eq!(need_of(path), Some(Need::Read), "{path}");
+        }
     }
 
     #[test]

@@ -82,6 +82,39 @@ pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result
     Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &reason).await?)
 }
 
+/// Staff open the tenant's pages as its owner would see them, read-only, until they stop;
+/// the start and every page viewed are audited.
+#[server(prefix = "/api", endpoint = "admin/tenants/view-as")]
+pub async fn view_as(tenant: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::admin};
+    let state = s::state()?;
+    let actor = s::staff_actor(&state).await?;
+    let tenant = tenant_id(&tenant)?;
+    admin::start_view_as(&state, &actor, tenant).await?;
+    s::session()
+        .await?
+        .set_view_as(Some(tenant.0))
+        .await
+        .map_err(crate::server::fn_errors::internal)?;
+    s::redirect_form_post("/dashboard").await;
+    Ok(())
+}
+
+/// Ends the staff member's view as a customer.
+#[server(prefix = "/api", endpoint = "admin/view-as/stop")]
+pub async fn stop_view_as() -> Result<(), AppError> {
+    use crate::server::fn_context as s;
+    let state = s::state()?;
+    s::staff_actor(&state).await?;
+    s::session()
+        .await?
+        .set_view_as(None)
+        .await
+        .map_err(crate::server::fn_errors::internal)?;
+    s::redirect_form_post("/admin").await;
+    Ok(())
+}
+
 /// Suspends one domain of a tenant (its mail and its inboxes' logins stop); a reason is
 /// required and shown to the customer.
 #[server(prefix = "/api", endpoint = "admin/domains/suspend")]

@@ -50,6 +50,9 @@ pub struct MeView {
     /// `None` for staff without a customer workspace.
     pub workspace: Option<WorkspaceView>,
     pub workspaces: Vec<WorkspaceView>,
+    /// Staff viewing a workspace as its owner (read-only): its name.
+    #[serde(default)]
+    pub viewing_as: Option<String>,
 }
 
 /// What an invitation link's page shows before it is accepted.

@@ -139,7 +139,19 @@ fn AccountControls() -> AnyView {
             }
         })
     };
-    view! { {switcher} {user_menu} }.into_any()
+    // Staff viewing a workspace as its owner: said on every page, with the way out.
+    let stop = ServerAction::<crate::api::admin::StopViewAs>::new();
+    let viewing = move || {
+        me.get().and_then(|m| m.viewing_as).map(|name| view! {
+            <div role="status" data-testid="view-as-banner" class="flex items-center gap-2 rounded border border-amber-400 bg-amber-100 px-3 py-1.5 text-sm text-amber-900">
+                <span>{format!("Viewing {name} as its owner — read-only")}</span>
+                <ActionForm action=stop>
+                    <button type="submit" class="underline" data-testid="stop-view-as">"Stop"</button>
+                </ActionForm>
+            </div>
+        })
+    };
+    view! { {viewing} {switcher} {user_menu} }.into_any()
 }
 
 #[component]

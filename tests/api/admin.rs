@@ -1081,3 +1081,109 @@ async fn staff_suspend_one_domain_its_mail_and_logins_stop_the_customer_is_told_
     assert!(detail["suspension"].is_null());
     let _ = keep;
 }
+
+#[sqlx::test]
+async fn staff_view_a_tenant_as_its_owner_read_only_every_write_refused_and_every_view_audited(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let customer = browser();
+    customer_with_domains(&app, &customer, "ann@acme.test", &["viewed.com"]).await;
+    let tenant: Uuid = sqlx::query_scalar("SELECT t.id FROM tenants t JOIN memberships m ON m.tenant_id = t.id JOIN users u ON u.id = m.user_id WHERE u.email = 'ann@acme.test'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let staff = staff(&app).await;
+    // Not a customer's to start.
+    let res = post(
+        &customer,
+        app.url("/api/admin/tenants/view-as"),
+        &[("tenant", &tenant.to_string())],
+    )
+    .await;
+    assert!(
+        matches!(res.status().as_u16(), 401 | 403 | 404),
+        "{}",
+        res.status()
+    );
+    let res = post(
+        &staff,
+        app.url("/api/admin/tenants/view-as"),
+        &[("tenant", &tenant.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // The owner's pages and data, with the banner's name.
+    let dash = json(post(&staff, app.url("/api/dashboard"), &[]).await).await;
+    assert_eq!(dash["tenant_name"], "Acme Outreach", "{dash}");
+    let me = json(staff.get(app.url("/api/auth/me")).send().await.unwrap()).await;
+    assert_eq!(me["viewing_as"], "Acme Outreach");
+    for page in ["/dashboard", "/domains", "/inboxes", "/billing"] {
+        let res = staff.get(app.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{page}");
+    }
+
+    // Every customer function that is not a read, and every endpoint, is refused before it
+    // runs; the reads answer.
+    let open = inboxgrove::routes::OPEN_API;
+    let customer_fns: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(p, _)| p.to_string())
+        .filter(|p| p.starts_with("/api/") && !open.iter().any(|o| p.starts_with(o)))
+        .collect();
+    assert!(customer_fns.len() > 40, "{}", customer_fns.len());
+    let mut form: Vec<(&str, &str)> = ANY_ADMIN_ARGS.to_vec();
+    form.extend([
+        ("name", "x.com"),
+        ("query", "x"),
+        ("scope", "workspace"),
+        ("domain", ""),
+        ("batch", ""),
+    ]);
+    for path in &customer_fns {
+        let res = post(&staff, app.url(path), &form).await;
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        if inboxgrove::permissions::READS.contains(&path.as_str()) {
+            assert!(
+                status != 403 && status < 500,
+                "{path} is a read: {status} {body}"
+            );
+        } else {
+            assert_eq!(
+                status, 403,
+                "{path} must be refused in a read-only view: {body}"
+            );
+            assert!(body.contains("nothing can be changed"), "{path}: {body}");
+        }
+    }
+    for endpoint in inboxgrove::routes::AREA_ENDPOINTS {
+        let res = staff.get(app.url(endpoint)).send().await.unwrap();
+        assert_eq!(res.status(), 403, "{endpoint}");
+    }
+    let res = staff.post(app.url("/dashboard")).send().await.unwrap();
+    assert!(res.status().is_client_error());
+
+    // Audited: the start, and each page viewed (written off the request's path).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let viewed: Vec<String> = sqlx::query_scalar(
+        "SELECT target FROM audit_log WHERE action = 'staff.view_as' AND tenant_id = $1 ORDER BY id",
+    )
+    .bind(tenant)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(viewed[0], format!("tenant:{tenant}"));
+    for page in ["/dashboard", "/domains", "/inboxes", "/billing"] {
+        assert!(
+            viewed.iter().any(|v| v == page),
+            "{page} not audited: {viewed:?}"
+        );
+    }
+
+    // Stopped: a staff session again, with no workspace.
+    let res = post(&staff, app.url("/api/admin/view-as/stop"), &[]).await;
+    assert_eq!(res.status(), 200);
+    let res = post(&staff, app.url("/api/dashboard"), &[]).await;
+    assert_eq!(res.status(), 403);
+}

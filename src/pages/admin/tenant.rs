@@ -7,7 +7,7 @@ use super::audit::AuditTable;
 use super::{StaffPage, done_message, loaded, status_badge};
 use crate::api::admin::{
     AddNote, CloseTenant, ExtendTrial, PurgeQueues, RefundCharge, ResumeDomain, ResumeTenant,
-    SuspendDomain, SuspendTenant, admin_tenant,
+    SuspendDomain, SuspendTenant, ViewAs, admin_tenant,
 };
 use crate::api::billing::AdvanceSandboxClock;
 use crate::components::style::{BUTTON, BUTTON_DANGER, CARD, INPUT};
@@ -27,6 +27,7 @@ struct TenantActions {
     close: ServerAction<CloseTenant>,
     suspend_domain: ServerAction<SuspendDomain>,
     resume_domain: ServerAction<ResumeDomain>,
+    view_as: ServerAction<ViewAs>,
 }
 
 impl TenantActions {
@@ -42,6 +43,7 @@ impl TenantActions {
             close: ServerAction::new(),
             suspend_domain: ServerAction::new(),
             resume_domain: ServerAction::new(),
+            view_as: ServerAction::new(),
         }
     }
 
@@ -157,6 +159,14 @@ fn TenantBody(d: AdminTenantDetail, actions: TenantActions) -> impl IntoView {
     }
     .into_any();
     let tid = t.id.clone();
+    let view_tid = tid.clone();
+    let view_as = view! {
+        <ActionForm action=actions.view_as attr:class="mt-2">
+            <input type="hidden" name="tenant" value=view_tid />
+            <button type="submit" class=BUTTON data-testid="view-as">"View as customer (read-only)"</button>
+        </ActionForm>
+    }
+    .into_any();
     let suspension = suspension_card(&t.id, t.status == "suspended", actions);
     let billing = billing_card(&d, actions);
     let more = more_actions(&tid, &t.name, d.sandbox, actions);
@@ -216,7 +226,7 @@ fn TenantBody(d: AdminTenantDetail, actions: TenantActions) -> impl IntoView {
         </section>
     }
     .into_any();
-    view! { {head} {suspension} {billing} {more} {notes} {history} }
+    view! { {head} {view_as} {suspension} {billing} {more} {notes} {history} }
 }
 
 fn suspension_card(tid: &str, suspended: bool, a: TenantActions) -> AnyView {

@@ -79,6 +79,7 @@ pub struct Admission {
     ctx: TenantCtx,
     suspension: Option<String>,
     needs_2fa: bool,
+    read_only: bool,
 }
 
 impl Admission {
@@ -93,6 +94,45 @@ impl Admission {
     pub fn suspension(&self) -> Option<&str> {
         self.suspension.as_deref()
     }
+    /// Staff viewing the tenant as its owner: nothing may change.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+}
+
+/// Staff viewing `tenant` as its owner would: a tenant context with the owner's role, marked
+/// read-only for the door. `None` unless the session's user is staff and the session lives.
+async fn admit_viewer(
+    db: &(impl HasPool + ?Sized),
+    auth: SessionAuth,
+    tenant: uuid::Uuid,
+) -> anyhow::Result<Option<Admission>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT (SELECT s.category FROM suspensions s
+                  WHERE s.tenant_id = t.id AND s.lifted_at IS NULL
+                  ORDER BY s.created_at LIMIT 1)
+           FROM users u
+           JOIN user_sessions us ON us.id = $3 AND us.user_id = u.id
+           JOIN tenants t ON t.id = $2
+          WHERE u.id = $1 AND u.is_staff AND t.status <> 'closed'",
+    )
+    .bind(auth.user_id)
+    .bind(tenant)
+    .bind(auth.sid)
+    .fetch_optional(db.pool())
+    .await
+    .context("admitting a staff viewer")?;
+    Ok(row.map(|(suspension,)| Admission {
+        ctx: TenantCtx {
+            tenant_id: TenantId(tenant),
+            user_id: UserId(auth.user_id),
+            role: Role::Owner,
+            email_verified: true,
+        },
+        suspension,
+        needs_2fa: false,
+        read_only: true,
+    }))
 }
 
 /// Admits the session's member of its tenant: `None` without a tenant in the session (staff),
@@ -106,7 +146,10 @@ pub async fn admit(
     auth: SessionAuth,
 ) -> anyhow::Result<Option<Admission>> {
     let Some(tenant) = auth.tenant_id else {
-        return Ok(None);
+        return match auth.view_as {
+            Some(viewed) => admit_viewer(db, auth, viewed).await,
+            None => Ok(None),
+        };
     };
     let row: Option<(String, bool, bool, Option<String>, bool)> = sqlx::query_as(
         "SELECT m.role, u.email_verified_at IS NOT NULL,
@@ -158,6 +201,7 @@ pub async fn admit(
         },
         suspension,
         needs_2fa,
+        read_only: false,
     }))
 }
 
@@ -298,7 +342,10 @@ pub async fn require_tenant(
         .map_err(internal)?
         .ok_or(AppError::Unauthorized)?;
     match admitted {
-        Some(a) if a.ctx.user_id.0 == auth.user_id && auth.tenant_id == Some(a.ctx.tenant_id.0) => {
+        Some(a)
+            if a.ctx.user_id.0 == auth.user_id
+                && auth.tenant_id.or(auth.view_as) == Some(a.ctx.tenant_id.0) =>
+        {
             Ok(a.ctx)
         }
         _ => tenant_of(db, session, auth).await,
@@ -310,7 +357,7 @@ async fn tenant_of(
     session: &TypedSession,
     auth: SessionAuth,
 ) -> Result<TenantCtx, AppError> {
-    if auth.tenant_id.is_none() {
+    if auth.tenant_id.is_none() && auth.view_as.is_none() {
         return Err(AppError::Forbidden(
             "This staff account has no customer workspace.".into(),
         ));

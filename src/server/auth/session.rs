@@ -29,6 +29,9 @@ pub struct SessionAuth {
     /// session from before the registry reads nil: no row, so it is over.
     #[serde(default)]
     pub sid: Uuid,
+    /// Staff viewing a tenant's pages as its owner would see them (read-only).
+    #[serde(default)]
+    pub view_as: Option<Uuid>,
 }
 
 /// A sign-in whose password was right, waiting for the second factor (not signed in yet).
@@ -73,6 +76,7 @@ impl TypedSession {
             refreshed_at: now,
             signed_in_at: now,
             sid,
+            view_as: None,
         };
         self.0.cycle_id().await.context("rotating the session id")?;
         self.0
@@ -107,6 +111,23 @@ impl TypedSession {
                 .context("extending the session")?;
         }
         Ok(())
+    }
+
+    /// Staff start (`Some`) or stop (`None`) viewing a tenant as its owner.
+    pub async fn set_view_as(&self, tenant: Option<Uuid>) -> anyhow::Result<()> {
+        let Some(auth) = self.auth().await? else {
+            anyhow::bail!("no one is signed in");
+        };
+        self.0
+            .insert(
+                AUTH_KEY,
+                SessionAuth {
+                    view_as: tenant,
+                    ..auth
+                },
+            )
+            .await
+            .context("storing the view")
     }
 
     /// Remembers the signup this browser just sent (see [`SignupSent`]).
@@ -193,6 +214,7 @@ mod tests {
             refreshed_at: at,
             signed_in_at: at,
             sid: Uuid::nil(),
+            view_as: None,
         }
     }
 

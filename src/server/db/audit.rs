@@ -275,6 +275,7 @@ actions! {
         RelayPurgeResult => "relay.purge.result",
         JobRetry => "job.retry",
         ViewEvent => "staff.view_event",
+        ViewAs => "staff.view_as",
         SandboxClock => "sandbox.clock",
     }
 }

@@ -26,6 +26,14 @@ pub struct DashboardRow {
 
 /// The dashboard's row; `with_box`: with the deliverability box's figures too, in the same
 /// statement (no extra round trip).
+///
+/// The user's email; for staff viewing the workspace as its owner (not a member, so their
+/// own row is hidden by row-level security), the owner's.
+const USER_EMAIL: &str = "coalesce((SELECT email FROM users WHERE id = $2),
+        (SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id
+          WHERE m.tenant_id = t.id AND m.role = 'owner' ORDER BY m.created_at LIMIT 1), '')
+        AS user_email";
+
 pub async fn dashboard_row(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
@@ -33,7 +41,7 @@ pub async fn dashboard_row(
 ) -> super::Result<DashboardRow> {
     if !with_box {
         return sqlx::query_as(&format!(
-            "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS}
+            "SELECT t.name, {USER_EMAIL}, {STATE_COLUMNS}
              {STATE_FROM} WHERE t.id = $1"
         ))
         .bind(ctx.tenant_id().0)
@@ -50,7 +58,7 @@ pub async fn dashboard_row(
     )
     .unwrap_or(today);
     sqlx::query_as(&format!(
-        "SELECT t.name, (SELECT email FROM users WHERE id = $2) AS user_email, {STATE_COLUMNS},
+        "SELECT t.name, {USER_EMAIL}, {STATE_COLUMNS},
                 m.sent AS sent_this_month, m.sandbox AS sandbox_this_month,
                 COALESCE((SELECT json_agg(w ORDER BY w.score, w.subject_id) FROM (
                     SELECT h.subject_id, COALESCE(i.address, '') AS name, h.score, h.level,
@@ -97,6 +105,18 @@ pub async fn exists<'e>(
 }
 
 /// The workspace's name.
+/// A tenant's name by id (the system path: staff's view-as banner).
+pub async fn name_of(
+    pool: &sqlx::PgPool,
+    tenant: crate::domain::TenantId,
+) -> super::Result<String> {
+    sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
+        .bind(tenant.0)
+        .fetch_one(pool)
+        .await
+        .context("loading a workspace's name")
+}
+
 pub async fn name(conn: &mut PgConnection, ctx: &TenantCtx) -> super::Result<String> {
     sqlx::query_scalar("SELECT name FROM tenants WHERE id = $1")
         .bind(ctx.tenant_id().0)

@@ -316,9 +316,10 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
     if !is_customer_request(req.uri().path()) {
         return Ok(());
     }
-    // Staff sessions carry no tenant; a visitor has no session: the guards refuse them.
+    // Staff sessions carry no tenant (unless viewing one); a visitor has no session: the
+    // guards refuse them.
     let (Some(auth), Some(session)) = (
-        signed_in(req).filter(|a| a.tenant_id.is_some()),
+        signed_in(req).filter(|a| a.tenant_id.is_some() || a.view_as.is_some()),
         req.extensions().get::<tower_sessions::Session>().cloned(),
     ) else {
         return Ok(());
@@ -338,6 +339,13 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
         .filter(|c| kill_switch_covers(path, c))
         .map(str::to_string)
     else {
+        if admission.read_only() {
+            if let Some(refused) = view_as(state, &*req, &admission) {
+                return Err(refused);
+            }
+            req.extensions_mut().insert(admission);
+            return Ok(());
+        }
         if let Some(refused) = role_refusal(path, &admission) {
             return Err(refused);
         }
@@ -397,6 +405,59 @@ async fn checks(state: &AppState, mut req: Request, next: Next) -> Response {
         super::rate_limit::stamp(state, &mut res, remaining);
     }
     res
+}
+
+const READ_ONLY: &str = "You are viewing this workspace as its owner would see it: nothing \
+    can be changed in this view.";
+
+/// Staff viewing a tenant as its owner: a page is shown and its view audited (actor staff,
+/// action `staff.view_as`, the path); a function that only reads passes; any other function
+/// or endpoint is refused (403) before it runs.
+fn view_as(state: &AppState, req: &Request, admission: &guard::Admission) -> Option<Response> {
+    let path = req.uri().path();
+    let action = path.starts_with("/api/") || routes::AREA_ENDPOINTS.contains(&path);
+    if action {
+        if crate::permissions::READS.contains(&path) {
+            return None;
+        }
+        let body =
+            serde_json::to_string(&AppError::Forbidden(READ_ONLY.into())).unwrap_or_default();
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response(),
+        );
+    }
+    if req.method() != Method::GET {
+        return Some((StatusCode::FORBIDDEN, READ_ONLY).into_response());
+    }
+    let (pool, ctx, path) = (state.pool.clone(), admission.ctx(), path.to_string());
+    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
+    tokio::spawn(async move {
+        let actor = crate::server::db::audit::Actor {
+            kind: crate::domain::ActorKind::Staff,
+            id: Some(ctx.user_id().0),
+            label: "viewing as the owner".into(),
+            ip: ip.map(|i| i.to_string()),
+            user_agent: None,
+        };
+        let written = crate::server::db::audit::ops(
+            &pool,
+            &actor,
+            Some(ctx.tenant_id()),
+            crate::server::db::audit::OpsAction::ViewAs,
+            &path,
+            crate::server::db::audit::Change::none(),
+        )
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = format!("{e:#}"), "auditing a staff view failed");
+        }
+    });
+    None
 }
 
 /// The role table (`permissions`) at the door: a member's server-function call or endpoint

@@ -439,6 +439,30 @@ pub async fn refund(
     Ok(format!("Refunded {amount}."))
 }
 
+/// Staff start viewing `tenant` as its owner: audited once here, then each page viewed by the
+/// door.
+pub async fn start_view_as(
+    state: &AppState,
+    actor: &Actor,
+    tenant: TenantId,
+) -> Result<(), AdminError> {
+    let mut tx = state.pool.begin().await.context("starting")?;
+    if !db::tenants::exists(&mut *tx, tenant).await? {
+        return Err(AdminError::NotFound);
+    }
+    db::audit::ops(
+        &mut *tx,
+        actor,
+        Some(tenant),
+        db::audit::OpsAction::ViewAs,
+        &format!("tenant:{}", tenant.0),
+        Change::after(json!({ "read_only": true })),
+    )
+    .await?;
+    tx.commit().await.context("recording the view")?;
+    Ok(())
+}
+
 /// Suspends one domain (staff, with a reason the customer sees): the relay stops signing and
 /// accepting mail for it and its inboxes stop authenticating, from the publish this queues.
 pub async fn suspend_domain(

@@ -408,6 +408,7 @@ pub async fn me(
         email_verified,
         workspace,
         workspaces,
+        viewing_as: None,
     })
 }
 
@@ -423,7 +424,11 @@ pub async fn me_of_session(
     if !db::sessions::is_live(&state.pool, auth.sid, user).await? {
         return Err(AccountError::SignedOut);
     }
-    me(state, user, auth.tenant_id.map(TenantId)).await
+    let mut view = me(state, user, auth.tenant_id.map(TenantId)).await?;
+    if let Some(viewed) = auth.view_as.filter(|_| auth.tenant_id.is_none()) {
+        view.viewing_as = Some(db::tenants::name_of(&state.pool, TenantId(viewed)).await?);
+    }
+    Ok(view)
 }
 
 /// The workspace `raw_id` if the user belongs to it ("not found" otherwise, whoever owns it).
