@@ -77,6 +77,39 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
   await expect(staff.getByTestId('provider-row')).toHaveCount(5);
 });
 
+test('staff view a tenant as its owner, read-only, with a banner and a way out', async ({ browser }) => {
+  const customer = await (await browser.newContext()).newPage();
+  const email = `viewed-${unique()}@acme-e2e.io`;
+  const company = `Viewed Co ${unique()}`;
+  await customer.goto('/signup');
+  await hydrated(customer);
+  await customer.getByLabel('Company name').fill(company);
+  await customer.getByLabel('Email').fill(email);
+  await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await customer.getByRole('button', { name: 'Create account' }).click();
+  await confirmEmail(customer);
+
+  const staff = await signIn(browser, 'staff@inboxgrove.test', 'staff-grove-2026');
+  await expect(staff).toHaveURL(/\/(staff|dashboard)/);
+  await staff.goto('/admin');
+  await hydrated(staff);
+  await staff.getByTestId('admin-search').fill(email);
+  await staff.getByTestId('admin-search-submit').click();
+  await staff.getByRole('link', { name: company }).click();
+  await hydrated(staff);
+  await staff.getByTestId('view-as').click();
+  await expect(staff).toHaveURL(/\/dashboard$/);
+  await hydrated(staff);
+  await expect(staff.getByTestId('tenant-name')).toHaveText(company);
+  await expect(staff.getByTestId('view-as-banner')).toContainText(company);
+  // A write is refused with the reason.
+  const res = await staff.request.post('/api/domains/connect', { form: { name: 'no-writes.com' } });
+  expect(res.status()).toBe(403);
+  expect(await res.text()).toContain('nothing can be changed');
+  await staff.getByTestId('stop-view-as').click();
+  await expect(staff).toHaveURL(/\/admin$/);
+});
+
 test('a customer cannot reach the admin panel', async ({ page }) => {
   const res = await page.goto('/admin');
   expect(res!.status()).toBe(404);
