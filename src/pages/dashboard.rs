@@ -141,6 +141,11 @@ fn AccountControls() -> AnyView {
     };
     // Staff viewing a workspace as its owner: said on every page, with the way out.
     let stop = ServerAction::<crate::api::admin::StopViewAs>::new();
+    Effect::new(move |_| {
+        if matches!(stop.value().get(), Some(Ok(_))) {
+            crate::components::go_to("/admin");
+        }
+    });
     let viewing = move || {
         me.get().and_then(|m| m.viewing_as).map(|name| view! {
             <div role="status" data-testid="view-as-banner" class="flex items-center gap-2 rounded border border-amber-400 bg-amber-100 px-3 py-1.5 text-sm text-amber-900">

@@ -101,6 +101,12 @@ pub fn AdminTenantPage() -> impl IntoView {
     );
     let error = actions.error();
     let done = actions.done();
+    // Viewing as the customer changes the session: a whole new page load, on their dashboard.
+    Effect::new(move |_| {
+        if matches!(actions.view_as.value().get(), Some(Ok(_))) {
+            crate::components::go_to("/dashboard");
+        }
+    });
     view! {
         <StaffPage subtitle="Tenant">
             <Alert message=error />
