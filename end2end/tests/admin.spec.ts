@@ -18,11 +18,11 @@ async function signIn(browser: Browser, email: string, password: string): Promis
   return page;
 }
 
-test('staff suspend a tenant, its next page shows the notice, resume brings it back', async ({ browser }) => {
-  // A customer.
+/** A new customer in a browser context of its own (signed up and confirmed). */
+async function newCustomer(browser: Browser, prefix: string): Promise<{ customer: Page; email: string; company: string }> {
   const customer = await (await browser.newContext()).newPage();
-  const email = `kill-${unique()}@acme-e2e.io`;
-  const company = `Kill Switch ${unique()}`;
+  const email = `${prefix}-${unique()}@acme-e2e.io`;
+  const company = `${prefix} Co ${unique()}`;
   await customer.goto('/signup');
   await hydrated(customer);
   await customer.getByLabel('Company name').fill(company);
@@ -30,8 +30,11 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
   await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await customer.getByRole('button', { name: 'Create account' }).click();
   await confirmEmail(customer);
+  return { customer, email, company };
+}
 
-  // Staff find it and suspend it.
+/** Staff signed in, on the admin page of the tenant with `email` as a member. */
+async function staffOnTenant(browser: Browser, email: string, company: string): Promise<Page> {
   const staff = await signIn(browser, 'staff@inboxgrove.test', 'staff-grove-2026');
   await expect(staff).toHaveURL(/\/(staff|dashboard)/);
   await staff.goto('/admin');
@@ -41,6 +44,13 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
   await expect(staff.getByTestId('admin-tenant-row')).toHaveCount(1);
   await staff.getByRole('link', { name: company }).click();
   await hydrated(staff);
+  return staff;
+}
+
+test('staff suspend a tenant, its next page shows the notice, resume brings it back', async ({ browser }) => {
+  // A customer; staff find it and suspend it.
+  const { customer, email, company } = await newCustomer(browser, 'Kill');
+  const staff = await staffOnTenant(browser, email, company);
   await staff.getByTestId('suspend-category').selectOption('abuse');
   await staff.getByTestId('suspend-reason').fill('spam complaints from a blocklist');
   await staff.getByTestId('suspend').click();
@@ -78,25 +88,8 @@ test('staff suspend a tenant, its next page shows the notice, resume brings it b
 });
 
 test('staff view a tenant as its owner, read-only, with a banner and a way out', async ({ browser }) => {
-  const customer = await (await browser.newContext()).newPage();
-  const email = `viewed-${unique()}@acme-e2e.io`;
-  const company = `Viewed Co ${unique()}`;
-  await customer.goto('/signup');
-  await hydrated(customer);
-  await customer.getByLabel('Company name').fill(company);
-  await customer.getByLabel('Email').fill(email);
-  await customer.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await customer.getByRole('button', { name: 'Create account' }).click();
-  await confirmEmail(customer);
-
-  const staff = await signIn(browser, 'staff@inboxgrove.test', 'staff-grove-2026');
-  await expect(staff).toHaveURL(/\/(staff|dashboard)/);
-  await staff.goto('/admin');
-  await hydrated(staff);
-  await staff.getByTestId('admin-search').fill(email);
-  await staff.getByTestId('admin-search-submit').click();
-  await staff.getByRole('link', { name: company }).click();
-  await hydrated(staff);
+  const { email, company } = await newCustomer(browser, 'Viewed');
+  const staff = await staffOnTenant(browser, email, company);
   await staff.getByTestId('view-as').click();
   await expect(staff).toHaveURL(/\/dashboard$/);
   await hydrated(staff);

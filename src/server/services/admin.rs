@@ -15,7 +15,7 @@ use crate::domain::tenant::format_money;
 use crate::domain::{ActorKind, Cents, JobStatus, LedgerKind, TenantId, TenantStatus};
 use crate::server::auth::TenantCtx;
 use crate::server::db;
-use crate::server::db::audit::{Actor, Change};
+use crate::server::db::audit::{Actor, Change, DomainAction};
 use crate::server::services::billing::{self, RefundError, events};
 use crate::server::state::AppState;
 
@@ -479,26 +479,17 @@ pub async fn suspend_domain(
                 .into(),
         ));
     };
-    let tenant = TenantId(tenant);
-    crate::server::services::inboxes::relay::request_in(
-        &mut tx,
-        &state.settings,
-        tenant,
-        chrono::Duration::zero(),
-    )
-    .await?;
-    db::audit::domain(
-        &mut *tx,
+    let change = Change::after(json!({ "name": name, "reason": reason }));
+    publish_domain_change(
+        state,
+        tx,
         actor,
-        tenant,
-        db::audit::DomainAction::Suspend,
+        TenantId(tenant),
         id,
-        Change::after(json!({ "name": name, "reason": reason })),
+        DomainAction::Suspend,
+        change,
     )
-    .await?;
-    tx.commit().await.context("suspending the domain")?;
-    state.jobs.wake();
-    Ok(())
+    .await
 }
 
 /// Lifts a domain's suspension: it returns to the status it had, and the relay publishes it.
@@ -507,7 +498,30 @@ pub async fn resume_domain(state: &AppState, actor: &Actor, id: Uuid) -> Result<
     let Some((tenant, name, status)) = db::domains::resume(&mut tx, id).await? else {
         return Err(AdminError::Refused("This domain is not suspended.".into()));
     };
-    let tenant = TenantId(tenant);
+    let change = Change::after(json!({ "name": name, "status": status }));
+    publish_domain_change(
+        state,
+        tx,
+        actor,
+        TenantId(tenant),
+        id,
+        DomainAction::Resume,
+        change,
+    )
+    .await
+}
+
+/// A staff change to one domain: the relay's publish queued, the audit row written, both
+/// committed with the change.
+async fn publish_domain_change(
+    state: &AppState,
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    actor: &Actor,
+    tenant: TenantId,
+    id: Uuid,
+    action: DomainAction,
+    change: Change,
+) -> Result<(), AdminError> {
     crate::server::services::inboxes::relay::request_in(
         &mut tx,
         &state.settings,
@@ -515,16 +529,8 @@ pub async fn resume_domain(state: &AppState, actor: &Actor, id: Uuid) -> Result<
         chrono::Duration::zero(),
     )
     .await?;
-    db::audit::domain(
-        &mut *tx,
-        actor,
-        tenant,
-        db::audit::DomainAction::Resume,
-        id,
-        Change::after(json!({ "name": name, "status": status })),
-    )
-    .await?;
-    tx.commit().await.context("resuming the domain")?;
+    db::audit::domain(&mut *tx, actor, tenant, action, id, change).await?;
+    tx.commit().await.context("changing the domain")?;
     state.jobs.wake();
     Ok(())
 }
