@@ -351,3 +351,155 @@ async fn a_rotated_secret_signs_beside_the_old_one(pool: PgPool) {
             .is_err()
     );
 }
+
+#[sqlx::test]
+async fn odd_and_huge_values_are_refused_with_nothing_made(pool: PgPool) {
+    let (app, _dir) = app_with(pool, &[("INBOXGROVE_API__ALLOW_PRIVATE_TARGETS", "true")]).await;
+    let owner = browser();
+    let domains = customer_with_domains(&app, &owner, "owner@acme.io", &["acme-mail.com"]).await;
+    let all = make_key(&app, &owner, ALL).await;
+    let keys_before = app.count("api_keys").await;
+
+    // Keys: a huge or control-character name, an unknown scope, an absurd expiry.
+    let long = "k".repeat(81);
+    for (name, scopes, days) in [
+        (long.as_str(), "read", ""),
+        ("line\nbreak", "read", ""),
+        ("ok", "read,admin", ""),
+        ("ok", "", ""),
+        ("ok", "read", "99999"),
+        ("ok", "read", "-1"),
+    ] {
+        let res = post(
+            &owner,
+            &app,
+            "/api/integrations/key/create",
+            &[("name", name), ("scopes", scopes), ("expires_days", days)],
+        )
+        .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?} {scopes} {days}"
+        );
+    }
+    assert_eq!(app.count("api_keys").await, keys_before);
+
+    // Idempotency keys that are not printable ASCII or too long; a body over the limit.
+    let body = json!({"domains": [domains[0].to_string()], "per_domain": 1, "convention": "first"});
+    for idem in ["clé-unique", &"x".repeat(201)] {
+        let res = v1(&app, &all, Method::POST, "/v1/inboxes")
+            .header("idempotency-key", idem)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{idem}");
+    }
+    let res = v1(&app, &all, Method::POST, "/v1/domains")
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\":\"{}\"}}", "a".repeat(200_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.count("inboxes").await, 0);
+
+    // Odd paging values.
+    for q in [
+        "limit=-1",
+        "limit=0",
+        "cursor=../../etc/passwd",
+        "cursor=%00",
+    ] {
+        let (status, _) = call(&app, &all, Method::GET, &format!("/v1/inboxes?{q}"), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+    }
+    let (status, _) = call(&app, &all, Method::GET, "/v1/inboxes?limit=abc", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(
+        &app,
+        &all,
+        Method::GET,
+        "/v1/audit?cursor=not-a-number",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A webhook URL over 2,000 characters; a tool key with spaces or over 500 characters.
+    let url = format!("https://hooks.example.com/{}", "p".repeat(2000));
+    let res = post(
+        &owner,
+        &app,
+        "/api/integrations/webhook/create",
+        &[("url", &url), ("events", "webhook.test")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let big = "k".repeat(501);
+    for key in ["has space", "tab\tkey", big.as_str()] {
+        let res = post(
+            &owner,
+            &app,
+            "/api/integrations/tool",
+            &[("tool", "instantly"), ("key", key)],
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{key:?}");
+    }
+    let res = post(
+        &owner,
+        &app,
+        "/api/integrations/tool",
+        &[("tool", "mailchimp"), ("key", "abcdefgh")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.count("webhook_endpoints").await, 0);
+    assert_eq!(app.count("tool_connections").await, 0);
+
+    // A display name set through the API cannot become a live formula in an export.
+    let (_, made) = call(&app, &all, Method::POST, "/v1/inboxes", Some(body.clone())).await;
+    let (_, page) = call(
+        &app,
+        &all,
+        Method::GET,
+        &format!("/v1/inboxes?batch={}", made["batch_id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    let id = page["data"][0]["id"].as_str().unwrap().to_string();
+    let (status, _) = call(
+        &app,
+        &all,
+        Method::PATCH,
+        &format!("/v1/inboxes/{id}"),
+        Some(json!({"display_name": "=HYPERLINK(\"http://evil.test\")"})),
+    )
+    .await;
+    if status == StatusCode::OK {
+        let (_, csv) = call(
+            &app,
+            &all,
+            Method::GET,
+            "/v1/inboxes/export?format=generic",
+            None,
+        )
+        .await;
+        for cell in csv
+            .as_str()
+            .unwrap()
+            .lines()
+            .skip(1)
+            .flat_map(|l| l.split(','))
+        {
+            assert!(
+                !cell.trim_matches('"').starts_with('='),
+                "a live formula: {cell}"
+            );
+        }
+    } else {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

@@ -23,6 +23,7 @@ pub mod team;
 pub mod tenants;
 pub mod trials;
 pub mod two_factor;
+pub mod webhooks;
 
 pub(crate) use error::unexpected_from_db;
 pub use error::{Constraint, Context, Error, Result};

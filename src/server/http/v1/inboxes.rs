@@ -15,6 +15,7 @@ use super::{
 use crate::domain::api::Scope;
 use crate::domain::inboxes::{BatchForm, ExportFormat, InboxFilter};
 use crate::permissions::Need;
+use crate::server::auth::TenantCtx;
 use crate::server::db::inboxes::InboxRow;
 use crate::server::services::inboxes::{self as svc, Change};
 use crate::server::state::AppState;
@@ -310,13 +311,13 @@ async fn change(
     caller: &Caller,
     id: &str,
     change: Change,
-) -> ApiResult<uuid::Uuid> {
+) -> ApiResult<(TenantCtx, uuid::Uuid)> {
     let ctx = caller.allow(Scope::InboxesWrite, Need::Manage)?;
     let id = path_id(id)?;
     svc::change(state, &ctx, id, change, &caller.actor())
         .await
         .map_err(fail)?;
-    Ok(id)
+    Ok((ctx, id))
 }
 
 /// Stops the inbox sending (the relay refuses its mail) until resumed.
@@ -328,8 +329,7 @@ pub async fn suspend(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<InboxDetails>> {
-    let id = change(&state, &caller, &id, Change::Suspend).await?;
-    let ctx = caller.allow(Scope::InboxesWrite, Need::Manage)?;
+    let (ctx, id) = change(&state, &caller, &id, Change::Suspend).await?;
     Ok(Json(details(&state, &ctx, id).await?))
 }
 
@@ -341,8 +341,7 @@ pub async fn resume(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<InboxDetails>> {
-    let id = change(&state, &caller, &id, Change::Resume).await?;
-    let ctx = caller.allow(Scope::InboxesWrite, Need::Manage)?;
+    let (ctx, id) = change(&state, &caller, &id, Change::Resume).await?;
     Ok(Json(details(&state, &ctx, id).await?))
 }
 

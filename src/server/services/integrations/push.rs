@@ -32,12 +32,7 @@ pub async fn tools(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
 ) -> Result<Vec<ToolView>, IntegrationError> {
-    let stored: Vec<(String, String)> =
-        sqlx::query_as("SELECT tool, key_hint FROM tool_connections WHERE tenant_id = $1")
-            .bind(ctx.tenant_id().0)
-            .fetch_all(conn)
-            .await
-            .map_err(anyhow::Error::from)?;
+    let stored = db::webhooks::tool_hints(conn, ctx.tenant_id()).await?;
     Ok([Tool::Instantly, Tool::Smartlead]
         .into_iter()
         .map(|t| ToolView {
@@ -69,39 +64,16 @@ pub async fn connect(
         ));
     }
     let mut tx = ctx.begin(state).await?;
-    if key.is_empty() {
-        sqlx::query("DELETE FROM tool_connections WHERE tenant_id = $1 AND tool = $2")
-            .bind(ctx.tenant_id().0)
-            .bind(tool.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
-    } else {
-        let hint: String = key
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let sealed = state
-            .secrets
-            .encrypt(key.as_bytes(), &aad(ctx.tenant_id().0, tool));
-        sqlx::query(
-            "INSERT INTO tool_connections (tenant_id, tool, key_sealed, key_hint)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant_id, tool) DO UPDATE
-                SET key_sealed = excluded.key_sealed, key_hint = excluded.key_hint, updated_at = now()",
-        )
-        .bind(ctx.tenant_id().0)
-        .bind(tool.as_str())
-        .bind(&sealed)
-        .bind(&hint)
-        .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
-    }
+    // The last four characters, for the page to say which key is stored.
+    let hint: String = key
+        .chars()
+        .skip(key.chars().count().saturating_sub(4))
+        .collect();
+    let sealed = state
+        .secrets
+        .encrypt(key.as_bytes(), &aad(ctx.tenant_id().0, tool));
+    let stored = (!key.is_empty()).then_some((sealed.as_slice(), hint.as_str()));
+    db::webhooks::set_tool_key(&mut tx, ctx.tenant_id(), tool.as_str(), stored).await?;
     super::record(
         tx,
         ctx,
@@ -149,14 +121,7 @@ pub async fn push(
         ));
     }
     let mut tx = ctx.begin(state).await?;
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
-        "SELECT key_sealed FROM tool_connections WHERE tenant_id = $1 AND tool = $2",
-    )
-    .bind(ctx.tenant_id().0)
-    .bind(tool.as_str())
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let sealed = db::webhooks::tool_key(&mut tx, ctx.tenant_id(), tool.as_str()).await?;
     let Some(sealed) = sealed else {
         return Err(invalid(
             "tool",

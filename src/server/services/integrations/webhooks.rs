@@ -161,54 +161,13 @@ pub async fn resolve_public(
     Ok(addrs)
 }
 
-#[derive(sqlx::FromRow)]
-struct EndpointRow {
-    id: Uuid,
-    url: String,
-    events: Vec<String>,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    failing_since: Option<chrono::DateTime<Utc>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: Uuid,
-    endpoint_id: Uuid,
-    event: String,
-    status: String,
-    attempts: i32,
-    last_status: Option<i32>,
-    last_ms: Option<i32>,
-    last_error: Option<String>,
-    created_at: chrono::DateTime<Utc>,
-}
-
 /// The workspace's endpoints with their last 20 deliveries each.
 pub async fn list(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
 ) -> Result<Vec<WebhookView>, IntegrationError> {
-    let endpoints: Vec<EndpointRow> = sqlx::query_as(
-        "SELECT id, url, events, enabled, disabled_reason, failing_since
-           FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at LIMIT 50",
-    )
-    .bind(ctx.tenant_id().0)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(anyhow::Error::from)?;
-    let deliveries: Vec<DeliveryRow> = sqlx::query_as(
-        "SELECT d.id, d.endpoint_id, d.event, d.status, d.attempts, d.last_status, d.last_ms,
-                d.last_error, d.created_at
-           FROM webhook_endpoints e
-           CROSS JOIN LATERAL (SELECT * FROM webhook_deliveries x WHERE x.endpoint_id = e.id
-                                ORDER BY x.created_at DESC LIMIT 20) d
-          WHERE e.tenant_id = $1",
-    )
-    .bind(ctx.tenant_id().0)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let endpoints = db::webhooks::endpoints(conn, ctx.tenant_id()).await?;
+    let deliveries = db::webhooks::recent_deliveries(conn, ctx.tenant_id()).await?;
     Ok(endpoints
         .into_iter()
         .map(|e| WebhookView {
@@ -258,30 +217,14 @@ pub async fn create(
     let secret = new_secret();
     let sealed = state.secrets.encrypt(secret.as_bytes(), &aad(id));
     let mut tx = ctx.begin(state).await?;
-    let count: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1")
-            .bind(ctx.tenant_id().0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
-    if count >= MAX_ENDPOINTS {
+    if db::webhooks::count_endpoints(&mut tx, ctx.tenant_id()).await? >= MAX_ENDPOINTS {
         return Err(invalid(
             "url",
             format!("A workspace has at most {MAX_ENDPOINTS} endpoints: remove one first."),
         ));
     }
-    sqlx::query(
-        "INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret_sealed)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .bind(url.as_str())
-    .bind(&events)
-    .bind(&sealed)
-    .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    db::webhooks::insert_endpoint(&mut tx, ctx.tenant_id(), id, url.as_str(), &events, &sealed)
+        .await?;
     super::record(
         tx,
         ctx,
@@ -304,15 +247,9 @@ pub async fn delete(
     manager(ctx)?;
     let id = parse_id(id)?;
     let mut tx = ctx.begin(state).await?;
-    let url: Option<String> = sqlx::query_scalar(
-        "DELETE FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 RETURNING url",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
-    let url = url.ok_or(IntegrationError::NotFound)?;
+    let url = db::webhooks::delete_endpoint(&mut tx, ctx.tenant_id(), id)
+        .await?
+        .ok_or(IntegrationError::NotFound)?;
     super::record(
         tx,
         ctx,
@@ -339,19 +276,7 @@ pub async fn rotate(
     let sealed = state.secrets.encrypt(secret.as_bytes(), &aad(id));
     let until = Utc::now() + Duration::hours(state.settings.api.webhook_rotation_overlap_hours);
     let mut tx = ctx.begin(state).await?;
-    let done = sqlx::query(
-        "UPDATE webhook_endpoints
-            SET previous_sealed = secret_sealed, previous_until = $3, secret_sealed = $4
-          WHERE id = $1 AND tenant_id = $2",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .bind(until)
-    .bind(&sealed)
-    .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
-    if done.rows_affected() == 0 {
+    if !db::webhooks::rotate_secret(&mut tx, ctx.tenant_id(), id, until, &sealed).await? {
         return Err(IntegrationError::NotFound);
     }
     super::record(
@@ -371,16 +296,7 @@ pub async fn enable(state: &AppState, ctx: &TenantCtx, id: &str) -> Result<(), I
     manager(ctx)?;
     let id = parse_id(id)?;
     let mut tx = ctx.begin(state).await?;
-    let done = sqlx::query(
-        "UPDATE webhook_endpoints SET enabled = true, disabled_reason = NULL, failing_since = NULL
-          WHERE id = $1 AND tenant_id = $2",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
-    if done.rows_affected() == 0 {
+    if !db::webhooks::enable(&mut tx, ctx.tenant_id(), id).await? {
         return Err(IntegrationError::NotFound);
     }
     tx.commit().await.map_err(anyhow::Error::from)?;
@@ -409,16 +325,9 @@ pub async fn resend(
     manager(ctx)?;
     let id = parse_id(delivery)?;
     let mut tx = ctx.begin(state).await?;
-    let attempts: Option<i32> = sqlx::query_scalar(
-        "UPDATE webhook_deliveries SET status = 'pending'
-          WHERE id = $1 AND tenant_id = $2 RETURNING attempts",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
-    let attempts = attempts.ok_or(IntegrationError::NotFound)?;
+    let attempts = db::webhooks::reopen_delivery(&mut tx, ctx.tenant_id(), id)
+        .await?
+        .ok_or(IntegrationError::NotFound)?;
     enqueue_in(
         &mut tx,
         &state.settings.jobs,
@@ -448,16 +357,8 @@ pub async fn send_test(
     manager(ctx)?;
     let id = parse_id(endpoint)?;
     let mut tx = ctx.begin(state).await?;
-    let found: Option<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 AND enabled",
-    )
-    .bind(id)
-    .bind(ctx.tenant_id().0)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
-    found.ok_or(IntegrationError::NotFound)?;
-    queue(
+    // Only an enabled endpoint of this workspace that takes test events gets one.
+    let queued = queue(
         &mut tx,
         state,
         ctx.tenant_id(),
@@ -466,6 +367,9 @@ pub async fn send_test(
         serde_json::json!({ "message": "A test event from InboxGrove." }),
     )
     .await?;
+    if queued == 0 {
+        return Err(IntegrationError::NotFound);
+    }
     tx.commit().await.map_err(anyhow::Error::from)?;
     state.jobs.wake();
     Ok(())
@@ -491,16 +395,7 @@ async fn queue(
     event: &str,
     data: serde_json::Value,
 ) -> anyhow::Result<usize> {
-    let endpoints: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM webhook_endpoints
-          WHERE tenant_id = $1 AND enabled AND $2 = ANY(events)
-            AND ($3::uuid IS NULL OR id = $3)",
-    )
-    .bind(tenant.0)
-    .bind(event)
-    .bind(only)
-    .fetch_all(&mut *conn)
-    .await?;
+    let endpoints = db::webhooks::subscribed(conn, tenant, event, only).await?;
     if endpoints.is_empty() {
         return Ok(0);
     }
@@ -511,17 +406,7 @@ async fn queue(
     });
     for endpoint in &endpoints {
         let id = Uuid::new_v4();
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event, payload)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(tenant.0)
-        .bind(endpoint)
-        .bind(event)
-        .bind(&payload)
-        .execute(&mut *conn)
-        .await?;
+        db::webhooks::insert_delivery(conn, tenant, id, *endpoint, event, &payload).await?;
         enqueue_in(conn, &state.settings.jobs, deliver_job(tenant, id, 1)).await?;
     }
     Ok(endpoints.len())
@@ -544,22 +429,6 @@ pub async fn emit_now(state: &AppState, tenant: TenantId, event: &str, data: ser
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Sending {
-    tenant_id: Uuid,
-    endpoint_id: Uuid,
-    event: String,
-    payload: serde_json::Value,
-    status: String,
-    attempts: i32,
-    url: String,
-    enabled: bool,
-    secret_sealed: Vec<u8>,
-    previous_sealed: Option<Vec<u8>>,
-    previous_live: bool,
-    failing_since: Option<chrono::DateTime<Utc>>,
-}
-
 /// The wait before attempt `next` (2, 3, …): the base doubled each time, capped.
 pub fn retry_after(next: i32, base_secs: u64, max_secs: u64) -> std::time::Duration {
     let exp = u32::try_from(next.saturating_sub(2)).unwrap_or(0).min(30);
@@ -569,28 +438,14 @@ pub fn retry_after(next: i32, base_secs: u64, max_secs: u64) -> std::time::Durat
 /// The job: one attempt of one delivery.
 pub async fn deliver(state: AppState, job: Job) -> Result<(), JobError> {
     let p: DeliverPayload = job.payload()?;
-    let row: Option<Sending> = sqlx::query_as(
-        "SELECT d.tenant_id, d.endpoint_id, d.event, d.payload, d.status, d.attempts, e.url,
-                e.enabled, e.secret_sealed, e.previous_sealed,
-                coalesce(e.previous_until > now(), false) AS previous_live, e.failing_since
-           FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-          WHERE d.id = $1",
-    )
-    .bind(p.delivery)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let row = db::webhooks::sending(&state.pool, p.delivery).await?;
     // Gone with its endpoint, or already delivered (a duplicate job).
     let Some(row) = row else { return Ok(()) };
     if row.status == "delivered" {
         return Ok(());
     }
     if !row.enabled {
-        sqlx::query("UPDATE webhook_deliveries SET status = 'given_up', last_error = 'The endpoint is disabled.' WHERE id = $1")
-            .bind(p.delivery)
-            .execute(&state.pool)
-            .await
-            .map_err(anyhow::Error::from)?;
+        db::webhooks::give_up_disabled(&state.pool, p.delivery).await?;
         return Ok(());
     }
     let attempt = row.attempts + 1;
@@ -603,7 +458,7 @@ pub async fn deliver(state: AppState, job: Job) -> Result<(), JobError> {
 /// What one attempt got: the status, or why there was none.
 type Outcome = Result<u16, String>;
 
-async fn attempt_once(state: &AppState, delivery: Uuid, row: &Sending) -> Outcome {
+async fn attempt_once(state: &AppState, delivery: Uuid, row: &db::webhooks::Sending) -> Outcome {
     let api = &state.settings.api;
     let url = parse_target(&row.url, api.allow_private_targets)?;
     let addrs = resolve_public(&url, api.allow_private_targets).await?;
@@ -655,7 +510,7 @@ async fn attempt_once(state: &AppState, delivery: Uuid, row: &Sending) -> Outcom
 async fn record(
     state: &AppState,
     delivery: Uuid,
-    row: &Sending,
+    row: &db::webhooks::Sending,
     attempt: i32,
     ms: i32,
     outcome: Outcome,
@@ -669,18 +524,6 @@ async fn record(
     };
     let tenant = TenantId(row.tenant_id);
     let mut tx = state.pool.begin().await.map_err(anyhow::Error::from)?;
-    sqlx::query(
-        "INSERT INTO webhook_attempts (tenant_id, delivery_id, status, ms, error)
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(row.tenant_id)
-    .bind(delivery)
-    .bind(status)
-    .bind(ms)
-    .bind(&error)
-    .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
     let give_up = !ok && attempt >= api.webhook_attempts;
     let new_status = if ok {
         "delivered"
@@ -689,28 +532,16 @@ async fn record(
     } else {
         "failed"
     };
-    sqlx::query(
-        "UPDATE webhook_deliveries
-            SET status = $2, attempts = $3, last_status = $4, last_ms = $5, last_error = $6,
-                delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-          WHERE id = $1",
-    )
-    .bind(delivery)
-    .bind(new_status)
-    .bind(attempt)
-    .bind(status)
-    .bind(ms)
-    .bind(&error)
-    .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let logged = db::webhooks::Attempt {
+        number: attempt,
+        status,
+        ms,
+        error: error.as_deref(),
+    };
+    db::webhooks::record_attempt(&mut tx, tenant, delivery, &logged, new_status).await?;
     let mut disabled = false;
     if ok {
-        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
-            .bind(row.endpoint_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+        db::webhooks::endpoint_answered(&mut tx, row.endpoint_id).await?;
     } else {
         let since = row.failing_since.unwrap_or_else(Utc::now);
         let limit = Duration::hours(api.webhook_disable_after_hours);
@@ -722,18 +553,7 @@ async fn record(
                 api.webhook_disable_after_hours
             )
         });
-        sqlx::query(
-            "UPDATE webhook_endpoints
-                SET failing_since = coalesce(failing_since, now()),
-                    enabled = enabled AND NOT $2, disabled_reason = coalesce($3, disabled_reason)
-              WHERE id = $1",
-        )
-        .bind(row.endpoint_id)
-        .bind(disabled)
-        .bind(&reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+        db::webhooks::endpoint_failed(&mut tx, row.endpoint_id, reason.as_deref()).await?;
         if disabled {
             db::audit::integration(
                 &mut *tx,
@@ -769,7 +589,7 @@ async fn record(
     Ok(())
 }
 
-async fn mail_disabled(state: &AppState, tenant: TenantId, row: &Sending) {
+async fn mail_disabled(state: &AppState, tenant: TenantId, row: &db::webhooks::Sending) {
     let Ok(Some(owner)) = db::admin::owner_email(&state.pool, tenant).await else {
         return;
     };
