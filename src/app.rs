@@ -8,8 +8,8 @@ use leptos_router::{SsrMode, path};
 use crate::pages::{
     activity::Activity,
     admin::{
-        AdminAudit, AdminDeliverability, AdminEvents, AdminJobs, AdminPlatform, AdminTenantPage,
-        AdminTenants,
+        AdminAudit, AdminDeliverability, AdminEvents, AdminJobs, AdminPlatform, AdminProviders,
+        AdminRevenue, AdminTenantPage, AdminTenants,
     },
     auth::{
         CheckEmail, ForgotPassword, Invite, Login, LoginCode, ResetPassword, Signup, VerifyEmail,
@@ -108,6 +108,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/deliverability/domains/:id") view=DomainDeliverabilityPage ssr=SIGNED_IN />
                 <Route path=path!("/deliverability/inboxes/:id") view=InboxDeliverabilityPage ssr=SIGNED_IN />
                 <Route path=path!("/admin/deliverability") view=AdminDeliverability ssr=SIGNED_IN />
+                <Route path=path!("/admin/revenue") view=AdminRevenue ssr=SIGNED_IN />
+                <Route path=path!("/admin/providers") view=AdminProviders ssr=SIGNED_IN />
                 <Route path=path!("/settings/security") view=SecuritySettings ssr=SIGNED_IN />
                 <Route path=path!("/settings/team") view=TeamSettings ssr=SIGNED_IN />
                 <Route path=path!("/settings/api") view=ApiSettings ssr=SIGNED_IN />

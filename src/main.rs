@@ -38,6 +38,13 @@ async fn main() -> anyhow::Result<()> {
             let _dovecot = startup::start_local_dovecot(&settings)?;
             let addr = settings.server.site_addr;
             let app = startup::Application::build(settings, pool, addr).await?;
+            // make run: the demo customer's domain, bought through the sandbox once.
+            let state = app.state().clone();
+            tokio::spawn(async move {
+                if let Err(e) = seed::seed_demo_domain(&state).await {
+                    tracing::warn!(error = format!("{e:#}"), "seeding the demo domain failed");
+                }
+            });
             // One line: the settings in force (secrets masked), each provider real or sandbox
             // (sandbox = embedded, offline, stateful).
             tracing::info!(settings = %app.state().settings.summary(), "settings in force");

@@ -71,6 +71,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/domains/connect", Manage),
     ("/api/domains/recheck", Manage),
     ("/api/domains/repair", Manage),
+    ("/api/domains/auto-renew", Manage),
     ("/api/domains/delete", Manage),
     ("/api/inboxes/provision", Manage),
     ("/api/inboxes/change", Manage),

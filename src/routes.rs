@@ -71,6 +71,8 @@ pub const PAGES: &[Page] = &[
     page("/deliverability/domains/:id", Access::Customer),
     page("/deliverability/inboxes/:id", Access::Customer),
     page("/admin/deliverability", Access::Staff),
+    page("/admin/revenue", Access::Staff),
+    page("/admin/providers", Access::Staff),
     page("/settings/security", Access::Customer),
     page("/settings/team", Access::Customer),
     page("/settings/api", Access::Customer),

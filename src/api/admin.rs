@@ -73,13 +73,20 @@ pub async fn extend_trial(tenant: String, days: i32) -> Result<String, AppError>
     Ok(admin::extend_trial(&state, &actor, tenant_id(&tenant)?, days).await?)
 }
 
-/// Refunds one ledger charge of the tenant in full, once.
+/// Refunds one ledger charge or paid subscription invoice of the tenant, in full or in part
+/// (`amount`, blank for all of it), once, with a reason.
 #[server(prefix = "/api", endpoint = "admin/tenants/refund")]
-pub async fn refund_charge(tenant: String, entry: i64, reason: String) -> Result<String, AppError> {
+pub async fn refund_charge(
+    tenant: String,
+    entry: i64,
+    reason: String,
+    #[server(default)] amount: Option<String>,
+) -> Result<String, AppError> {
     use crate::server::{fn_context as s, services::admin};
     let state = s::state()?;
     let actor = s::staff_actor(&state).await?;
-    Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &reason).await?)
+    let amount = amount.unwrap_or_default();
+    Ok(admin::refund(&state, &actor, tenant_id(&tenant)?, entry, &amount, &reason).await?)
 }
 
 /// Staff open the tenant's pages as its owner would see them, read-only, until they stop;
@@ -220,6 +227,27 @@ pub async fn admin_platform() -> Result<crate::domain::admin::PlatformView, AppE
     let state = s::state()?;
     s::require_staff(&state).await?;
     admin::platform(&state).await.map_err(internal)
+}
+
+/// Revenue from the mirrored Stripe data: MRR and its change, subscriptions by plan, trials,
+/// trial-to-paid conversion, churn and refunds over 30 days; the chart over `days` (30 or 90).
+#[server(prefix = "/api", endpoint = "admin/revenue")]
+pub async fn admin_revenue(
+    #[server(default)] days: String,
+) -> Result<crate::domain::revenue::RevenueView, AppError> {
+    use crate::server::{fn_context as s, fn_errors::internal, services::reports};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    reports::revenue(&state, &days).await.map_err(internal)
+}
+
+/// Each provider's calls, error rate and latency over the last hour (this process).
+#[server(prefix = "/api", endpoint = "admin/providers")]
+pub async fn admin_providers() -> Result<crate::domain::provider_health::ProvidersView, AppError> {
+    use crate::server::{fn_context as s, services::reports};
+    let state = s::state()?;
+    s::require_staff(&state).await?;
+    Ok(reports::providers(&state))
 }
 
 /// The signed-in customer's own trail (the Activity page).

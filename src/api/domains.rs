@@ -84,6 +84,28 @@ pub async fn repair_domain(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// "Auto-renew" on or off (bought domains).
+#[server(prefix = "/api", endpoint = "domains/auto-renew")]
+pub async fn set_auto_renew(id: String, on: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::domains};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let id = domain_id(&id)?;
+    let on = match on.as_str() {
+        "true" | "on" => true,
+        "false" | "off" => false,
+        _ => {
+            return Err(AppError::Invalid(vec![crate::error::FieldError::new(
+                "on",
+                "Say on or off.",
+            )]));
+        }
+    };
+    domains::set_auto_renew(&state, &ctx, id, on, &s::actor(&ctx).await).await?;
+    leptos_axum::redirect(&format!("/domains/{id}"));
+    Ok(())
+}
+
 /// Removes the domain; returns the note to show (a registration runs until it expires).
 #[server(prefix = "/api", endpoint = "domains/delete")]
 pub async fn delete_domain(id: String) -> Result<String, AppError> {

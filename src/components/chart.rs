@@ -210,6 +210,130 @@ pub fn LineChart(
     .into_any()
 }
 
+const BAR: f64 = 14.0;
+const BAR_GAP: f64 = 2.0;
+const GROUP_GAP: f64 = 12.0;
+const BAR_LEFT: f64 = 150.0;
+const BAR_RIGHT: f64 = 56.0;
+
+/// The SVG markup of a horizontal bar chart: a group of bars per category (one per series),
+/// each with its value at its end.
+pub fn bars_svg(
+    id: &str,
+    title: &str,
+    summary: &str,
+    categories: &[String],
+    series: &[Series],
+) -> String {
+    let max = nice_max(
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max),
+    );
+    let group = series.len() as f64 * (BAR + BAR_GAP) - BAR_GAP + GROUP_GAP;
+    let h = TOP + group * categories.len().max(1) as f64;
+    let plot_w = W - BAR_LEFT - BAR_RIGHT;
+    let id = escape(id);
+    let mut out = format!(
+        "<svg viewBox=\"0 0 {W} {h:.0}\" role=\"img\" aria-labelledby=\"{id}-title {id}-desc\" \
+         class=\"h-auto w-full\" preserveAspectRatio=\"xMidYMid meet\">\
+         <title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>\
+         <line x1=\"{BAR_LEFT}\" x2=\"{BAR_LEFT}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"#a8a29e\" />",
+        escape(title),
+        escape(summary),
+        h - GROUP_GAP / 2.0
+    );
+    for (i, category) in categories.iter().enumerate() {
+        let top = TOP + group * i as f64;
+        let middle = top + (group - GROUP_GAP) / 2.0;
+        out.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" text-anchor=\"end\" fill=\"#292524\">{}</text>",
+            BAR_LEFT - 8.0,
+            middle + 4.0,
+            escape(category)
+        ));
+        for (j, s) in series.iter().enumerate() {
+            let v = s.values.get(i).copied().unwrap_or_default();
+            let y = top + j as f64 * (BAR + BAR_GAP);
+            let w = plot_w * (v / max).clamp(0.0, 1.0);
+            out.push_str(&format!(
+                "<rect x=\"{BAR_LEFT}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{BAR}\" fill=\"{}\"><title>{}: {}</title></rect>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#57534e\">{}</text>",
+                escape(s.color),
+                escape(s.name),
+                escape(&label(v, false)),
+                BAR_LEFT + w + 4.0,
+                y + BAR - 3.0,
+                escape(&label(v, false))
+            ));
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+/// A bar chart with its caption, legend and data table (`category` heads the table's first
+/// column).
+#[component]
+pub fn BarChart(
+    /// Unique on the page.
+    id: &'static str,
+    title: String,
+    /// The chart in words (its `<desc>`).
+    summary: String,
+    category: &'static str,
+    categories: Vec<String>,
+    series: Vec<Series>,
+) -> AnyView {
+    let markup = bars_svg(id, &title, &summary, &categories, &series);
+    let legend = series
+        .iter()
+        .map(|s| {
+            view! {
+                <li class="flex items-center gap-1.5">
+                    <span class=format!("inline-block h-2.5 w-4 rounded {}", s.swatch) aria-hidden="true"></span>
+                    {s.name}
+                </li>
+            }
+        })
+        .collect_view();
+    let heads = series
+        .iter()
+        .map(|s| view! { <th scope="col" class="px-2 py-1 text-right font-medium">{s.name}</th> })
+        .collect_view();
+    let rows = categories
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let cells = series
+                .iter()
+                .map(|s| {
+                    let v = s.values.get(i).copied().unwrap_or_default();
+                    view! { <td class="px-2 py-1 text-right tabular-nums">{label(v, false)}</td> }
+                })
+                .collect_view();
+            view! { <tr class="border-t border-stone-100"><th scope="row" class="px-2 py-1 text-left font-normal">{c.clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <figure class="min-w-0 rounded-lg border border-stone-200 bg-white p-3" data-testid=format!("chart-{id}")>
+            <figcaption class="font-semibold">{title}</figcaption>
+            <p class="text-sm text-stone-600">{summary}</p>
+            <div class="mt-2" inner_html=markup></div>
+            <ul class="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-stone-700" aria-label="Legend">{legend}</ul>
+            <details class="mt-2 text-sm">
+                <summary class="cursor-pointer text-emerald-800 underline">"Show the figures as a table"</summary>
+                <table class="mt-2 w-full text-xs" data-testid=format!("table-{id}")>
+                    <thead><tr><th scope="col" class="px-2 py-1 text-left font-medium">{category}</th>{heads}</tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </details>
+        </figure>
+    }
+    .into_any()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +345,29 @@ mod tests {
         assert_eq!(nice_max(12.0), 20.0);
         assert_eq!(nice_max(450.0), 500.0);
         assert_eq!(nice_max(0.03), 0.05);
+    }
+
+    #[test]
+    fn bars_are_as_long_as_their_values_against_a_round_top_and_name_their_category() {
+        let s = bars_svg(
+            "plans",
+            "Subscriptions by plan",
+            "3 paying",
+            &["Starter <S>".into(), "Growth".into()],
+            &[Series {
+                name: "Paying",
+                color: "#047857",
+                swatch: "bg-emerald-700",
+                values: vec![2.0, 1.0],
+            }],
+        );
+        assert!(s.contains("role=\"img\""));
+        assert!(s.contains(">Starter &lt;S&gt;</text>"), "{s}");
+        // A top of 2: the first bar spans the plot, the second half of it.
+        let plot = W - BAR_LEFT - BAR_RIGHT;
+        assert!(s.contains(&format!("width=\"{plot:.1}\"")), "{s}");
+        assert!(s.contains(&format!("width=\"{:.1}\"", plot / 2.0)), "{s}");
+        assert!(s.contains("<title>Paying: 1</title>"), "{s}");
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub struct InvoiceView {
     pub date: String,
     pub amount: String,
     pub status: String,
+    /// Stripe's hosted invoice page.
     pub url: Option<String>,
+    /// Stripe's `invoice_pdf` (the sandbox renders its own).
+    pub pdf: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -104,6 +104,31 @@ pub struct DomainDetail {
     /// Blocklist listings open now, in words.
     #[serde(default)]
     pub listings: Vec<String>,
+    /// Bought domains: auto-renew, the renewal state and past renewals.
+    #[serde(default)]
+    pub renewal: Option<RenewalView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalView {
+    pub auto_renew: bool,
+    /// `ok`, `expiring` or `expired`.
+    pub state: String,
+    /// Why it is expiring (a declined card, the registrar refused, auto-renew off).
+    pub note: Option<String>,
+    /// When it renews next (auto-renew on), as a date.
+    pub next: Option<String>,
+    pub history: Vec<RenewalLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalLine {
+    /// "2027-12-01 → 2028-11-30"
+    pub period: String,
+    pub amount: String,
+    /// `pending`, `charged`, `renewed`, `failed`, `refunded`.
+    pub status: String,
+    pub note: Option<String>,
 }
 
 /// The label a person reads for a domain status.

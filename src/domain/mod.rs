@@ -9,6 +9,8 @@ pub mod domain_name;
 pub mod domains;
 pub mod inboxes;
 pub mod money;
+pub mod provider_health;
+pub mod revenue;
 pub mod security;
 pub mod status;
 pub mod team;

@@ -127,7 +127,10 @@ fn BillingBody(
                                         <td class="py-2 pr-4">{i.date}</td>
                                         <td class="py-2 pr-4">{i.amount}</td>
                                         <td class="py-2 pr-4">{i.status}</td>
-                                        <td class="py-2">{i.url.map(|u| view! { <a class="text-emerald-800 underline" href=u target="_blank" rel="noopener">"View"</a> })}</td>
+                                        <td class="py-2 space-x-3">
+                                            {i.url.map(|u| view! { <a class="text-emerald-800 underline" href=u target="_blank" rel="noopener">"View"</a> })}
+                                            {i.pdf.map(|u| view! { <a class="text-emerald-800 underline" href=u target="_blank" rel="noopener" data-testid="invoice-pdf">"PDF"</a> })}
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -334,6 +334,13 @@ pub struct DomainSettings {
     pub search_cache_secs: u64,
     /// DKIM keys (RSA-2048) made at once; 0 means one per CPU.
     pub keygen_concurrency: usize,
+    /// A bought domain with auto-renew on is renewed this many days before it expires.
+    pub renew_days_before: i64,
+    /// Attempts of one renewal (a declined card, the registrar down) before it is given up,
+    /// the money returned and the owner told.
+    pub renewal_max_attempts: i32,
+    /// How often expiries are looked at (reminders, renewals that fell due).
+    pub renewal_scan_secs: u64,
 }
 
 impl Default for DomainSettings {
@@ -344,6 +351,9 @@ impl Default for DomainSettings {
             pending_payment_ttl_secs: 3600,
             search_cache_secs: 300,
             keygen_concurrency: 0,
+            renew_days_before: 14,
+            renewal_max_attempts: 4,
+            renewal_scan_secs: 3600,
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::server::db;
 use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
 use crate::server::services::deliverability::{blocklists, scores};
-use crate::server::services::domains::{health as domain_health, saga};
+use crate::server::services::domains::{health as domain_health, renewal, saga};
 use crate::server::services::inboxes::mailstore as inbox_store;
 use crate::server::services::inboxes::relay;
 use crate::server::services::trial_reminder;
@@ -64,6 +64,20 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         })
         .handle(saga::REFUND_KIND, |state, job| async move {
             saga::refund(&state, &job).await
+        })
+        .handle(renewal::SCAN_KIND, |state, _job| async move {
+            renewal::scan(&state).await?;
+            Ok(())
+        })
+        .every(
+            renewal::SCAN_KIND,
+            Duration::from_secs(settings.domains.renewal_scan_secs.max(60)),
+        )
+        .handle(renewal::RENEW_KIND, |state, job| async move {
+            renewal::renew(&state, &job).await
+        })
+        .handle(renewal::REFUND_KIND, |state, job| async move {
+            renewal::refund(&state, &job).await
         })
         .handle(domain_health::SCAN_KIND, |state, _job| async move {
             domain_health::scan(&state).await?;
@@ -134,6 +148,7 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         // describe); every other tenant job is skipped and stays pending until resume.
         .run_while_suspended(relay::PUBLISH_KIND)
         .run_while_suspended(saga::REFUND_KIND)
+        .run_while_suspended(renewal::REFUND_KIND)
         // A suspended workspace still hears about it (workspace.suspended) and its other events.
         .run_while_suspended(crate::server::services::integrations::webhooks::DELIVER_JOB)
         // A suspended tenant's scores still follow its figures (staff read them).
@@ -469,6 +484,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         .route(
             "/sandbox/stripe/invoices/{id}",
             get(sandbox_stripe::invoice_page),
+        )
+        .route(
+            "/sandbox/stripe/invoices/{id}/pdf",
+            get(sandbox_stripe::invoice_pdf),
         );
 
     let app = Router::new()

@@ -30,6 +30,8 @@ use crate::server::providers::relay::Relay;
 use crate::server::providers::relay::files::PolicyWriter;
 use crate::server::providers::relay::kumomta::KumoRelay;
 use crate::server::providers::relay::sandbox::SandboxRelay;
+use crate::server::providers::stats::ProviderStats;
+use crate::server::providers::timed;
 
 /// Everything a request needs; no global state, so every test builds its own. One `Arc`: the
 /// middleware and every rendered page clone the state per request, so a clone is one counter
@@ -98,6 +100,10 @@ pub struct Services {
     pub api_meter: Arc<crate::server::meter::ApiMeter>,
     /// The embedded Instantly / Smartlead accounts inboxes are pushed to in the sandbox.
     pub tool_sandbox: Arc<crate::server::providers::tools::SandboxTools>,
+    /// Every provider call's latency and outcome over the last hour (this process). The
+    /// payments, registrar, DNS, relay, mailer and mail store above are wrapped to record
+    /// into it.
+    pub provider_stats: Arc<ProviderStats>,
 }
 
 /// How long a dashboard's deliverability box is reused.
@@ -211,16 +217,20 @@ impl AppState {
             )?);
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
+        // Every call to a provider is timed; the sandboxes' own handles above stay unwrapped.
+        let provider_stats = Arc::new(ProviderStats::new());
+        let payments = timed::payments(payments, &provider_stats);
         Ok(Self(Arc::new(Services {
-            mailer: mail::from_settings(&settings)?,
+            mailer: timed::mailer(mail::from_settings(&settings)?, &provider_stats),
             jobs: JobQueue::new(pool.clone(), &settings.jobs),
-            registrar,
-            dns,
+            registrar: timed::registrar(registrar, &provider_stats),
+            dns: timed::dns(dns, &provider_stats),
             dns_sandbox,
             dns_checker,
-            relay,
+            relay: timed::relay(relay, &provider_stats),
             relay_sandbox,
-            mailstore,
+            mailstore: timed::mailstore(mailstore, &provider_stats),
+            provider_stats,
             rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
             secrets: SecretBox::new(&settings.secret_key),
             keygen: KeyGenerator::new(settings.domains.keygen_concurrency),

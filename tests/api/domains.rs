@@ -15,7 +15,7 @@ use crate::helpers::{Signup, TestApp, browser, json, local, pay, spawn_app_with}
 use inboxgrove::server::jobs::Worker;
 use inboxgrove::server::providers::dns::{DnsRecord, RecordType};
 use inboxgrove::server::providers::registrar::{
-    Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
+    Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration, Renewal,
 };
 use inboxgrove::server::services::domains::{health, saga};
 use inboxgrove::server::startup;
@@ -24,17 +24,17 @@ use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// The app without background workers: each test runs the jobs itself, step by step.
-async fn app(pool: PgPool) -> TestApp {
+pub(crate) async fn app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await
 }
 
-async fn customer(app: &TestApp, email: &str) {
+pub(crate) async fn customer(app: &TestApp, email: &str) {
     let res = app.signup(&Signup::valid(email)).await;
     assert!(res.status().is_success(), "{}", res.status());
 }
 
 /// A second customer, signed in on their own client.
-async fn another_customer(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn another_customer(app: &TestApp, email: &str) -> reqwest::Client {
     let client = browser();
     let res = app.signup_with(&client, &Signup::valid(email)).await;
     assert!(res.status().is_success(), "{}", res.status());
@@ -45,7 +45,7 @@ async fn connect(app: &TestApp, client: &reqwest::Client, name: &str) -> reqwest
     post(app, client, "/api/domains/connect", &[("name", name)]).await
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     client: &reqwest::Client,
     path: &str,
@@ -71,7 +71,7 @@ async fn on_domain(
 }
 
 /// Buys `name` as a plain HTML form does and returns the Checkout URL it is sent to.
-async fn checkout_for(app: &TestApp, name: &str) -> String {
+pub(crate) async fn checkout_for(app: &TestApp, name: &str) -> String {
     let res = app
         .client
         .post(app.url("/api/domains/buy"))
@@ -88,14 +88,14 @@ async fn checkout_for(app: &TestApp, name: &str) -> String {
 }
 
 /// Buys and pays for `name`; the payment webhook has landed when this returns.
-async fn bought(app: &TestApp, name: &str) -> Uuid {
+pub(crate) async fn bought(app: &TestApp, name: &str) -> Uuid {
     let url = checkout_for(app, name).await;
     let paid = pay(app, &url, "4242424242424242").await;
     assert_eq!(paid.status(), 303);
     domain_id(app, name).await
 }
 
-async fn domain_id(app: &TestApp, name: &str) -> Uuid {
+pub(crate) async fn domain_id(app: &TestApp, name: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM domains WHERE name = $1 ORDER BY created_at DESC LIMIT 1")
         .bind(name)
         .fetch_one(&app.pool)
@@ -111,11 +111,11 @@ async fn status(app: &TestApp, id: Uuid) -> (String, String) {
         .unwrap()
 }
 
-fn worker(state: &AppState) -> Worker<AppState> {
+pub(crate) fn worker(state: &AppState) -> Worker<AppState> {
     Worker::new(state.clone(), startup::app_registry(&state.settings))
 }
 
-async fn detail(app: &TestApp, id: Uuid) -> Value {
+pub(crate) async fn detail(app: &TestApp, id: Uuid) -> Value {
     let res = post(
         app,
         &app.client,
@@ -394,28 +394,33 @@ async fn a_refused_registration_refunds_exactly_once_marks_the_domain_failed_and
 /// The app's sandbox registrar, scripted: counts calls to register (a refused second one
 /// too), is unavailable for the first `outages` of them, and can hang right after a
 /// registration succeeded, as a worker process killed at that moment would.
-struct Scripted {
-    inner: Arc<dyn Registrar>,
-    register_calls: Arc<AtomicUsize>,
-    outages: AtomicUsize,
-    hang_after_register: bool,
+pub(crate) struct Scripted {
+    pub(crate) inner: Arc<dyn Registrar>,
+    pub(crate) register_calls: Arc<AtomicUsize>,
+    pub(crate) outages: AtomicUsize,
+    pub(crate) hang_after_register: bool,
     /// Refuses to point the nameservers (a permanent failure after registering).
-    refuse_nameservers: bool,
+    pub(crate) refuse_nameservers: bool,
+    pub(crate) renew_calls: Arc<AtomicUsize>,
+    /// Hangs right after a renewal went through (a worker killed at that moment).
+    pub(crate) hang_after_renew: bool,
 }
 
 impl Scripted {
-    fn around(state: &AppState) -> Self {
+    pub(crate) fn around(state: &AppState) -> Self {
         Self {
             inner: state.registrar.clone(),
             register_calls: Arc::new(AtomicUsize::new(0)),
             outages: AtomicUsize::new(0),
             hang_after_register: false,
             refuse_nameservers: false,
+            renew_calls: Arc::new(AtomicUsize::new(0)),
+            hang_after_renew: false,
         }
     }
 }
 
-fn with_registrar(state: &AppState, registrar: Scripted) -> AppState {
+pub(crate) fn with_registrar(state: &AppState, registrar: Scripted) -> AppState {
     let mut s = state.clone();
     s.edit().registrar = Arc::new(registrar);
     s
@@ -454,6 +459,23 @@ impl Registrar for Scripted {
             });
         }
         self.inner.set_nameservers(name, ns).await
+    }
+    async fn renew(&self, name: &str, years: u32) -> Result<Renewal, RegistrarError> {
+        self.renew_calls.fetch_add(1, Ordering::SeqCst);
+        if self
+            .outages
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(RegistrarError::Unavailable(anyhow::anyhow!(
+                "503 from the registrar"
+            )));
+        }
+        let done = self.inner.renew(name, years).await?;
+        if self.hang_after_renew {
+            std::future::pending::<()>().await;
+        }
+        Ok(done)
     }
     async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
         self.inner.info(name).await
@@ -969,7 +991,7 @@ fn flaky(state: &AppState, outages: usize) -> AppState {
 }
 
 /// Makes every scheduled retry due now (instead of waiting out the backoff).
-async fn retries_due(app: &TestApp) {
+pub(crate) async fn retries_due(app: &TestApp) {
     sqlx::query("UPDATE jobs SET run_at = now() WHERE status = 'pending'")
         .execute(&app.pool)
         .await

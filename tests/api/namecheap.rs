@@ -10,6 +10,7 @@ use inboxgrove::domain::Cents;
 use inboxgrove::server::providers::registrar::namecheap::{NamecheapClient, NamecheapSettings};
 use inboxgrove::server::providers::registrar::{
     Availability, Contact, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
+    Renewal,
 };
 use wiremock::matchers::{method, path};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -609,4 +610,49 @@ async fn the_client_refuses_bad_settings_and_never_prints_its_key() {
     let client = NamecheapClient::new(good(), &API_KEY.into()).unwrap();
     assert_eq!(client.name(), "namecheap");
     assert!(!format!("{client:?}").contains(API_KEY));
+}
+
+#[tokio::test]
+async fn renewing_posts_the_name_and_years_and_reads_the_new_expiry_and_charge() {
+    let (server, client) = fake_namecheap().await;
+    stub(&server, "namecheap.domains.renew", xml("renew_ok.xml")).await;
+
+    let renewal = client.renew("Models.TV", 1).await.expect("renewed");
+
+    assert_eq!(
+        renewal,
+        Renewal {
+            name: "models.tv".into(),
+            expires: Some(Utc.with_ymd_and_hms(2021, 4, 30, 0, 0, 0).unwrap()),
+            charged_cents: Some(Cents(65_000)),
+        }
+    );
+    assert_eq!(
+        form(&only_request(&server).await),
+        with_globals(
+            "namecheap.domains.renew",
+            &[("DomainName", "models.tv"), ("Years", "1")]
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_renewal_namecheap_does_not_carry_out_is_refused_and_odd_terms_never_leave() {
+    let (server, client) = fake_namecheap().await;
+    stub(
+        &server,
+        "namecheap.domains.renew",
+        xml("renew_ok.xml").set_body_raw(
+            fixture("renew_ok.xml").replace("Renew=\"true\"", "Renew=\"false\""),
+            "text/xml",
+        ),
+    )
+    .await;
+    let err = client.renew("models.tv", 1).await.expect_err("not renewed");
+    assert!(matches!(err, RegistrarError::Refused { .. }), "got {err:?}");
+
+    for years in [0, 11] {
+        assert!(client.renew("models.tv", years).await.is_err());
+    }
+    assert_eq!(requests(&server).await.len(), 1, "bad terms are not sent");
 }

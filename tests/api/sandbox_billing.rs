@@ -415,3 +415,78 @@ async fn only_staff_can_advance_the_sandbox_clock(pool: PgPool) {
         0
     );
 }
+
+#[sqlx::test]
+async fn staff_refund_part_of_a_paid_subscription_invoice_once_with_a_reason_into_the_ledger(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool).await;
+    subscribed(&app, "refund-sub@acme.io", "starter").await;
+    let staff = staff(&app).await;
+    advance(&app, &staff, 8).await; // the trial ends: a $49 invoice is paid
+    let (entry, tenant): (i64, uuid::Uuid) = sqlx::query_as(
+        "SELECT id, tenant_id FROM ledger_entries WHERE kind = 'subscription_payment' AND amount_cents = 4900",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (entry, tenant) = (entry.to_string(), tenant.to_string());
+    let refund = |amount: &'static str, reason: &'static str| {
+        let (staff, url, entry, tenant) = (
+            staff.clone(),
+            app.url("/api/admin/tenants/refund"),
+            entry.clone(),
+            tenant.clone(),
+        );
+        async move {
+            staff
+                .post(url)
+                .form(&[
+                    ("tenant", tenant.as_str()),
+                    ("entry", entry.as_str()),
+                    ("amount", amount),
+                    ("reason", reason),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // More than was paid, nothing, or not an amount: refused before the provider is asked.
+    for bad in ["49.01", "0", "-5", "12.345", "1e9", "ten"] {
+        let res = refund(bad, "goodwill").await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    assert_eq!(app.count("admin_refunds").await, 0);
+
+    let res = refund("12.50", "the first week was down").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        app.scalar("SELECT sum(amount_cents)::bigint FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        -1250
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT sum(amount_refunded)::bigint FROM sandbox_stripe_payments WHERE invoice_id IS NOT NULL"
+        )
+        .await,
+        1250
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM audit_log WHERE action = 'billing.refund'
+               AND after->>'reason' = 'the first week was down' AND after->>'partial' = 'true'"
+        )
+        .await,
+        1
+    );
+    // Once per invoice, whatever the amount.
+    let again = refund("", "and the rest").await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        1
+    );
+}

@@ -6,6 +6,8 @@ mod deliverability;
 mod events;
 mod jobs;
 mod platform;
+mod providers;
+mod revenue;
 mod tenant;
 mod tenants;
 
@@ -15,6 +17,8 @@ pub use deliverability::AdminDeliverability;
 pub use events::AdminEvents;
 pub use jobs::AdminJobs;
 pub use platform::AdminPlatform;
+pub use providers::AdminProviders;
+pub use revenue::AdminRevenue;
 pub use tenant::AdminTenantPage;
 pub use tenants::AdminTenants;
 
@@ -42,6 +46,8 @@ fn AdminNav() -> impl IntoView {
             <a href="/admin/deliverability" class="text-emerald-800 underline">"Deliverability"</a>
             <a href="/admin/jobs" class="text-emerald-800 underline">"Jobs"</a>
             <a href="/admin/platform" class="text-emerald-800 underline">"Platform"</a>
+            <a href="/admin/revenue" class="text-emerald-800 underline">"Revenue"</a>
+            <a href="/admin/providers" class="text-emerald-800 underline">"Providers"</a>
         </nav>
     }
 }

@@ -304,6 +304,7 @@ fn billing_card(d: &AdminTenantDetail, a: TenantActions) -> AnyView {
                     <ActionForm action=a.refund attr:class="flex gap-1">
                         <input type="hidden" name="tenant" value=tid />
                         <input type="hidden" name="entry" value=l.id.to_string() />
+                        <input type="text" name="amount" inputmode="decimal" placeholder="All" title="Amount to refund; blank refunds all of it" class="w-16 rounded border border-stone-300 px-2 py-1 text-xs" data-testid="refund-amount" />
                         <input type="text" name="reason" required placeholder="Reason" class="w-32 rounded border border-stone-300 px-2 py-1 text-xs" data-testid="refund-reason" />
                         <button type="submit" class="rounded border border-red-300 px-2 py-1 text-xs text-red-800 hover:bg-red-50" data-testid="refund">"Refund"</button>
                     </ActionForm>

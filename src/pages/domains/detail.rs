@@ -4,10 +4,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::Badge;
-use crate::api::domains::{DeleteDomain, RecheckDomain, RepairDomain, get_domain};
+use crate::api::domains::{DeleteDomain, RecheckDomain, RepairDomain, SetAutoRenew, get_domain};
 use crate::components::style::{BUTTON, BUTTON_SECONDARY};
 use crate::components::{Alert, PageLoader, copy_text, error_of};
-use crate::domain::domains::{DomainDetail, RecordView, StepView};
+use crate::domain::domains::{DomainDetail, RecordView, RenewalView, StepView};
 use crate::pages::dashboard::AppHeader;
 
 /// One domain: the saga's steps (live while it runs), the records with their health, actions.
@@ -18,6 +18,7 @@ pub fn DomainPage() -> impl IntoView {
     let recheck = ServerAction::<RecheckDomain>::new();
     let repair = ServerAction::<RepairDomain>::new();
     let delete = ServerAction::<DeleteDomain>::new();
+    let auto_renew = ServerAction::<SetAutoRenew>::new();
     let tick = RwSignal::new(0u32);
     let data = Resource::new(
         move || {
@@ -26,9 +27,10 @@ pub fn DomainPage() -> impl IntoView {
                 tick.get(),
                 recheck.version().get(),
                 repair.version().get(),
+                auto_renew.version().get(),
             )
         },
-        |(id, _, _, _)| get_domain(id),
+        |(id, _, _, _, _)| get_domain(id),
     );
     // While the saga runs, ask again every 700 ms (browser only).
     Effect::new(move |_| {
@@ -46,6 +48,7 @@ pub fn DomainPage() -> impl IntoView {
             .get()
             .or_else(|| error_of(repair).get())
             .or_else(|| error_of(delete).get())
+            .or_else(|| error_of(auto_renew).get())
     });
     view! {
         <AppHeader subtitle="Domains" />
@@ -60,7 +63,7 @@ pub fn DomainPage() -> impl IntoView {
                 login="/domains"
                 keep_while_reloading=true
                 not_found=|| view! { <p class="text-stone-600" data-testid="domain-missing">"This domain is not in your account."</p> }
-                body=move |d| view! { <DomainBody d recheck repair delete /> }
+                body=move |d| view! { <DomainBody d recheck repair delete auto_renew /> }
             />
         </main>
     }
@@ -72,8 +75,13 @@ fn DomainBody(
     recheck: ServerAction<RecheckDomain>,
     repair: ServerAction<RepairDomain>,
     delete: ServerAction<DeleteDomain>,
+    auto_renew: ServerAction<SetAutoRenew>,
 ) -> impl IntoView {
     let id = d.id.clone();
+    let renewal = d.renewal.clone().map(|r| {
+        view! { <RenewalSection r id=d.id.clone() can_manage=d.can_manage action=auto_renew /> }
+            .into_any()
+    });
     let checkable = matches!(d.status.as_str(), "verifying" | "active");
     let ok = d.records.iter().filter(|r| r.status == "ok").count();
     let total = d.records.len();
@@ -209,7 +217,70 @@ fn DomainBody(
         </section>
     }
     .into_any();
-    view! { {head} {steps} {records} }
+    view! { {head} {renewal} {steps} {records} }
+}
+
+/// Auto-renew, the renewal state and past renewals of a bought domain.
+#[component]
+fn RenewalSection(
+    r: RenewalView,
+    id: String,
+    can_manage: bool,
+    action: ServerAction<SetAutoRenew>,
+) -> impl IntoView {
+    let state_label = match r.state.as_str() {
+        "expiring" => "Expiring",
+        "expired" => "Expired",
+        _ => "OK",
+    };
+    let badge = match r.state.as_str() {
+        "expiring" => "failed",
+        "expired" => "failed",
+        _ => "ok",
+    };
+    view! {
+        <section aria-labelledby="renewal-h" class="rounded-lg border border-stone-200 bg-white p-5" data-testid="renewal">
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h2 id="renewal-h" class="text-lg font-semibold">
+                    "Renewal "
+                    <span data-testid="renewal-state" data-state=r.state.clone()><Badge status=badge.to_string() label=state_label /></span>
+                </h2>
+                {can_manage.then(|| view! {
+                    <ActionForm action>
+                        <input type="hidden" name="id" value=id.clone() />
+                        <input type="hidden" name="on" value=if r.auto_renew { "off" } else { "on" } />
+                        <button type="submit" class=BUTTON_SECONDARY disabled=move || action.pending().get() data-testid="auto-renew-toggle">
+                            {if r.auto_renew { "Turn auto-renew off" } else { "Turn auto-renew on" }}
+                        </button>
+                    </ActionForm>
+                })}
+            </div>
+            <p class="mt-2 text-sm text-stone-700" data-testid="auto-renew" data-on=r.auto_renew.to_string()>
+                {match (r.auto_renew, r.next.clone()) {
+                    (true, Some(next)) => format!("Auto-renew is on: it renews for another year around {next}, charged to your card on file. We remind you 30 and 7 days before it expires."),
+                    (true, None) => "Auto-renew is on.".to_string(),
+                    (false, _) => "Auto-renew is off: the domain stops working when its registration ends.".to_string(),
+                }}
+            </p>
+            {r.note.clone().map(|n| view! {
+                <p role="alert" class="mt-2 rounded border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-950" data-testid="renewal-note">{n}</p>
+            })}
+            {(!r.history.is_empty()).then(|| view! {
+                <table class="mt-3 w-full text-left text-sm" data-testid="renewals">
+                    <thead class="text-stone-500"><tr><th class="py-1 pr-3">"Period"</th><th class="py-1 pr-3">"Amount"</th><th class="py-1">"Status"</th></tr></thead>
+                    <tbody>
+                        {r.history.iter().map(|l| view! {
+                            <tr class="border-t border-stone-200" data-testid="renewal-line" data-status=l.status.clone()>
+                                <td class="py-1 pr-3">{l.period.clone()}</td>
+                                <td class="py-1 pr-3">{l.amount.clone()}</td>
+                                <td class="py-1">{l.status.clone()}{l.note.clone().map(|n| view! { <span class="ml-2 text-stone-500">{n}</span> })}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+    }
 }
 
 #[component]

@@ -205,6 +205,33 @@ pub async fn admit(
     }))
 }
 
+/// The context of the member with address `email` in their first workspace, for a system task
+/// acting as that person (the demo seed under `make run`). Never reached from a request.
+pub async fn member_by_email(
+    db: &(impl HasPool + ?Sized),
+    email: &str,
+) -> anyhow::Result<Option<TenantCtx>> {
+    let row: Option<(uuid::Uuid, uuid::Uuid, String, bool)> = sqlx::query_as(
+        "SELECT m.tenant_id, u.id, m.role, u.email_verified_at IS NOT NULL
+           FROM users u JOIN memberships m ON m.user_id = u.id
+           JOIN tenants t ON t.id = m.tenant_id AND t.status <> 'closed'
+          WHERE u.email = $1 ORDER BY m.created_at LIMIT 1",
+    )
+    .bind(email)
+    .fetch_optional(db.pool())
+    .await
+    .context("finding the member")?;
+    row.map(|(tenant, user, role, email_verified)| {
+        Ok(TenantCtx {
+            tenant_id: TenantId(tenant),
+            user_id: UserId(user),
+            role: Role::parse(&role).map_err(anyhow::Error::msg)?,
+            email_verified,
+        })
+    })
+    .transpose()
+}
+
 /// What the API's door learned about a request's key: the tenant context it acts in (its
 /// creator's current role there), its scopes and the tenant's open suspension.
 #[derive(Clone, Debug)]

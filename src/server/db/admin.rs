@@ -158,6 +158,8 @@ pub struct LedgerRow {
     pub description: String,
     pub occurred_at: DateTime<Utc>,
     pub payment_intent_id: Option<String>,
+    /// A subscription payment's invoice.
+    pub invoice_id: Option<String>,
     /// Set when staff refunded this entry.
     pub refunded_by: Option<String>,
 }
@@ -165,7 +167,7 @@ pub struct LedgerRow {
 pub async fn ledger(pool: &PgPool, tenant: TenantId, limit: i64) -> super::Result<Vec<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
-                l.payment_intent_id, r.actor AS refunded_by
+                l.payment_intent_id, l.invoice_id, r.actor AS refunded_by
            FROM ledger_entries l LEFT JOIN admin_refunds r ON r.ledger_entry_id = l.id
           WHERE l.tenant_id = $1 ORDER BY l.occurred_at DESC, l.id DESC LIMIT $2",
     )
@@ -183,7 +185,7 @@ pub async fn ledger_entry_for_refund(
 ) -> super::Result<Option<LedgerRow>> {
     Ok(sqlx::query_as(
         "SELECT l.id, l.kind, l.amount_cents, l.currency, l.description, l.occurred_at,
-                l.payment_intent_id, NULL::text AS refunded_by
+                l.payment_intent_id, l.invoice_id, NULL::text AS refunded_by
            FROM ledger_entries l WHERE l.tenant_id = $1 AND l.id = $2 FOR SHARE",
     )
     .bind(tenant.0)
@@ -198,6 +200,7 @@ pub async fn claim_refund(
     conn: &mut PgConnection,
     entry: &LedgerRow,
     tenant: TenantId,
+    amount: Cents,
     actor: &str,
     reason: &str,
 ) -> super::Result<bool> {
@@ -207,7 +210,7 @@ pub async fn claim_refund(
     )
     .bind(entry.id)
     .bind(tenant.0)
-    .bind(entry.amount_cents)
+    .bind(amount)
     .bind(&entry.currency)
     .bind(actor)
     .bind(reason)

@@ -225,6 +225,9 @@ actions! {
         Refund => "domain.refund",
         Suspend => "domain.suspend",
         Resume => "domain.resume",
+        AutoRenew => "domain.auto_renew",
+        Renewed => "domain.renewed",
+        RenewalFailed => "domain.renewal_failed",
     }
 }
 

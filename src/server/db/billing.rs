@@ -441,6 +441,18 @@ pub async fn lock_customer(
         .context("loading the customer")
 }
 
+/// The tenant's Stripe customer, if it has one (jobs acting for the tenant).
+pub async fn customer_of(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+) -> super::Result<Option<String>> {
+    sqlx::query_scalar("SELECT customer_id FROM billing_customers WHERE tenant_id = $1")
+        .bind(tenant.0)
+        .fetch_optional(conn)
+        .await
+        .context("loading the customer")
+}
+
 pub async fn insert_customer(
     conn: &mut PgConnection,
     ctx: &TenantCtx,
@@ -640,6 +652,7 @@ pub struct InvoiceListRow {
     pub currency: String,
     pub status: InvoiceStatus,
     pub hosted_invoice_url: Option<String>,
+    pub invoice_pdf: Option<String>,
 }
 
 pub async fn invoices(
@@ -648,7 +661,8 @@ pub async fn invoices(
     limit: i64,
 ) -> super::Result<Vec<InvoiceListRow>> {
     sqlx::query_as(
-        "SELECT id, number, created, amount_due, amount_paid, currency, status, hosted_invoice_url
+        "SELECT id, number, created, amount_due, amount_paid, currency, status, hosted_invoice_url,
+                invoice_pdf
            FROM billing_invoices WHERE tenant_id = $1 ORDER BY created DESC, id LIMIT $2",
     )
     .bind(ctx.tenant_id().0)

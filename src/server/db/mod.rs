@@ -17,6 +17,8 @@ pub mod inboxes;
 pub mod jobs;
 pub mod login_codes;
 pub mod mail;
+pub mod renewals;
+pub mod revenue;
 pub mod sessions;
 pub mod suspensions;
 pub mod team;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::tenant::format_money;
 use crate::domain::{CheckoutSessionStatus, SubscriptionStatus};
 use crate::server::providers::payments::sandbox::{
-    CARD_DECLINED, CARD_FAILS_LATER, CARD_NO_FUNDS, CARD_OK, PayError,
+    CARD_DECLINED, CARD_FAILS_LATER, CARD_NO_FUNDS, CARD_OK, PayError, render_invoice_pdf,
 };
 use crate::server::state::AppState;
 
@@ -374,4 +374,26 @@ pub async fn invoice_page(State(state): State<AppState>, Path(id): Path<String>)
         "no-store".parse().expect("static header"),
     );
     res
+}
+
+/// The invoice as a PDF (Stripe's `invoice_pdf`); like the hosted page, the unguessable
+/// invoice id in the URL is the credential.
+pub async fn invoice_pdf(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(sandbox) = state.stripe_sandbox.clone() else {
+        return not_found();
+    };
+    let doc = match loaded("invoice", sandbox.invoice_document(&id).await) {
+        Ok(v) => v,
+        Err(res) => return *res,
+    };
+    let disposition = format!("inline; filename=\"{}\"", doc.file_name());
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        render_invoice_pdf(&doc),
+    )
+        .into_response()
 }

@@ -6,4 +6,6 @@ pub mod mailstore;
 pub mod payments;
 pub mod registrar;
 pub mod relay;
+pub mod stats;
+pub mod timed;
 pub mod tools;

@@ -16,7 +16,8 @@ use crate::domain::{ActorKind, Cents, JobStatus, LedgerKind, TenantId, TenantSta
 use crate::server::auth::TenantCtx;
 use crate::server::db;
 use crate::server::db::audit::{Actor, Change, DomainAction};
-use crate::server::services::billing::{self, RefundError, events};
+use crate::server::providers::payments::{RefundReason, RefundRequest};
+use crate::server::services::billing::{RefundError, events};
 use crate::server::state::AppState;
 
 const PAGE: i64 = 25;
@@ -195,8 +196,11 @@ pub async fn tenant(state: &AppState, id: Uuid) -> anyhow::Result<Option<AdminTe
 }
 
 /// A charge paid through a payment intent (domain purchases): one the provider can refund.
+/// A charge or a paid subscription invoice (staff find its payment at the provider).
 fn refundable(l: &db::admin::LedgerRow) -> bool {
-    l.amount_cents > Cents::ZERO && l.kind != LedgerKind::Refund && l.payment_intent_id.is_some()
+    l.amount_cents > Cents::ZERO
+        && l.kind != LedgerKind::Refund
+        && (l.payment_intent_id.is_some() || l.invoice_id.is_some())
 }
 
 /// One trail row for display. `staff_view` shows staff identities and IPs; the customer's
@@ -374,14 +378,17 @@ pub async fn extend_trial(
     Ok(when(new))
 }
 
-/// Refunds one charge of the ledger in full through the payments provider, at most once
-/// (a row per refunded entry, and the provider's idempotency key per entry). The refund
-/// reaches the ledger through the provider's `charge.refunded` event, like every refund.
+/// Refunds one charge of the ledger — a one-time charge or a paid subscription invoice — in
+/// full or in part (`amount`, in the entry's currency, blank for all of it), through the
+/// payments provider, at most once per entry (a row per refunded entry, and the provider's
+/// idempotency key per entry), with a reason. The refund reaches the ledger through the
+/// provider's `charge.refunded` event, like every refund.
 pub async fn refund(
     state: &AppState,
     actor: &Actor,
     tenant: TenantId,
     entry_id: i64,
+    amount: &str,
     reason: &str,
 ) -> Result<String, AdminError> {
     let reason = required("reason", reason, 500, "Say why, in 1 to 500 characters.")?;
@@ -389,27 +396,62 @@ pub async fn refund(
     let entry = db::admin::ledger_entry_for_refund(&mut tx, tenant, entry_id)
         .await?
         .ok_or(AdminError::NotFound)?;
-    let Some(payment_intent_id) = entry
-        .payment_intent_id
-        .clone()
-        .filter(|_| refundable(&entry))
-    else {
+    if !refundable(&entry) {
         return Err(AdminError::Refused(
-            "Only a one-time charge can be refunded here; subscription invoices are refunded in the Stripe dashboard."
-                .into(),
+            "Only a charge or a paid subscription invoice can be refunded.".into(),
         ));
+    }
+    let cents = match amount.trim() {
+        "" => None,
+        raw => Some(
+            crate::domain::money::parse_amount(raw)
+                .filter(|c| *c > Cents::ZERO && *c <= entry.amount_cents)
+                .ok_or_else(|| {
+                    AdminError::Invalid(
+                        "amount",
+                        format!(
+                            "Give an amount above 0 and at most {}, like 12.50 (blank refunds it all).",
+                            format_money(entry.amount_cents, &entry.currency)
+                        ),
+                    )
+                })?,
+        ),
     };
-    if !db::admin::claim_refund(&mut tx, &entry, tenant, &actor.describe(), reason).await? {
+    // Subscription invoices name their PaymentIntent only at the provider.
+    let payment_intent_id = match (&entry.payment_intent_id, &entry.invoice_id) {
+        (Some(pi), _) => pi.clone(),
+        (None, Some(invoice)) => state
+            .payments
+            .invoice_payment(invoice)
+            .await
+            .map_err(|e| AdminError::Upstream(e.to_string()))?
+            .ok_or_else(|| {
+                AdminError::Refused("The provider has no payment for this invoice.".into())
+            })?,
+        (None, None) => {
+            return Err(AdminError::Refused(
+                "This entry has no payment to refund.".into(),
+            ));
+        }
+    };
+    let refunded = cents.unwrap_or(entry.amount_cents);
+    if !db::admin::claim_refund(&mut tx, &entry, tenant, refunded, &actor.describe(), reason)
+        .await?
+    {
         return Err(AdminError::Refused(
             "This charge was already refunded.".into(),
         ));
     }
-    let outcome = billing::refund_in_full(
-        state.payments.as_ref(),
-        payment_intent_id,
-        format!("ig:admin-refund:{}", entry.id),
-    )
-    .await;
+    let outcome = state
+        .payments
+        .refund(&RefundRequest {
+            payment_intent_id,
+            amount_cents: cents.map(|c| c.0),
+            reason: RefundReason::RequestedByCustomer,
+            idempotency_key: format!("ig:admin-refund:{}", entry.id),
+        })
+        .await
+        .map_err(RefundError::from);
     let refund = match outcome {
         Ok(r) => r,
         Err(RefundError::Unexpected(e)) => return Err(e.into()),
@@ -417,7 +459,7 @@ pub async fn refund(
         Err(e) => return Err(AdminError::Upstream(e.to_string())),
     };
     db::admin::set_refund_id(&mut tx, entry.id, &refund.id).await?;
-    let amount = format_money(refund.amount_cents, &refund.currency);
+    let amount = format_money(Cents(refund.amount_cents), &refund.currency);
     db::audit::billing(
         &mut *tx,
         actor,
@@ -430,6 +472,7 @@ pub async fn refund(
                 "refund": refund.id,
                 "amount_cents": refund.amount_cents,
                 "currency": refund.currency,
+                "partial": cents.is_some_and(|c| c < entry.amount_cents),
                 "reason": reason,
             }),
         ),
@@ -808,5 +851,7 @@ pub async fn advance_clock(
     sandbox.advance_in(&mut tx, days).await?;
     tx.commit().await.context("committing the clock")?;
     let produced = sandbox.deliver().await?;
+    // Domains that expire by the new date renew now (the workers take the jobs at once).
+    crate::server::services::domains::renewal::scan(state).await?;
     Ok(produced)
 }

@@ -11,6 +11,7 @@ pub mod domains;
 pub mod inboxes;
 pub mod integrations;
 pub mod outbox;
+pub mod reports;
 pub mod security;
 pub mod suspensions;
 pub mod team;

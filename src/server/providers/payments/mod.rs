@@ -76,6 +76,22 @@ pub enum SubscriptionChange {
     Reactivate,
 }
 
+/// A charge of the customer's default card while they are not there (domain renewals).
+#[derive(Clone, Debug)]
+pub struct SavedCardCharge {
+    pub tenant_id: Uuid,
+    pub customer_id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub description: String,
+    /// Copied onto the PaymentIntent (with `tenant_id`), e.g. `renewal_id`.
+    pub metadata: Vec<(String, String)>,
+    pub idempotency_key: String,
+}
+
+/// The code of the refusal when the customer has no card on file.
+pub const NO_CARD: &str = "no_payment_method";
+
 #[derive(Clone, Debug)]
 pub struct RefundRequest {
     pub payment_intent_id: String,
@@ -153,4 +169,12 @@ pub trait Payments: Send + Sync + 'static {
     ) -> Result<(), PaymentsError>;
 
     async fn refund(&self, request: &RefundRequest) -> Result<Refund, PaymentsError>;
+
+    /// Charges the customer's default card off-session; the PaymentIntent's id once it
+    /// succeeded. A declined card is `Rejected` (code `card_declined`, or [`NO_CARD`]).
+    async fn charge_saved_card(&self, charge: &SavedCardCharge) -> Result<String, PaymentsError>;
+
+    /// The PaymentIntent that paid a (subscription) invoice, to refund it: since API
+    /// 2025-03-31 an invoice names its payments only through `/v1/invoice_payments`.
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError>;
 }

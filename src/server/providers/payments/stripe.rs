@@ -17,6 +17,7 @@ use stripe::{
     StripeRequest,
 };
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_billing::invoice_payment::{ListInvoicePayment, ListInvoicePaymentStatus};
 use stripe_billing::subscription::{
     UpdateSubscription, UpdateSubscriptionItems, UpdateSubscriptionProrationBehavior,
 };
@@ -28,13 +29,14 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehavior,
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehaviorMissingPaymentMethod, ProductData,
 };
-use stripe_core::customer::CreateCustomer;
+use stripe_core::customer::{CreateCustomer, RetrieveCustomer, RetrieveCustomerReturned};
+use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession};
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
 use stripe_types::Currency;
 
 use super::{
-    CheckoutMode, CheckoutRequest, CheckoutSession, NewCustomer, Payments, PaymentsError,
-    PortalRequest, Refund, RefundReason, RefundRequest, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, CheckoutSession, NO_CARD, NewCustomer, Payments, PaymentsError,
+    PortalRequest, Refund, RefundReason, RefundRequest, SavedCardCharge, SubscriptionChange,
 };
 
 /// Per-attempt budget; the async client has no default timeout.
@@ -358,5 +360,68 @@ impl Payments for StripeClient {
             // Nullable in the API; a refund without a status has not settled yet.
             status: refund.status.unwrap_or_else(|| "pending".to_owned()),
         })
+    }
+
+    async fn charge_saved_card(&self, c: &SavedCardCharge) -> Result<String, PaymentsError> {
+        // Reading the customer has no side effect: no key.
+        let customer = RetrieveCustomer::new(c.customer_id.as_str())
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("retrieve_customer", err))?;
+        let card = match customer {
+            RetrieveCustomerReturned::Customer(customer) => customer
+                .invoice_settings
+                .and_then(|s| s.default_payment_method)
+                .map(|pm| pm.id().as_str().to_owned()),
+            RetrieveCustomerReturned::DeletedCustomer(_) => None,
+        };
+        let Some(card) = card else {
+            return Err(PaymentsError::Rejected {
+                code: Some(NO_CARD.into()),
+                message: "There is no card on file for this customer.".into(),
+            });
+        };
+        let mut pairs: HashMap<String, String> = c.metadata.iter().cloned().collect();
+        pairs.insert("tenant_id".into(), c.tenant_id.to_string());
+        let intent = CreatePaymentIntent::new(
+            c.amount_cents,
+            c.currency
+                .to_ascii_lowercase()
+                .parse::<Currency>()
+                .unwrap_or_else(|never| match never {}),
+        )
+        .customer(c.customer_id.as_str())
+        .payment_method(card)
+        .off_session(CreatePaymentIntentOffSession::Bool(true))
+        .confirm(true)
+        .description(c.description.as_str())
+        .metadata(pairs)
+        .customize()
+        .request_strategy(idempotent(&c.idempotency_key)?)
+        .send(&self.client)
+        .await
+        .map_err(|err| map_error("charge_saved_card", err))?;
+        if intent.status.as_str() != "succeeded" {
+            // `requires_action` (the bank wants the customer) or still processing: not paid.
+            return Err(PaymentsError::Rejected {
+                code: Some(intent.status.as_str().to_owned()),
+                message: "The card needs the cardholder to confirm this payment.".into(),
+            });
+        }
+        Ok(intent.id.as_str().to_owned())
+    }
+
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError> {
+        let payments = ListInvoicePayment::new()
+            .invoice(invoice_id)
+            .status(ListInvoicePaymentStatus::Paid)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("list_invoice_payments", err))?;
+        Ok(payments
+            .data
+            .into_iter()
+            .find_map(|p| p.payment.payment_intent)
+            .map(|pi| pi.id().as_str().to_owned()))
     }
 }

@@ -41,6 +41,15 @@ pub struct Registration {
     pub charged_cents: Option<Cents>,
 }
 
+/// A renewal the registrar carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renewal {
+    pub name: String,
+    /// The new expiry, when the registrar says.
+    pub expires: Option<DateTime<Utc>>,
+    pub charged_cents: Option<Cents>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DomainInfo {
     pub name: String,
@@ -79,6 +88,9 @@ pub trait Registrar: Send + Sync + 'static {
         name: &str,
         nameservers: &[String],
     ) -> Result<(), RegistrarError>;
+    /// Extends a registration in our account by `years`. Not idempotent at the registrar:
+    /// callers that may have renewed already ask [`info`](Self::info) first.
+    async fn renew(&self, name: &str, years: u32) -> Result<Renewal, RegistrarError>;
     /// `None` when the domain is not in our account.
     async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError>;
     async fn list(&self) -> Result<Vec<DomainInfo>, RegistrarError>;

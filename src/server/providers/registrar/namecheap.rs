@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     Availability, Contact, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration,
+    Renewal,
 };
 
 /// Per-call budget (connect, send and read the whole answer).
@@ -354,9 +355,11 @@ fn cents(value: &str) -> Option<i64> {
         .checked_add(tenths * 10 + hundredths + round_up)
 }
 
-/// `MM/DD/YYYY` (Namecheap gives no time or zone) as midnight UTC.
+/// `MM/DD/YYYY` as midnight UTC; a time after it (`4/30/2021 11:31:13 AM`, in the renewal
+/// answer, with no zone) is dropped.
 fn date(value: &str) -> Option<DateTime<Utc>> {
-    NaiveDate::parse_from_str(value.trim(), "%m/%d/%Y")
+    let day = value.split_whitespace().next()?;
+    NaiveDate::parse_from_str(day, "%m/%d/%Y")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|dt| dt.and_utc())
@@ -546,6 +549,41 @@ impl Registrar for NamecheapClient {
         }
     }
 
+    async fn renew(&self, name: &str, years: u32) -> Result<Renewal, RegistrarError> {
+        const COMMAND: &str = "namecheap.domains.renew";
+        let name = domain_name(name)?;
+        if !(1..=10).contains(&years) {
+            return Err(logged(
+                COMMAND,
+                RegistrarError::Unexpected(anyhow!("a renewal lasts 1 to 10 years (got {years})")),
+            ));
+        }
+        let answer: RenewAnswer = self
+            .run(
+                COMMAND,
+                vec![
+                    param("DomainName", name.as_str()),
+                    param("Years", years.to_string()),
+                ],
+            )
+            .await?;
+        let result = answer.result;
+        if !flag(&result.renew) {
+            return Err(logged(
+                COMMAND,
+                RegistrarError::Refused {
+                    code: None,
+                    message: format!("The registrar did not renew {name}."),
+                },
+            ));
+        }
+        Ok(Renewal {
+            name,
+            expires: result.details.as_ref().and_then(|d| date(&d.expired_date)),
+            charged_cents: cents(&result.charged_amount).map(Cents),
+        })
+    }
+
     async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {
         const COMMAND: &str = "namecheap.domains.getInfo";
         let name = domain_name(name)?;
@@ -710,6 +748,22 @@ struct SetCustomResult {
 }
 
 #[derive(Deserialize)]
+struct RenewAnswer {
+    #[serde(rename = "DomainRenewResult")]
+    result: RenewResult,
+}
+
+#[derive(Deserialize)]
+struct RenewResult {
+    #[serde(rename = "@Renew")]
+    renew: String,
+    #[serde(rename = "@ChargedAmount", default)]
+    charged_amount: String,
+    #[serde(rename = "DomainDetails", default)]
+    details: Option<InfoDetails>,
+}
+
+#[derive(Deserialize)]
 struct InfoAnswer {
     #[serde(rename = "DomainGetInfoResult")]
     result: InfoResult,
@@ -777,6 +831,7 @@ mod tests {
         fn namecheap_answers_never_panic(s in proptest::prelude::any::<String>()) {
             let _ = parse::<CheckAnswer>("namecheap.domains.check", &s);
             let _ = parse::<CreateAnswer>("namecheap.domains.create", &s);
+            let _ = parse::<RenewAnswer>("namecheap.domains.renew", &s);
             let _ = cents(&s);
             let _ = date(&s);
             let _ = flag(&s);
@@ -809,6 +864,7 @@ mod tests {
             .unwrap()
             .and_utc();
         assert_eq!(date("04/23/2017"), Some(expected));
+        assert_eq!(date("4/23/2017 11:31:13 AM"), Some(expected));
         assert_eq!(date(""), None);
         assert_eq!(date("0001-01-01T00:00:00"), None);
     }

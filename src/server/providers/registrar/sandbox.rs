@@ -2,19 +2,22 @@
 //! (`sandbox_registrar_domains` is "our registrar account"): a registered name is no longer
 //! available, prices come per TLD from settings, some names are reserved as taken, and any
 //! name containing `fail-register` is refused at registration so the saga's compensation
-//! (refund) can be seen in the demo and tested.
+//! (refund) can be seen in the demo and tested; likewise `fail-renew` is refused at renewal.
 
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{Duration, Utc};
 use sqlx::PgPool;
 
-use super::{Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration};
+use super::{
+    Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration, Renewal,
+};
 use crate::domain::Cents;
 
 pub use crate::server::config::providers::SandboxRegistrarSettings;
 
 pub const FAIL_MARKER: &str = "fail-register";
+pub const FAIL_RENEW_MARKER: &str = "fail-renew";
 
 pub struct SandboxRegistrar {
     pool: PgPool,
@@ -166,6 +169,47 @@ impl Registrar for SandboxRegistrar {
             });
         }
         Ok(())
+    }
+
+    async fn renew(&self, name: &str, years: u32) -> Result<Renewal, RegistrarError> {
+        let name = name.to_ascii_lowercase();
+        if name.contains(FAIL_RENEW_MARKER) {
+            return Err(RegistrarError::Refused {
+                code: Some("2020166".into()),
+                message: format!("{name} could not be renewed: the registry refused it"),
+            });
+        }
+        if !(1..=10).contains(&years) {
+            return Err(RegistrarError::Refused {
+                code: Some("2011170".into()),
+                message: "A renewal lasts 1 to 10 years".into(),
+            });
+        }
+        let price = self.tld_price(&name).unwrap_or(0) * i64::from(years);
+        // Like a registry: the new term runs on from the old expiry, not from today.
+        let expires: Option<chrono::DateTime<Utc>> = sqlx::query_scalar(
+            "UPDATE sandbox_registrar_domains
+                SET expires = expires + make_interval(days => 365 * $2), years = years + $2,
+                    charged = coalesce(charged, 0) + $3
+              WHERE name = $1 RETURNING expires",
+        )
+        .bind(&name)
+        .bind(years as i32)
+        .bind(price)
+        .fetch_optional(&self.pool)
+        .await
+        .context("renewing in the sandbox")?;
+        match expires {
+            Some(expires) => Ok(Renewal {
+                name,
+                expires: Some(expires),
+                charged_cents: Some(Cents(price)),
+            }),
+            None => Err(RegistrarError::Refused {
+                code: Some("2019166".into()),
+                message: format!("Domain {name} not found in this account"),
+            }),
+        }
     }
 
     async fn info(&self, name: &str) -> Result<Option<DomainInfo>, RegistrarError> {

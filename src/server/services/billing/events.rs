@@ -463,6 +463,25 @@ async fn payment_intent_changed(
     p: &PaymentIntent,
     succeeded: bool,
 ) -> Result<Outcome, EventError> {
+    // A domain renewal's off-session charge.
+    if let Some(renewal) = p
+        .metadata
+        .get("renewal_id")
+        .and_then(|v| Uuid::parse_str(v).ok())
+    {
+        let Some(tenant) =
+            tenant_of(conn, p.customer.as_deref(), &[p.metadata.get("tenant_id")]).await?
+        else {
+            return Ok((Applied::Ignored, None));
+        };
+        if succeeded {
+            crate::server::services::domains::renewal::paid_in(
+                conn, settings, tenant, renewal, &p.id, src.at,
+            )
+            .await?;
+        }
+        return Ok((Applied::Applied, Some(tenant)));
+    }
     // Only the one-time charges we asked for; subscription invoices make PIs too.
     let Some(purchase) = p
         .metadata

@@ -144,6 +144,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             }
             .to_string(),
             url: i.hosted_invoice_url,
+            pdf: i.invoice_pdf,
         })
         .collect();
     let ledger = ledger
@@ -187,6 +188,18 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
         invoices,
         ledger,
     })
+}
+
+/// "Now" for billing: the sandbox's test clock when the sandbox is the payments provider (staff
+/// move it forward to play out renewals and trial ends), the wall clock with real Stripe.
+pub async fn clock(state: &AppState) -> anyhow::Result<DateTime<Utc>> {
+    match &state.stripe_sandbox {
+        Some(sandbox) => {
+            let mut conn = state.pool.acquire().await.context("acquiring")?;
+            sandbox.now(&mut conn).await
+        }
+        None => Ok(Utc::now()),
+    }
 }
 
 /// The tenant's Stripe customer, created once (the tenant row is locked while we ask).

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::domains::{
-    DomainDetail, DomainListItem, DomainsView, RecordView, SAGA_STEPS, SearchResult, SearchView,
-    StepView, status_label, step_label,
+    DomainDetail, DomainListItem, DomainsView, RecordView, RenewalLine, RenewalView, SAGA_STEPS,
+    SearchResult, SearchView, StepView, status_label, step_label,
 };
 use crate::domain::tenant::format_money;
 use crate::domain::{Cents, DomainKind, DomainName, DomainSearch, DomainStatus, StepStatus};
@@ -27,6 +27,7 @@ use crate::server::services::inboxes::relay;
 use crate::server::state::AppState;
 
 pub mod health;
+pub mod renewal;
 pub mod saga;
 
 #[derive(Debug, thiserror::Error)]
@@ -474,6 +475,16 @@ pub async fn detail(
     let steps = db::domains::steps(&mut tx, tenant, id).await?;
     let records = db::domains::records(&mut tx, tenant, id).await?;
     let (score, listings) = db::deliverability::domain_extras(&mut tx, tenant, id).await?;
+    let lead = state.settings.domains.renew_days_before;
+    let renewal = if d.kind == DomainKind::Purchased && d.expires_at.is_some() {
+        let settings = db::renewals::settings(&mut tx, tenant, id).await?;
+        let history = db::renewals::history(&mut tx, tenant, id).await?;
+        settings.map(|(auto_renew, state, note)| {
+            renewal_view(state, auto_renew, note, &d, &history, lead)
+        })
+    } else {
+        None
+    };
     end_read(tx);
     let step = |name: &str| steps.iter().find(|s| s.step == name);
     let step_views: Vec<StepView> = if d.kind == DomainKind::Purchased {
@@ -571,7 +582,81 @@ pub async fn detail(
                 )
             })
             .collect(),
+        renewal,
     })
+}
+
+fn renewal_view(
+    state: String,
+    auto_renew: bool,
+    note: Option<String>,
+    d: &DomainRow,
+    history: &[db::renewals::RenewalRow],
+    lead_days: i64,
+) -> RenewalView {
+    RenewalView {
+        auto_renew,
+        next: d
+            .expires_at
+            .filter(|_| auto_renew)
+            .map(|e| day(e - chrono::Duration::days(lead_days))),
+        note: (state != "ok").then_some(note).flatten(),
+        state,
+        history: history
+            .iter()
+            .map(|r| RenewalLine {
+                period: match r.expires_to {
+                    Some(to) => format!("{} → {}", day(r.expires_from), day(to)),
+                    None => format!("from {}", day(r.expires_from)),
+                },
+                amount: format_money(r.amount_cents, &r.currency),
+                status: r.status.clone(),
+                note: r.last_error.clone().filter(|_| r.status != "renewed"),
+            })
+            .collect(),
+    }
+}
+
+/// Switches a bought domain's auto-renew (owners and admins), audited.
+pub async fn set_auto_renew(
+    state: &AppState,
+    ctx: &TenantCtx,
+    id: Uuid,
+    on: bool,
+    actor: &Actor,
+) -> Result<(), DomainError> {
+    manager(ctx)?;
+    let mut tx = ctx.begin(state).await?;
+    let d = db::domains::get(&mut tx, ctx.tenant_id(), id)
+        .await?
+        .filter(|d| d.status != DomainStatus::Deleted)
+        .ok_or(DomainError::NotFound)?;
+    if !db::renewals::set_auto_renew(&mut tx, ctx.tenant_id(), id, on).await? {
+        return Err(DomainError::Refused(format!(
+            "{} is not a domain bought through InboxGrove: its renewal is with its registrar.",
+            health::display(&d.name)
+        )));
+    }
+    // Turned back on: a domain marked expiring only because it was off is fine again.
+    if on {
+        let (_, renewal_state, note) = db::renewals::settings(&mut tx, ctx.tenant_id(), id)
+            .await?
+            .unwrap_or_default();
+        if renewal_state == "expiring" && note.as_deref() == Some("Auto-renew is off.") {
+            db::renewals::set_state(&mut tx, ctx.tenant_id(), id, "ok", None).await?;
+        }
+    }
+    db::audit::domain(
+        &mut *tx,
+        actor,
+        ctx.tenant_id(),
+        db::audit::DomainAction::AutoRenew,
+        id,
+        Change::after(serde_json::json!({ "name": d.name, "auto_renew": on })),
+    )
+    .await?;
+    tx.commit().await.context("switching auto-renew")?;
+    Ok(())
 }
 
 /// Deletes from `d`'s zone the records we wrote for it, if the zone is in our DNS account and

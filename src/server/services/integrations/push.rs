@@ -13,6 +13,7 @@ use crate::domain::api::{PushItem, ToolView};
 use crate::server::auth::TenantCtx;
 use crate::server::db::audit::{Actor, Change, IntegrationAction};
 use crate::server::db::{self};
+use crate::server::providers::timed;
 use crate::server::providers::tools::{self, Account, Pushed, Tool};
 use crate::server::services::inboxes::open_password;
 use crate::server::state::AppState;
@@ -171,6 +172,7 @@ pub async fn push(
         Duration::from_millis(api.push_timeout_ms),
         &state.tool_sandbox,
     )?;
+    let client = timed::tool(client, tool, base == "sandbox", &state.provider_stats);
     // A few at a time: the tools rate-limit their APIs.
     let accounts = std::sync::Arc::new(accounts);
     let key = std::sync::Arc::new(zeroize::Zeroizing::new(key));

@@ -27,6 +27,11 @@ pub(super) fn new_id(prefix: &str) -> String {
     format!("{prefix}_sbx{}", Uuid::new_v4().simple())
 }
 
+/// The invoice's number, as Stripe numbers them: stable, from the invoice's sequence.
+pub(super) fn invoice_number(seq: i64) -> String {
+    format!("SBX-{seq:06}")
+}
+
 pub(super) fn unix(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
@@ -111,7 +116,7 @@ impl SandboxStripe {
             template("invoice"),
             json!({
                 "id": i.id,
-                "number": format!("SBX-{:06}", i.seq),
+                "number": invoice_number(i.seq),
                 "customer": i.customer_id,
                 "status": i.status,
                 "billing_reason": i.billing_reason,
@@ -129,7 +134,7 @@ impl SandboxStripe {
                 "period_end": unix(i.period_start),
                 "next_payment_attempt": opt_unix(i.next_attempt_at),
                 "hosted_invoice_url": format!("{}/sandbox/stripe/invoices/{}", self.base(), i.id),
-                "invoice_pdf": Value::Null,
+                "invoice_pdf": format!("{}/sandbox/stripe/invoices/{}/pdf", self.base(), i.id),
                 "last_finalization_error": Value::Null,
                 "livemode": false,
                 "metadata": {},

@@ -8,15 +8,17 @@
 //! This file holds the type, its test cards and the `Payments` API the app calls; the rest is
 //! split by concern, each file adding its own `impl SandboxStripe` block: `store` (the
 //! `sandbox_stripe_*` rows and idempotency keys), `checkout` (Checkout, the portal, invoices
-//! and charging), `clock` (the test clock and what advancing it plays out) and `events`
-//! (Stripe-shaped objects and the signed webhook delivery).
+//! and charging), `clock` (the test clock and what advancing it plays out), `events`
+//! (Stripe-shaped objects and the signed webhook delivery) and `pdf` (invoice PDFs).
 
 mod checkout;
 mod clock;
 mod events;
+mod pdf;
 mod store;
 
 pub use checkout::{PayError, PortalView};
+pub use pdf::{InvoiceDocument, render as render_invoice_pdf};
 pub use store::{StoredCheckout, SubRow};
 
 use anyhow::Context;
@@ -27,8 +29,8 @@ use sqlx::PgPool;
 use std::sync::Arc;
 
 use super::{
-    CheckoutMode, CheckoutRequest, CheckoutSession, NewCustomer, Payments, PaymentsError,
-    PortalRequest, Refund, RefundRequest, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, CheckoutSession, NO_CARD, NewCustomer, Payments, PaymentsError,
+    PortalRequest, Refund, RefundRequest, SavedCardCharge, SubscriptionChange,
 };
 use crate::server::config::Settings;
 use events::new_id;
@@ -355,6 +357,108 @@ impl Payments for SandboxStripe {
             currency: p.currency,
             status: "succeeded".into(),
         })
+    }
+
+    async fn charge_saved_card(&self, c: &SavedCardCharge) -> Result<String, PaymentsError> {
+        self.charge_saved_card_in(c).await
+    }
+
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM sandbox_stripe_payments
+              WHERE invoice_id = $1 AND status = 'succeeded' ORDER BY created LIMIT 1",
+        )
+        .bind(invoice_id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("finding the invoice's payment")?)
+    }
+}
+
+impl SandboxStripe {
+    async fn charge_saved_card_in(&self, c: &SavedCardCharge) -> Result<String, PaymentsError> {
+        let mut tx = self.pool.begin().await.context("starting")?;
+        // Like Stripe, a key replays its first answer: the charge, or the decline.
+        if let Some(previous) = self.claim(&mut tx, &c.idempotency_key).await? {
+            return match previous {
+                Value::String(pi) => Ok(pi),
+                other => Err(rejected(
+                    "card_declined",
+                    other["declined"]
+                        .as_str()
+                        .unwrap_or("Your card was declined.")
+                        .to_owned(),
+                )),
+            };
+        }
+        let exists: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM sandbox_stripe_customers WHERE id = $1")
+                .bind(&c.customer_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("loading the customer")?;
+        if exists.is_none() {
+            return Err(rejected(
+                "resource_missing",
+                format!("No such customer: '{}'", c.customer_id),
+            ));
+        }
+        if c.amount_cents < 50 {
+            return Err(rejected(
+                "amount_too_small",
+                "Amount must be at least $0.50 usd".into(),
+            ));
+        }
+        let mut metadata = serde_json::Map::new();
+        for (k, v) in &c.metadata {
+            metadata.insert(k.clone(), json!(v));
+        }
+        metadata.insert("tenant_id".into(), json!(c.tenant_id.to_string()));
+        let metadata = Value::Object(metadata);
+        let now = self.now(&mut tx).await?;
+        let card = self.customer_card(&mut tx, &c.customer_id).await?;
+        let decline = match card {
+            None => Some((NO_CARD, "There is no card on file for this customer.")),
+            Some(Card::FailsCharges) => Some(("card_declined", "Your card was declined.")),
+            Some(Card::Succeeds) => None,
+        };
+        if let Some((code, message)) = decline {
+            let pi = new_id("pi");
+            let object = self.payment_intent_json(
+                &pi,
+                Some(&c.customer_id),
+                c.amount_cents,
+                &c.currency,
+                "requires_payment_method",
+                &metadata,
+                None,
+                Some(message),
+                now,
+            );
+            self.emit(&mut tx, "payment_intent.payment_failed", object, now)
+                .await?;
+            self.remember(&mut tx, &c.idempotency_key, &json!({ "declined": message }))
+                .await?;
+            tx.commit().await.context("committing")?;
+            self.deliver_logged().await;
+            return Err(rejected(code, message.into()));
+        }
+        let pi = self
+            .charge(
+                &mut tx,
+                Some(&c.customer_id),
+                None,
+                c.amount_cents,
+                &c.currency,
+                metadata,
+                now,
+            )
+            .await?;
+        self.remember(&mut tx, &c.idempotency_key, &json!(pi))
+            .await?;
+        tx.commit().await.context("committing the charge")?;
+        self.deliver_logged().await;
+        Ok(pi)
     }
 }
 
