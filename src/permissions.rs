@@ -62,6 +62,7 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/inboxes/wizard", Read),
     ("/api/billing", Read),
     ("/api/billing/checkout-status", Read),
+    ("/api/billing/cards", Read),
     ("/api/team", Read),
     ("/api/deliverability", Read),
     ("/api/integrations", Read),
@@ -104,6 +105,9 @@ pub const ACTIONS: &[(&str, Need)] = &[
     ("/api/billing/plan", Billing),
     ("/api/billing/cancel", Billing),
     ("/api/billing/portal", Billing),
+    ("/api/billing/cards/add", Billing),
+    ("/api/billing/cards/default", Billing),
+    ("/api/billing/cards/remove", Billing),
     // The user's own account.
     ("/api/account/sessions", Read),
     ("/api/account/end_session", Read),

@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { confirmEmail } from './support';
+import { confirmEmail, customerWithDomain } from './support';
 
 const PASSWORD = 'Correct-Horse-Battery-9';
 let counter = 0;
@@ -95,4 +95,40 @@ test('staff advances the sandbox clock past the trial: the plan is active and an
   await expect(invoices).toContainText('$49');
   await expect(invoices).toContainText('Paid');
   await expect(page.getByTestId('ledger')).toContainText('Subscription');
+});
+
+test('a bought domain shows its renewal and switch; cards are added in setup mode, made default and removed', async ({ page }) => {
+  await customerWithDomain(page, 'Cards Co', 'cards');
+  // The domain's renewal: on by default, switched off and on from its page.
+  const renewal = page.getByTestId('renewal');
+  await expect(renewal.getByTestId('renewal-state')).toHaveAttribute('data-state', 'ok');
+  await expect(renewal.getByTestId('auto-renew')).toHaveAttribute('data-on', 'true');
+  await renewal.getByTestId('auto-renew-toggle').click();
+  await expect(renewal.getByTestId('auto-renew')).toHaveAttribute('data-on', 'false');
+  await expect(renewal.getByTestId('auto-renew')).toContainText('Auto-renew is off');
+
+  // The card that paid for the domain is on file and the default.
+  await page.goto('/billing');
+  await hydrated(page);
+  const cards = page.getByTestId('card');
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute('data-last4', '4242');
+  await expect(cards.first()).toHaveAttribute('data-default', 'true');
+
+  // Another one through Checkout in setup mode: nothing charged, back on billing.
+  await page.getByTestId('add-card').click();
+  await expect(page).toHaveURL(/\/sandbox\/stripe\/checkout\/cs_test_/);
+  await expect(page.getByText('Nothing is charged now.')).toBeVisible();
+  await page.getByLabel('Card number').fill('4000 0000 0000 0341');
+  await page.getByRole('button', { name: 'Save card' }).click();
+  await expect(page).toHaveURL(/\/billing\?card=added$/);
+  await hydrated(page);
+  await expect(cards).toHaveCount(2);
+  const added = page.locator('[data-testid="card"][data-last4="0341"]');
+  await expect(added).toHaveAttribute('data-default', 'false');
+  await added.getByTestId('card-default').click();
+  await expect(added).toHaveAttribute('data-default', 'true');
+  await page.locator('[data-testid="card"][data-last4="4242"]').getByTestId('card-remove').click();
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute('data-last4', '0341');
 });

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::billing::{BillingView, CheckoutStatus};
+use crate::domain::billing::{BillingView, CardView, CheckoutStatus};
 use crate::error::AppError;
 
 #[server(prefix = "/api", endpoint = "billing")]
@@ -53,6 +53,50 @@ pub async fn open_portal() -> Result<String, AppError> {
     let url = billing::portal_url(&state, &ctx).await?;
     s::redirect_form_post(&url).await;
     Ok(url)
+}
+
+/// The workspace's saved cards (brand, last 4, expiry, default).
+#[server(prefix = "/api", endpoint = "billing/cards")]
+pub async fn get_cards() -> Result<Vec<CardView>, AppError> {
+    use crate::server::{fn_context as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    Ok(billing::cards(&state, &ctx).await?)
+}
+
+/// "Add a card": Checkout in setup mode. Returns the URL to send the browser to.
+#[server(prefix = "/api", endpoint = "billing/cards/add")]
+pub async fn add_card() -> Result<String, AppError> {
+    use crate::server::{fn_context as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let url = billing::add_card_url(&state, &ctx).await?;
+    s::redirect_form_post(&url).await;
+    Ok(url)
+}
+
+/// "Make default".
+#[server(prefix = "/api", endpoint = "billing/cards/default")]
+pub async fn set_default_card(card: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let actor = s::actor(&ctx).await;
+    billing::set_default_card(&state, &ctx, &card, &actor).await?;
+    leptos_axum::redirect("/billing");
+    Ok(())
+}
+
+/// "Remove" (not the default card).
+#[server(prefix = "/api", endpoint = "billing/cards/remove")]
+pub async fn remove_card(card: String) -> Result<(), AppError> {
+    use crate::server::{fn_context as s, services::billing};
+    let state = s::state()?;
+    let ctx = s::tenant_ctx(&state).await?;
+    let actor = s::actor(&ctx).await;
+    billing::remove_card(&state, &ctx, &card, &actor).await?;
+    leptos_axum::redirect("/billing");
+    Ok(())
 }
 
 /// What the database says about a Checkout session (never trusts the redirect alone).

@@ -75,8 +75,38 @@ pub struct BillingView {
     pub inboxes: Usage,
     /// The public API's calls this month against the plan's allowance.
     pub api_calls: Usage,
+    /// This month's recorded usage and the expected bill.
+    #[serde(default)]
+    pub this_month: MonthUsage,
     pub invoices: Vec<InvoiceView>,
     pub ledger: Vec<LedgerView>,
+}
+
+/// The billing page's "This month": what the workspace used (recorded hourly as usage events,
+/// on the billing clock) and what the next invoice is expected to be.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthUsage {
+    /// "December 2026"
+    #[serde(default)]
+    pub month: String,
+    #[serde(default)]
+    pub inbox_days: i64,
+    #[serde(default)]
+    pub emails_sent: i64,
+    #[serde(default)]
+    pub api_calls: i64,
+    /// The price of an inbox past the plan's limit ("$1.50"); `None`: the limit is hard.
+    #[serde(default)]
+    pub overage_price: Option<String>,
+    /// Inboxes past the plan's limit that the next invoice bills: the most at once this period.
+    #[serde(default)]
+    pub extra_inboxes: i64,
+    /// The next invoice as expected now ("$152"); `None` without a paid plan that renews.
+    #[serde(default)]
+    pub expected_bill: Option<String>,
+    /// How it is made up ("Growth $149 + 2 extra inboxes × $1.50 = $152").
+    #[serde(default)]
+    pub bill_note: Option<String>,
 }
 
 /// The success page's view of one Checkout session.
@@ -90,4 +120,17 @@ pub enum CheckoutStatus {
     },
     /// A session that is not this tenant's (or never existed).
     Unknown,
+}
+
+/// A saved card on the billing page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardView {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+    /// "MM/YYYY"
+    pub expires: String,
+    /// "Visa •••• 4242 (expires 12/2029)"
+    pub label: String,
+    pub is_default: bool,
 }

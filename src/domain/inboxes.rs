@@ -679,10 +679,19 @@ pub struct WizardView {
     pub blocked: Option<String>,
     pub max_per_domain: u32,
     pub can_manage: bool,
+    /// The plan allows inboxes past `limit` at this price each a month ("$1.50"); `None`: the
+    /// limit is hard.
+    #[serde(default)]
+    pub overage_price: Option<String>,
 }
 
 impl WizardView {
+    /// How many more inboxes may be made now (no bound but the batch's own when the plan bills
+    /// extra inboxes as overage).
     pub fn headroom(&self) -> i64 {
+        if self.overage_price.is_some() {
+            return i64::MAX;
+        }
         (self.limit - self.used).max(0)
     }
 }

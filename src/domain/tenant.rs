@@ -52,6 +52,9 @@ pub struct PlanView {
     pub max_domains: i64,
     pub max_inboxes: i64,
     pub api_calls_per_month: i64,
+    /// Inboxes past `max_inboxes` cost this much each a month; `None`: the limit is hard.
+    #[serde(default)]
+    pub overage_cents_per_inbox: Option<Cents>,
 }
 
 impl PlanView {

@@ -1,9 +1,14 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::billing::{ChoosePlan, OpenPortal, SetCancel, get_billing, get_checkout_status};
+use crate::api::billing::{
+    AddCard, ChoosePlan, OpenPortal, RemoveCard, SetCancel, SetDefaultCard, get_billing, get_cards,
+    get_checkout_status,
+};
 use crate::components::{Alert, LoadStyle, PageLoader, UsageSection, error_of, go_to};
-use crate::domain::billing::{BillingView, CheckoutStatus, PlanAction, PlanCard};
+use crate::domain::billing::{
+    BillingView, CardView, CheckoutStatus, MonthUsage, PlanAction, PlanCard,
+};
 use crate::domain::format_count;
 use crate::pages::dashboard::AppHeader;
 
@@ -101,6 +106,7 @@ fn BillingBody(
                 </div>
             </section>
             <Alert message=action_error />
+            <CardsSection can_manage />
             <section aria-labelledby="plans-h">
                 <h2 id="plans-h" class="text-lg font-semibold">"Plans"</h2>
                 <div class="mt-3 grid grid-cols-1 gap-4 md:grid-cols-3">
@@ -108,6 +114,7 @@ fn BillingBody(
                 </div>
             </section>
             <UsageSection domains=view.domains inboxes=view.inboxes api_calls=view.api_calls />
+            <ThisMonth usage=view.this_month.clone() />
             <section aria-labelledby="invoices-h">
                 <h2 id="invoices-h" class="text-lg font-semibold">"Invoices"</h2>
                 {if view.invoices.is_empty() {
@@ -178,6 +185,9 @@ fn PlanCardView(
                 <li>{format!("{} domains", format_count(plan.max_domains))}</li>
                 <li>{format!("{} inboxes", format_count(plan.max_inboxes))}</li>
                 <li>{format!("{} API calls / month", format_count(plan.api_calls_per_month))}</li>
+                {plan.overage_cents_per_inbox.map(|c| view! {
+                    <li data-testid="plan-overage">{format!("then {} per extra inbox / month", c.format(&plan.currency))}</li>
+                })}
             </ul>
             {if current || !can_manage {
                 view! {
@@ -195,6 +205,50 @@ fn PlanCardView(
                 }.into_any()
             }}
         </div>
+    }
+}
+
+/// "This month": the usage recorded so far (hourly, on the billing clock) and the next invoice
+/// as expected now, with how it is made up and whether the plan allows extra inboxes.
+#[component]
+fn ThisMonth(usage: MonthUsage) -> impl IntoView {
+    let overage = match &usage.overage_price {
+        Some(price) => format!(
+            "Your plan allows inboxes past its limit on an active subscription: {price} per extra inbox a month (the most at once in the period, on the next invoice)."
+        ),
+        None => "Your plan's inbox limit is firm: choose a bigger plan to add more.".to_string(),
+    };
+    view! {
+        <section aria-labelledby="month-h" class="rounded-lg border border-stone-200 bg-white p-5" data-testid="this-month">
+            <h2 id="month-h" class="text-lg font-semibold">
+                "This month"
+                <span class="ml-2 text-sm font-normal text-stone-500">{usage.month.clone()}" · updated hourly"</span>
+            </h2>
+            <dl class="mt-3 grid grid-cols-1 gap-4 sm:grid-cols-3">
+                <div>
+                    <dt class="text-sm text-stone-500">"Inbox-days"</dt>
+                    <dd class="text-xl font-semibold" data-testid="month-inbox-days">{format_count(usage.inbox_days)}</dd>
+                </div>
+                <div>
+                    <dt class="text-sm text-stone-500">"Emails sent"</dt>
+                    <dd class="text-xl font-semibold" data-testid="month-emails-sent">{format_count(usage.emails_sent)}</dd>
+                </div>
+                <div>
+                    <dt class="text-sm text-stone-500">"API calls"</dt>
+                    <dd class="text-xl font-semibold" data-testid="month-api-calls">{format_count(usage.api_calls)}</dd>
+                </div>
+            </dl>
+            {usage.expected_bill.clone().map(|bill| view! {
+                <p class="mt-4">
+                    "Expected next invoice: "
+                    <span class="font-semibold" data-testid="expected-bill">{bill}</span>
+                </p>
+            })}
+            {usage.bill_note.clone().map(|note| view! {
+                <p class="mt-1 text-sm text-stone-600" data-testid="bill-note">{note}</p>
+            })}
+            <p class="mt-2 text-sm text-stone-600" data-testid="overage-policy">{overage}</p>
+        </section>
     }
 }
 
@@ -261,5 +315,88 @@ fn checkout_result(status: CheckoutStatus, tick: RwSignal<u32>) -> AnyView {
             <p class="mt-2 text-stone-600" data-testid="checkout-result">"We have no checkout with that id for your account."</p>
             <a href="/billing" class="mt-6 inline-block text-emerald-800 underline">"Back to billing"</a>
         }.into_any(),
+    }
+}
+
+/// The saved cards: brand, last 4, expiry, which one is charged; make default, remove, and add
+/// one through Checkout in setup mode (the portal above stays as an alternative).
+#[component]
+fn CardsSection(can_manage: bool) -> impl IntoView {
+    let add = ServerAction::<AddCard>::new();
+    let make_default = ServerAction::<SetDefaultCard>::new();
+    let remove = ServerAction::<RemoveCard>::new();
+    let cards = Resource::new(
+        move || (make_default.version().get(), remove.version().get()),
+        |_| get_cards(),
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = add.value().get() {
+            go_to(&url);
+        }
+    });
+    let error = Signal::derive(move || {
+        error_of(add)
+            .get()
+            .or_else(|| error_of(make_default).get())
+            .or_else(|| error_of(remove).get())
+    });
+    view! {
+        <section aria-labelledby="cards-h" class="rounded-lg border border-stone-200 bg-white p-5" data-testid="cards">
+            <div class="flex items-center justify-between gap-3">
+                <h2 id="cards-h" class="text-lg font-semibold">"Cards"</h2>
+                {can_manage.then(|| view! {
+                    <ActionForm action=add>
+                        <button type="submit" class="rounded border border-stone-300 px-3 py-2 text-sm hover:bg-stone-100" data-testid="add-card">"Add a card"</button>
+                    </ActionForm>
+                })}
+            </div>
+            <p class="mt-1 text-sm text-stone-600">"The default card pays your plan and renews your domains."</p>
+            <Alert message=error />
+            <Transition fallback=|| view! { <p class="mt-3 text-stone-500">"Loading cards…"</p> }>
+                {move || Suspend::new(async move {
+                    match cards.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="mt-3 text-stone-500" data-testid="no-cards">"No card on file yet."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="mt-3 divide-y divide-stone-200">
+                                {list.into_iter().map(|c| view! { <CardLine c can_manage make_default remove /> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <p role="alert" class="mt-3 text-red-700">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn CardLine(
+    c: CardView,
+    can_manage: bool,
+    make_default: ServerAction<SetDefaultCard>,
+    remove: ServerAction<RemoveCard>,
+) -> impl IntoView {
+    let (id1, id2) = (c.id.clone(), c.id.clone());
+    view! {
+        <li class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="card" data-last4=c.last4.clone() data-default=c.is_default.to_string()>
+            <span>
+                {c.label.clone()}
+                {c.is_default.then(|| view! { <span class="ml-2 rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-900">"Default"</span> })}
+            </span>
+            {(can_manage && !c.is_default).then(|| view! {
+                <span class="flex gap-2">
+                    <ActionForm action=make_default>
+                        <input type="hidden" name="card" value=id1.clone() />
+                        <button type="submit" class="rounded border border-stone-300 px-2 py-1 text-xs hover:bg-stone-100" data-testid="card-default">"Make default"</button>
+                    </ActionForm>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="card" value=id2.clone() />
+                        <button type="submit" class="rounded border border-red-300 px-2 py-1 text-xs text-red-800 hover:bg-red-50" data-testid="card-remove">"Remove"</button>
+                    </ActionForm>
+                </span>
+            })}
+        </li>
     }
 }

@@ -124,6 +124,14 @@ pub struct PlanSettings {
     pub max_domains: i64,
     pub max_inboxes: i64,
     pub api_calls_per_month: i64,
+    /// Inboxes past `max_inboxes` are allowed and billed at this much per extra inbox a month
+    /// (the peak of the period, through Stripe's billing meter); unset: the limit is hard.
+    #[serde(default)]
+    pub overage_cents_per_inbox: Option<i64>,
+    /// With real Stripe: the plan's metered price (on the `billing.overage_meter_event`
+    /// meter, aggregation `last`), added to the subscription at Checkout.
+    #[serde(default)]
+    pub overage_price_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -206,6 +214,13 @@ pub struct BillingSettings {
     pub webhook_body_limit_bytes: usize,
     /// A webhook signature older or newer than this is refused.
     pub webhook_tolerance_secs: i64,
+    /// The `event_name` of the Stripe billing meter that extra inboxes are reported to.
+    #[serde(default = "default_overage_meter_event")]
+    pub overage_meter_event: String,
+}
+
+fn default_overage_meter_event() -> String {
+    "inboxgrove_extra_inboxes".into()
 }
 
 /// `[registrar]`: what customers can buy and what we add on top of the registrar's cost.
@@ -751,6 +766,11 @@ impl Settings {
                 p.max_domains > 0 && p.max_inboxes > 0,
                 "plan {id}: limits must be positive"
             );
+            anyhow::ensure!(
+                p.overage_cents_per_inbox
+                    .is_none_or(|c| (1..=1_000_000).contains(&c)),
+                "plan {id}: overage_cents_per_inbox must be between 1 and 1000000"
+            );
         }
         let r = &self.rate_limits;
         anyhow::ensure!(
@@ -789,6 +809,15 @@ impl Settings {
         anyhow::ensure!(
             self.billing.stripe_api_base.ends_with('/'),
             "billing.stripe_api_base must end with /"
+        );
+        let meter = &self.billing.overage_meter_event;
+        anyhow::ensure!(
+            !meter.is_empty()
+                && meter.len() <= 100
+                && meter
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'),
+            "billing.overage_meter_event must be 1 to 100 letters, digits, '_', '-' or '.'"
         );
         match self.providers.payments.as_str() {
             "auto" | "sandbox" => {}
@@ -961,6 +990,7 @@ impl Settings {
                 max_domains: p.max_domains,
                 max_inboxes: p.max_inboxes,
                 api_calls_per_month: p.api_calls_per_month,
+                overage_cents_per_inbox: p.overage_cents_per_inbox.map(Cents),
             })
             .collect();
         plans.sort_by_key(|p| (p.price_cents, p.id.clone()));

@@ -73,6 +73,10 @@ impl From<crate::server::services::billing::BillingError> for AppError {
             }
             BillingError::Refused(message) => AppError::Conflict(FieldError::new("plan", message)),
             BillingError::NotManager => AppError::Forbidden(e.to_string()),
+            BillingError::NotFound => AppError::NotFound,
+            BillingError::Invalid(field, message) => {
+                AppError::Invalid(vec![FieldError::new(field, message)])
+            }
             BillingError::Provider(PaymentsError::Rejected { message, .. }) => {
                 AppError::Upstream(format!("Stripe refused the request: {message}"))
             }

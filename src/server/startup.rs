@@ -29,6 +29,7 @@ use crate::server::config::Settings;
 use crate::server::db;
 use crate::server::http::{export, health, kumomta, middleware, outbox, sandbox_stripe, webhooks};
 use crate::server::jobs;
+use crate::server::services::billing::usage;
 use crate::server::services::deliverability::{blocklists, scores};
 use crate::server::services::domains::{health as domain_health, renewal, saga};
 use crate::server::services::inboxes::mailstore as inbox_store;
@@ -79,6 +80,12 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
         .handle(renewal::REFUND_KIND, |state, job| async move {
             renewal::refund(&state, &job).await
         })
+        // Usage events per workspace and day, and extra inboxes reported to Stripe's meter.
+        .handle(usage::RECORD_KIND, |state, _job| async move {
+            usage::run(&state).await?;
+            Ok(())
+        })
+        .every(usage::RECORD_KIND, usage::RECORD_EVERY)
         .handle(domain_health::SCAN_KIND, |state, _job| async move {
             domain_health::scan(&state).await?;
             Ok(())

@@ -55,6 +55,7 @@ async fn every_sandbox_event_object_parses_as_the_async_stripe_type(pool: PgPool
                 price_id: "price_growth_monthly".into(),
                 trial_period_days: Some(7),
                 card_required: true,
+                overage_price_id: None,
             },
             "k2",
         ))

@@ -104,6 +104,7 @@ fn subscription_checkout(
             price_id: "price_growth".into(),
             trial_period_days: trial,
             card_required,
+            overage_price_id: None,
         },
         success_url: SUCCESS_URL.into(),
         cancel_url: CANCEL_URL.into(),

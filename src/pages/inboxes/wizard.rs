@@ -99,11 +99,15 @@ fn Wizard(view: WizardView) -> impl IntoView {
     let blocked = view.with_value(|v| v.blocked.clone());
     let can_manage = view.with_value(|v| v.can_manage);
     let no_domains = view.with_value(|v| v.domains.is_empty());
-    let usage = view.with_value(|v| {
-        format!(
+    let usage = view.with_value(|v| match &v.overage_price {
+        Some(price) => format!(
+            "{} plan: {} of {} inboxes included used — each one past that adds {price} a month.",
+            v.plan_name, v.used, v.limit
+        ),
+        None => format!(
             "{} plan: {} of {} inboxes used — room for {} more.",
             v.plan_name, v.used, v.limit, headroom
-        )
+        ),
     });
     if let Some(reason) = blocked {
         return view! { <p role="alert" data-testid="wizard-blocked" class="rounded border border-red-300 bg-red-50 px-3 py-2">{reason}</p> }.into_any();

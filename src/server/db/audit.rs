@@ -257,6 +257,8 @@ actions! {
         Checkout => "billing.checkout",
         CancelAtPeriodEnd => "billing.cancel_at_period_end",
         Refund => "billing.refund",
+        DefaultCard => "billing.default_card",
+        RemoveCard => "billing.remove_card",
     }
 }
 

@@ -25,6 +25,7 @@ pub mod team;
 pub mod tenants;
 pub mod trials;
 pub mod two_factor;
+pub mod usage;
 pub mod webhooks;
 
 pub(crate) use error::unexpected_from_db;

@@ -122,6 +122,7 @@ async fn render_checkout(state: &AppState, id: &str, error: Option<String>) -> R
     let terms = match (c.mode.as_str(), c.trial_period_days) {
         ("subscription", Some(days)) => format!("{days} days free, then {price} per month"),
         ("subscription", None) => format!("{price} per month"),
+        ("setup", _) => "Save a card for future payments. Nothing is charged now.".to_string(),
         _ => "One-time payment".to_string(),
     };
     let open = CheckoutSessionStatus::parse(&c.status) == Some(CheckoutSessionStatus::Open);
@@ -156,7 +157,11 @@ async fn render_checkout(state: &AppState, id: &str, error: Option<String>) -> R
                         </label>
                         {error_box(error)}
                         <button type="submit" class="w-full rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-700">
-                            {if c.trial_period_days.is_some() { "Start trial" } else { "Pay" }}
+                            {match (c.mode.as_str(), c.trial_period_days) {
+                                ("setup", _) => "Save card",
+                                (_, Some(_)) => "Start trial",
+                                _ => "Pay",
+                            }}
                         </button>
                     </form>
                     <a href=c.cancel_url.clone() class="mt-4 inline-block text-sm text-slate-600 underline">

@@ -17,8 +17,8 @@ use super::dns::{DnsError, DnsProvider, DnsRecord, Zone};
 use super::mail::{MailError, MailParts, MailTransport, Mailer, OutgoingMail};
 use super::mailstore::{Login, LoginCheck, MailStore, MailStoreError};
 use super::payments::{
-    CheckoutRequest, CheckoutSession, NewCustomer, Payments, PaymentsError, PortalRequest, Refund,
-    RefundRequest, SavedCardCharge, SubscriptionChange,
+    CheckoutRequest, CheckoutSession, MeterEvent, NewCustomer, Payments, PaymentsError,
+    PortalRequest, Refund, RefundRequest, SavedCard, SavedCardCharge, SubscriptionChange,
 };
 use super::registrar::{
     Availability, DomainInfo, RegisterRequest, Registrar, RegistrarError, Registration, Renewal,
@@ -184,6 +184,33 @@ impl Payments for Timed<dyn Payments> {
     async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError> {
         self.stats
             .time(&self.label, self.inner.invoice_payment(invoice_id))
+            .await
+    }
+    async fn list_cards(&self, customer_id: &str) -> Result<Vec<SavedCard>, PaymentsError> {
+        self.stats
+            .time(&self.label, self.inner.list_cards(customer_id))
+            .await
+    }
+    async fn set_default_card(
+        &self,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<(), PaymentsError> {
+        self.stats
+            .time(
+                &self.label,
+                self.inner.set_default_card(customer_id, card_id),
+            )
+            .await
+    }
+    async fn remove_card(&self, customer_id: &str, card_id: &str) -> Result<(), PaymentsError> {
+        self.stats
+            .time(&self.label, self.inner.remove_card(customer_id, card_id))
+            .await
+    }
+    async fn report_usage(&self, event: &MeterEvent) -> Result<(), PaymentsError> {
+        self.stats
+            .time(&self.label, self.inner.report_usage(event))
             .await
     }
 }

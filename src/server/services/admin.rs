@@ -837,6 +837,14 @@ pub async fn advance_clock(
             "Advance by 1 to 400 days.".into(),
         ));
     }
+    // Usage so far reaches the meter before the renewals it bills (and is recorded again on
+    // the days the clock then skipped); a failure leaves it to the hourly job.
+    let usage = || async {
+        if let Err(e) = crate::server::services::billing::usage::run(state).await {
+            tracing::warn!(error = %format!("{e:#}"), "recording usage around the clock move");
+        }
+    };
+    usage().await;
     // The audit row commits with the clock change or not at all.
     let mut tx = state.pool.begin().await.context("starting")?;
     db::audit::ops(
@@ -853,5 +861,6 @@ pub async fn advance_clock(
     let produced = sandbox.deliver().await?;
     // Domains that expire by the new date renew now (the workers take the jobs at once).
     crate::server::services::domains::renewal::scan(state).await?;
+    usage().await;
     Ok(produced)
 }

@@ -31,6 +31,9 @@ pub enum CheckoutMode {
         trial_period_days: Option<u32>,
         /// `payment_method_collection=always` (true) or `if_required` (false).
         card_required: bool,
+        /// The plan's metered price for extra inboxes, added as a second item (no quantity:
+        /// Stripe bills it from the billing meter).
+        overage_price_id: Option<String>,
     },
     /// A one-time charge at a price computed by us (domain purchase).
     Payment {
@@ -39,6 +42,8 @@ pub enum CheckoutMode {
         description: String,
         purchase_id: Uuid,
     },
+    /// Save a card for later, charging nothing (the billing page's "Add a card").
+    Setup,
 }
 
 #[derive(Clone, Debug)]
@@ -87,6 +92,34 @@ pub struct SavedCardCharge {
     /// Copied onto the PaymentIntent (with `tenant_id`), e.g. `renewal_id`.
     pub metadata: Vec<(String, String)>,
     pub idempotency_key: String,
+}
+
+/// A card saved on the customer (a Stripe PaymentMethod of type card).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedCard {
+    pub id: String,
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: u32,
+    /// The customer's `invoice_settings.default_payment_method`: what renewals and
+    /// subscription invoices charge.
+    pub is_default: bool,
+}
+
+/// One billing meter event: `value` for the customer at `timestamp`, which Stripe adds to the
+/// invoice of the period it falls in through the meter's price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterEvent {
+    /// The meter's `event_name` (`billing.overage_meter_event`).
+    pub event_name: String,
+    /// Sent as `payload[stripe_customer_id]`.
+    pub customer_id: String,
+    /// Sent as `payload[value]`; never negative.
+    pub value: i64,
+    /// Stripe keeps one event per identifier: `overage:{subscription}:{period start}:{peak}`.
+    pub identifier: String,
+    pub timestamp: chrono::DateTime<chrono::Utc>,
 }
 
 /// The code of the refusal when the customer has no card on file.
@@ -177,4 +210,19 @@ pub trait Payments: Send + Sync + 'static {
     /// The PaymentIntent that paid a (subscription) invoice, to refund it: since API
     /// 2025-03-31 an invoice names its payments only through `/v1/invoice_payments`.
     async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError>;
+
+    /// The customer's saved cards, newest first, the default marked.
+    async fn list_cards(&self, customer_id: &str) -> Result<Vec<SavedCard>, PaymentsError>;
+
+    /// Makes one of the customer's cards the default (`resource_missing` if it is not theirs).
+    async fn set_default_card(&self, customer_id: &str, card_id: &str)
+    -> Result<(), PaymentsError>;
+
+    /// Detaches one of the customer's cards (`resource_missing` if it is not theirs: a card
+    /// id of another customer is never touched).
+    async fn remove_card(&self, customer_id: &str, card_id: &str) -> Result<(), PaymentsError>;
+
+    /// Reports a value to a billing meter (`POST /v1/billing/meter_events`). Stripe ignores an
+    /// event whose `identifier` it has seen (within at least 24 hours), so a retry is safe.
+    async fn report_usage(&self, event: &MeterEvent) -> Result<(), PaymentsError>;
 }

@@ -16,6 +16,7 @@ use stripe::{
     ApiErrors, ApiErrorsCode, ApiErrorsType, IdempotencyKey, RequestStrategy, StripeError,
     StripeRequest,
 };
+use stripe_billing::billing_meter_event::CreateBillingMeterEvent;
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
 use stripe_billing::invoice_payment::{ListInvoicePayment, ListInvoicePaymentStatus};
 use stripe_billing::subscription::{
@@ -29,14 +30,20 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehavior,
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehaviorMissingPaymentMethod, ProductData,
 };
-use stripe_core::customer::{CreateCustomer, RetrieveCustomer, RetrieveCustomerReturned};
+use stripe_core::customer::{
+    CreateCustomer, ListPaymentMethodsCustomer, ListPaymentMethodsCustomerType, RetrieveCustomer,
+    RetrieveCustomerReturned, RetrievePaymentMethodCustomer, UpdateCustomer,
+    UpdateCustomerInvoiceSettings,
+};
 use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession};
 use stripe_core::refund::{CreateRefund, CreateRefundReason};
+use stripe_payment::payment_method::DetachPaymentMethod;
 use stripe_types::Currency;
 
 use super::{
-    CheckoutMode, CheckoutRequest, CheckoutSession, NO_CARD, NewCustomer, Payments, PaymentsError,
-    PortalRequest, Refund, RefundReason, RefundRequest, SavedCardCharge, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, CheckoutSession, MeterEvent, NO_CARD, NewCustomer, Payments,
+    PaymentsError, PortalRequest, Refund, RefundReason, RefundRequest, SavedCard, SavedCardCharge,
+    SubscriptionChange,
 };
 
 /// Per-attempt budget; the async client has no default timeout.
@@ -82,6 +89,33 @@ impl StripeClient {
             client,
             api_base: api_base.to_owned(),
         })
+    }
+}
+
+impl StripeClient {
+    /// The customer's default card (`invoice_settings.default_payment_method`). Reading has no
+    /// side effect: no idempotency key.
+    async fn default_card(&self, customer_id: &str) -> Result<Option<String>, PaymentsError> {
+        let customer = RetrieveCustomer::new(customer_id)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("retrieve_customer", err))?;
+        Ok(match customer {
+            RetrieveCustomerReturned::Customer(customer) => customer
+                .invoice_settings
+                .and_then(|s| s.default_payment_method)
+                .map(|pm| pm.id().as_str().to_owned()),
+            RetrieveCustomerReturned::DeletedCustomer(_) => None,
+        })
+    }
+
+    /// Stripe answers 404 (`resource_missing`) unless the card is attached to this customer.
+    async fn own_card(&self, customer_id: &str, card_id: &str) -> Result<(), PaymentsError> {
+        RetrievePaymentMethodCustomer::new(customer_id, card_id)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("retrieve_card", err))?;
+        Ok(())
     }
 }
 
@@ -172,10 +206,18 @@ fn checkout_request(request: &CheckoutRequest) -> CreateCheckoutSession {
             price_id,
             trial_period_days,
             card_required,
+            overage_price_id,
         } => {
             let mut item = CreateCheckoutSessionLineItems::new();
             item.price = Some(price_id.clone());
             item.quantity = Some(1);
+            let mut items = vec![item];
+            if let Some(metered) = overage_price_id {
+                // A metered price takes no quantity: the billing meter says how many.
+                let mut extra = CreateCheckoutSessionLineItems::new();
+                extra.price = Some(metered.clone());
+                items.push(extra);
+            }
 
             // The session's metadata is not copied onto the subscription: set both.
             let mut subscription = CreateCheckoutSessionSubscriptionData::new();
@@ -196,11 +238,16 @@ fn checkout_request(request: &CheckoutRequest) -> CreateCheckoutSession {
 
             session
                 .mode(CheckoutSessionMode::Subscription)
-                .line_items(vec![item])
+                .line_items(items)
                 .payment_method_collection(collection)
                 .subscription_data(subscription)
                 .metadata(metadata([("tenant_id", tenant_id)]))
         }
+        // Saves a card on the customer for later, charging nothing.
+        CheckoutMode::Setup => session
+            .mode(CheckoutSessionMode::Setup)
+            .currency(Currency::USD)
+            .metadata(metadata([("tenant_id", tenant_id)])),
         CheckoutMode::Payment {
             amount_cents,
             currency,
@@ -363,18 +410,7 @@ impl Payments for StripeClient {
     }
 
     async fn charge_saved_card(&self, c: &SavedCardCharge) -> Result<String, PaymentsError> {
-        // Reading the customer has no side effect: no key.
-        let customer = RetrieveCustomer::new(c.customer_id.as_str())
-            .send(&self.client)
-            .await
-            .map_err(|err| map_error("retrieve_customer", err))?;
-        let card = match customer {
-            RetrieveCustomerReturned::Customer(customer) => customer
-                .invoice_settings
-                .and_then(|s| s.default_payment_method)
-                .map(|pm| pm.id().as_str().to_owned()),
-            RetrieveCustomerReturned::DeletedCustomer(_) => None,
-        };
+        let card = self.default_card(&c.customer_id).await?;
         let Some(card) = card else {
             return Err(PaymentsError::Rejected {
                 code: Some(NO_CARD.into()),
@@ -411,6 +447,58 @@ impl Payments for StripeClient {
         Ok(intent.id.as_str().to_owned())
     }
 
+    async fn list_cards(&self, customer_id: &str) -> Result<Vec<SavedCard>, PaymentsError> {
+        let default = self.default_card(customer_id).await?;
+        let cards = ListPaymentMethodsCustomer::new(customer_id)
+            .type_(ListPaymentMethodsCustomerType::Card)
+            .limit(100)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("list_cards", err))?;
+        Ok(cards
+            .data
+            .into_iter()
+            .filter_map(|pm| {
+                let card = pm.card?;
+                let id = pm.id.as_str().to_owned();
+                Some(SavedCard {
+                    is_default: default.as_deref() == Some(id.as_str()),
+                    id,
+                    brand: card.brand,
+                    last4: card.last4,
+                    exp_month: u32::try_from(card.exp_month).unwrap_or(0),
+                    exp_year: u32::try_from(card.exp_year).unwrap_or(0),
+                })
+            })
+            .collect())
+    }
+
+    async fn set_default_card(
+        &self,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<(), PaymentsError> {
+        self.own_card(customer_id, card_id).await?;
+        let mut settings = UpdateCustomerInvoiceSettings::new();
+        settings.default_payment_method = Some(card_id.to_owned());
+        UpdateCustomer::new(customer_id)
+            .invoice_settings(settings)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("set_default_card", err))?;
+        Ok(())
+    }
+
+    async fn remove_card(&self, customer_id: &str, card_id: &str) -> Result<(), PaymentsError> {
+        // Detach takes any card id: make sure it is this customer's first.
+        self.own_card(customer_id, card_id).await?;
+        DetachPaymentMethod::new(card_id)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("remove_card", err))?;
+        Ok(())
+    }
+
     async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError> {
         let payments = ListInvoicePayment::new()
             .invoice(invoice_id)
@@ -424,4 +512,28 @@ impl Payments for StripeClient {
             .find_map(|p| p.payment.payment_intent)
             .map(|pi| pi.id().as_str().to_owned()))
     }
+
+    async fn report_usage(&self, event: &MeterEvent) -> Result<(), PaymentsError> {
+        // The identifier is Stripe's own dedupe; the idempotency key derived from it replays
+        // the first answer to a retry of the same request.
+        meter_event(event)
+            .customize()
+            .request_strategy(idempotent(&format!("ig:{}", event.identifier))?)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("report_usage", err))?;
+        Ok(())
+    }
+}
+
+fn meter_event(event: &MeterEvent) -> CreateBillingMeterEvent {
+    CreateBillingMeterEvent::new(
+        event.event_name.as_str(),
+        metadata([
+            ("stripe_customer_id", event.customer_id.clone()),
+            ("value", event.value.to_string()),
+        ]),
+    )
+    .identifier(event.identifier.as_str())
+    .timestamp(event.timestamp.timestamp())
 }

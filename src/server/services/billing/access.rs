@@ -21,6 +21,9 @@ pub struct Entitlement {
     pub warning: Option<String>,
     /// The trial end that applies, while on a trial.
     pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Inboxes past `max_inboxes` are allowed (and billed as overage): an active paid
+    /// subscription on a plan with an overage price. Domains and trials stay hard.
+    pub inbox_overage: bool,
 }
 
 pub fn entitlement(
@@ -47,6 +50,7 @@ pub fn entitlement(
         blocked: None,
         warning: None,
         trial_ends_at: None,
+        inbox_overage: false,
     };
     use SubscriptionStatus as S;
     match sub.map(|s| s.status) {
@@ -57,7 +61,10 @@ pub fn entitlement(
             }
         }
         Some(S::Trialing) => e.trial_ends_at = sub.and_then(|s| s.trial_end),
-        Some(S::Active) => (e.max_domains, e.max_inboxes) = paid,
+        Some(S::Active) => {
+            (e.max_domains, e.max_inboxes) = paid;
+            e.inbox_overage = plan.is_some_and(|(_, p)| p.overage_cents_per_inbox.is_some());
+        }
         Some(S::PastDue) => {
             (e.max_domains, e.max_inboxes) = paid;
             e.warning = Some("Your last payment failed. Update your card under “Manage payment methods” — Stripe will retry, and after repeated failures the account is suspended.".into());
@@ -80,6 +87,7 @@ pub fn entitlement(
         }
     }
     if let Some(category) = &row.suspension {
+        e.inbox_overage = false;
         e.blocked = Some(format!(
             "Your account is suspended ({category}). Nothing new can be created; contact support@inboxgrove.com."
         ));
@@ -115,7 +123,9 @@ pub fn check(
         ("domains", row.domains, e.max_domains, domains),
         ("inboxes", row.inboxes, e.max_inboxes, inboxes),
     ] {
-        if requested > 0 && used + requested > limit {
+        // Past the plan's inboxes is overage, billed per extra inbox, not a refusal.
+        let overage = what == "inboxes" && e.inbox_overage;
+        if requested > 0 && !overage && used.saturating_add(requested) > limit {
             return Err(LimitError::OverLimit {
                 what,
                 plan: e.plan_name.clone(),
@@ -278,6 +288,59 @@ mod tests {
         assert!(
             matches!(check(&ended, &r, 0, 1), Err(LimitError::Blocked(m)) if m.contains("trial has ended"))
         );
+    }
+
+    #[test]
+    fn an_active_plan_with_an_overage_price_allows_inboxes_past_its_limit_but_not_domains() {
+        let s = settings();
+        assert_eq!(s.plans["growth"].overage_cents_per_inbox, Some(150));
+        let r = row(20, 500, Duration::days(-30));
+        let e = entitlement(&s, &r, Some(&sub("active", "growth")), Utc::now());
+        assert!(e.inbox_overage);
+        assert_eq!(
+            e.max_inboxes, 500,
+            "the plan's inboxes stay what it includes"
+        );
+        assert!(check(&e, &r, 0, 1).is_ok());
+        assert!(check(&e, &r, 0, 10_000).is_ok());
+        assert!(matches!(
+            check(&e, &r, 1, 0),
+            Err(LimitError::OverLimit {
+                what: "domains",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn without_an_overage_price_or_outside_an_active_subscription_the_inbox_limit_stays_hard() {
+        let s = settings();
+        assert_eq!(s.plans["starter"].overage_cents_per_inbox, None);
+        let r = row(0, 100, Duration::days(-30));
+        let starter = entitlement(&s, &r, Some(&sub("active", "starter")), Utc::now());
+        assert!(!starter.inbox_overage);
+        assert!(matches!(
+            check(&starter, &r, 0, 1),
+            Err(LimitError::OverLimit {
+                what: "inboxes",
+                limit: 100,
+                ..
+            })
+        ));
+        // A trial on the overage plan keeps the trial's hard caps, and so does past due.
+        let r = row(0, 50, Duration::days(3));
+        let trialing = entitlement(&s, &r, Some(&sub("trialing", "growth")), Utc::now());
+        assert!(!trialing.inbox_overage);
+        assert!(check(&trialing, &r, 0, 1).is_err());
+        let r = row(0, 500, Duration::days(-30));
+        let past_due = entitlement(&s, &r, Some(&sub("past_due", "growth")), Utc::now());
+        assert!(!past_due.inbox_overage);
+        assert!(check(&past_due, &r, 0, 1).is_err());
+        let mut r = row(0, 500, Duration::days(-30));
+        r.suspension = Some(crate::domain::SuspensionCategory::Abuse);
+        let suspended = entitlement(&s, &r, Some(&sub("active", "growth")), Utc::now());
+        assert!(!suspended.inbox_overage);
+        assert!(check(&suspended, &r, 0, 1).is_err());
     }
 
     #[test]

@@ -342,9 +342,14 @@ async fn subscription_changed(
     s: &Subscription,
 ) -> Result<Outcome, EventError> {
     let tenant = tenant_of(conn, s.customer.as_deref(), &[s.metadata.get("tenant_id")]).await?;
-    let (Some(tenant), Some(item), Some(customer)) =
-        (tenant, s.items.data.first(), s.customer.as_deref())
-    else {
+    // The plan's item (a subscription on a plan with overage also has its metered item).
+    let item = s
+        .items
+        .data
+        .iter()
+        .find(|i| settings.plan_by_price(&i.price.id).is_some())
+        .or(s.items.data.first());
+    let (Some(tenant), Some(item), Some(customer)) = (tenant, item, s.customer.as_deref()) else {
         return Ok((Applied::Ignored, None));
     };
     let written = db::upsert_subscription(

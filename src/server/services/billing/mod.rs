@@ -3,13 +3,14 @@
 
 pub mod access;
 pub mod events;
+pub mod usage;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::billing::{
-    BillingView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
+    BillingView, CardView, CheckoutStatus, InvoiceView, LedgerView, PlanAction, PlanCard,
 };
 use crate::domain::tenant::format_money;
 use crate::domain::{
@@ -35,6 +36,10 @@ pub enum BillingError {
     Refused(String),
     #[error("Only owners and admins can change billing.")]
     NotManager,
+    #[error("Not found.")]
+    NotFound,
+    #[error("{1}")]
+    Invalid(&'static str, String),
     #[error(transparent)]
     Provider(#[from] PaymentsError),
     #[error(transparent)]
@@ -74,6 +79,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
     let (_, api_allowed) =
         crate::server::db::api::month_usage(&state.pool, settings, ctx.tenant_id(), month).await?;
     let (row, sub) = (&billing.row, billing.subscription());
+    let this_month = usage::this_month(state, ctx, row, sub.as_ref()).await?;
     let now = Utc::now();
     let e = access::entitlement(settings, row, sub.as_ref(), now);
     let live = sub.as_ref().filter(|s| s.is_live());
@@ -185,6 +191,7 @@ pub async fn overview(state: &AppState, ctx: &TenantCtx) -> anyhow::Result<Billi
             used: api_stored + state.api_meter.pending(ctx.tenant_id()),
             limit: api_allowed,
         },
+        this_month,
         invoices,
         ledger,
     })
@@ -329,6 +336,7 @@ pub async fn choose_plan(
                 price_id: plan.stripe_price_id.clone(),
                 trial_period_days: (left > 0).then_some(left as u32),
                 card_required: state.settings.billing.card_required,
+                overage_price_id: plan.overage_price_id.clone(),
             },
             success_url: format!("{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"),
             cancel_url: format!("{base}/billing/cancel"),
@@ -424,6 +432,160 @@ pub async fn portal_url(state: &AppState, ctx: &TenantCtx) -> Result<String, Bil
             return_url: format!("{base}/billing"),
         })
         .await?)
+}
+
+/// A card id as Stripe makes them (`pm_…`, `card_…`), or `None`.
+fn card_id(raw: &str) -> Result<&str, BillingError> {
+    let raw = raw.trim();
+    let ok = raw.len() <= 255
+        && (raw.starts_with("pm_") || raw.starts_with("card_"))
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(raw)
+    } else {
+        Err(BillingError::Invalid(
+            "card",
+            "That is not a card id.".into(),
+        ))
+    }
+}
+
+/// A refusal naming a card that is not the customer's is a 404, like any other tenant's id.
+fn card_error(e: PaymentsError) -> BillingError {
+    match e {
+        PaymentsError::Rejected { code, .. } if code.as_deref() == Some("resource_missing") => {
+            BillingError::NotFound
+        }
+        e => BillingError::Provider(e),
+    }
+}
+
+/// The workspace's saved cards (none before it has a Stripe customer).
+pub async fn cards(state: &AppState, ctx: &TenantCtx) -> Result<Vec<CardView>, BillingError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let Some(customer) = db::customer_of(&mut conn, ctx.tenant_id()).await? else {
+        return Ok(vec![]);
+    };
+    drop(conn);
+    Ok(state
+        .payments
+        .list_cards(&customer)
+        .await?
+        .into_iter()
+        .map(|c| CardView {
+            brand: card_brand(&c.brand),
+            label: format!(
+                "{} •••• {} (expires {:02}/{})",
+                card_brand(&c.brand),
+                c.last4,
+                c.exp_month,
+                c.exp_year
+            ),
+            id: c.id,
+            last4: c.last4,
+            expires: format!("{:02}/{}", c.exp_month, c.exp_year),
+            is_default: c.is_default,
+        })
+        .collect())
+}
+
+fn card_brand(brand: &str) -> String {
+    match brand {
+        "visa" => "Visa".into(),
+        "mastercard" => "Mastercard".into(),
+        "amex" => "American Express".into(),
+        "discover" => "Discover".into(),
+        other => other.chars().take(20).collect(),
+    }
+}
+
+/// "Make default": what renewals and invoices charge from now on. Owners only, audited.
+pub async fn set_default_card(
+    state: &AppState,
+    ctx: &TenantCtx,
+    card: &str,
+    actor: &Actor,
+) -> Result<(), BillingError> {
+    let card = card_id(card)?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let customer = db::customer_of(&mut conn, ctx.tenant_id())
+        .await?
+        .ok_or(BillingError::NotFound)?;
+    drop(conn);
+    state
+        .payments
+        .set_default_card(&customer, card)
+        .await
+        .map_err(card_error)?;
+    crate::server::db::audit::billing(
+        &state.pool,
+        actor,
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::DefaultCard,
+        &format!("card:{card}"),
+        Change::after(serde_json::json!({ "default": card })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// "Remove": detaches a card that is not the default (make another the default first, so
+/// renewals and invoices always have one to charge). Owners only, audited.
+pub async fn remove_card(
+    state: &AppState,
+    ctx: &TenantCtx,
+    card: &str,
+    actor: &Actor,
+) -> Result<(), BillingError> {
+    let card = card_id(card)?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    let customer = db::customer_of(&mut conn, ctx.tenant_id())
+        .await?
+        .ok_or(BillingError::NotFound)?;
+    drop(conn);
+    let cards = state.payments.list_cards(&customer).await?;
+    let Some(found) = cards.iter().find(|c| c.id == card) else {
+        return Err(BillingError::NotFound);
+    };
+    if found.is_default {
+        return Err(BillingError::Refused(
+            "This is the card we charge for your plan and domain renewals. Add or choose another default card first.".into(),
+        ));
+    }
+    state
+        .payments
+        .remove_card(&customer, card)
+        .await
+        .map_err(card_error)?;
+    crate::server::db::audit::billing(
+        &state.pool,
+        actor,
+        ctx.tenant_id(),
+        crate::server::db::audit::BillingAction::RemoveCard,
+        &format!("card:{card}"),
+        Change::after(serde_json::json!({ "removed": card, "last4": found.last4 })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// "Add a card": Stripe Checkout in setup mode (nothing is charged); back on /billing.
+pub async fn add_card_url(state: &AppState, ctx: &TenantCtx) -> Result<String, BillingError> {
+    let customer_id = ensure_customer(state, ctx).await?;
+    let base = state.settings.server.public_url.trim_end_matches('/');
+    let session = state
+        .payments
+        .create_checkout(&CheckoutRequest {
+            tenant_id: ctx.tenant_id().0,
+            customer_id,
+            mode: CheckoutMode::Setup,
+            success_url: format!("{base}/billing?card=added"),
+            cancel_url: format!("{base}/billing"),
+            // A fresh session each time: adding a second card is a new request.
+            idempotency_key: format!("ig:checkout:setup:{}", Uuid::new_v4()),
+        })
+        .await?;
+    Ok(session.url)
 }
 
 pub async fn checkout_status(

@@ -158,6 +158,14 @@ pub async fn wizard(state: &AppState, ctx: &TenantCtx) -> Result<WizardView, Inb
         blocked: e.blocked,
         max_per_domain: state.settings.inboxes.max_per_domain,
         can_manage: ctx.role().can_manage(),
+        overage_price: e
+            .plan_id
+            .as_deref()
+            .and_then(|id| state.settings.plans.get(id))
+            .and_then(|p| {
+                Some(crate::domain::Cents(p.overage_cents_per_inbox?).format(&p.currency))
+            })
+            .filter(|_| e.inbox_overage),
     })
 }
 

@@ -6,10 +6,11 @@ use chrono::{DateTime, Duration, Months, Utc};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
+use super::cards::{MakeDefault, last4};
 use super::clock::{MAX_ATTEMPTS, RETRY_DAYS};
 use super::events::new_id;
 use super::store::{InvoiceRow, SUB_COLUMNS, StoredCheckout, SubRow, insert_subscription};
-use super::{CARD_OK, Card, CardError, SandboxStripe, parse_card, rejected};
+use super::{Card, CardError, SandboxStripe, parse_card, rejected};
 use crate::server::providers::payments::{PaymentsError, SubscriptionChange};
 
 pub struct PortalView {
@@ -57,8 +58,8 @@ impl SandboxStripe {
 
     /// "Pay" on the Checkout page. On success returns the `success_url` to redirect to, after
     /// the events were delivered to the webhook.
-    pub async fn pay(&self, id: &str, card: &str) -> Result<String, PayError> {
-        let card = parse_card(card).map_err(PayError::Card)?;
+    pub async fn pay(&self, id: &str, raw: &str) -> Result<String, PayError> {
+        let card = parse_card(raw).map_err(PayError::Card)?;
         let mut tx = self.pool.begin().await.context("starting")?;
         let row: Option<(Value, String)> = sqlx::query_as(
             "SELECT request, status FROM sandbox_stripe_checkout_sessions WHERE id = $1 FOR UPDATE",
@@ -76,28 +77,22 @@ impl SandboxStripe {
             return Err(PayError::NotOpen(success));
         }
         let now = self.now(&mut tx).await?;
-        let charges_now = c.mode == "payment" || c.trial_period_days.is_none();
+        let charges_now =
+            c.mode == "payment" || (c.mode == "subscription" && c.trial_period_days.is_none());
         if charges_now && card == Card::FailsCharges {
             return Err(PayError::Card(CardError::Declined));
         }
-        let card_state = match card {
-            Card::Succeeds => "succeeds",
-            Card::FailsCharges => "fails_charges",
+        let policy = if c.mode == "setup" {
+            MakeDefault::IfNone
+        } else {
+            MakeDefault::Always
         };
-        let last4 = &CARD_OK[12..];
-        sqlx::query("UPDATE sandbox_stripe_customers SET card = $2, card_last4 = $3 WHERE id = $1")
-            .bind(&c.customer_id)
-            .bind(card_state)
-            .bind(if card == Card::Succeeds {
-                last4
-            } else {
-                "0341"
-            })
-            .execute(&mut *tx)
-            .await
-            .context("saving the card")?;
+        self.save_card(&mut tx, &c.customer_id, &card, &last4(raw), policy)
+            .await?;
 
-        let (subscription_id, payment_intent_id, payment_status) = if c.mode == "subscription" {
+        let (subscription_id, payment_intent_id, payment_status) = if c.mode == "setup" {
+            (None, None, "no_payment_required")
+        } else if c.mode == "subscription" {
             let sub_id = new_id("sub");
             let trial_end = c.trial_period_days.map(|d| now + Duration::days(d as i64));
             let period_end =
@@ -213,7 +208,7 @@ impl SandboxStripe {
              VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9)
              RETURNING id, seq, customer_id, subscription_id, status, billing_reason, amount_due,
                        amount_paid, currency, attempt_count, next_attempt_at, period_start, period_end,
-                       created, paid_at",
+                       created, paid_at, overage_quantity, overage_unit_amount",
         )
         .bind(new_id("in"))
         .bind(&sub.customer_id)
@@ -373,27 +368,21 @@ impl SandboxStripe {
         let view = self.portal(portal_id).await?.ok_or(PayError::NotFound)?;
         let mut tx = self.pool.begin().await.context("starting")?;
         let now = self.now(&mut tx).await?;
-        sqlx::query("UPDATE sandbox_stripe_customers SET card = $2, card_last4 = $3 WHERE id = $1")
-            .bind(&view.customer_id)
-            .bind(if card == Card::Succeeds {
-                "succeeds"
-            } else {
-                "fails_charges"
-            })
-            .bind(if card == Card::Succeeds {
-                "4242"
-            } else {
-                "0341"
-            })
-            .execute(&mut *tx)
-            .await
-            .context("saving the card")?;
+        self.save_card(
+            &mut tx,
+            &view.customer_id,
+            &card,
+            &last4(raw),
+            MakeDefault::Always,
+        )
+        .await?;
         if card == Card::Succeeds
             && let Some(mut sub) = view.subscription
         {
             let open: Vec<InvoiceRow> = sqlx::query_as(
                 "SELECT id, seq, customer_id, subscription_id, status, billing_reason, amount_due, amount_paid,
-                        currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at
+                        currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at,
+                        overage_quantity, overage_unit_amount
                    FROM sandbox_stripe_invoices WHERE subscription_id = $1 AND status = 'open' ORDER BY seq",
             )
             .bind(&sub.id)
@@ -492,7 +481,8 @@ impl SandboxStripe {
     pub async fn invoice_page(&self, id: &str) -> anyhow::Result<Option<Value>> {
         let inv: Option<InvoiceRow> = sqlx::query_as(
             "SELECT id, seq, customer_id, subscription_id, status, billing_reason, amount_due, amount_paid,
-                    currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at
+                    currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at,
+                    overage_quantity, overage_unit_amount
                FROM sandbox_stripe_invoices WHERE id = $1",
         )
         .bind(id)

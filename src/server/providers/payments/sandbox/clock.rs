@@ -80,7 +80,8 @@ impl SandboxStripe {
         for _ in 0..1000 {
             let open: Option<InvoiceRow> = sqlx::query_as(
                 "SELECT id, seq, customer_id, subscription_id, status, billing_reason, amount_due, amount_paid,
-                        currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at
+                        currency, attempt_count, next_attempt_at, period_start, period_end, created, paid_at,
+                        overage_quantity, overage_unit_amount
                    FROM sandbox_stripe_invoices
                   WHERE subscription_id = $1 AND status = 'open' AND next_attempt_at IS NOT NULL
                   ORDER BY next_attempt_at LIMIT 1",
@@ -167,16 +168,23 @@ impl SandboxStripe {
             .await?;
             return Ok(());
         }
+        // The period that just ended owes its extra inboxes (the overage meter's last value).
+        let overage = self
+            .overage_for(tx, sub, sub.current_period_start, sub.current_period_end)
+            .await?;
         let start = sub.current_period_end;
         let end = start
             .checked_add_months(Months::new(1))
             .context("period end overflow")?;
         sub.current_period_start = start;
         sub.current_period_end = end;
-        let amount = sub.amount;
-        let inv = self
+        let amount = sub.amount.saturating_add(overage.amount());
+        let mut inv = self
             .new_invoice(tx, sub, "subscription_cycle", amount, start, end, at)
             .await?;
+        if overage.quantity > 0 {
+            self.set_invoice_overage(tx, &mut inv, overage).await?;
+        }
         let (inv, _) = self
             .collect(tx, inv, card.unwrap_or(Card::FailsCharges), at)
             .await?;

@@ -99,19 +99,41 @@ impl SandboxStripe {
     }
 
     pub(super) fn invoice_json(&self, i: &InvoiceRow) -> Value {
-        let mut line = template("invoice")["lines"]["data"][0].clone();
-        line = merge(
-            line,
+        let template_line = template("invoice")["lines"]["data"][0].clone();
+        let overage = i.overage_quantity.saturating_mul(i.overage_unit_amount);
+        let line = merge(
+            template_line.clone(),
             json!({
                 "id": format!("il_sbx{}", &i.id[6..]),
                 "invoice": i.id,
-                "amount": i.amount_due,
+                "amount": i.amount_due - overage,
                 "currency": i.currency,
                 "description": "InboxGrove subscription",
                 "period": {"start": unix(i.period_start), "end": unix(i.period_end)},
                 "subscription": i.subscription_id,
             }),
         );
+        let mut lines = vec![line];
+        if i.overage_quantity > 0 {
+            // Billed in arrears: the extra inboxes of the period that ended as this one began.
+            let used_from = i
+                .period_start
+                .checked_sub_months(chrono::Months::new(1))
+                .unwrap_or(i.period_start);
+            lines.push(merge(
+                template_line,
+                json!({
+                    "id": format!("il_sbx{}x", &i.id[6..]),
+                    "invoice": i.id,
+                    "amount": overage,
+                    "currency": i.currency,
+                    "description": format!("Extra inboxes × {}", i.overage_quantity),
+                    "quantity": i.overage_quantity,
+                    "period": {"start": unix(used_from), "end": unix(i.period_start)},
+                    "subscription": i.subscription_id,
+                }),
+            ));
+        }
         let mut v = merge(
             template("invoice"),
             json!({
@@ -151,7 +173,7 @@ impl SandboxStripe {
                 },
             }),
         );
-        v["lines"]["data"] = json!([line]);
+        v["lines"]["data"] = json!(lines);
         v["lines"]["url"] = json!(format!("/v1/invoices/{}/lines", i.id));
         v
     }

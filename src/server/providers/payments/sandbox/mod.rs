@@ -9,11 +9,14 @@
 //! split by concern, each file adding its own `impl SandboxStripe` block: `store` (the
 //! `sandbox_stripe_*` rows and idempotency keys), `checkout` (Checkout, the portal, invoices
 //! and charging), `clock` (the test clock and what advancing it plays out), `events`
-//! (Stripe-shaped objects and the signed webhook delivery) and `pdf` (invoice PDFs).
+//! (Stripe-shaped objects and the signed webhook delivery), `meter` (billing meter events and
+//! the overage a renewal bills) and `pdf` (invoice PDFs).
 
+mod cards;
 mod checkout;
 mod clock;
 mod events;
+mod meter;
 mod pdf;
 mod store;
 
@@ -29,8 +32,9 @@ use sqlx::PgPool;
 use std::sync::Arc;
 
 use super::{
-    CheckoutMode, CheckoutRequest, CheckoutSession, NO_CARD, NewCustomer, Payments, PaymentsError,
-    PortalRequest, Refund, RefundRequest, SavedCardCharge, SubscriptionChange,
+    CheckoutMode, CheckoutRequest, CheckoutSession, MeterEvent, NO_CARD, NewCustomer, Payments,
+    PaymentsError, PortalRequest, Refund, RefundRequest, SavedCard, SavedCardCharge,
+    SubscriptionChange,
 };
 use crate::server::config::Settings;
 use events::new_id;
@@ -175,10 +179,12 @@ impl Payments for SandboxStripe {
         let id = new_id("cs_test");
         let (mode, price_id, product_name, amount, currency, trial, card_required, purchase_id) =
             match &r.mode {
+                // The overage item bills from the meter (see `meter`), by the plan's price.
                 CheckoutMode::Subscription {
                     price_id,
                     trial_period_days,
                     card_required,
+                    overage_price_id: _,
                 } => {
                     let (_, plan) = self.settings.plan_by_price(price_id).ok_or_else(|| {
                         rejected("resource_missing", format!("No such price: '{price_id}'"))
@@ -200,6 +206,16 @@ impl Payments for SandboxStripe {
                         None,
                     )
                 }
+                CheckoutMode::Setup => (
+                    "setup",
+                    None,
+                    "Save a card for future payments".to_string(),
+                    0,
+                    "usd".to_string(),
+                    None,
+                    true,
+                    None,
+                ),
                 CheckoutMode::Payment {
                     amount_cents,
                     currency,
@@ -361,6 +377,26 @@ impl Payments for SandboxStripe {
 
     async fn charge_saved_card(&self, c: &SavedCardCharge) -> Result<String, PaymentsError> {
         self.charge_saved_card_in(c).await
+    }
+
+    async fn list_cards(&self, customer_id: &str) -> Result<Vec<SavedCard>, PaymentsError> {
+        self.cards_of(customer_id).await
+    }
+
+    async fn set_default_card(
+        &self,
+        customer_id: &str,
+        card_id: &str,
+    ) -> Result<(), PaymentsError> {
+        self.set_default(customer_id, card_id).await
+    }
+
+    async fn remove_card(&self, customer_id: &str, card_id: &str) -> Result<(), PaymentsError> {
+        self.detach(customer_id, card_id).await
+    }
+
+    async fn report_usage(&self, event: &MeterEvent) -> Result<(), PaymentsError> {
+        self.report_usage_in(event).await
     }
 
     async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, PaymentsError> {

@@ -76,6 +76,8 @@ struct PdfRow {
     price_id: Option<String>,
     payment_id: Option<String>,
     amount_refunded: Option<i64>,
+    overage_quantity: i64,
+    overage_unit_amount: i64,
 }
 
 impl SandboxStripe {
@@ -85,7 +87,7 @@ impl SandboxStripe {
             "SELECT i.seq, i.status, i.amount_due, i.amount_paid, i.currency, i.billing_reason,
                     i.period_start, i.period_end, i.created, i.paid_at,
                     c.name, c.email, c.card_last4, s.price_id,
-                    p.id AS payment_id, p.amount_refunded
+                    p.id AS payment_id, p.amount_refunded, i.overage_quantity, i.overage_unit_amount
                FROM sandbox_stripe_invoices i
                JOIN sandbox_stripe_customers c ON c.id = i.customer_id
                LEFT JOIN sandbox_stripe_subscriptions s ON s.id = i.subscription_id
@@ -114,6 +116,19 @@ impl SandboxStripe {
         if r.billing_reason == "subscription_create" && r.amount_due == 0 {
             description.push_str(", free trial");
         }
+        let overage = r.overage_quantity.saturating_mul(r.overage_unit_amount);
+        let mut lines = vec![InvoiceLine {
+            description,
+            quantity: 1,
+            amount: r.amount_due - overage,
+        }];
+        if r.overage_quantity > 0 {
+            lines.push(InvoiceLine {
+                description: format!("Extra inboxes × {}", r.overage_quantity),
+                quantity: r.overage_quantity,
+                amount: overage,
+            });
+        }
         Ok(Some(InvoiceDocument {
             number: invoice_number(r.seq),
             status: r.status,
@@ -123,11 +138,7 @@ impl SandboxStripe {
             paid_at: r.paid_at,
             customer_name: r.name,
             customer_email: r.email,
-            lines: vec![InvoiceLine {
-                description,
-                quantity: 1,
-                amount: r.amount_due,
-            }],
+            lines,
             amount_paid: r.amount_paid,
             currency: r.currency,
             payment: r.payment_id.map(|id| InvoicePayment {
