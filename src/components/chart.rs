@@ -161,6 +161,22 @@ pub fn LineChart(
     #[prop(optional)] percent: bool,
 ) -> AnyView {
     let markup = svg(id, &title, &summary, &labels, &series, percent);
+    figure(id, title, summary, markup, "Day", &labels, &series, percent)
+}
+
+/// The caption, the SVG, its legend and the figures as a table (`first` heads the table's
+/// first column, one row per label), shared by the line and bar charts.
+#[allow(clippy::too_many_arguments)]
+fn figure(
+    id: &'static str,
+    title: String,
+    summary: String,
+    markup: String,
+    first: &'static str,
+    labels: &[String],
+    series: &[Series],
+    percent: bool,
+) -> AnyView {
     let legend = series
         .iter()
         .map(|s| {
@@ -200,7 +216,7 @@ pub fn LineChart(
                 <summary class="cursor-pointer text-emerald-800 underline">"Show the figures as a table"</summary>
                 <div class="mt-2 max-h-72 overflow-auto">
                     <table class="w-full text-xs" data-testid=format!("table-{id}")>
-                        <thead><tr><th scope="col" class="px-2 py-1 text-left font-medium">"Day"</th>{heads}</tr></thead>
+                        <thead><tr><th scope="col" class="px-2 py-1 text-left font-medium">{first}</th>{heads}</tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
                 </div>
@@ -287,51 +303,16 @@ pub fn BarChart(
     series: Vec<Series>,
 ) -> AnyView {
     let markup = bars_svg(id, &title, &summary, &categories, &series);
-    let legend = series
-        .iter()
-        .map(|s| {
-            view! {
-                <li class="flex items-center gap-1.5">
-                    <span class=format!("inline-block h-2.5 w-4 rounded {}", s.swatch) aria-hidden="true"></span>
-                    {s.name}
-                </li>
-            }
-        })
-        .collect_view();
-    let heads = series
-        .iter()
-        .map(|s| view! { <th scope="col" class="px-2 py-1 text-right font-medium">{s.name}</th> })
-        .collect_view();
-    let rows = categories
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let cells = series
-                .iter()
-                .map(|s| {
-                    let v = s.values.get(i).copied().unwrap_or_default();
-                    view! { <td class="px-2 py-1 text-right tabular-nums">{label(v, false)}</td> }
-                })
-                .collect_view();
-            view! { <tr class="border-t border-stone-100"><th scope="row" class="px-2 py-1 text-left font-normal">{c.clone()}</th>{cells}</tr> }
-        })
-        .collect_view();
-    view! {
-        <figure class="min-w-0 rounded-lg border border-stone-200 bg-white p-3" data-testid=format!("chart-{id}")>
-            <figcaption class="font-semibold">{title}</figcaption>
-            <p class="text-sm text-stone-600">{summary}</p>
-            <div class="mt-2" inner_html=markup></div>
-            <ul class="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-stone-700" aria-label="Legend">{legend}</ul>
-            <details class="mt-2 text-sm">
-                <summary class="cursor-pointer text-emerald-800 underline">"Show the figures as a table"</summary>
-                <table class="mt-2 w-full text-xs" data-testid=format!("table-{id}")>
-                    <thead><tr><th scope="col" class="px-2 py-1 text-left font-medium">{category}</th>{heads}</tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </details>
-        </figure>
-    }
-    .into_any()
+    figure(
+        id,
+        title,
+        summary,
+        markup,
+        category,
+        &categories,
+        &series,
+        false,
+    )
 }
 
 #[cfg(test)]

@@ -74,6 +74,11 @@ pub fn app_registry(settings: &Settings) -> jobs::Registry<AppState> {
             renewal::SCAN_KIND,
             Duration::from_secs(settings.domains.renewal_scan_secs.max(60)),
         )
+        .handle(renewal::SYNC_KIND, |state, _job| async move {
+            renewal::sync_expiries(&state).await?;
+            Ok(())
+        })
+        .every(renewal::SYNC_KIND, Duration::from_secs(86_400))
         .handle(renewal::RENEW_KIND, |state, job| async move {
             renewal::renew(&state, &job).await
         })

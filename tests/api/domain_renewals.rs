@@ -10,8 +10,8 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::domains::{
-    Scripted, another_customer, app, bought, customer, detail, post, retries_due, with_registrar,
-    worker,
+    Scripted, another_customer, app, bought, customer, detail, post, retries_due, tenant_of,
+    with_registrar, worker,
 };
 use crate::helpers::{TestApp, spawn_app_with};
 use inboxgrove::server::services::domains::renewal;
@@ -136,13 +136,7 @@ async fn a_year_on_the_sandbox_clock_renews_once_charges_once_and_writes_the_led
     let again = inboxgrove::server::jobs::NewJob::new(
         renewal::RENEW_KIND,
         &renewal::RenewJob {
-            tenant_id: inboxgrove::domain::TenantId(
-                sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&app.pool)
-                    .await
-                    .unwrap(),
-            ),
+            tenant_id: tenant_of(&app, id).await,
             domain_id: id,
             expires_from: before,
         },
@@ -434,4 +428,32 @@ async fn a_charge_that_lands_after_the_renewal_gave_up_is_refunded_not_kept(pool
         .await
         .unwrap();
     assert_eq!(status, "refunded");
+}
+
+#[sqlx::test]
+async fn the_expiry_is_the_registrars_a_renewal_made_there_is_taken_and_not_charged_again(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    let id = active_domain(&app, "synced@acme.io", "synced.com").await;
+    assert_eq!(
+        expires(&app, id).await,
+        registry_expiry(&app, "synced.com").await,
+        "set from the registrar at registration"
+    );
+    // Renewed by hand at the registrar for two more years.
+    sqlx::query(
+        "UPDATE sandbox_registrar_domains SET expires = expires + interval '730 days' WHERE name = 'synced.com'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(renewal::sync_expiries(&app.state).await.unwrap(), 1);
+    assert_eq!(renewal::sync_expiries(&app.state).await.unwrap(), 0, "once");
+    assert_eq!(
+        expires(&app, id).await,
+        registry_expiry(&app, "synced.com").await
+    );
+    advance(&app, &app.state, 355).await;
+    assert_eq!(renewal_charges(&app).await, 0, "nothing due for two years");
 }

@@ -95,6 +95,17 @@ pub(crate) async fn bought(app: &TestApp, name: &str) -> Uuid {
     domain_id(app, name).await
 }
 
+/// The workspace that holds domain `id`.
+pub(crate) async fn tenant_of(app: &TestApp, id: Uuid) -> inboxgrove::domain::TenantId {
+    inboxgrove::domain::TenantId(
+        sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+    )
+}
+
 pub(crate) async fn domain_id(app: &TestApp, name: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM domains WHERE name = $1 ORDER BY created_at DESC LIMIT 1")
         .bind(name)
@@ -333,13 +344,7 @@ async fn a_refused_registration_refunds_exactly_once_marks_the_domain_failed_and
     let job = inboxgrove::server::jobs::NewJob::new(
         saga::REFUND_KIND,
         &saga::SagaJob {
-            tenant_id: inboxgrove::domain::TenantId(
-                sqlx::query_scalar("SELECT tenant_id FROM domains WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&app.pool)
-                    .await
-                    .unwrap(),
-            ),
+            tenant_id: tenant_of(&app, id).await,
             domain_id: id,
         },
     );

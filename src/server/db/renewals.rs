@@ -44,6 +44,26 @@ pub async fn expiring(
     .context("listing expiring domains")
 }
 
+/// The registrar's expiry for a bought, live domain named `name` (the system path: the
+/// registrar's list names no tenant). Returns whether it changed.
+pub async fn sync_expiry(pool: &PgPool, name: &str, expires: DateTime<Utc>) -> super::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE domains SET expires_at = $2,
+                renewal_state = CASE WHEN $2 > now() AND renewal_state = 'expired' THEN 'ok'
+                                     ELSE renewal_state END,
+                updated_at = now()
+          WHERE name = $1 AND kind = 'purchased'
+            AND status NOT IN ('pending_payment', 'failed', 'deleted')
+            AND expires_at IS DISTINCT FROM $2",
+    )
+    .bind(name)
+    .bind(expires)
+    .execute(pool)
+    .await
+    .context("syncing an expiry")?;
+    Ok(done.rows_affected() > 0)
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RenewalRow {
     pub id: Uuid,

@@ -39,6 +39,7 @@ use crate::server::state::AppState;
 pub const SCAN_KIND: &str = "domain_renewal_scan";
 pub const RENEW_KIND: &str = "domain_renew";
 pub const REFUND_KIND: &str = "domain_renewal_refund";
+pub const SYNC_KIND: &str = "domain_expiry_sync";
 
 /// Registrations last a year; a renewal adds one.
 const YEARS: u32 = 1;
@@ -161,6 +162,29 @@ pub async fn scan(state: &AppState) -> anyhow::Result<usize> {
         state.jobs.wake();
     }
     Ok(enqueued)
+}
+
+/// Daily: every expiry in our registrar account is copied onto the bought domain of that name
+/// (a renewal made at the registrar by hand, a transfer, a correction): the registrar's dates
+/// are the ones we act on. How many changed.
+pub async fn sync_expiries(state: &AppState) -> anyhow::Result<usize> {
+    let listed = state
+        .registrar
+        .list()
+        .await
+        .map_err(|e| anyhow::anyhow!("listing the registrar's domains: {e}"))?;
+    let mut changed = 0;
+    for d in listed {
+        if let Some(expires) = d.expires
+            && db::renewals::sync_expiry(&state.pool, &d.name, expires).await?
+        {
+            changed += 1;
+        }
+    }
+    if changed > 0 {
+        tracing::info!(changed, "expiries taken from the registrar");
+    }
+    Ok(changed)
 }
 
 async fn remind(state: &AppState, d: &Expiring, days: i64) {

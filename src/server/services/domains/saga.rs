@@ -318,7 +318,12 @@ async fn run_step(
                 .await
                 .map_err(registrar_failure)?;
             state.search_cache.forget(&domain.name);
-            let expires = Utc::now() + Duration::days(365 * i64::from(request.years));
+            // The expiry is the registrar's (Namecheap's create answer does not give it).
+            let expires = match state.registrar.info(&domain.name).await {
+                Ok(Some(info)) => info.expires,
+                _ => None,
+            }
+            .unwrap_or_else(|| Utc::now() + Duration::days(365 * i64::from(request.years)));
             let mut conn = state.pool.acquire().await.context("acquiring")?;
             db::domains::set_registration(
                 &mut conn,
