@@ -1,7 +1,8 @@
 //! Usage events (inbox-days, emails sent, API calls per workspace and month), the recorder's
 //! cursors and watermark, and the extra-inbox peaks reported to Stripe. The recorder and the
-//! overage report are maintenance work across tenants (the system path, one transaction under
-//! an advisory lock); the billing page reads one tenant's figures in its own transaction.
+//! overage report are maintenance work across tenants (the system path; the recorder under an
+//! advisory lock, each of its statements whole on its own); the billing page reads one
+//! tenant's figures in its own transaction.
 
 use super::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,13 +14,22 @@ use crate::domain::TenantId;
 /// The workspace-level rows of `delivery_daily` (domain and inbox nil).
 const NIL: Uuid = Uuid::nil();
 
-/// Serializes recorders (two processes, or staff's clock and the hourly job) until the
-/// transaction ends.
+/// Serializes recorders (two processes, or staff's clock and the hourly job) on this
+/// connection's session until [`unlock_recorder`] (or the connection closes). Each statement of
+/// a run is whole on its own, so no transaction stays open between them.
 pub async fn lock_recorder(conn: &mut PgConnection) -> super::Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('usage_recorder'))")
+    sqlx::query("SELECT pg_advisory_lock(hashtext('usage_recorder'))")
         .execute(conn)
         .await
         .context("locking the usage recorder")?;
+    Ok(())
+}
+
+pub async fn unlock_recorder(conn: &mut PgConnection) -> super::Result<()> {
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('usage_recorder'))")
+        .execute(conn)
+        .await
+        .context("unlocking the usage recorder")?;
     Ok(())
 }
 
@@ -125,8 +135,9 @@ impl Counter {
 }
 
 /// Adds what each workspace's `counter` grew by since the last run (its sources from `since`
-/// on) to its event of `day`, and moves the cursors, in one statement: a run repeated, or two
-/// at once (the caller holds [`lock_recorder`]), adds nothing twice. The workspaces touched.
+/// on) to its event of `day`, and moves the cursors, in one statement: a run repeated (or
+/// cut short) adds nothing twice, and the caller holds [`lock_recorder`] so two runs never
+/// read the same cursors at once. The workspaces touched.
 pub async fn record_counter(
     conn: &mut PgConnection,
     counter: Counter,

@@ -460,13 +460,17 @@ fn card_error(e: PaymentsError) -> BillingError {
     }
 }
 
+/// The workspace's Stripe customer, if it has one yet.
+async fn customer_of(state: &AppState, ctx: &TenantCtx) -> Result<Option<String>, BillingError> {
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    Ok(db::customer_of(&mut conn, ctx.tenant_id()).await?)
+}
+
 /// The workspace's saved cards (none before it has a Stripe customer).
 pub async fn cards(state: &AppState, ctx: &TenantCtx) -> Result<Vec<CardView>, BillingError> {
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let Some(customer) = db::customer_of(&mut conn, ctx.tenant_id()).await? else {
+    let Some(customer) = customer_of(state, ctx).await? else {
         return Ok(vec![]);
     };
-    drop(conn);
     Ok(state
         .payments
         .list_cards(&customer)
@@ -507,11 +511,9 @@ pub async fn set_default_card(
     actor: &Actor,
 ) -> Result<(), BillingError> {
     let card = card_id(card)?;
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let customer = db::customer_of(&mut conn, ctx.tenant_id())
+    let customer = customer_of(state, ctx)
         .await?
         .ok_or(BillingError::NotFound)?;
-    drop(conn);
     state
         .payments
         .set_default_card(&customer, card)
@@ -538,11 +540,9 @@ pub async fn remove_card(
     actor: &Actor,
 ) -> Result<(), BillingError> {
     let card = card_id(card)?;
-    let mut conn = state.pool.acquire().await.context("acquiring")?;
-    let customer = db::customer_of(&mut conn, ctx.tenant_id())
+    let customer = customer_of(state, ctx)
         .await?
         .ok_or(BillingError::NotFound)?;
-    drop(conn);
     let cards = state.payments.list_cards(&customer).await?;
     let Some(found) = cards.iter().find(|c| c.id == card) else {
         return Err(BillingError::NotFound);

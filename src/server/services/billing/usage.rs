@@ -90,30 +90,48 @@ pub fn days_to_record(last: Option<NaiveDate>, today: NaiveDate) -> Vec<NaiveDat
     first.iter_days().take_while(|d| *d <= today).collect()
 }
 
-/// Writes this run's usage events, in one transaction under the recorder's lock.
+/// Writes this run's usage events under the recorder's lock. Every step is one statement that
+/// is whole and repeatable on its own (a run cut short leaves nothing half done, and the next
+/// one picks up from the watermark), so no transaction is held open across them.
 pub async fn record(state: &AppState) -> anyhow::Result<u64> {
     let today = super::clock(state).await?.date_naive();
     let wall_today = Utc::now().date_naive();
-    let mut tx = state.pool.begin().await.context("starting")?;
-    db::lock_recorder(&mut tx).await?;
-    let mark = db::watermark(&mut tx).await?;
+    let mut conn = state.pool.acquire().await.context("acquiring")?;
+    db::lock_recorder(&mut conn).await?;
+    let recorded = record_locked(&mut conn, today, wall_today).await;
+    if let Err(e) = db::unlock_recorder(&mut conn).await {
+        // Closing the connection releases the lock; it must not go back to the pool holding it.
+        tracing::warn!(
+            error = %format!("{e:#}"),
+            "unlocking the usage recorder failed; closing its connection"
+        );
+        drop(conn.detach());
+    }
+    recorded
+}
+
+async fn record_locked(
+    conn: &mut sqlx::PgConnection,
+    today: NaiveDate,
+    wall_today: NaiveDate,
+) -> anyhow::Result<u64> {
+    let mark = db::watermark(conn).await?;
     let days: Vec<Day> = days_to_record(mark.map(|m| m.0), today)
         .into_iter()
         .map(day)
         .collect();
-    let mut events = db::record_inbox_days(&mut tx, &days).await?;
+    let mut events = db::record_inbox_days(conn, &days).await?;
     // Counters: from the wall-clock day of the last run (what grew since lands on today).
     let since = mark.map_or(wall_today, |m| m.1.min(wall_today));
     let today = day(today);
-    events += db::record_counter(&mut tx, Counter::EmailsSent, since, &today).await?;
-    events += db::record_counter(&mut tx, Counter::ApiCalls, first_of_month(since), &today).await?;
-    db::set_watermark(&mut tx, today.day, wall_today).await?;
+    events += db::record_counter(conn, Counter::EmailsSent, since, &today).await?;
+    events += db::record_counter(conn, Counter::ApiCalls, first_of_month(since), &today).await?;
+    db::set_watermark(conn, today.day, wall_today).await?;
     db::prune_cursors(
-        &mut tx,
+        conn,
         first_of_month(since.min(wall_today - Duration::days(CURSOR_DAYS))),
     )
     .await?;
-    tx.commit().await.context("committing usage")?;
     Ok(events)
 }
 
