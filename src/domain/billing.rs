@@ -134,3 +134,7 @@ pub struct CardView {
     pub label: String,
     pub is_default: bool,
 }
+
+/// With an overage price, a workspace's inboxes may reach this many times what its plan
+/// includes (the rest is billed per extra inbox); past that, the limit is hard again.
+pub const OVERAGE_CEILING: i64 = 2;

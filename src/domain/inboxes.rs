@@ -686,13 +686,17 @@ pub struct WizardView {
 }
 
 impl WizardView {
-    /// How many more inboxes may be made now (no bound but the batch's own when the plan bills
-    /// extra inboxes as overage).
+    /// How many more inboxes may be made now: up to the plan's limit, or up to
+    /// [`OVERAGE_CEILING`](crate::domain::billing::OVERAGE_CEILING) times it when the plan
+    /// bills extra inboxes as overage.
     pub fn headroom(&self) -> i64 {
-        if self.overage_price.is_some() {
-            return i64::MAX;
-        }
-        (self.limit - self.used).max(0)
+        let limit = if self.overage_price.is_some() {
+            self.limit
+                .saturating_mul(crate::domain::billing::OVERAGE_CEILING)
+        } else {
+            self.limit
+        };
+        (limit - self.used).max(0)
     }
 }
 

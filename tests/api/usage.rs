@@ -378,6 +378,22 @@ async fn a_plan_with_an_overage_price_provisions_past_its_inboxes_and_one_withou
     )
     .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Overage has a ceiling: twice what the plan includes (3), so 2 more than 5 is refused.
+    let res = provision(
+        &app,
+        &ann,
+        &[ann_domain],
+        "2",
+        "first.last",
+        "key-over-ceil",
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("(with extra inboxes) plan allows 6 inboxes"),
+        "{body}"
+    );
     let res = provision(
         &app,
         &bob,

@@ -123,12 +123,23 @@ pub fn check(
         ("domains", row.domains, e.max_domains, domains),
         ("inboxes", row.inboxes, e.max_inboxes, inboxes),
     ] {
-        // Past the plan's inboxes is overage, billed per extra inbox, not a refusal.
+        // Past the plan's inboxes is overage, billed per extra inbox, not a refusal — up to
+        // OVERAGE_CEILING times what the plan includes (a runaway script or a card that will
+        // fail at the invoice must not get unbounded mailboxes).
         let overage = what == "inboxes" && e.inbox_overage;
-        if requested > 0 && !overage && used.saturating_add(requested) > limit {
+        use crate::domain::billing::OVERAGE_CEILING;
+        let (limit, plan) = if overage {
+            (
+                limit.saturating_mul(OVERAGE_CEILING),
+                format!("{} (with extra inboxes)", e.plan_name),
+            )
+        } else {
+            (limit, e.plan_name.clone())
+        };
+        if requested > 0 && used.saturating_add(requested) > limit {
             return Err(LimitError::OverLimit {
                 what,
-                plan: e.plan_name.clone(),
+                plan,
                 limit,
                 used,
                 requested,
@@ -302,7 +313,18 @@ mod tests {
             "the plan's inboxes stay what it includes"
         );
         assert!(check(&e, &r, 0, 1).is_ok());
-        assert!(check(&e, &r, 0, 10_000).is_ok());
+        assert!(
+            check(&e, &r, 0, 500).is_ok(),
+            "up to twice what it includes"
+        );
+        assert!(matches!(
+            check(&e, &r, 0, 501),
+            Err(LimitError::OverLimit {
+                what: "inboxes",
+                limit: 1000,
+                ..
+            })
+        ));
         assert!(matches!(
             check(&e, &r, 1, 0),
             Err(LimitError::OverLimit {
