@@ -22,5 +22,7 @@ export INBOXGROVE_RELAY__IMAP_HOST="${INBOXGROVE_RELAY__IMAP_HOST:-127.0.0.1}"
 export INBOXGROVE_RELAY__IMAP_PORT="${INBOXGROVE_RELAY__IMAP_PORT:-$INBOXGROVE_MAILSTORE__IMAP_PORT}"
 export INBOXGROVE_RELAY__IMAP_SECURITY="${INBOXGROVE_RELAY__IMAP_SECURITY:-None}"
 "$bin" seed
+# The demo customer's bought domain (sandbox Stripe and registrar only), bought at start.
+export INBOXGROVE_SEED_DEMO_DOMAIN=1
 echo "Serving InboxGrove on http://$LEPTOS_SITE_ADDR"
 exec "$bin" serve

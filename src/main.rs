@@ -38,13 +38,16 @@ async fn main() -> anyhow::Result<()> {
             let _dovecot = startup::start_local_dovecot(&settings)?;
             let addr = settings.server.site_addr;
             let app = startup::Application::build(settings, pool, addr).await?;
-            // make run: the demo customer's domain, bought through the sandbox once.
-            let state = app.state().clone();
-            tokio::spawn(async move {
-                if let Err(e) = seed::seed_demo_domain(&state).await {
-                    tracing::warn!(error = format!("{e:#}"), "seeding the demo domain failed");
-                }
-            });
+            // make run (scripts/serve.sh sets the flag): the demo customer's domain, bought
+            // through the sandbox once. Never on a server started any other way.
+            if std::env::var("INBOXGROVE_SEED_DEMO_DOMAIN").as_deref() == Ok("1") {
+                let state = app.state().clone();
+                tokio::spawn(async move {
+                    if let Err(e) = seed::seed_demo_domain(&state).await {
+                        tracing::warn!(error = format!("{e:#}"), "seeding the demo domain failed");
+                    }
+                });
+            }
             // One line: the settings in force (secrets masked), each provider real or sandbox
             // (sandbox = embedded, offline, stateful).
             tracing::info!(settings = %app.state().settings.summary(), "settings in force");

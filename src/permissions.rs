@@ -132,6 +132,7 @@ pub const READS: &[&str] = &[
     "/api/inboxes/wizard",
     "/api/billing",
     "/api/billing/checkout-status",
+    "/api/billing/cards",
     "/api/team",
     "/api/deliverability",
     "/api/integrations",

@@ -356,6 +356,8 @@ pub struct DomainSettings {
     pub renewal_max_attempts: i32,
     /// How often expiries are looked at (reminders, renewals that fell due).
     pub renewal_scan_secs: u64,
+    /// Hours between tries of a renewal whose card was declined.
+    pub renewal_retry_hours: i64,
 }
 
 impl Default for DomainSettings {
@@ -369,6 +371,7 @@ impl Default for DomainSettings {
             renew_days_before: 14,
             renewal_max_attempts: 4,
             renewal_scan_secs: 3600,
+            renewal_retry_hours: 24,
         }
     }
 }

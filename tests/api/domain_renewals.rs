@@ -216,6 +216,24 @@ async fn a_card_declined_on_every_attempt_gives_up_without_charging(pool: PgPool
     // The 7-day reminder still goes out for a failed renewal.
     advance(&app, &app.state, 5).await;
     assert_eq!(mails(&app, "broke.com renews in 7 days").await, 1);
+
+    // The owner fixes the card and presses "Try the renewal again": renewed, charged once.
+    card_fails(&app, false).await;
+    let res = post(
+        &app,
+        &app.client,
+        "/api/domains/auto-renew",
+        &[("id", &id.to_string()), ("on", "on")],
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    worker(&app.state).run_until_idle().await.unwrap();
+    assert_eq!(renewal_charges(&app).await, 1);
+    assert_eq!(detail(&app, id).await["renewal"]["state"], "ok");
+    assert_eq!(
+        detail(&app, id).await["renewal"]["history"][0]["status"],
+        "renewed"
+    );
 }
 
 #[sqlx::test]

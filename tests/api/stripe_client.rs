@@ -295,6 +295,7 @@ async fn a_payment_checkout_sends_an_inline_price_and_the_purchase_on_session_an
             ("metadata[purchase_id]", &p),
             ("metadata[tenant_id]", &t),
             ("payment_intent_data[metadata][purchase_id]", &p),
+            ("payment_intent_data[setup_future_usage]", "off_session"),
             ("payment_intent_data[metadata][tenant_id]", &t),
             ("customer", "cus_QXg1o8vcGmoR32"),
             ("client_reference_id", &t),
@@ -753,4 +754,118 @@ async fn the_client_needs_a_base_url_ending_in_a_slash_and_never_prints_its_key(
     let client = StripeClient::new(&"sk_test_x".into(), "http://127.0.0.1:1/").unwrap();
     assert_eq!(client.name(), "stripe");
     assert!(!format!("{client:?}").contains("sk_test_x"));
+}
+
+fn list_of(data: Vec<Value>, url: &str) -> Value {
+    json!({ "object": "list", "data": data, "has_more": false, "url": url })
+}
+
+#[tokio::test]
+async fn a_renewal_charges_the_newest_saved_card_off_session_when_the_customer_has_no_default() {
+    use inboxgrove::server::providers::payments::SavedCardCharge;
+    let (server, client) = fake_stripe().await;
+    let customer = fixture(
+        "customer",
+        json!({ "id": "cus_QXg1o8vcGmoR32", "invoice_settings": {
+            "custom_fields": null, "default_payment_method": null, "footer": null,
+            "rendering_options": null } }),
+    );
+    stub(
+        &server,
+        "GET",
+        "/v1/customers/cus_QXg1o8vcGmoR32",
+        ResponseTemplate::new(200).set_body_json(customer),
+    )
+    .await;
+    let card = fixture(
+        "payment_method",
+        json!({ "id": "pm_saved_1", "customer": "cus_QXg1o8vcGmoR32" }),
+    );
+    stub(
+        &server,
+        "GET",
+        "/v1/customers/cus_QXg1o8vcGmoR32/payment_methods",
+        ResponseTemplate::new(200).set_body_json(list_of(
+            vec![card],
+            "/v1/customers/cus_QXg1o8vcGmoR32/payment_methods",
+        )),
+    )
+    .await;
+    let paid = fixture(
+        "payment_intent",
+        json!({ "id": "pi_renewal_1", "status": "succeeded", "amount": 1398 }),
+    );
+    stub(
+        &server,
+        "POST",
+        "/v1/payment_intents",
+        ResponseTemplate::new(200).set_body_json(paid),
+    )
+    .await;
+
+    let tenant = Uuid::new_v4();
+    let pi = client
+        .charge_saved_card(&SavedCardCharge {
+            tenant_id: tenant,
+            customer_id: "cus_QXg1o8vcGmoR32".into(),
+            amount_cents: 1398,
+            currency: "usd".into(),
+            description: "acme.com — renewal for 1 year".into(),
+            metadata: vec![("renewal_id".into(), "r-1".into())],
+            idempotency_key: "ig:renewal:r-1:0".into(),
+        })
+        .await
+        .expect("charged");
+    assert_eq!(pi, "pi_renewal_1");
+    let requests = server.received_requests().await.unwrap();
+    let charge = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .expect("a PaymentIntent was created");
+    assert_eq!(header(charge, "idempotency-key"), Some("ig:renewal:r-1:0"));
+    let sent = form(charge);
+    for expected in [
+        ("customer", "cus_QXg1o8vcGmoR32"),
+        ("payment_method", "pm_saved_1"),
+        ("off_session", "true"),
+        ("confirm", "true"),
+        ("amount", "1398"),
+        ("currency", "usd"),
+        ("metadata[renewal_id]", "r-1"),
+        ("metadata[tenant_id]", &tenant.to_string()),
+    ] {
+        assert!(
+            sent.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} not in {sent:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn removing_a_card_that_is_not_the_customers_never_reaches_detach() {
+    let (server, client) = fake_stripe().await;
+    stub(
+        &server,
+        "GET",
+        "/v1/customers/cus_QXg1o8vcGmoR32/payment_methods/pm_someone_else",
+        ResponseTemplate::new(404).set_body_json(stripe_error(
+            "invalid_request_error",
+            Some("resource_missing"),
+            "No such PaymentMethod: 'pm_someone_else'",
+        )),
+    )
+    .await;
+    let err = client
+        .remove_card("cus_QXg1o8vcGmoR32", "pm_someone_else")
+        .await
+        .expect_err("not this customer's card");
+    assert!(
+        matches!(&err, PaymentsError::Rejected { code: Some(c), .. } if c == "resource_missing"),
+        "{err:?}"
+    );
+    assert_eq!(
+        only_request(&server).await.method.as_str(),
+        "GET",
+        "no detach was sent"
+    );
 }

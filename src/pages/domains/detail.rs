@@ -228,6 +228,7 @@ fn RenewalSection(
     can_manage: bool,
     action: ServerAction<SetAutoRenew>,
 ) -> impl IntoView {
+    let retry_id = id.clone();
     let state_label = match r.state.as_str() {
         "expiring" => "Expiring",
         "expired" => "Expired",
@@ -246,13 +247,24 @@ fn RenewalSection(
                     <span data-testid="renewal-state" data-state=r.state.clone()><Badge status=badge.to_string() label=state_label /></span>
                 </h2>
                 {can_manage.then(|| view! {
-                    <ActionForm action>
-                        <input type="hidden" name="id" value=id.clone() />
-                        <input type="hidden" name="on" value=if r.auto_renew { "off" } else { "on" } />
-                        <button type="submit" class=BUTTON_SECONDARY disabled=move || action.pending().get() data-testid="auto-renew-toggle">
-                            {if r.auto_renew { "Turn auto-renew off" } else { "Turn auto-renew on" }}
-                        </button>
-                    </ActionForm>
+                    <div class="flex flex-wrap gap-2">
+                        {(r.auto_renew && r.state == "expiring").then(|| view! {
+                            <ActionForm action>
+                                <input type="hidden" name="id" value=retry_id />
+                                <input type="hidden" name="on" value="on" />
+                                <button type="submit" class=BUTTON_SECONDARY disabled=move || action.pending().get() data-testid="renew-retry">
+                                    "Try the renewal again"
+                                </button>
+                            </ActionForm>
+                        })}
+                        <ActionForm action>
+                            <input type="hidden" name="id" value=id.clone() />
+                            <input type="hidden" name="on" value=if r.auto_renew { "off" } else { "on" } />
+                            <button type="submit" class=BUTTON_SECONDARY disabled=move || action.pending().get() data-testid="auto-renew-toggle">
+                                {if r.auto_renew { "Turn auto-renew off" } else { "Turn auto-renew on" }}
+                            </button>
+                        </ActionForm>
+                    </div>
                 })}
             </div>
             <p class="mt-2 text-sm text-stone-700" data-testid="auto-renew" data-on=r.auto_renew.to_string()>

@@ -22,8 +22,9 @@ pub struct Expiring {
     pub currency: Option<String>,
 }
 
-/// Live bought domains expiring before `horizon`, soonest first (the system path: every
-/// tenant). Deleted, failed and unpaid ones are not renewed.
+/// Live bought domains expiring before `horizon` (and not lapsed for more than the 90 days
+/// past it that registrars still renew), soonest first (the system path: every tenant).
+/// Deleted, failed and unpaid ones are not renewed.
 pub async fn expiring(
     pool: &PgPool,
     horizon: DateTime<Utc>,
@@ -34,7 +35,7 @@ pub async fn expiring(
            FROM domains
           WHERE kind = 'purchased' AND expires_at IS NOT NULL
             AND status NOT IN ('pending_payment', 'failed', 'deleted')
-            AND expires_at <= $1
+            AND expires_at <= $1 AND expires_at > $1 - interval '120 days'
           ORDER BY expires_at LIMIT $2",
     )
     .bind(horizon)
@@ -77,13 +78,15 @@ pub struct RenewalRow {
     pub payment_intent_id: Option<String>,
     pub expires_to: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// `charge_attempts` when the owner last reopened it (declines count from there).
+    pub reopened_at: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str =
     "id, domain_id, expires_from, status, amount_cents, currency, charge_attempts,
-    registrar_tries, payment_intent_id, expires_to, last_error, created_at, updated_at";
+    registrar_tries, payment_intent_id, expires_to, last_error, reopened_at, created_at, updated_at";
 
 /// The renewal of `domain` from `expires_from`: made the first time, the same row after.
 pub async fn open(
@@ -189,27 +192,76 @@ pub async fn note(
     Ok(())
 }
 
-/// Never charged (or its money is on the way back): the renewal is over.
+/// The renewal is over: `failed` (never charged) only from `pending`, `refunded` (its money
+/// on the way back) only from `charged` — a charge the webhook recorded meanwhile is never
+/// overwritten as "not charged". Returns whether it moved.
 pub async fn finish(
     conn: &mut PgConnection,
     tenant: TenantId,
     id: Uuid,
     status: &str,
     message: Option<&str>,
-) -> super::Result<()> {
-    sqlx::query(
+) -> super::Result<bool> {
+    let from = if status == "refunded" {
+        "charged"
+    } else {
+        "pending"
+    };
+    let done = sqlx::query(
         "UPDATE domain_renewals SET status = $3, last_error = COALESCE(left($4, 500), last_error),
                 updated_at = now()
-          WHERE tenant_id = $1 AND id = $2",
+          WHERE tenant_id = $1 AND id = $2 AND status = $5",
     )
     .bind(tenant.0)
     .bind(id)
     .bind(status)
     .bind(message)
+    .bind(from)
     .execute(conn)
     .await
     .context("finishing a renewal")?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
+}
+
+/// The owner tries a renewal that gave up (never charged) again: it becomes `pending`, its
+/// declines counted afresh. The reopened row, if there was one to reopen.
+pub async fn reopen(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    domain: Uuid,
+    expires_from: DateTime<Utc>,
+) -> super::Result<Option<RenewalRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE domain_renewals SET status = 'pending', reopened_at = charge_attempts,
+                last_error = NULL, updated_at = now()
+          WHERE tenant_id = $1 AND domain_id = $2 AND expires_from = $3 AND status = 'failed'
+          RETURNING {COLUMNS}"
+    ))
+    .bind(tenant.0)
+    .bind(domain)
+    .bind(expires_from)
+    .fetch_optional(conn)
+    .await
+    .context("reopening a renewal")
+}
+
+/// The renewal of `domain` from `expires_from`, if one was opened.
+pub async fn find(
+    conn: &mut PgConnection,
+    tenant: TenantId,
+    domain: Uuid,
+    expires_from: DateTime<Utc>,
+) -> super::Result<Option<RenewalRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM domain_renewals
+          WHERE tenant_id = $1 AND domain_id = $2 AND expires_from = $3"
+    ))
+    .bind(tenant.0)
+    .bind(domain)
+    .bind(expires_from)
+    .fetch_optional(conn)
+    .await
+    .context("finding a renewal")
 }
 
 /// The registrar renewed it: the renewal is done and the domain's expiry moves on, in one

@@ -25,8 +25,9 @@ use stripe_billing::subscription::{
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionPaymentMethodCollection,
-    CreateCheckoutSessionSubscriptionData, CreateCheckoutSessionSubscriptionDataTrialSettings,
+    CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionPaymentIntentDataSetupFutureUsage,
+    CreateCheckoutSessionPaymentMethodCollection, CreateCheckoutSessionSubscriptionData,
+    CreateCheckoutSessionSubscriptionDataTrialSettings,
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehavior,
     CreateCheckoutSessionSubscriptionDataTrialSettingsEndBehaviorMissingPaymentMethod, ProductData,
 };
@@ -93,20 +94,37 @@ impl StripeClient {
 }
 
 impl StripeClient {
-    /// The customer's default card (`invoice_settings.default_payment_method`). Reading has no
-    /// side effect: no idempotency key.
+    /// The card renewals charge: the customer's `invoice_settings.default_payment_method`, or
+    /// — Checkout sets a subscription's card on the subscription and a purchase's card only on
+    /// the customer's list — the newest card saved on the customer. Reading has no side
+    /// effect: no idempotency key.
     async fn default_card(&self, customer_id: &str) -> Result<Option<String>, PaymentsError> {
         let customer = RetrieveCustomer::new(customer_id)
             .send(&self.client)
             .await
             .map_err(|err| map_error("retrieve_customer", err))?;
-        Ok(match customer {
+        let set = match customer {
             RetrieveCustomerReturned::Customer(customer) => customer
                 .invoice_settings
                 .and_then(|s| s.default_payment_method)
                 .map(|pm| pm.id().as_str().to_owned()),
-            RetrieveCustomerReturned::DeletedCustomer(_) => None,
-        })
+            RetrieveCustomerReturned::DeletedCustomer(_) => return Ok(None),
+        };
+        if set.is_some() {
+            return Ok(set);
+        }
+        // Stripe lists a customer's payment methods newest first.
+        let cards = ListPaymentMethodsCustomer::new(customer_id)
+            .type_(ListPaymentMethodsCustomerType::Card)
+            .limit(1)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("list_cards", err))?;
+        Ok(cards
+            .data
+            .into_iter()
+            .next()
+            .map(|pm| pm.id.as_str().to_owned()))
     }
 
     /// Stripe answers 404 (`resource_missing`) unless the card is attached to this customer.
@@ -269,6 +287,9 @@ fn checkout_request(request: &CheckoutRequest) -> CreateCheckoutSession {
             let purchase_id = purchase_id.to_string();
             // The session's metadata does not reach the PaymentIntent: set both.
             let mut payment_intent = CreateCheckoutSessionPaymentIntentData::new();
+            // The card is kept on the customer: the domain renews off-session a year on.
+            payment_intent.setup_future_usage =
+                Some(CreateCheckoutSessionPaymentIntentDataSetupFutureUsage::OffSession);
             payment_intent.metadata = Some(metadata([
                 ("purchase_id", purchase_id.clone()),
                 ("tenant_id", tenant_id.clone()),

@@ -637,13 +637,18 @@ pub async fn set_auto_renew(
             health::display(&d.name)
         )));
     }
-    // Turned back on: a domain marked expiring only because it was off is fine again.
+    // Turned (back) on: a domain marked expiring only because it was off is fine again, and
+    // a renewal of this expiry that gave up (a declined card since fixed) is tried again now.
+    let mut retried = false;
     if on {
         let (_, renewal_state, note) = db::renewals::settings(&mut tx, ctx.tenant_id(), id)
             .await?
             .unwrap_or_default();
         if renewal_state == "expiring" && note.as_deref() == Some("Auto-renew is off.") {
             db::renewals::set_state(&mut tx, ctx.tenant_id(), id, "ok", None).await?;
+        }
+        if let Some(expires) = d.expires_at {
+            retried = renewal::retry_in(&mut tx, state, ctx.tenant_id(), id, expires).await?;
         }
     }
     db::audit::domain(
@@ -656,6 +661,9 @@ pub async fn set_auto_renew(
     )
     .await?;
     tx.commit().await.context("switching auto-renew")?;
+    if retried {
+        state.jobs.wake();
+    }
     Ok(())
 }
 

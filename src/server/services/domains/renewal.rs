@@ -57,6 +57,9 @@ pub struct RefundJob {
     pub tenant_id: TenantId,
     pub renewal_id: Uuid,
     pub domain_id: Uuid,
+    /// The payment to give back, when not the renewal's own (a stray second charge).
+    #[serde(default)]
+    pub payment_intent: Option<String>,
 }
 
 /// One renewal job per domain and expiry, however often the scan sees it.
@@ -64,13 +67,10 @@ pub fn renew_key(domain: Uuid, expires_from: DateTime<Utc>) -> String {
     format!("{RENEW_KIND}:{domain}:{}", expires_from.timestamp())
 }
 
-/// The Stripe idempotency key of a renewal's charge: per domain and expiry year, and per
-/// declined try (Stripe replays a declined key's decline forever).
-pub fn charge_key(domain: Uuid, expires_from: DateTime<Utc>, declined_tries: i32) -> String {
-    format!(
-        "ig:renewal:{domain}:{}:{declined_tries}",
-        expires_from.format("%Y")
-    )
+/// The Stripe idempotency key of a renewal's charge: per renewal — one per domain and
+/// registration year — and per declined try (Stripe replays a key's decline for 24 hours).
+pub fn charge_key(renewal: Uuid, declined_tries: i32) -> String {
+    format!("ig:renewal:{renewal}:{declined_tries}")
 }
 
 fn actor() -> Actor {
@@ -244,8 +244,15 @@ pub async fn renew(state: &AppState, job: &Job) -> Result<(), JobError> {
     let Some(domain) = db::domains::get(&mut tx, tenant, p.domain_id).await? else {
         return Ok(());
     };
+    // A charge already taken is seen through (renewed or refunded) whatever happened to the
+    // expiry meanwhile; otherwise a moved expiry means renewed already (or changed).
+    let existing = db::renewals::find(&mut tx, tenant, domain.id, p.expires_from).await?;
+    if let Some(charged) = existing.filter(|r| r.status == "charged") {
+        tx.commit().await.context("reading the renewal")?;
+        return register(state, &domain, &charged, true, last_attempt).await;
+    }
     if domain.expires_at != Some(p.expires_from) {
-        return Ok(()); // renewed already (or the registration changed meanwhile)
+        return Ok(());
     }
     let (auto_renew, _, _) = db::renewals::settings(&mut tx, tenant, domain.id)
         .await?
@@ -277,9 +284,13 @@ pub async fn renew(state: &AppState, job: &Job) -> Result<(), JobError> {
                     register(state, &domain, &renewal, job.attempt > 1, last_attempt).await
                 }
                 Charged::Declined { give_up: true } => Ok(()),
-                Charged::Declined { give_up: false } => Err(JobError::Retry(anyhow::anyhow!(
-                    "the card was declined; retrying"
-                ))),
+                // The next try on the card a day later (customers fix cards in days, not
+                // seconds); the decline was counted on the renewal, not the job.
+                Charged::Declined { give_up: false } => Err(JobError::Defer {
+                    until: chrono::Utc::now()
+                        + Duration::hours(state.settings.domains.renewal_retry_hours),
+                    reason: "the card was declined; trying again later".into(),
+                }),
             }
         }
         "charged" => register(state, &domain, &renewal, true, last_attempt).await,
@@ -321,11 +332,7 @@ async fn charge(
                         ("renewal_id".into(), renewal.id.to_string()),
                         ("domain_id".into(), domain.id.to_string()),
                     ],
-                    idempotency_key: charge_key(
-                        domain.id,
-                        renewal.expires_from,
-                        renewal.charge_attempts,
-                    ),
+                    idempotency_key: charge_key(renewal.id, renewal.charge_attempts),
                 })
                 .await
         }
@@ -342,6 +349,9 @@ async fn charge(
             Ok(Charged::Yes(pi))
         }
         Err(PaymentsError::Rejected { message, .. }) => {
+            // Declines are counted on the renewal (since the owner last reopened it).
+            let last_attempt = renewal.charge_attempts + 1 - renewal.reopened_at
+                >= state.settings.domains.renewal_max_attempts;
             let mut tx = state.pool.begin().await.context("starting")?;
             db::renewals::declined(&mut tx, tenant, renewal.id, &message, last_attempt).await?;
             let why = format!("The renewal payment failed: {message}");
@@ -351,8 +361,8 @@ async fn charge(
             let (subject, next) = if last_attempt {
                 (
                     format!("{name} could not be renewed"),
-                    "We have stopped trying. Update your card and renew it from the domain's page \
-                     before it expires, or it will stop receiving mail."
+                    "We have stopped trying. Update your card, then press \"Try the renewal \
+                     again\" on the domain's page before it expires, or it will stop receiving mail."
                         .to_string(),
                 )
             } else {
@@ -385,10 +395,20 @@ async fn charge(
             // Unknown outcome (network, Stripe down): the same key next time replays it. On
             // the last attempt the renewal stops; a charge that did go through is refunded by
             // the webhook (see `billing::events`), never kept.
-            let message = e.to_string();
+            tracing::warn!(domain = %domain.name, error = %e, "renewal charge: no answer");
+            let message = "The payment provider did not answer.".to_string();
             let mut tx = state.pool.begin().await.context("starting")?;
             if last_attempt {
-                db::renewals::finish(&mut tx, tenant, renewal.id, "failed", Some(&message)).await?;
+                if !db::renewals::finish(&mut tx, tenant, renewal.id, "failed", Some(&message))
+                    .await?
+                {
+                    // The webhook recorded the charge meanwhile: see it through, not fail it.
+                    tx.commit().await.context("reading the renewal")?;
+                    return Err(JobError::Defer {
+                        until: chrono::Utc::now() + Duration::seconds(30),
+                        reason: "charged meanwhile; renewing".into(),
+                    });
+                }
                 let why = format!("The renewal could not be charged: {message}");
                 db::renewals::set_state(&mut tx, tenant, domain.id, "expiring", Some(&why)).await?;
                 audit_failure(&mut tx, domain, &why).await?;
@@ -426,8 +446,14 @@ pub async fn paid_in(
     if renewal.status == "pending" {
         db::renewals::charged(conn, tenant, renewal.id, payment_intent).await?;
     }
-    let stray = renewal.status == "failed"
-        && db::renewals::refund_stray(conn, tenant, renewal.id, payment_intent).await?;
+    // Paid after the renewal gave up, or a second payment beside the one it kept: refunded.
+    let other = renewal
+        .payment_intent_id
+        .as_deref()
+        .is_some_and(|kept| kept != payment_intent);
+    let stray = other
+        || (renewal.status == "failed"
+            && db::renewals::refund_stray(conn, tenant, renewal.id, payment_intent).await?);
     if stray {
         let job = NewJob::new(
             REFUND_KIND,
@@ -435,14 +461,47 @@ pub async fn paid_in(
                 tenant_id: tenant,
                 renewal_id: renewal.id,
                 domain_id: renewal.domain_id,
+                payment_intent: Some(payment_intent.to_string()),
             },
         )
         .tenant(tenant)
-        .dedupe(format!("{REFUND_KIND}:{}", renewal.id))
+        .dedupe(format!("{REFUND_KIND}:{payment_intent}"))
         .max_attempts(settings.domains.refund_max_attempts);
         crate::server::jobs::enqueue_in(conn, &settings.jobs, job).await?;
     }
     record_charge(conn, tenant, payment_intent, &renewal, &name, at).await?;
+    Ok(true)
+}
+
+/// "Try the renewal again" (auto-renew switched on, on a domain whose renewal gave up): inside
+/// the caller's transaction, the renewal of the current expiry reopens and a job takes it now.
+/// Whether there was one to retry.
+pub async fn retry_in(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    tenant: TenantId,
+    domain: Uuid,
+    expires_from: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let Some(r) = db::renewals::reopen(conn, tenant, domain, expires_from).await? else {
+        return Ok(false);
+    };
+    let job = NewJob::new(
+        RENEW_KIND,
+        &RenewJob {
+            tenant_id: tenant,
+            domain_id: domain,
+            expires_from,
+        },
+    )
+    .tenant(tenant)
+    .dedupe(format!(
+        "{}:reopened:{}",
+        renew_key(domain, expires_from),
+        r.charge_attempts
+    ))
+    .max_attempts(state.settings.domains.renewal_max_attempts);
+    state.jobs.enqueue_in(conn, job).await?;
     Ok(true)
 }
 
@@ -578,16 +637,18 @@ async fn register(
             db::renewals::finish(&mut tx, tenant, renewal.id, "refunded", Some(&why)).await?;
             db::renewals::set_state(&mut tx, tenant, domain.id, "expiring", Some(&why)).await?;
             audit_failure(&mut tx, domain, &why).await?;
+            let pi = renewal.payment_intent_id.clone().unwrap_or_default();
             let job = NewJob::new(
                 REFUND_KIND,
                 &RefundJob {
                     tenant_id: tenant,
                     renewal_id: renewal.id,
                     domain_id: domain.id,
+                    payment_intent: None,
                 },
             )
             .tenant(tenant)
-            .dedupe(format!("{REFUND_KIND}:{}", renewal.id))
+            .dedupe(format!("{REFUND_KIND}:{pi}"))
             .max_attempts(state.settings.domains.refund_max_attempts);
             state.jobs.enqueue_in(&mut tx, job).await?;
             tx.commit().await.context("recording the failed renewal")?;
@@ -610,16 +671,15 @@ pub async fn refund(state: &AppState, job: &Job) -> Result<(), JobError> {
         .ok_or_else(|| JobError::Fatal(anyhow::anyhow!("renewal {} is gone", p.renewal_id)))?;
     let domain = db::domains::get(&mut conn, tenant, p.domain_id).await?;
     drop(conn);
-    let Some(pi) = renewal.payment_intent_id.clone() else {
+    let Some(pi) = p
+        .payment_intent
+        .clone()
+        .or_else(|| renewal.payment_intent_id.clone())
+    else {
         return Ok(());
     };
-    match refund_in_full(
-        state.payments.as_ref(),
-        pi,
-        format!("ig:renewal-refund:{}", renewal.id),
-    )
-    .await
-    {
+    let key = format!("ig:renewal-refund:{pi}");
+    match refund_in_full(state.payments.as_ref(), pi, key).await {
         Ok(_) | Err(RefundError::AlreadyRefunded(_)) => {}
         Err(RefundError::Refused(m)) => {
             return Err(JobError::Fatal(anyhow::anyhow!(
@@ -709,15 +769,15 @@ mod tests {
     }
 
     #[test]
-    fn the_charge_key_is_per_domain_year_and_declined_try() {
-        let from = Utc.with_ymd_and_hms(2027, 12, 1, 0, 0, 0).unwrap();
-        let d = Uuid::from_u128(7);
-        assert_eq!(charge_key(d, from, 0), charge_key(d, from, 0));
-        assert_ne!(charge_key(d, from, 0), charge_key(d, from, 1));
+    fn the_charge_key_is_per_renewal_and_declined_try() {
+        let (a, b) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        assert_ne!(charge_key(a, 0), charge_key(a, 1), "a new try, a new key");
         assert_ne!(
-            charge_key(d, from, 0),
-            charge_key(d, from + Duration::days(366), 0)
+            charge_key(a, 0),
+            charge_key(b, 0),
+            "another year, another key"
         );
-        assert!(charge_key(d, from, 0).len() <= 255);
+        assert_eq!(charge_key(a, 3), format!("ig:renewal:{a}:3"));
+        assert!(charge_key(a, i32::MAX).len() <= 255);
     }
 }
