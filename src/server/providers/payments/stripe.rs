@@ -114,17 +114,27 @@ impl StripeClient {
             return Ok(set);
         }
         // Stripe lists a customer's payment methods newest first.
-        let cards = ListPaymentMethodsCustomer::new(customer_id)
-            .type_(ListPaymentMethodsCustomerType::Card)
-            .limit(1)
-            .send(&self.client)
-            .await
-            .map_err(|err| map_error("list_cards", err))?;
-        Ok(cards
-            .data
+        Ok(self
+            .saved_cards(customer_id, 1)
+            .await?
             .into_iter()
             .next()
             .map(|pm| pm.id.as_str().to_owned()))
+    }
+
+    /// The customer's saved cards, newest first (at most `limit`).
+    async fn saved_cards(
+        &self,
+        customer_id: &str,
+        limit: i64,
+    ) -> Result<Vec<stripe_payment::PaymentMethod>, PaymentsError> {
+        let cards = ListPaymentMethodsCustomer::new(customer_id)
+            .type_(ListPaymentMethodsCustomerType::Card)
+            .limit(limit)
+            .send(&self.client)
+            .await
+            .map_err(|err| map_error("list_cards", err))?;
+        Ok(cards.data)
     }
 
     /// Stripe answers 404 (`resource_missing`) unless the card is attached to this customer.
@@ -470,14 +480,9 @@ impl Payments for StripeClient {
 
     async fn list_cards(&self, customer_id: &str) -> Result<Vec<SavedCard>, PaymentsError> {
         let default = self.default_card(customer_id).await?;
-        let cards = ListPaymentMethodsCustomer::new(customer_id)
-            .type_(ListPaymentMethodsCustomerType::Card)
-            .limit(100)
-            .send(&self.client)
-            .await
-            .map_err(|err| map_error("list_cards", err))?;
-        Ok(cards
-            .data
+        Ok(self
+            .saved_cards(customer_id, 100)
+            .await?
             .into_iter()
             .filter_map(|pm| {
                 let card = pm.card?;
