@@ -362,13 +362,13 @@ mod tests {
             Err(RegistrarError::Unavailable(anyhow::anyhow!("down")))
         }
         async fn register(&self, _: &RegisterRequest) -> Result<Registration, RegistrarError> {
-            unimplemented!()
+            Err(RegistrarError::Unavailable(anyhow::anyhow!("down")))
         }
         async fn set_nameservers(&self, _: &str, _: &[String]) -> Result<(), RegistrarError> {
             Ok(())
         }
         async fn renew(&self, _: &str, _: u32) -> Result<Renewal, RegistrarError> {
-            unimplemented!()
+            Err(RegistrarError::Unavailable(anyhow::anyhow!("down")))
         }
         async fn info(&self, _: &str) -> Result<Option<DomainInfo>, RegistrarError> {
             Ok(None)

@@ -503,6 +503,27 @@ fn card_brand(brand: &str) -> String {
     }
 }
 
+/// One audit row for a change to the workspace's cards (target `card:{id}`).
+async fn audit_card(
+    state: &AppState,
+    ctx: &TenantCtx,
+    actor: &Actor,
+    action: crate::server::db::audit::BillingAction,
+    card: &str,
+    after: serde_json::Value,
+) -> Result<(), BillingError> {
+    crate::server::db::audit::billing(
+        &state.pool,
+        actor,
+        ctx.tenant_id(),
+        action,
+        &format!("card:{card}"),
+        Change::after(after),
+    )
+    .await?;
+    Ok(())
+}
+
 /// "Make default": what renewals and invoices charge from now on. Owners only, audited.
 pub async fn set_default_card(
     state: &AppState,
@@ -519,16 +540,15 @@ pub async fn set_default_card(
         .set_default_card(&customer, card)
         .await
         .map_err(card_error)?;
-    crate::server::db::audit::billing(
-        &state.pool,
+    audit_card(
+        state,
+        ctx,
         actor,
-        ctx.tenant_id(),
         crate::server::db::audit::BillingAction::DefaultCard,
-        &format!("card:{card}"),
-        Change::after(serde_json::json!({ "default": card })),
+        card,
+        serde_json::json!({ "default": card }),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// "Remove": detaches a card that is not the default (make another the default first, so
@@ -557,16 +577,15 @@ pub async fn remove_card(
         .remove_card(&customer, card)
         .await
         .map_err(card_error)?;
-    crate::server::db::audit::billing(
-        &state.pool,
+    audit_card(
+        state,
+        ctx,
         actor,
-        ctx.tenant_id(),
         crate::server::db::audit::BillingAction::RemoveCard,
-        &format!("card:{card}"),
-        Change::after(serde_json::json!({ "removed": card, "last4": found.last4 })),
+        card,
+        serde_json::json!({ "removed": card, "last4": found.last4 }),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// "Add a card": Stripe Checkout in setup mode (nothing is charged); back on /billing.
