@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{SameSite, time};
@@ -386,6 +386,13 @@ impl Application {
                 meter_state.api_meter.shrink();
             }
         });
+        // Sessions and admissions are kept between changes while this listens (auth::cache).
+        let auth_listener = tokio::spawn(
+            self.state
+                .auth_cache
+                .clone()
+                .listen(self.state.pool.clone()),
+        );
         let workers = jobs::spawn_workers(
             &self.state,
             app_registry(&self.state.settings),
@@ -407,6 +414,7 @@ impl Application {
         .await;
         cleanup.abort();
         meter.abort();
+        auth_listener.abort();
         if let Err(e) = self.state.api_meter.flush(&self.state.pool).await {
             tracing::error!(
                 error = format!("{e:#}"),
@@ -448,7 +456,11 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         anyhow::bail!("the route table (src/routes.rs) disagrees with app.rs: {e}");
     }
 
-    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+    let store = crate::server::auth::cache::CachedStore::new(
+        PostgresStore::new(state.pool.clone()),
+        state.auth_cache.clone(),
+    );
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -554,6 +566,6 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                 tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
             }),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(middleware::RequestIds))
         .with_state(state))
 }

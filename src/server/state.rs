@@ -104,6 +104,9 @@ pub struct Services {
     /// payments, registrar, DNS, relay, mailer and mail store above are wrapped to record
     /// into it.
     pub provider_stats: Arc<ProviderStats>,
+    /// Session records and admissions between changes (`auth::cache`): live while its
+    /// listener, started with the server, is connected.
+    pub auth_cache: Arc<crate::server::auth::cache::AuthCache>,
 }
 
 /// How long a dashboard's deliverability box is reused.
@@ -242,6 +245,7 @@ impl AppState {
                 .time_to_live(std::time::Duration::from_secs(DASHBOARD_BOX_SECS))
                 .build(),
             api_meter: Arc::new(crate::server::meter::ApiMeter::new()),
+            auth_cache: Arc::default(),
             tool_sandbox: Arc::new(crate::server::providers::tools::SandboxTools::new()),
             pool,
             leptos_options: settings.leptos_options(),
@@ -258,6 +262,9 @@ impl AppState {
 impl HasPool for AppState {
     fn pool(&self) -> &PgPool {
         &self.pool
+    }
+    fn auth_cache(&self) -> Option<&crate::server::auth::cache::AuthCache> {
+        Some(&self.auth_cache)
     }
 }
 

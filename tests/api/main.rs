@@ -7,6 +7,7 @@ mod account_life;
 mod accounts;
 mod admin;
 mod admin_reports;
+mod auth_cache;
 mod billing;
 mod cards;
 mod closure;

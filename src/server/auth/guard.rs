@@ -98,6 +98,25 @@ impl Admission {
     pub fn read_only(&self) -> bool {
         self.read_only
     }
+    #[cfg(test)]
+    pub(crate) fn for_tests(
+        tenant_id: TenantId,
+        user_id: UserId,
+        role: Role,
+        suspension: Option<String>,
+    ) -> Self {
+        Self {
+            ctx: TenantCtx {
+                tenant_id,
+                user_id,
+                role,
+                email_verified: true,
+            },
+            suspension,
+            needs_2fa: false,
+            read_only: false,
+        }
+    }
 }
 
 /// Staff viewing `tenant` as its owner would: a tenant context with the owner's role, marked
@@ -151,6 +170,13 @@ pub async fn admit(
             None => Ok(None),
         };
     };
+    let key = (auth.user_id, tenant, auth.sid);
+    let cache = db.auth_cache();
+    if let Some(admission) = cache.and_then(|c| c.admission(&key)) {
+        session.keep_alive(auth).await?;
+        return Ok(Some(admission));
+    }
+    let read_at = cache.and_then(|c| c.generation());
     let row: Option<(String, bool, bool, Option<String>, bool)> = sqlx::query_as(
         "SELECT m.role, u.email_verified_at IS NOT NULL,
                 us.last_seen_at < now() - interval '5 minutes',
@@ -192,7 +218,7 @@ pub async fn admit(
             }
         });
     }
-    Ok(Some(Admission {
+    let admission = Admission {
         ctx: TenantCtx {
             tenant_id: TenantId(tenant),
             user_id: UserId(auth.user_id),
@@ -202,7 +228,11 @@ pub async fn admit(
         suspension,
         needs_2fa,
         read_only: false,
-    }))
+    };
+    if let (Some(cache), Some(read_at)) = (cache, read_at) {
+        cache.keep_admission(read_at, key, admission.clone());
+    }
+    Ok(Some(admission))
 }
 
 /// The context of the member with address `email` in their first workspace, for a system task

@@ -1,3 +1,4 @@
+pub mod cache;
 pub mod guard;
 pub mod password;
 pub mod session;

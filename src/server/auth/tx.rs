@@ -10,6 +10,10 @@ pub const RLS_SCOPE: &str = "app.rls_scope";
 /// Whatever holds the app's pool: the pool itself, or `AppState` (implemented in `state`).
 pub trait HasPool {
     fn pool(&self) -> &PgPool;
+    /// The process's cache of sessions and admissions (`AppState`'s); none for a bare pool.
+    fn auth_cache(&self) -> Option<&super::cache::AuthCache> {
+        None
+    }
 }
 
 impl HasPool for PgPool {

@@ -50,6 +50,28 @@ pub async fn run_to_completion(req: Request, next: Next) -> Response {
     }
 }
 
+/// Request ids (`x-request-id`, in every log line of the request): this process's random
+/// prefix and a counter. Unique like a v4 uuid, without asking the kernel for randomness on
+/// every request.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestIds;
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        use std::sync::LazyLock;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PREFIX: LazyLock<u64> = LazyLock::new(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{:016x}-{n:x}", *PREFIX))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
 /// The right-most `X-Forwarded-For` entry: the one our own proxy appended. Entries to its
 /// left come from the client and can say anything.
 fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
