@@ -245,6 +245,24 @@ mod tests {
         )
     }
 
+    fn fresh_key() -> AdmissionKey {
+        (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        )
+    }
+
+    /// A session record expiring `secs` from now (negative: already expired).
+    fn record(id: i128, secs: i64) -> Record {
+        Record {
+            id: Id(id),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::now_utc()
+                + tower_sessions::cookie::time::Duration::seconds(secs),
+        }
+    }
+
     fn live() -> AuthCache {
         let c = AuthCache::default();
         c.live.store(true, Ordering::Release);
@@ -263,11 +281,7 @@ mod tests {
     #[test]
     fn an_answer_read_while_a_notification_arrived_is_not_kept() {
         let c = live();
-        let key = (
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-        );
+        let key = fresh_key();
         let read_at = c.generation().unwrap();
         c.changed("suspensions");
         c.keep_admission(read_at, key, admission());
@@ -280,18 +294,8 @@ mod tests {
     #[test]
     fn a_table_change_drops_every_admission_and_a_session_change_only_that_session() {
         let c = live();
-        let key = (
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-        );
-        let record = |id: i128| Record {
-            id: Id(id),
-            data: Default::default(),
-            expiry_date: OffsetDateTime::now_utc()
-                + tower_sessions::cookie::time::Duration::hours(1),
-        };
-        let (a, b) = (record(1), record(2));
+        let key = fresh_key();
+        let (a, b) = (record(1, 3600), record(2, 3600));
         let g = c.generation().unwrap();
         c.keep_admission(g, key, admission());
         c.keep_session(g, &a);
@@ -306,14 +310,26 @@ mod tests {
     }
 
     #[test]
+    fn any_notification_only_drops_what_is_kept_never_adds() {
+        // Anyone with a database login can NOTIFY this channel: an odd or huge payload may
+        // cost a cache miss, never serve an answer the database did not give.
+        let c = live();
+        let key = fresh_key();
+        let kept = record(9, 3600);
+        c.keep_admission(c.generation().unwrap(), key, admission());
+        c.keep_session(c.generation().unwrap(), &kept);
+        for payload in ["session:", "session:not-an-id", "", &"x".repeat(100_000)] {
+            c.changed(payload);
+        }
+        assert!(c.admission(&key).is_none());
+        assert!(c.session(&kept.id).is_some(), "other sessions stay");
+        assert_eq!(c.admissions_kept(), 0);
+    }
+
+    #[test]
     fn an_expired_session_record_is_not_served() {
         let c = live();
-        let old = Record {
-            id: Id(7),
-            data: Default::default(),
-            expiry_date: OffsetDateTime::now_utc()
-                - tower_sessions::cookie::time::Duration::seconds(1),
-        };
+        let old = record(7, -1);
         c.keep_session(c.generation().unwrap(), &old);
         assert!(c.session(&old.id).is_none());
     }
@@ -321,11 +337,7 @@ mod tests {
     #[test]
     fn losing_the_listener_drops_everything_and_stops_serving() {
         let c = live();
-        let key = (
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-        );
+        let key = fresh_key();
         c.keep_admission(c.generation().unwrap(), key, admission());
         c.suspend();
         assert!(c.admission(&key).is_none());
