@@ -159,10 +159,16 @@ async fn admit_viewer(
 /// `user_sessions` row is gone). One query, which also says whether the address is verified
 /// and whether the tenant is suspended. Extends the session's sliding expiry, and its "last
 /// seen" every few minutes (off the request's path).
+///
+/// `may_cache`: the answer may come from the process's [`AuthCache`](super::cache::AuthCache),
+/// which learns of a change (suspension, removal, sign-out elsewhere) a few milliseconds after
+/// its commit. Only reads (GET/HEAD pages) take that: a request that may change something
+/// always asks the database, so no write slips through the moment after a kill switch.
 pub async fn admit(
     db: &(impl HasPool + ?Sized),
     session: &TypedSession,
     auth: SessionAuth,
+    may_cache: bool,
 ) -> anyhow::Result<Option<Admission>> {
     let Some(tenant) = auth.tenant_id else {
         return match auth.view_as {
@@ -171,7 +177,7 @@ pub async fn admit(
         };
     };
     let key = (auth.user_id, tenant, auth.sid);
-    let cache = db.auth_cache();
+    let cache = db.auth_cache().filter(|_| may_cache);
     if let Some(admission) = cache.and_then(|c| c.admission(&key)) {
         session.keep_alive(auth).await?;
         return Ok(Some(admission));
@@ -419,7 +425,8 @@ async fn tenant_of(
             "This staff account has no customer workspace.".into(),
         ));
     }
-    admit(db, session, auth)
+    // Reached without the door's admission: ask the database.
+    admit(db, session, auth, false)
         .await
         .map_err(internal)?
         .map(|a| a.ctx)

@@ -346,7 +346,9 @@ async fn kill_switch(state: &AppState, req: &mut Request) -> Result<(), Response
     ) else {
         return Ok(());
     };
-    let admission = match guard::admit(state, &TypedSession(session), auth).await {
+    // Pages may be admitted from the auth cache; anything that may write is admitted fresh.
+    let read = matches!(*req.method(), Method::GET | Method::HEAD);
+    let admission = match guard::admit(state, &TypedSession(session), auth, read).await {
         Ok(Some(admission)) => admission,
         // No membership: the guard answers (401) as for any session that lost its tenant.
         Ok(None) => return Ok(()),
