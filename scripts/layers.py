@@ -13,7 +13,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 # Lowest first. Rooms in one tuple share a layer and may use each other, but no cycle is allowed.
 LAYERS = [
     ("domain", "error", "routes", "permissions"),
-    ("server::config", "server::telemetry", "server::crypto"),
+    ("server::config", "server::telemetry", "server::crypto", "server::metrics"),
     ("server::auth",),
     ("server::db",),
     ("server::jobs", "server::dkim", "server::dns", "server::limits", "server::meter"),

@@ -49,6 +49,12 @@ pub struct Settings {
     pub deliverability: DeliverabilitySettings,
     #[serde(default)]
     pub api: ApiSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+    /// `METRICS_TOKEN`: with it, `/metrics` also answers on the main address to
+    /// `Authorization: Bearer <token>` (environment only; at least 16 characters).
+    #[serde(skip)]
+    pub metrics_token: Option<SecretString>,
     /// `KUMOMTA_WEBHOOK_SECRET`: the bearer token KumoMTA's log hook sends (environment only).
     #[serde(skip)]
     pub kumomta_webhook_secret: Option<SecretString>,
@@ -99,6 +105,50 @@ pub struct ServerSettings {
     /// deployment refuses to start (see `validate`).
     #[serde(default)]
     pub public_demo: bool,
+    /// On SIGTERM: new connections are refused at once, requests in flight and running jobs
+    /// get this long to finish, then the process exits (a job cut off is retried by any
+    /// replica once its lease expires).
+    #[serde(default = "default_shutdown_grace_secs")]
+    pub shutdown_grace_secs: u64,
+}
+
+fn default_shutdown_grace_secs() -> u64 {
+    20
+}
+
+/// Prometheus metrics (`/metrics`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// A separate listener that serves only `/metrics`, without a token: keep it on a private
+    /// address. Empty: none (then `/metrics` answers only with `METRICS_TOKEN`, on the main
+    /// address). A port already taken (another replica on this machine) is warned about and
+    /// skipped.
+    pub listen: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+/// The environment variable that sets [`MetricsSettings::listen`].
+pub const METRICS_LISTEN_VAR: &str = "INBOXGROVE_METRICS__LISTEN";
+
+impl MetricsSettings {
+    /// The listener's address, `None` when switched off.
+    pub fn listen_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let listen = self.listen.trim();
+        if listen.is_empty() {
+            return Ok(None);
+        }
+        listen.parse().map(Some).with_context(|| {
+            format!("metrics.listen ({METRICS_LISTEN_VAR}) is not an address: {listen:?}")
+        })
+    }
 }
 
 fn default_session_max_days() -> i64 {
@@ -739,6 +789,15 @@ impl Settings {
             password: secret("SMTP_PASSWORD"),
         };
         settings.kumomta_webhook_secret = secret("KUMOMTA_WEBHOOK_SECRET");
+        settings.metrics_token = secret("METRICS_TOKEN");
+        if settings
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            anyhow::bail!("METRICS_TOKEN must be at least 16 characters");
+        }
+        settings.metrics.listen_addr()?;
         settings.secret_key = match secret(crypto::SECRET_KEY_VAR) {
             Some(encoded) => MasterKey::from_base64(crypto::ENV_KEY_ID, &encoded)
                 .context("INBOXGROVE_SECRET_KEY is invalid")?,

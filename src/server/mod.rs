@@ -12,6 +12,7 @@ pub mod http;
 pub mod jobs;
 pub mod limits;
 pub mod meter;
+pub mod metrics;
 pub mod providers;
 pub mod seed;
 pub mod services;

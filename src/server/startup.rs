@@ -11,6 +11,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
@@ -275,6 +276,8 @@ pub struct Application {
     /// The sandbox DNS listener, stopped with the app.
     dns_task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     listener: TcpListener,
+    /// `metrics.listen`'s listener (`/metrics` only), when configured and free.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
 }
@@ -319,11 +322,23 @@ impl Application {
                 Err(e) => return Err(e).context("starting the sandbox DNS listener"),
             }
         }
+        let metrics_listener = match settings.metrics.listen_addr()? {
+            Some(addr) => match TcpListener::bind(addr).await {
+                Ok(l) => Some(l),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    tracing::warn!(%addr, "metrics port in use (another replica here?): /metrics is served only with METRICS_TOKEN on the main address");
+                    None
+                }
+                Err(e) => return Err(e).with_context(|| format!("binding metrics.listen {addr}")),
+            },
+            None => None,
+        };
         let state = AppState::build(settings, pool, Some(listener.local_addr()?), dns_listener)?;
         let router = router(state.clone())?;
         Ok(Self {
             dns_task,
             listener,
+            metrics_listener,
             router,
             state,
         })
@@ -340,7 +355,26 @@ impl Application {
             .expect("bound listener has an address")
     }
 
+    /// Where `/metrics` answers without a token, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully (see [`Self::run_until`]).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then: new connections are refused, requests in flight
+    /// and running jobs get `server.shutdown_grace_secs` to finish (workers claim nothing
+    /// new), the API meter is flushed, and it returns. A job cut off at the limit keeps its
+    /// lease until it expires; then any replica retries it.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let store = PostgresStore::new(self.state.pool.clone());
         let limits = self.state.rate_limits.clone();
         let cleanup_state = self.state.clone();
@@ -405,13 +439,61 @@ impl Application {
                 tracing::warn!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        let served = axum::serve(
+        let metrics_server = self.metrics_listener.map(|l| {
+            let router = crate::server::http::metrics::listener_router(self.state.clone());
+            tokio::spawn(async move { axum::serve(l, router).await })
+        });
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = std::sync::Arc::new(stop_tx);
+        let signal = {
+            let tx = stop_tx.clone();
+            tokio::spawn(async move {
+                stop.await;
+                tracing::info!(
+                    grace_secs = grace.as_secs(),
+                    "stopping: finishing requests in flight and running jobs"
+                );
+                tx.send_replace(true);
+            })
+        };
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let serve = axum::serve(
             listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let drain_limit = {
+            let rx = stop_rx.clone();
+            async move {
+                stopped(rx).await;
+                tokio::time::sleep(grace).await;
+            }
+        };
+        let http = async {
+            let served = tokio::select! {
+                served = serve.into_future() => served,
+                () = drain_limit => {
+                    tracing::warn!("requests still in flight after the grace period; closing them");
+                    Ok(())
+                }
+            };
+            // Served out for any reason: the workers stop too.
+            stop_tx.send_replace(true);
+            served
+        };
+        let jobs = async {
+            stopped(stop_rx.clone()).await;
+            workers.stop(grace).await;
+        };
+        let (served, ()) = tokio::join!(http, jobs);
+        signal.abort();
+        if let Some(task) = metrics_server {
+            task.abort();
+        }
         cleanup.abort();
         meter.abort();
         auth_listener.abort();
@@ -427,7 +509,7 @@ impl Application {
         if let Some(task) = redeliver {
             task.abort();
         }
-        workers.stop(Duration::from_secs(20)).await;
+        tracing::info!("stopped");
         served.context("serving HTTP")
     }
 }
@@ -516,6 +598,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
     let app = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(crate::server::http::metrics::guarded))
         .route("/health/ready", get(health::ready))
         .merge(sandbox)
         .route("/dev/outbox", get(outbox::list))
@@ -552,6 +635,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         app
     };
     Ok(app
+        .layer(from_fn_with_state(state.clone(), middleware::track))
         .layer(from_fn(middleware::run_to_completion))
         .layer(from_fn_with_state(state.clone(), middleware::client_ip))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -104,6 +104,8 @@ pub struct Services {
     /// payments, registrar, DNS, relay, mailer and mail store above are wrapped to record
     /// into it.
     pub provider_stats: Arc<ProviderStats>,
+    /// Prometheus series of this process (`/metrics`).
+    pub metrics: Arc<crate::server::metrics::Metrics>,
     /// Session records and admissions between changes (`auth::cache`): live while its
     /// listener, started with the server, is connected.
     pub auth_cache: Arc<crate::server::auth::cache::AuthCache>,
@@ -221,7 +223,8 @@ impl AppState {
             (sandbox.clone() as Arc<dyn Payments>, Some(sandbox))
         };
         // Every call to a provider is timed; the sandboxes' own handles above stay unwrapped.
-        let provider_stats = Arc::new(ProviderStats::new());
+        let metrics = Arc::new(crate::server::metrics::Metrics::new());
+        let provider_stats = Arc::new(ProviderStats::with_metrics(metrics.clone()));
         let payments = timed::payments(payments, &provider_stats);
         Ok(Self(Arc::new(Services {
             mailer: timed::mailer(mail::from_settings(&settings)?, &provider_stats),
@@ -234,6 +237,7 @@ impl AppState {
             relay_sandbox,
             mailstore: timed::mailstore(mailstore, &provider_stats),
             provider_stats,
+            metrics,
             rate_limits: Arc::new(RateLimits::new(&settings.rate_limits)),
             secrets: SecretBox::new(&settings.secret_key),
             keygen: KeyGenerator::new(settings.domains.keygen_concurrency),
@@ -278,6 +282,9 @@ impl JobContext for AppState {
     }
     fn job_settings(&self) -> &JobSettings {
         &self.settings.jobs
+    }
+    fn metrics(&self) -> Option<&crate::server::metrics::Metrics> {
+        Some(&self.metrics)
     }
 }
 

@@ -409,6 +409,8 @@ pub(crate) struct Scripted {
     pub(crate) renew_calls: Arc<AtomicUsize>,
     /// Hangs right after a renewal went through (a worker killed at that moment).
     pub(crate) hang_after_renew: bool,
+    /// Waits this long before registering (a slow registrar).
+    pub(crate) register_delay: Duration,
 }
 
 impl Scripted {
@@ -421,6 +423,7 @@ impl Scripted {
             refuse_nameservers: false,
             renew_calls: Arc::new(AtomicUsize::new(0)),
             hang_after_renew: false,
+            register_delay: Duration::ZERO,
         }
     }
 }
@@ -441,6 +444,7 @@ impl Registrar for Scripted {
     }
     async fn register(&self, r: &RegisterRequest) -> Result<Registration, RegistrarError> {
         self.register_calls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.register_delay).await;
         if self
             .outages
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -563,6 +567,82 @@ async fn a_worker_killed_after_registering_is_resumed_by_another_without_a_secon
         app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
             .await,
         0
+    );
+}
+
+/// Two replicas' workers on one saga at once: the first's lease ran out while the registrar
+/// was slow to answer (its process cut off from the database, say), so the second took the
+/// job. The second must not register the name again beside it.
+#[sqlx::test]
+async fn two_workers_racing_one_purchase_saga_register_the_name_once(pool: PgPool) {
+    let app = app(pool).await;
+    customer(&app, "race@acme.io").await;
+    let id = bought(&app, "saga-race.io").await;
+    let registered = Arc::new(AtomicUsize::new(0));
+    let slow = with_registrar(
+        &app.state,
+        Scripted {
+            register_calls: registered.clone(),
+            register_delay: Duration::from_millis(1500),
+            ..Scripted::around(&app.state)
+        },
+    );
+    let first = tokio::spawn(async move { worker(&slow).run_once().await });
+    for _ in 0..200 {
+        if registered.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        registered.load(Ordering::SeqCst),
+        1,
+        "the first worker is registering"
+    );
+    // Its lease runs out under it; the second replica's worker takes the job now.
+    sqlx::query(
+        "UPDATE jobs SET locked_until = now() - interval '1 second' WHERE status = 'running'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let second = with_registrar(
+        &app.state,
+        Scripted {
+            register_calls: registered.clone(),
+            ..Scripted::around(&app.state)
+        },
+    );
+    let ran = worker(&second).run_until_idle().await.unwrap();
+    assert!(ran >= 1, "the second worker took the job");
+    let (status_, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE kind = $1")
+            .bind(saga::SAGA_KIND)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status_, "pending", "deferred while the first runs");
+    assert!(error.unwrap_or_default().contains("another worker"));
+
+    first.await.unwrap().unwrap();
+    // Whatever is left runs once the deferral is over.
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE status = 'pending'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    worker(&second).run_until_idle().await.unwrap();
+    assert_eq!(status(&app, id).await, ("active".into(), "ok".into()));
+    assert_eq!(registered.load(Ordering::SeqCst), 1, "registered twice");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sandbox_registrar_domains")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'refund'")
+            .await,
+        0,
+        "nothing refunded for a purchase that went through"
     );
 }
 

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub state: inboxgrove::server::state::AppState,
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub client: Client,
+    /// `http://host:port` of the metrics listener (`/metrics`, no token).
+    pub metrics: Option<String>,
 }
 
 pub fn settings(extra: &[(&str, &str)]) -> Settings {
@@ -26,6 +28,8 @@ pub fn settings(extra: &[(&str, &str)]) -> Settings {
         ("INBOXGROVE_SECURITY__ARGON2_ITERATIONS".into(), "1".into()),
         // Each test app answers sandbox DNS on its own free port.
         ("INBOXGROVE_DNS__RESOLVER".into(), "127.0.0.1:0".into()),
+        // ... and serves /metrics on its own free port.
+        ("INBOXGROVE_METRICS__LISTEN".into(), "127.0.0.1:0".into()),
         // Tests make many requests a minute per tenant; the rate-limit tests set their own.
         (
             "INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE".into(),
@@ -83,12 +87,14 @@ pub async fn spawn_on(pool: PgPool, settings: Settings) -> TestApp {
         .expect("app builds");
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         pool,
         state,
         client: browser(),
+        metrics,
     }
 }
 

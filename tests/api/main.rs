@@ -23,6 +23,7 @@ mod jobs;
 mod kill_switch;
 mod mailstore;
 mod namecheap;
+mod operations;
 mod pages;
 mod public_api;
 mod public_api_endpoints;

@@ -344,6 +344,17 @@ pub async fn steps(
     .context("loading the saga's steps")
 }
 
+/// Takes the lock that lets one worker at a time run domain `id`'s saga, for as long as
+/// `conn`'s transaction lasts (a transaction-scoped advisory lock: released at commit or
+/// rollback, or when the connection dies). False when another worker holds it now.
+pub async fn try_saga_lock(conn: &mut PgConnection, id: Uuid) -> super::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1::text, 1101))")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .context("taking a domain's saga lock")
+}
+
 /// Records that `step` is starting (again): `running`, one more attempt, no error.
 pub async fn step_started(
     conn: &mut PgConnection,

@@ -17,6 +17,7 @@ pub mod inboxes;
 pub mod jobs;
 pub mod login_codes;
 pub mod mail;
+pub mod ops;
 pub mod renewals;
 pub mod revenue;
 pub mod sessions;

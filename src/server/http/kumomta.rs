@@ -42,12 +42,14 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
         } else {
             "missing or wrong bearer token"
         };
+        state.metrics.webhook("kumomta", "unauthorized");
         return (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response();
     }
     let records = match delivery::parse(&body) {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "kumomta log batch refused");
+            state.metrics.webhook("kumomta", "malformed");
             return (
                 StatusCode::BAD_REQUEST,
                 Json(json!({ "error": e.to_string() })),
@@ -77,15 +79,18 @@ pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: B
                     tracing::error!(error = ?e, "requesting a score update failed");
                 }
             }
+            state.metrics.webhook("kumomta", "applied");
             let mut body = json!(done);
             body["suspended"] = json!(suspended);
             (StatusCode::OK, Json(body)).into_response()
         }
         Err(IngestError::Malformed(e)) => {
+            state.metrics.webhook("kumomta", "malformed");
             (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response()
         }
         Err(IngestError::Unexpected(e)) => {
             tracing::error!(error = ?e, "storing kumomta log records failed");
+            state.metrics.webhook("kumomta", "failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({ "error": "internal error" })),

@@ -1,6 +1,7 @@
 pub mod export;
 pub mod health;
 pub mod kumomta;
+pub mod metrics;
 pub mod middleware;
 pub mod outbox;
 pub mod rate_limit;

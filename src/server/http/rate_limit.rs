@@ -11,9 +11,10 @@ use crate::error::AppError;
 use crate::server::http::middleware::{ClientIp, is_customer_request, signed_in};
 use crate::server::limits::Limited;
 pub use crate::server::limits::RateLimits;
+use crate::server::metrics::RefusedBy;
 use crate::server::state::AppState;
 
-fn refused(path: &str, l: &Limited) -> Response {
+fn refused(path: &str, l: &Limited, limit: &'static str) -> Response {
     let err = AppError::RateLimited {
         retry_after_secs: l.retry_after_secs,
     };
@@ -27,6 +28,7 @@ fn refused(path: &str, l: &Limited) -> Response {
     } else {
         (StatusCode::TOO_MANY_REQUESTS, err.to_string()).into_response()
     };
+    res.extensions_mut().insert(RefusedBy(limit));
     let h = res.headers_mut();
     h.insert(header::RETRY_AFTER, HeaderValue::from(l.retry_after_secs));
     if l.limit > 0 {
@@ -55,7 +57,7 @@ pub fn check(state: &AppState, req: &Request) -> Limit {
         if let Some(ip) = ip
             && let Err(l) = state.rate_limits.auth_attempt(ip)
         {
-            return Limit::Refused(refused(path, &l));
+            return Limit::Refused(refused(path, &l, "auth_ip"));
         }
         return Limit::Free;
     }
@@ -68,7 +70,7 @@ pub fn check(state: &AppState, req: &Request) -> Limit {
     };
     match state.rate_limits.tenant(tenant) {
         Ok(remaining) => Limit::Counted { remaining },
-        Err(l) => Limit::Refused(refused(path, &l)),
+        Err(l) => Limit::Refused(refused(path, &l, "tenant")),
     }
 }
 

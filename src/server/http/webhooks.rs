@@ -26,6 +26,7 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
         state.settings.billing.webhook_tolerance_secs,
     ) {
         tracing::warn!(error = %e, "stripe webhook refused");
+        state.metrics.webhook("stripe", "bad_signature");
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({"error": e.to_string()})),
@@ -44,20 +45,25 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 Applied::Ignored => "ignored",
                 Applied::Duplicate => "duplicate",
             };
+            state.metrics.webhook("stripe", outcome);
             (
                 StatusCode::OK,
                 Json(json!({"received": true, "outcome": outcome})),
             )
                 .into_response()
         }
-        Err(EventError::Malformed(msg)) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": format!("not a Stripe event: {msg}")})),
-        )
-            .into_response(),
+        Err(EventError::Malformed(msg)) => {
+            state.metrics.webhook("stripe", "malformed");
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("not a Stripe event: {msg}")})),
+            )
+                .into_response()
+        }
         Err(EventError::Unexpected(e)) => {
             // 500 makes Stripe retry later; the transaction rolled back, so nothing is half-applied.
             tracing::error!(error = ?e, "applying a stripe event failed");
+            state.metrics.webhook("stripe", "failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"error": "internal error"})),

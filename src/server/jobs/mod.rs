@@ -44,6 +44,10 @@ pub trait JobContext: Clone + Send + Sync + 'static {
     fn pool(&self) -> &PgPool;
     fn queue(&self) -> &JobQueue;
     fn job_settings(&self) -> &JobSettings;
+    /// Where finished attempts are counted (`/metrics`), if anywhere.
+    fn metrics(&self) -> Option<&crate::server::metrics::Metrics> {
+        None
+    }
 }
 
 /// The handle the rest of the app enqueues through (in `AppState`).

@@ -96,8 +96,11 @@ impl<C: JobContext> Worker<C> {
             .handler(&job.kind)
             .expect("claimed only kinds with a handler")
             .clone();
-        // Its own task, so a panic fails the attempt instead of killing the worker.
+        // Its own task, so a panic fails the attempt instead of killing the worker. Aborted if
+        // this worker is (shutdown past its grace): the handler's connections, and any lock a
+        // transaction of its holds, go with it, and the job's lease lets another retry it.
         let mut task = tokio::spawn(handler(self.state.clone(), job.clone()));
+        let _abort_with_worker = AbortOnDrop(task.abort_handle());
         let every = Duration::from_secs_f64((self.lease_secs() / 3.0).max(0.05));
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
@@ -131,6 +134,16 @@ impl<C: JobContext> Worker<C> {
         outcome: Result<(), JobError>,
     ) -> anyhow::Result<()> {
         let pool = self.state.pool();
+        let counted = match &outcome {
+            Ok(()) => "done",
+            Err(JobError::Defer { .. }) => "deferred",
+            Err(JobError::Fatal(_)) => "failed",
+            Err(_) if job.attempt >= job.max_attempts => "failed",
+            Err(_) => "retried",
+        };
+        if let Some(m) = self.state.metrics() {
+            m.job_finished(&job.kind, counted);
+        }
         let ours = match outcome {
             Ok(()) => {
                 tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempt, "job done");
@@ -265,4 +278,13 @@ pub fn spawn_workers<C: JobContext>(state: &C, registry: Registry<C>, count: usi
         tracing::info!(workers = count, "job workers started");
     }
     Workers { shutdown, tasks }
+}
+
+/// Aborts a task when dropped (a no-op once it has finished).
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

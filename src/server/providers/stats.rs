@@ -10,10 +10,11 @@
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::domain::provider_health::{MinuteTotals, ProviderHealth, ProvidersView, WINDOW_MINUTES};
+use crate::server::metrics::Metrics;
 
 const SLOTS: i64 = WINDOW_MINUTES as i64;
 
@@ -118,11 +119,21 @@ impl Ring {
 #[derive(Default)]
 pub struct ProviderStats {
     rings: Mutex<BTreeMap<String, Box<Ring>>>,
+    /// Every recorded call is also counted here (`/metrics`), when set.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl ProviderStats {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Stats that also count every call in `metrics`.
+    pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
+        Self {
+            rings: Mutex::default(),
+            metrics: Some(metrics),
+        }
     }
 
     /// Lists `provider` (with no calls yet), so the page shows it before its first call.
@@ -149,6 +160,10 @@ impl ProviderStats {
         }
         if let Some(ring) = rings.get_mut(provider) {
             ring.record(at, elapsed, ok);
+        }
+        drop(rings);
+        if let Some(m) = &self.metrics {
+            m.provider_call(provider, elapsed, ok);
         }
     }
 

@@ -28,6 +28,7 @@ use crate::server::auth::TenantCtx;
 use crate::server::auth::guard::{self, KeyAdmission};
 use crate::server::db::audit::{Actor, Origin};
 use crate::server::http::middleware::ClientIp;
+use crate::server::metrics::RefusedBy;
 use crate::server::state::AppState;
 
 pub mod account;
@@ -411,10 +412,12 @@ async fn door(State(state): State<AppState>, mut req: Request, next: Next) -> Re
     }
     let tenant = key.tenant_id();
     if let Err(l) = state.rate_limits.tenant(tenant.0) {
-        return fail(AppError::RateLimited {
+        let mut res = fail(AppError::RateLimited {
             retry_after_secs: l.retry_after_secs,
         })
         .into_response();
+        res.extensions_mut().insert(RefusedBy("tenant"));
+        return res;
     }
     let reading = match state
         .api_meter
@@ -449,6 +452,7 @@ async fn door(State(state): State<AppState>, mut req: Request, next: Next) -> Re
         )
         .header("retry-after", reading.reset_secs)
         .into_response();
+        res.extensions_mut().insert(RefusedBy("api_quota"));
         stamp(res.headers_mut());
         return res;
     }

@@ -148,10 +148,26 @@ fn dns_failure(e: DnsError) -> StepFailure {
 }
 
 /// The saga job's handler.
+///
+/// One worker at a time per domain, across every replica: a job taken over from a worker
+/// that still runs (its lease expired while a registrar call hung, e.g. with the database
+/// out of reach) is deferred, not run beside it, so the name is never registered twice.
 pub async fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     let p: SagaJob = job.payload()?;
     let last_attempt = job.attempt >= job.max_attempts;
-    advance(state, p.tenant_id, p.domain_id, last_attempt).await
+    let mut lock = state.pool.begin().await.context("starting the saga lock")?;
+    if !db::domains::try_saga_lock(&mut lock, p.domain_id).await? {
+        let lease =
+            chrono::Duration::seconds(i64::try_from(state.settings.jobs.lease_secs).unwrap_or(60));
+        return Err(JobError::Defer {
+            until: chrono::Utc::now() + lease,
+            reason: "another worker is running this domain's saga".into(),
+        });
+    }
+    let outcome = advance(state, p.tenant_id, p.domain_id, last_attempt).await;
+    // Releases the lock (rolling back: the transaction wrote nothing).
+    lock.rollback().await.context("releasing the saga lock")?;
+    outcome
 }
 
 async fn advance(
@@ -216,7 +232,17 @@ async fn advance(
         db::domains::step_started(&mut conn, tenant, id, step).await?;
         drop(conn);
         let tried_before = before.is_some_and(|s| s.attempts > 0);
+        let started = std::time::Instant::now();
         let outcome = run_step(state, &mut domain, step, tried_before).await;
+        state.metrics.saga_step(
+            step,
+            match &outcome {
+                Ok(()) => "done",
+                Err(StepFailure::Transient(_)) => "retry",
+                Err(StepFailure::Permanent(_)) => "failed",
+            },
+            started.elapsed(),
+        );
         let mut conn = state.pool.acquire().await.context("acquiring")?;
         match outcome {
             Ok(()) => {

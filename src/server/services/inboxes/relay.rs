@@ -193,6 +193,11 @@ pub async fn publish_now(state: &AppState, tenant: TenantId) -> Result<Published
     )
     .await?;
     tx.commit().await.context("committing the publish")?;
+    state.metrics.relay_published(
+        (Utc::now() - requested_at)
+            .to_std()
+            .unwrap_or(std::time::Duration::ZERO),
+    );
     if activated > 0 {
         state.jobs.wake();
         // The sandbox relay reports a week of sample traffic for them (a no-op otherwise).

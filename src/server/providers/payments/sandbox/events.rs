@@ -12,6 +12,9 @@ use super::SandboxStripe;
 use super::store::{InvoiceRow, PaymentRow, StoredCheckout, SubRow};
 use crate::server::providers::payments::{STRIPE_API_VERSION, signature};
 
+/// The advisory lock key of the sandbox's webhook deliverer ("sbxwhk" as a number).
+const DELIVERY_LOCK: i64 = 0x7362_7877_686b;
+
 pub(super) fn templates() -> &'static Value {
     static T: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     T.get_or_init(|| {
@@ -305,8 +308,28 @@ impl SandboxStripe {
     /// Posts every undelivered event, oldest first, signed like Stripe (wall-clock `t`, so an
     /// advanced clock never trips the tolerance check). Stops at the first failure to keep
     /// the order; the background loop and the next action retry.
+    ///
+    /// One deliverer at a time across every replica on this database (a transaction-scoped
+    /// advisory lock, released when this returns or is dropped), so an event is never posted
+    /// twice by two processes' redelivery loops, and the order holds.
     pub async fn deliver(&self) -> anyhow::Result<usize> {
         let _one_at_a_time = self.delivering.lock().await;
+        let mut lock = self
+            .pool
+            .begin()
+            .await
+            .context("starting the delivery lock")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(DELIVERY_LOCK)
+            .execute(&mut *lock)
+            .await
+            .context("taking the delivery lock")?;
+        let delivered = self.deliver_locked().await;
+        lock.commit().await.context("releasing the delivery lock")?;
+        delivered
+    }
+
+    async fn deliver_locked(&self) -> anyhow::Result<usize> {
         let mut delivered = 0;
         loop {
             let batch: Vec<(String, Value)> = sqlx::query_as(
