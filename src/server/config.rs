@@ -267,6 +267,14 @@ pub struct BillingSettings {
     /// The `event_name` of the Stripe billing meter that extra inboxes are reported to.
     #[serde(default = "default_overage_meter_event")]
     pub overage_meter_event: String,
+    /// The sandbox Stripe retries undelivered webhooks this often (one deliverer at a time
+    /// across replicas).
+    #[serde(default = "default_sandbox_redeliver_ms")]
+    pub sandbox_redeliver_ms: u64,
+}
+
+fn default_sandbox_redeliver_ms() -> u64 {
+    5000
 }
 
 fn default_overage_meter_event() -> String {

@@ -395,9 +395,10 @@ impl Application {
             }
         });
         // The sandbox Stripe retries webhook deliveries that failed (e.g. during a restart).
+        let every = Duration::from_millis(self.state.settings.billing.sandbox_redeliver_ms.max(50));
         let redeliver = self.state.stripe_sandbox.clone().map(|sandbox| {
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                let mut tick = tokio::time::interval(every);
                 loop {
                     tick.tick().await;
                     if let Err(e) = sandbox.deliver().await {

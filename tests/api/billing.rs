@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::helpers::{Signup, TestApp, settings, spawn_app_with};
 
 const SECRET: &str = "whsec_test_inboxgrove";
-const T0: i64 = 1_790_000_000;
-const DAY: i64 = 86_400;
+pub(crate) const T0: i64 = 1_790_000_000;
+pub(crate) const DAY: i64 = 86_400;
 
 async fn app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, &[("STRIPE_WEBHOOK_SECRET", SECRET)]).await
@@ -42,7 +42,7 @@ async fn customer(app: &TestApp, email: &str, customer: &str) -> Uuid {
     tenant
 }
 
-fn event(id: &str, kind: &str, created: i64, object: Value) -> Value {
+pub(crate) fn event(id: &str, kind: &str, created: i64, object: Value) -> Value {
     json!({
         "id": id, "object": "event", "api_version": "2026-09-30.endive", "created": created,
         "data": {"object": object}, "livemode": false, "pending_webhooks": 1,
@@ -50,7 +50,7 @@ fn event(id: &str, kind: &str, created: i64, object: Value) -> Value {
     })
 }
 
-fn subscription(status: &str, price: &str, period_end: i64, cancel: bool) -> Value {
+pub(crate) fn subscription(status: &str, price: &str, period_end: i64, cancel: bool) -> Value {
     json!({
         "id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
         "items": {"object": "list", "data": [{"id": "si_1", "object": "subscription_item",

@@ -28,6 +28,7 @@ mod pages;
 mod public_api;
 mod public_api_endpoints;
 mod rate_limits;
+mod replicas;
 mod rls;
 mod sandbox_billing;
 mod sandbox_shape;
