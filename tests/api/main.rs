@@ -33,6 +33,7 @@ mod rls;
 mod sandbox_billing;
 mod sandbox_shape;
 mod security;
+mod shutdown;
 mod stripe_client;
 mod sweep;
 mod team;

@@ -25,6 +25,34 @@ pub struct Replica {
     pub log: std::path::PathBuf,
 }
 
+impl Replica {
+    /// Sends the process SIGTERM, as an orchestrator stopping it does.
+    pub fn terminate(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -TERM");
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, if it did.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let end = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < end {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -59,6 +87,8 @@ pub fn shared_env(relay_dir: &str) -> Vec<(String, String)> {
         ("INBOXGROVE_RELAY__POLICY_DIR", relay_dir),
         ("INBOXGROVE_DELIVERABILITY__SANDBOX_TRAFFIC", "false"),
         ("INBOXGROVE_RATE_LIMITS__IP_AUTH_PER_MINUTE", "100000"),
+        ("INBOXGROVE_RATE_LIMITS__TENANT_PER_MINUTE", "1000000"),
+        ("INBOXGROVE_RATE_LIMITS__TENANT_PER_HOUR", "10000000"),
         ("INBOXGROVE_JOBS__POLL_INTERVAL_MS", "100"),
         ("INBOXGROVE_LOG__FORMAT", "text"),
         ("STRIPE_WEBHOOK_SECRET", SECRET),
@@ -115,11 +145,17 @@ pub async fn start(pool: &PgPool, env: &[(String, String)]) -> Replica {
     );
 }
 
-/// Two replicas, started one after the other (each migrates at start).
-async fn two(pool: &PgPool, extra: &[(&str, &str)]) -> (Replica, Replica) {
+/// The environment of one replica for `pool`'s test, with `extra` on top.
+pub fn env_with(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let relay = std::env::temp_dir().join(format!("ig-replicas-{}", uuid::Uuid::new_v4().simple()));
     let mut env = shared_env(&relay.to_string_lossy());
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+/// Two replicas, started one after the other (each migrates at start).
+pub async fn two(pool: &PgPool, extra: &[(&str, &str)]) -> (Replica, Replica) {
+    let env = env_with(extra);
     let a = start(pool, &env).await;
     let b = start(pool, &env).await;
     (a, b)
@@ -141,7 +177,7 @@ pub async fn metric_sum(replica: &Replica, series: &str, labels: &[&str]) -> f64
         .sum()
 }
 
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..300 {
         if done().await {
             return;
