@@ -17,6 +17,7 @@ mod domain_renewals;
 mod domains;
 mod domains_sandbox;
 mod export;
+mod faults;
 mod inboxes;
 mod invoice_pdf;
 mod jobs;

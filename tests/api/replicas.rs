@@ -104,6 +104,11 @@ pub fn shared_env(relay_dir: &str) -> Vec<(String, String)> {
 
 /// Starts the binary on `pool`'s database with `env`, and waits until it is ready.
 pub async fn start(pool: &PgPool, env: &[(String, String)]) -> Replica {
+    start_on(&database_url(pool), pool, env).await
+}
+
+/// Starts the binary on the database at `url` (`pool` is the test's own handle on it).
+pub async fn start_on(url: &str, pool: &PgPool, env: &[(String, String)]) -> Replica {
     let port = free_port();
     let metrics_port = free_port();
     let log = std::env::temp_dir().join(format!("ig-replica-{port}.log"));
@@ -111,7 +116,7 @@ pub async fn start(pool: &PgPool, env: &[(String, String)]) -> Replica {
     let child = Command::new(env!("CARGO_BIN_EXE_inboxgrove"))
         .arg("serve")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", database_url(pool))
+        .env("DATABASE_URL", url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env(
             "INBOXGROVE_METRICS__LISTEN",

@@ -16,7 +16,7 @@ use crate::helpers::Signup;
 use crate::replicas::{Replica, env_with, start, wait_until};
 
 /// A KumoMTA whose config bump answers after `delay`: a relay publish job runs that long.
-async fn slow_kumomta(delay: Duration) -> MockServer {
+pub(crate) async fn slow_kumomta(delay: Duration) -> MockServer {
     let kumo = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/admin/bump-config-epoch"))
@@ -26,7 +26,7 @@ async fn slow_kumomta(delay: Duration) -> MockServer {
     kumo
 }
 
-fn relay_env<'a>(kumo: &'a str, grace: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn relay_env<'a>(kumo: &'a str, grace: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("INBOXGROVE_PROVIDERS__RELAY", "kumomta"),
         ("INBOXGROVE_RELAY__KUMOMTA_API_URL", kumo),
@@ -38,7 +38,7 @@ fn relay_env<'a>(kumo: &'a str, grace: &'a str) -> Vec<(&'a str, &'a str)> {
 
 /// Signs a customer up on `r` and queues a relay publish for its workspace; waits until a
 /// worker is inside the (slow) call to KumoMTA. The job's id.
-async fn publish_running(r: &Replica, kumo: &MockServer, email: &str) -> Uuid {
+pub(crate) async fn publish_running(r: &Replica, kumo: &MockServer, email: &str) -> Uuid {
     let res = r.app.signup(&Signup::valid(email)).await;
     assert!(res.status().is_success(), "{}", res.status());
     let tenant: Uuid = sqlx::query_scalar(
@@ -76,7 +76,7 @@ async fn publish_running(r: &Replica, kumo: &MockServer, email: &str) -> Uuid {
     job
 }
 
-async fn job_state(pool: &PgPool, id: Uuid) -> (String, i32) {
+pub(crate) async fn job_state(pool: &PgPool, id: Uuid) -> (String, i32) {
     sqlx::query_as("SELECT status, attempts FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
