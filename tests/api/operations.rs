@@ -176,3 +176,79 @@ fn a_short_metrics_token_or_a_bad_listen_address_is_refused_at_start() {
         "{bad:#}"
     );
 }
+
+/// KumoMTA hangs: the publish gives up at `relay.request_timeout_ms`, the job waits to retry
+/// (nothing is dropped, the inboxes stay pending), and /metrics shows the timeout, the retry
+/// and the publication waiting.
+#[sqlx::test]
+async fn a_hanging_relay_times_out_the_publish_waits_and_metrics_show_it(pool: PgPool) {
+    let kumo = crate::shutdown::slow_kumomta(std::time::Duration::from_secs(30)).await;
+    let app = spawn_app_with(
+        pool,
+        &[
+            ("INBOXGROVE_PROVIDERS__RELAY", "kumomta"),
+            ("INBOXGROVE_RELAY__KUMOMTA_API_URL", &kumo.uri()),
+            ("INBOXGROVE_RELAY__REQUEST_TIMEOUT_MS", "300"),
+            ("INBOXGROVE_JOBS__WORKERS", "0"),
+        ],
+    )
+    .await;
+    let res = app.signup(&Signup::valid("ops-hang@acme.test")).await;
+    assert!(res.status().is_success());
+    let job: uuid::Uuid = sqlx::query_scalar(
+        "WITH t AS (SELECT tenant_id FROM memberships LIMIT 1),
+              p AS (INSERT INTO relay_publications (tenant_id) SELECT tenant_id FROM t)
+         INSERT INTO jobs (id, kind, payload, tenant_id, max_attempts)
+         SELECT gen_random_uuid(), 'relay_publish', jsonb_build_object('tenant_id', tenant_id), tenant_id, 5
+           FROM t RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let worker = inboxgrove::server::jobs::Worker::new(
+        app.state.clone(),
+        inboxgrove::server::startup::app_registry(&app.state.settings),
+    );
+    assert!(worker.run_once().await.unwrap());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "gave up at the timeout, not after the 30 s hang: {:?}",
+        started.elapsed()
+    );
+    let (status, attempts, error): (String, i32, Option<String>) =
+        sqlx::query_as("SELECT status, attempts, last_error FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), attempts),
+        ("pending", 1),
+        "waits to retry"
+    );
+    let error = error.unwrap_or_default();
+    assert!(error.to_lowercase().contains("time"), "{error}");
+
+    let text = scrape(&app).await;
+    let errors = value(
+        &text,
+        r#"inboxgrove_provider_errors_total{provider="relay:kumomta"}"#,
+    );
+    assert!(errors.unwrap_or(0.0) >= 1.0, "{text}");
+    assert_eq!(
+        value(
+            &text,
+            r#"inboxgrove_jobs_finished_total{kind="relay_publish",outcome="retried"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, "inboxgrove_relay_publications_pending"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, r#"inboxgrove_jobs_scheduled{kind="relay_publish"}"#),
+        Some(1.0)
+    );
+}

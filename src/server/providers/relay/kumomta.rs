@@ -39,15 +39,9 @@ impl KumoRelay {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<String, RelayError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| RelayError::Unavailable(e.to_string()))?;
+        let response = request.send().await.map_err(unavailable)?;
         let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| RelayError::Unavailable(e.to_string()))?;
+        let body = response.text().await.map_err(unavailable)?;
         if status.is_success() {
             Ok(body)
         } else if status.is_server_error() || status.as_u16() == 429 {
@@ -77,6 +71,15 @@ impl KumoRelay {
                     "KumoMTA answered without an id ({e}): {body}"
                 ))
             })
+    }
+}
+
+/// A transport failure, saying so when it was the request timeout (a hanging KumoMTA).
+fn unavailable(e: reqwest::Error) -> RelayError {
+    if e.is_timeout() {
+        RelayError::Unavailable(format!("timed out waiting for KumoMTA: {e}"))
+    } else {
+        RelayError::Unavailable(e.to_string())
     }
 }
 
