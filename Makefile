@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 CARGO_FEATURES := --no-default-features --features ssr
 
-.PHONY: run test test-unit test-e2e build-debug lint release-front fmt bench tools
+.PHONY: run test test-unit test-e2e build-debug lint release-front fmt bench soak tools
 
 ## Build in release mode, start Postgres if needed, migrate, seed the demo logins, serve.
 run:
@@ -51,3 +51,10 @@ bench:
 	scripts/setup-tools.sh bench
 	cargo leptos build --release
 	scripts/with-db.sh scripts/bench.sh
+
+## SOAK_SECS (600) of mixed load (pages, webhooks, provisioning, exports) against the release
+## build: p50/p99 and errors per kind, server RSS at start, every minute and at the end.
+soak:
+	scripts/setup-tools.sh build
+	cargo leptos build --release
+	scripts/with-db.sh scripts/soak.sh

@@ -93,10 +93,18 @@ async fn main() -> anyhow::Result<()> {
     );
     let customer = format!("ig_session={}", cookie.trim_start_matches("ig_session="));
     let pages: [(&str, String, &str); 6] = [
-        ("/dashboard (large workspace)", "/dashboard".into(), &customer),
+        (
+            "/dashboard (large workspace)",
+            "/dashboard".into(),
+            &customer,
+        ),
         ("/domains (200 domains)", "/domains".into(), &customer),
         ("/inboxes (first page)", "/inboxes".into(), &customer),
-        ("/inboxes?page=150 (deep)", "/inboxes?page=150".into(), &customer),
+        (
+            "/inboxes?page=150 (deep)",
+            "/inboxes?page=150".into(),
+            &customer,
+        ),
         (
             "/admin?q= (staff tenant search)",
             format!("/admin?q={}", search.replace(' ', "+")),
@@ -105,7 +113,13 @@ async fn main() -> anyhow::Result<()> {
         ("/admin/audit (staff)", "/admin/audit".into(), &staff_cookie),
     ];
     for (label, path, cookie) in pages {
-        let r = load(&format!("{base}{path}"), cookie, conns, Duration::from_secs(secs)).await?;
+        let r = load(
+            &format!("{base}{path}"),
+            cookie,
+            conns,
+            Duration::from_secs(secs),
+        )
+        .await?;
         println!(
             "{:<40} {:>7.0} {:>8.1} {:>8.1} {:>8.1} {:>7}",
             label, r.rps, r.p50, r.p95, r.p99, r.errors
@@ -123,7 +137,11 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(res.status().is_success(), "export: {}", res.status());
         let body = res.bytes().await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
-        rows = body.iter().filter(|b| **b == b'\n').count().saturating_sub(1);
+        rows = body
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            .saturating_sub(1);
     }
     let p50 = common::p50(&mut times);
     println!(
@@ -138,11 +156,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies rows (every column) of `table` chosen by `from` with `overrides` (a jsonb object
-/// built per row), in one INSERT … SELECT.
-fn copy_rows(table: &str, from: &str, overrides: &str) -> String {
+/// Copies rows (every column) of `table` from `src` rows in `from` that pass `filter`, with
+/// `overrides` (a jsonb object built per row), in one INSERT … SELECT. The record is built
+/// once per row in a LATERAL (`(f(x)).*` would call `f` once per column).
+fn copy_rows(table: &str, from: &str, filter: &str, overrides: &str) -> String {
     format!(
-        "INSERT INTO {table} SELECT (jsonb_populate_record(NULL::{table}, to_jsonb(src) || {overrides})).* FROM {from}"
+        "INSERT INTO {table} SELECT r.* FROM {from}
+           CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, to_jsonb(src) || {overrides}) r
+          WHERE {filter}"
     )
 }
 
@@ -154,7 +175,9 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     if have >= tenants {
         return Ok(());
     }
-    let step = |what: &str, t: Instant| eprintln!("   generated {what} in {:.1} s", t.elapsed().as_secs_f64());
+    let step = |what: &str, t: Instant| {
+        eprintln!("   generated {what} in {:.1} s", t.elapsed().as_secs_f64())
+    };
     let (owner,): (Uuid,) =
         sqlx::query_as("SELECT user_id FROM memberships WHERE tenant_id = $1 LIMIT 1")
             .bind(large)
@@ -174,9 +197,11 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     .bind(others)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("ANALYZE gen_tenants").execute(&mut *tx).await?;
     sqlx::query(&copy_rows(
         "tenants",
-        "tenants src, gen_tenants gt WHERE src.id = $1",
+        "tenants src CROSS JOIN gen_tenants gt",
+        "src.id = $1",
         "jsonb_build_object('id', gt.id, 'name', 'Scale Co ' || gt.g, 'created_at', now() - gt.g * interval '1 minute')",
     ))
     .bind(large)
@@ -184,7 +209,8 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     .await?;
     sqlx::query(&copy_rows(
         "users",
-        "users src, gen_tenants gt WHERE src.id = $1",
+        "users src CROSS JOIN gen_tenants gt",
+        "src.id = $1",
         "jsonb_build_object('id', gt.user_id, 'email', 'owner' || gt.g || '@scale-' || gt.g || '.test')",
     ))
     .bind(owner)
@@ -192,7 +218,8 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     .await?;
     sqlx::query(&copy_rows(
         "memberships",
-        "memberships src, gen_tenants gt WHERE src.tenant_id = $1 AND src.user_id = $2",
+        "memberships src CROSS JOIN gen_tenants gt",
+        "src.tenant_id = $1 AND src.user_id = $2",
         "jsonb_build_object('tenant_id', gt.id, 'user_id', gt.user_id)",
     ))
     .bind(large)
@@ -220,7 +247,8 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     .await?;
     sqlx::query(&copy_rows(
         "domains",
-        "domains src, gen_domains gd WHERE src.id = $1",
+        "domains src CROSS JOIN gen_domains gd",
+        "src.id = $1",
         "jsonb_build_object('id', gd.id, 'tenant_id', gd.tenant_id, 'name', gd.name, 'purchase_id', NULL, 'registrar_id', NULL)",
     ))
     .bind(domain)
@@ -249,6 +277,7 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
             FROM gen_domains gd
             CROSS JOIN generate_series(1, CASE WHEN gd.tenant_id = $1 THEN $2::bigint ELSE $3::bigint END) k
             JOIN gen_template tp ON tp.n = 1 + ((k - 1) % $4::bigint)) src",
+        "true",
         "jsonb_build_object('id', gen_random_uuid(), 'tenant_id', src.gd_tenant, 'domain_id', src.gd_id,
             'local_part', src.local_part || k, 'address', src.local_part || k || '@' || src.gd_name,
             'batch_id', NULL)",
@@ -361,7 +390,13 @@ async fn load(url: &str, cookie: &str, conns: usize, secs: Duration) -> anyhow::
         .build()?;
     // Warm (connections, caches), not counted.
     for _ in 0..conns {
-        client.get(url).header("cookie", cookie).send().await?.bytes().await?;
+        client
+            .get(url)
+            .header("cookie", cookie)
+            .send()
+            .await?
+            .bytes()
+            .await?;
     }
     let end = Instant::now() + secs;
     let url: Arc<str> = url.into();

@@ -12,7 +12,10 @@
 #  3. payment webhook → domain active (sandbox providers): each saga step and the total, p50 of 5;
 #  4. the magic button: Provision → Instantly CSV, 50 and 1,000 inboxes, p50 of 5, and peak RSS;
 #  5. deliverability at scale: 10,000 inboxes in one workspace and 1,000,000 relay log records
-#     through the log hook (records/s), then the deliverability pages and the dashboard timed.
+#     through the log hook (records/s), then the deliverability pages and the dashboard timed;
+#  6. data at scale: 20,000 workspaces, 100,000 domains, 1,000,000 inboxes, 10,000,000 delivery
+#     rows (examples/scale_bench.rs), then p50/p95/p99 of the large workspace's and staff pages
+#     and the export of 10,000 inboxes.
 # Numbers, not assertions. BENCH_BIN runs another build of the server (e.g. an older commit's, to
 # compare before and after in one sitting); the bench clients are always this checkout's.
 # REF_AXUM_DIR points at the reference elsewhere; BENCH_ROUNDS repeats the page table;
@@ -144,3 +147,8 @@ echo
 DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
     cargo run -q --release --no-default-features --features ssr --example deliverability_bench
 echo "server peak RSS after deliverability (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+
+echo
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" BENCH_COOKIE="$BENCH_COOKIE" BENCH_DOMAIN="$BENCH_DOMAIN" \
+    cargo run -q --release --no-default-features --features ssr --example scale_bench
+echo "server peak RSS after data at scale (VmHWM): $(( $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
