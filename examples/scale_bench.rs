@@ -186,7 +186,9 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     let others = tenants - 1;
     let other_domains = domains - LARGE_DOMAINS;
     let other_inboxes = inboxes - LARGE_DOMAINS * PER_DOMAIN;
-    let per_other = (other_inboxes / other_domains.max(1)).max(1);
+    // Spread evenly: the first `extra` domains get one more, so the total is exact.
+    let per_other = other_inboxes / other_domains.max(1);
+    let extra = other_inboxes - per_other * other_domains.max(1);
     let mut tx = pool.begin().await?;
     let t = Instant::now();
     sqlx::query(
@@ -275,7 +277,8 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
         "inboxes",
         "(SELECT tp.*, gd.id AS gd_id, gd.tenant_id AS gd_tenant, gd.name AS gd_name, k
             FROM gen_domains gd
-            CROSS JOIN generate_series(1, CASE WHEN gd.tenant_id = $1 THEN $2::bigint ELSE $3::bigint END) k
+            CROSS JOIN generate_series(1, CASE WHEN gd.tenant_id = $1 THEN $2::bigint
+                                               ELSE $3::bigint + (gd.g <= $5::bigint)::int END) k
             JOIN gen_template tp ON tp.n = 1 + ((k - 1) % $4::bigint)) src",
         "true",
         "jsonb_build_object('id', gen_random_uuid(), 'tenant_id', src.gd_tenant, 'domain_id', src.gd_id,
@@ -286,6 +289,7 @@ async fn generate(pool: &PgPool, large: Uuid, domain: Uuid, sizes: [i64; 5]) -> 
     .bind(PER_DOMAIN)
     .bind(per_other)
     .bind(template)
+    .bind(extra)
     .execute(&mut *tx)
     .await?;
     step("inboxes", t);

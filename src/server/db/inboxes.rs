@@ -220,7 +220,7 @@ pub async fn list_counted<'e>(
 ) -> super::Result<Vec<CountedRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS}, count(*) OVER () AS total
-           FROM inboxes i JOIN domains d ON d.id = i.domain_id
+           FROM inboxes i JOIN domains d ON d.id = i.domain_id AND d.tenant_id = $1
           WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
     ))
     .bind(tenant.0)

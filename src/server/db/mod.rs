@@ -46,8 +46,12 @@ pub use crate::server::auth::tx::tenant_tx;
 /// Connect options for the app's pool: the system path. Every use of `AppState::pool` is a
 /// deliberate cross-tenant read or write (staff, webhooks, jobs, auth, code not yet moved to
 /// a tenant transaction); a tenant's reads go through [`tenant_tx`] instead.
+///
+/// Also turns JIT compilation off for the app's connections: at scale (a million inboxes) the
+/// planner's cost estimates for ordinary page queries crossed `jit_above_cost`, and compiling
+/// took ~260 ms of a 430 ms staff search; these short queries never win it back.
 pub fn system_path(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
-    options.options([(RLS_SCOPE, "system")])
+    options.options([(RLS_SCOPE, "system"), ("jit", "off")])
 }
 
 /// What the connected role and the pool's scope mean for row-level security.
