@@ -11,7 +11,7 @@
 //!
 //! Env: BENCH_URL, DATABASE_URL, BENCH_COOKIE, BENCH_DOMAIN (from page_bench_setup);
 //! SCALE_TENANTS / SCALE_DOMAINS / SCALE_INBOXES / SCALE_DELIVERY / SCALE_AUDIT shrink it for
-//! a quick look; SCALE_SECS is each page's load time, SCALE_CONNS its concurrency.
+//! a quick look; SCALE_SECS is each page's load time, SCALE_CONNS the concurrencies (default "1,2": one user, and one per core).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,7 +82,23 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let secs = num("SCALE_SECS", 5) as u64;
-    let conns = num("SCALE_CONNS", 10) as usize;
+    for conns in env("SCALE_CONNS", "1,2")
+        .split(',')
+        .filter_map(|c| c.trim().parse::<usize>().ok())
+    {
+        measure(&base, &cookie, &staff_cookie, conns, secs).await?;
+    }
+    Ok(())
+}
+
+/// The page table at `conns` concurrent clients, and the export.
+async fn measure(
+    base: &str,
+    cookie: &str,
+    staff_cookie: &str,
+    conns: usize,
+    secs: u64,
+) -> anyhow::Result<()> {
     let search = "Scale Co 1234";
     println!(
         "   {conns} connections, {secs} s per page; target p95 < 50 ms, export of 10,000 < 2 s"
@@ -108,9 +124,9 @@ async fn main() -> anyhow::Result<()> {
         (
             "/admin?q= (staff tenant search)",
             format!("/admin?q={}", search.replace(' ', "+")),
-            &staff_cookie,
+            staff_cookie,
         ),
-        ("/admin/audit (staff)", "/admin/audit".into(), &staff_cookie),
+        ("/admin/audit (staff)", "/admin/audit".into(), staff_cookie),
     ];
     for (label, path, cookie) in pages {
         let r = load(

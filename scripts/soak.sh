@@ -29,8 +29,10 @@ start_rss=$(rss)
 echo "== soak: ${secs} s of mixed load; server RSS at start (after set-up): ${start_rss} MiB"
 ( for _ in $(seq 1 $(( secs / 60 ))); do sleep 60; echo "   RSS $(rss) MiB"; done ) &
 sampler=$!
+trap 'kill $sampler $pid 2>/dev/null || true' EXIT
 cargo build -q --release --no-default-features --features ssr --example soak
-BENCH_URL="http://$addr" SOAK_SECS="$secs" target/release/examples/soak
+BENCH_URL="http://$addr" BENCH_COOKIE="$BENCH_COOKIE" BENCH_DOMAIN="$BENCH_DOMAIN" SOAK_SECS="$secs" \
+    target/release/examples/soak
 kill "$sampler" 2>/dev/null || true
 end_rss=$(rss)
 echo "server RSS at the end: ${end_rss} MiB (start ${start_rss} MiB, peak $(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status") MiB)"
