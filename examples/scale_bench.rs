@@ -451,12 +451,7 @@ async fn load(url: &str, cookie: &str, conns: usize, secs: Duration) -> anyhow::
         errors += e;
     }
     times.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        times
-            .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let at = |q: f64| common::percentile(&times, q);
     Ok(Figures {
         rps: times.len() as f64 / secs.as_secs_f64(),
         p50: at(0.50),

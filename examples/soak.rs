@@ -195,12 +195,7 @@ async fn main() -> anyhow::Result<()> {
     for (kind, k) in all.iter() {
         let mut times = k.times.clone();
         times.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            times
-                .get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(f64::NAN)
-        };
+        let at = |q: f64| common::percentile(&times, q);
         println!(
             "{:<28} {:>8} {:>8.1} {:>8.1} {:>7}",
             kind,

@@ -25,4 +25,5 @@ export INBOXGROVE_RELAY__IMAP_SECURITY="${INBOXGROVE_RELAY__IMAP_SECURITY:-None}
 # The demo customer's bought domain (sandbox Stripe and registrar only), bought at start.
 export INBOXGROVE_SEED_DEMO_DOMAIN=1
 echo "Serving InboxGrove on http://$LEPTOS_SITE_ADDR"
+echo "Prometheus metrics on http://${INBOXGROVE_METRICS__LISTEN:-127.0.0.1:9464}/metrics (README, Operations)"
 exec "$bin" serve

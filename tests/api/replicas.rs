@@ -182,6 +182,13 @@ pub async fn metric_sum(replica: &Replica, series: &str, labels: &[&str]) -> f64
         .sum()
 }
 
+/// Stripe webhooks received by both replicas together, any outcome.
+async fn stripe_received(a: &Replica, b: &Replica) -> f64 {
+    let labels = [r#"source="stripe""#];
+    metric_sum(a, "inboxgrove_webhooks_received_total", &labels).await
+        + metric_sum(b, "inboxgrove_webhooks_received_total", &labels).await
+}
+
 pub async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..300 {
         if done().await {
@@ -313,18 +320,7 @@ async fn a_webhook_delivered_to_both_applies_once_and_redelivery_never_double_se
     assert_eq!(subs, 1);
 
     // 150 undelivered sandbox events; both processes' redelivery loops run every 100 ms.
-    let before = metric_sum(
-        &a,
-        "inboxgrove_webhooks_received_total",
-        &[r#"source="stripe""#],
-    )
-    .await
-        + metric_sum(
-            &b,
-            "inboxgrove_webhooks_received_total",
-            &[r#"source="stripe""#],
-        )
-        .await;
+    let before = stripe_received(&a, &b).await;
     let mut tx = pool.begin().await.unwrap();
     for i in 0..150 {
         let id = format!("evt_sbx_replicas_{i}");
@@ -360,18 +356,7 @@ async fn a_webhook_delivered_to_both_applies_once_and_redelivery_never_double_se
     .await
     .unwrap();
     assert_eq!(posted_twice, 0);
-    let after = metric_sum(
-        &a,
-        "inboxgrove_webhooks_received_total",
-        &[r#"source="stripe""#],
-    )
-    .await
-        + metric_sum(
-            &b,
-            "inboxgrove_webhooks_received_total",
-            &[r#"source="stripe""#],
-        )
-        .await;
+    let after = stripe_received(&a, &b).await;
     assert_eq!(after - before, 150.0, "each event reached the app once");
 }
 

@@ -554,6 +554,34 @@ fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {
     )
 }
 
+/// Counts every request by method, matched route pattern (never the raw path: `/domains/{id}`,
+/// not a domain's id) and status, with the time to its response's headers (`/metrics`). A
+/// request no route matched (static files, 404s) is `fallback`. A 429 is also counted under
+/// the limit that refused it.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let m = &state.metrics;
+    let _in_flight = m.in_flight();
+    let started = std::time::Instant::now();
+    let method = crate::server::metrics::method_label(req.method());
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let res = next.run(req).await;
+    let status = res.status();
+    m.request(
+        method,
+        route.as_ref().map_or("fallback", MatchedPath::as_str),
+        status.as_u16(),
+        started.elapsed(),
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let limit = res
+            .extensions()
+            .get::<crate::server::metrics::RefusedBy>()
+            .map_or("other", |r| r.0);
+        m.rate_limited(limit);
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,32 +648,4 @@ mod tests {
         assert!(origin_verdict(&h, Some("app.inboxgrove.com")).is_ok());
         assert!(origin_verdict(&h, None).is_err());
     }
-}
-
-/// Counts every request by method, matched route pattern (never the raw path: `/domains/{id}`,
-/// not a domain's id) and status, with the time to its response's headers (`/metrics`). A
-/// request no route matched (static files, 404s) is `fallback`. A 429 is also counted under
-/// the limit that refused it.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let m = &state.metrics;
-    let _in_flight = m.in_flight();
-    let started = std::time::Instant::now();
-    let method = crate::server::metrics::method_label(req.method());
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let res = next.run(req).await;
-    let status = res.status();
-    m.request(
-        method,
-        route.as_ref().map_or("fallback", MatchedPath::as_str),
-        status.as_u16(),
-        started.elapsed(),
-    );
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        let limit = res
-            .extensions()
-            .get::<crate::server::metrics::RefusedBy>()
-            .map_or("other", |r| r.0);
-        m.rate_limited(limit);
-    }
-    res
 }
