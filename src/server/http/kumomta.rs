@@ -7,32 +7,19 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use secrecy::ExposeSecret;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::server::services::delivery::{self, IngestError};
 use crate::server::state::AppState;
 
 fn authorized(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(secret) = &state.settings.kumomta_webhook_secret else {
-        return false;
-    };
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    bool::from(
-        token
-            .trim()
-            .as_bytes()
-            .ct_eq(secret.expose_secret().as_bytes()),
-    )
+    state
+        .settings
+        .kumomta_webhook_secret
+        .as_ref()
+        .is_some_and(|secret| crate::server::http::middleware::bearer_is(headers, secret))
 }
 
 pub async fn log_hook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

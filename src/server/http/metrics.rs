@@ -7,9 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use secrecy::ExposeSecret;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 
 use crate::server::db;
 use crate::server::metrics::CONTENT_TYPE;
@@ -32,12 +30,7 @@ pub async fn guarded(State(state): State<AppState>, headers: HeaderMap) -> Respo
     let Some(token) = state.settings.metrics_token.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let offered = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !bool::from(offered.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+    if !crate::server::http::middleware::bearer_is(&headers, token) {
         return (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],

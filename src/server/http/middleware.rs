@@ -554,6 +554,25 @@ fn suspended_page(state: &AppState, category: &str, notice: &str) -> String {
     )
 }
 
+/// True when the request carries `Authorization: Bearer <secret>` (compared in constant
+/// time): machine callers such as KumoMTA's log hook and a Prometheus scraper.
+pub fn bearer_is(headers: &HeaderMap, secret: &secrecy::SecretString) -> bool {
+    use secrecy::ExposeSecret;
+    use subtle::ConstantTimeEq;
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| {
+            bool::from(
+                token
+                    .trim()
+                    .as_bytes()
+                    .ct_eq(secret.expose_secret().as_bytes()),
+            )
+        })
+}
+
 /// Counts every request by method, matched route pattern (never the raw path: `/domains/{id}`,
 /// not a domain's id) and status, with the time to its response's headers (`/metrics`). A
 /// request no route matched (static files, 404s) is `fallback`. A 429 is also counted under
