@@ -8,7 +8,7 @@ CARGO_FEATURES := --no-default-features --features ssr
 ## Build in release mode, start Postgres if needed, migrate, seed the demo logins, serve.
 run:
 	scripts/setup-tools.sh build
-	cargo leptos build --release
+	scripts/build-site.sh --release
 	scripts/with-db.sh scripts/serve.sh release
 
 ## Every suite: unit + integration (real Postgres), then end-to-end (Playwright, Chromium).
@@ -22,7 +22,7 @@ test:
 	lua5.4 deploy/kumomta/test/policy_test.lua
 	scripts/check-db-modes.sh
 	INBOXGROVE_DB_MODE=test scripts/with-db.sh $(MAKE) --no-print-directory test-unit
-	cargo leptos build
+	scripts/build-site.sh
 	INBOXGROVE_DB_MODE=test scripts/with-db.sh $(MAKE) --no-print-directory test-e2e
 
 test-unit:
@@ -49,12 +49,12 @@ fmt:
 ## Uses make run's (durable) cluster: the figure is the one production would see.
 bench:
 	scripts/setup-tools.sh bench
-	cargo leptos build --release
+	scripts/build-site.sh --release
 	scripts/with-db.sh scripts/bench.sh
 
 ## SOAK_SECS (600) of mixed load (pages, webhooks, provisioning, exports) against the release
 ## build: p50/p99 and errors per kind, server RSS at start, every minute and at the end.
 soak:
 	scripts/setup-tools.sh build
-	cargo leptos build --release
+	scripts/build-site.sh --release
 	scripts/with-db.sh scripts/soak.sh

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already present.
-#   scripts/setup-tools.sh build   wasm target, cargo-leptos, wasm-bindgen, npm packages
+#   scripts/setup-tools.sh build   wasm target, wasm-bindgen, npm packages (tailwind, binaryen)
 #   scripts/setup-tools.sh test    the above + Debian's Chromium for Playwright
 #   scripts/setup-tools.sh bench   the above (build) + wrk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
-CARGO_LEPTOS_VERSION=0.3.10
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { echo "[setup] $*"; }
@@ -20,12 +19,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32 target"; rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
-    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (no_downloads; ~20 min cold)"
-    # --force: reached only when the binary is missing or the wrong version, whatever cargo's
-    # install records say.
-    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads --force
-fi
 
 # The CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
 wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)"

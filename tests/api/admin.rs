@@ -1187,3 +1187,125 @@ async fn staff_view_a_tenant_as_its_owner_read_only_every_write_refused_and_ever
     let res = post(&staff, app.url("/api/dashboard"), &[]).await;
     assert_eq!(res.status(), 403);
 }
+
+/// The names of the workspaces among `ours` that staff find for `q`.
+async fn found(app: &TestApp, staff: &reqwest::Client, q: &str, ours: &[&str]) -> Vec<String> {
+    let res = staff
+        .post(app.url("/api/admin/tenants"))
+        .form(&[("q", q), ("status", ""), ("plan", ""), ("page", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{q}");
+    let v = json(res).await;
+    let mut names: Vec<String> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .filter(|n| ours.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    names
+}
+
+#[sqlx::test]
+async fn staff_search_finds_workspaces_by_any_part_of_name_member_or_domain_and_follows_changes(
+    pool: PgPool,
+) {
+    let app = spawn_app_with(pool, &[("INBOXGROVE_JOBS__WORKERS", "0")]).await;
+    let staff = staff(&app).await;
+    let (a, b) = ("Acme Outreach", "Bolt_Mail 100%");
+    let ours = [a, b];
+    customer_with_domains(&app, &browser(), "ann@acme.test", &["zebra-fields.com"]).await;
+    let res = app
+        .signup_with(
+            &browser(),
+            &Signup {
+                company: b,
+                ..Signup::valid("bob@bolt.test")
+            },
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let none: Vec<String> = Vec::new();
+    let just = |n: &str| vec![n.to_string()];
+
+    // Name (case and spaces), domain, member email; short queries too.
+    assert_eq!(found(&app, &staff, "ACME out", &ours).await, just(a));
+    assert_eq!(found(&app, &staff, "zebra-F", &ours).await, just(a));
+    assert_eq!(found(&app, &staff, "bob@bol", &ours).await, just(b));
+    assert_eq!(found(&app, &staff, "lt", &ours).await, just(b));
+    assert_eq!(
+        found(&app, &staff, "o", &ours).await,
+        vec![a.to_string(), b.to_string()]
+    );
+    // `_` and `%` are the characters typed, not wildcards ("e_o" would match "Acme Outreach").
+    assert_eq!(found(&app, &staff, "t_m", &ours).await, just(b));
+    assert_eq!(found(&app, &staff, "e_o", &ours).await, none);
+    assert_eq!(found(&app, &staff, "100%", &ours).await, just(b));
+    assert_eq!(found(&app, &staff, "10%0", &ours).await, none);
+    // Every piece must be there, in order: pieces of both names is neither.
+    assert_eq!(found(&app, &staff, "acmebolt", &ours).await, none);
+    assert_eq!(found(&app, &staff, "zebra-fields.com.", &ours).await, none);
+
+    // The index follows renamed workspaces and domains, changed emails and closed workspaces.
+    let tenant_a: Uuid = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
+        .bind(a)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET email = 'ann@quince.test' WHERE email = 'ann@acme.test'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE domains SET name = 'yak-trails.com' WHERE name = 'zebra-fields.com'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tenants SET name = 'Acme Renamed' WHERE id = $1")
+        .bind(tenant_a)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE email = 'bob@bolt.test')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let ours = ["Acme Renamed", b];
+    assert_eq!(
+        found(&app, &staff, "quince", &ours).await,
+        just("Acme Renamed")
+    );
+    assert_eq!(found(&app, &staff, "ann@acme", &ours).await, none);
+    assert_eq!(found(&app, &staff, "zebra", &ours).await, none);
+    assert_eq!(
+        found(&app, &staff, "k-trai", &ours).await,
+        just("Acme Renamed")
+    );
+    assert_eq!(found(&app, &staff, "outreach", &ours).await, none);
+    assert_eq!(
+        found(&app, &staff, "renamed", &ours).await,
+        just("Acme Renamed")
+    );
+    assert_eq!(found(&app, &staff, "bob@bol", &ours).await, none);
+    assert_eq!(found(&app, &staff, "_mail", &ours).await, just(b));
+    // What the triggers kept is exactly what the texts give, counted.
+    let drift: i64 = sqlx::query_scalar(
+        "WITH fresh AS (
+            SELECT g AS gram, tenant_id, count(*)::int AS n
+              FROM (SELECT id AS tenant_id, name AS s FROM tenants
+                    UNION ALL SELECT m.tenant_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+                    UNION ALL SELECT tenant_id, name FROM domains) AS texts,
+                   LATERAL search_grams_of(s) AS g
+             GROUP BY g, tenant_id)
+         SELECT count(*) FROM ((SELECT gram, tenant_id, n FROM fresh
+                                EXCEPT SELECT gram, tenant_id, n FROM search_grams)
+                         UNION ALL (SELECT gram, tenant_id, n FROM search_grams
+                                EXCEPT SELECT gram, tenant_id, n FROM fresh)) AS d",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(drift, 0);
+}

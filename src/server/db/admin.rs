@@ -28,24 +28,16 @@ const TENANT_SELECT: &str = "SELECT t.id, t.name, t.status, t.plan_id, t.created
     (SELECT count(*) FROM inboxes i WHERE i.tenant_id = t.id AND i.status <> 'deleted') AS inboxes
     FROM tenants t";
 
-/// Name, member email or domain contains `q` (case-insensitive); `status` exact when set;
-/// `plan` exact when set (`trial` = no plan yet). Each of the three is its own scan, united
-/// into the ids that match (a correlated EXISTS per workspace took 3 s over 20,000 workspaces
-/// and 100,000 domains; this, ~0.5 s). Still a scan each: under row-level security `ILIKE` is
-/// not leakproof, so Postgres may not use a trigram index for it (README, Operations).
-/// Without a text (the staff list's first view) the id test is left out of the statement, not
-/// just made true: a generic plan would still run its three scans with `%%`.
-const TENANT_FILTER: &str = "t.id IN (
-            SELECT id FROM tenants WHERE name ILIKE '%' || $1 || '%'
-            UNION SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id
-                   WHERE u.email ILIKE '%' || $1 || '%'
-            UNION SELECT tenant_id FROM domains WHERE name ILIKE '%' || $1 || '%')
-    AND ($2 = '' OR t.status = $2)
-    AND ($3 = '' OR ($3 = 'trial' AND t.plan_id IS NULL) OR t.plan_id = $3)";
-const TENANT_FILTER_ALL: &str = "$1 = ''
-    AND ($2 = '' OR t.status = $2)
-    AND ($3 = '' OR ($3 = 'trial' AND t.plan_id IS NULL) OR t.plan_id = $3)";
-
+/// Name, member email or domain contains `q` (case-insensitive, `%` and `_` taken literally);
+/// `status` exact when set; `plan` exact when set (`trial` = no plan yet).
+///
+/// Under row-level security `ILIKE` is not leakproof, so Postgres uses no index for it, and a
+/// scan of 20,000 names, their members and 100,000 domains took half a second. So a query of
+/// three characters or more first finds the workspaces that hold every one of its 3-character
+/// pieces in `search_grams` (kept by triggers; text equality is leakproof, so this walks the
+/// primary key), one join per piece so the planner starts from the rarest by its statistics,
+/// and the exact test runs on those few workspaces alone. Shorter queries scan.
+/// Without a text (the staff list's first view) no text test is in the statement at all.
 pub async fn search(
     pool: &PgPool,
     q: &str,
@@ -54,28 +46,115 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> super::Result<(Vec<TenantRow>, i64)> {
-    let filter = if q.is_empty() {
-        TENANT_FILTER_ALL
+    let grams: Vec<String> = if q.chars().count() >= 3 {
+        sqlx::query_scalar("SELECT search_grams_of($1)")
+            .bind(q)
+            .fetch_all(pool)
+            .await?
     } else {
-        TENANT_FILTER
+        Vec::new()
     };
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM tenants t WHERE {filter}"))
-        .bind(q)
-        .bind(status.map_or("", |s| s.as_str()))
-        .bind(plan)
-        .fetch_one(pool)
-        .await?;
-    let rows = sqlx::query_as(&format!(
-        "{TENANT_SELECT} WHERE {filter} ORDER BY t.created_at DESC OFFSET $4 LIMIT $5"
-    ))
-    .bind(q)
-    .bind(status.map_or("", |s| s.as_str()))
-    .bind(plan)
-    .bind(offset)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let grams = telling_grams(grams);
+    let filter = search_filter(q.is_empty(), grams.len());
+    let pattern = format!("%{}%", like_escape(q));
+    let status = status.map_or("", |s| s.as_str());
+    // Not prepared for reuse: each search is planned with its own pieces, whose frequencies
+    // decide where the join starts.
+    let count_sql = format!("SELECT count(*) FROM tenants t WHERE {filter}");
+    let mut count = sqlx::query_scalar(&count_sql)
+        .persistent(false)
+        .bind(&pattern)
+        .bind(status)
+        .bind(plan);
+    for g in &grams {
+        count = count.bind(g);
+    }
+    let total: i64 = count.fetch_one(pool).await?;
+    let n = grams.len();
+    let sql = format!(
+        "{TENANT_SELECT} WHERE {filter} ORDER BY t.created_at DESC OFFSET ${} LIMIT ${}",
+        4 + n,
+        5 + n
+    );
+    let mut page = sqlx::query_as(&sql)
+        .persistent(false)
+        .bind(&pattern)
+        .bind(status)
+        .bind(plan);
+    for g in &grams {
+        page = page.bind(g);
+    }
+    let rows = page.bind(offset).bind(limit).fetch_all(pool).await?;
     Ok((rows, total))
+}
+
+/// The most pieces one search joins: within the planner's exhaustive join search (8).
+const MAX_GRAMS: usize = 8;
+
+/// Up to [`MAX_GRAMS`] of the query's pieces, the likeliest to be rare first: those with a
+/// digit, then letters only, then those with spaces or punctuation (" co", ".co", "com" are in
+/// thousands of workspaces). Any subset finds every match; the exact test removes the rest.
+fn telling_grams(mut grams: Vec<String>) -> Vec<String> {
+    let rank = |g: &str| {
+        if g.chars().any(|c| c.is_ascii_digit()) {
+            0
+        } else if g.chars().all(char::is_alphabetic) {
+            1
+        } else {
+            2
+        }
+    };
+    grams.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| a.cmp(b)));
+    grams.truncate(MAX_GRAMS);
+    grams
+}
+
+/// `q` as a literal inside a LIKE pattern (backslash is LIKE's default escape).
+fn like_escape(q: &str) -> String {
+    let mut out = String::with_capacity(q.len());
+    for c in q.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The WHERE clause over `tenants t`: `$1` the LIKE pattern, `$2` status, `$3` plan, then one
+/// parameter per piece from `$4`.
+fn search_filter(everything: bool, grams: usize) -> String {
+    const STATUS_PLAN: &str = "($2 = '' OR t.status = $2)
+    AND ($3 = '' OR ($3 = 'trial' AND t.plan_id IS NULL) OR t.plan_id = $3)";
+    if everything {
+        return format!("$1 = '%%' AND {STATUS_PLAN}");
+    }
+    if grams == 0 {
+        // Each text its own scan, united (a correlated test per workspace took 3 s at scale).
+        return format!(
+            "t.id IN (SELECT id FROM tenants WHERE name ILIKE $1
+            UNION SELECT m.tenant_id FROM memberships m JOIN users u ON u.id = m.user_id
+                   WHERE u.email ILIKE $1
+            UNION SELECT tenant_id FROM domains WHERE name ILIKE $1)
+    AND {STATUS_PLAN}"
+        );
+    }
+    let joins: String = (1..grams)
+        .map(|i| {
+            format!(
+                " JOIN search_grams g{i} ON g{i}.gram = ${} AND g{i}.tenant_id = g0.tenant_id",
+                4 + i
+            )
+        })
+        .collect();
+    format!(
+        "t.id IN (SELECT g0.tenant_id FROM search_grams g0{joins} WHERE g0.gram = $4)
+    AND (t.name ILIKE $1
+        OR EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                    WHERE m.tenant_id = t.id AND u.email ILIKE $1)
+        OR EXISTS (SELECT 1 FROM domains d WHERE d.tenant_id = t.id AND d.name ILIKE $1))
+    AND {STATUS_PLAN}"
+    )
 }
 
 pub async fn tenant(pool: &PgPool, tenant: TenantId) -> super::Result<Option<TenantRow>> {
