@@ -231,7 +231,28 @@ pub fn signed_in(req: &Request) -> Option<SessionAuth> {
 async fn session_lifetime(state: &AppState, req: &mut Request) -> Result<(), Response> {
     if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
         let session = TypedSession(session);
-        if let Ok(Some(auth)) = session.auth().await {
+        let auth = match session.auth().await {
+            Ok(auth) => auth,
+            // The store could not be read (the database is unreachable): answering as if
+            // signed out would send a signed-in user to the login page, so say it is brief.
+            // A record that does not decode is simply no sign-in, as before.
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<tower_sessions::session::Error>(),
+                    Some(tower_sessions::session::Error::Store(_))
+                ) =>
+            {
+                tracing::warn!(error = format!("{e:#}"), "reading the session failed");
+                return Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "5")],
+                    "InboxGrove is briefly unavailable. Please try again in a moment.",
+                )
+                    .into_response());
+            }
+            Err(_) => None,
+        };
+        if let Some(auth) = auth {
             let now = chrono::Utc::now().timestamp();
             if auth.outlived(state.settings.server.session_max_days, now) {
                 tracing::info!(user_id = %auth.user_id, "session ended: absolute lifetime reached");

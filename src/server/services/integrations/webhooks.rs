@@ -133,6 +133,9 @@ pub fn parse_target(raw: &str, allow_private: bool) -> Result<reqwest::Url, Stri
     Ok(url)
 }
 
+/// How long a webhook host's name may take to resolve.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The addresses `url`'s host resolves to, all public unless `allow_private`; the refusal
 /// says which address was refused.
 pub async fn resolve_public(
@@ -144,8 +147,11 @@ pub async fn resolve_public(
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => tokio::net::lookup_host((host, port))
+        // The system resolver has no deadline of its own that we control: a resolver that
+        // drops queries must not hold the request (or a delivery job) for minutes.
+        Err(_) => tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)))
             .await
+            .map_err(|_| format!("{host} did not resolve in time; try again later."))?
             .map_err(|_| format!("{host} does not resolve."))?
             .collect(),
     };
