@@ -200,28 +200,22 @@ pub async fn count<'e>(
     )
 }
 
-/// A page of the list with the number of inboxes the filter matches, in one statement.
-#[derive(sqlx::FromRow)]
-pub struct CountedRow {
-    #[sqlx(flatten)]
-    pub inbox: InboxRow,
-    pub total: i64,
-}
-
-/// One page of the filtered inboxes (by domain, then creation) carrying the filter's total
-/// (`count(*) OVER ()`), so a page of the list costs one statement rather than a count and a
-/// list. A page past the end comes back empty, and so without a total: ask [`count`] then.
-pub async fn list_counted<'e>(
+/// One page of the filtered inboxes, by domain name, then creation, then local part. It walks
+/// the workspace's domains in name order (`domains_tenant_name_idx`) and each domain's inboxes
+/// by its index, sorting only within a domain, so it reads `offset + limit` rows and stops:
+/// page 150 of 10,000 inboxes no longer sorts all 10,000 (nor counts them with a window, which
+/// made every page read every row). The total is [`count`]'s.
+pub async fn list<'e>(
     exec: impl PgExecutor<'e>,
     tenant: TenantId,
     f: &Filter,
     offset: i64,
     limit: i64,
-) -> super::Result<Vec<CountedRow>> {
+) -> super::Result<Vec<InboxRow>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, count(*) OVER () AS total
-           FROM inboxes i JOIN domains d ON d.id = i.domain_id AND d.tenant_id = $1
-          WHERE {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
+        "SELECT {COLUMNS}
+           FROM domains d JOIN inboxes i ON i.domain_id = d.id AND i.tenant_id = $1
+          WHERE d.tenant_id = $1 AND {FILTER} ORDER BY d.name, i.created_at, i.local_part OFFSET $6 LIMIT $7"
     ))
     .bind(tenant.0)
     .bind(f.domain)

@@ -432,26 +432,14 @@ pub async fn list(
     let size = state.settings.inboxes.page_size;
     let mut tx = ctx.begin(state).await?;
     let page = page.max(1);
-    let counted =
-        db::inboxes::list_counted(&mut *tx, tenant, &f, (page - 1).saturating_mul(size), size)
-            .await?;
-    let (rows, total, page) = match counted.first().map(|r| r.total) {
-        Some(total) => (counted.into_iter().map(|r| r.inbox).collect(), total, page),
-        // Nothing on this page: none at all, or a page past the end (shown as the last one).
-        None => {
-            let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
-            let last = ((total + size - 1) / size).max(1);
-            let rows = if total > 0 {
-                db::inboxes::list_counted(&mut *tx, tenant, &f, (last - 1) * size, size)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.inbox)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            (rows, total, last)
-        }
+    let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
+    // A page past the end is shown as the last one.
+    let last = ((total + size - 1) / size).max(1);
+    let page = page.min(last);
+    let rows = if total > 0 {
+        db::inboxes::list(&mut *tx, tenant, &f, (page - 1) * size, size).await?
+    } else {
+        Vec::new()
     };
     let pages = ((total + size - 1) / size).max(1);
     let domains = db::domains::active(&mut *tx, tenant).await?;
