@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init(&settings.log);
+    let _telemetry = telemetry::init(&settings.log)?;
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let pool = startup::pool(&settings)?;
     match command.as_str() {

@@ -716,6 +716,17 @@ pub struct LogSettings {
     /// `json` (default) or `text`.
     pub format: String,
     pub filter: String,
+    /// OTLP/HTTP traces URL (e.g. `http://collector:4318/v1/traces`): every span (a request,
+    /// its queries' callers, jobs) is exported there in batches. Empty (default): off.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// `service.name` on the exported spans.
+    #[serde(default = "default_otlp_service")]
+    pub otlp_service: String,
+}
+
+fn default_otlp_service() -> String {
+    "inboxgrove".into()
 }
 
 impl Default for LogSettings {
@@ -723,6 +734,8 @@ impl Default for LogSettings {
         Self {
             format: "json".into(),
             filter: "info".into(),
+            otlp_endpoint: String::new(),
+            otlp_service: default_otlp_service(),
         }
     }
 }
@@ -829,6 +842,14 @@ impl Settings {
 
     fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.trial.days > 0, "trial.days must be positive");
+        if !self.log.otlp_endpoint.is_empty() {
+            let ok = reqwest::Url::parse(&self.log.otlp_endpoint)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            anyhow::ensure!(
+                ok,
+                "log.otlp_endpoint must be an http(s) URL such as http://collector:4318/v1/traces"
+            );
+        }
         anyhow::ensure!(!self.plans.is_empty(), "at least one plan is required");
         for (id, p) in &self.plans {
             anyhow::ensure!(p.price_cents >= 0, "plan {id}: price_cents must be >= 0");
@@ -1089,7 +1110,7 @@ impl Settings {
              secrets: secret_key={} stripe_secret_key={} stripe_webhook_secret={} \
              namecheap_api_key={} cloudflare_api_token={} smtp_password={} \
              kumomta_webhook_secret={}; trial_days={} job_workers={} public_demo={} \
-             trust_forwarded_for={} log={}/{}",
+             trust_forwarded_for={} log={}/{} otlp={}",
             self.server.site_addr,
             public_url,
             database,
@@ -1130,6 +1151,11 @@ impl Settings {
             self.server.trust_forwarded_for,
             self.log.format,
             self.log.filter,
+            if self.log.otlp_endpoint.is_empty() {
+                "off"
+            } else {
+                "on"
+            },
         )
     }
 

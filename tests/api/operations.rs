@@ -175,6 +175,59 @@ fn a_short_metrics_token_or_a_bad_listen_address_is_refused_at_start() {
         format!("{bad:#}").contains("INBOXGROVE_METRICS__LISTEN"),
         "{bad:#}"
     );
+    // Trace export: off unless asked, and only to an http(s) URL.
+    assert_eq!(load(&[]).unwrap().log.otlp_endpoint, "");
+    for url in ["collector:4318", "ftp://collector/v1/traces", "http://"] {
+        let bad = load(&[("INBOXGROVE_LOG__OTLP_ENDPOINT", url)]).unwrap_err();
+        assert!(
+            format!("{bad:#}").contains("otlp_endpoint"),
+            "{url}: {bad:#}"
+        );
+    }
+}
+
+/// With `log.otlp_endpoint` set, the real binary exports its spans over OTLP/HTTP (protobuf)
+/// to the collector: a request's span arrives, named, under the configured service name.
+#[sqlx::test]
+async fn spans_are_exported_over_otlp_when_an_endpoint_is_set(pool: PgPool) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let collector = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/traces"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&collector)
+        .await;
+    let endpoint = format!("{}/v1/traces", collector.uri());
+    let r = crate::replicas::start(
+        &pool,
+        &crate::replicas::env_with(&[
+            ("INBOXGROVE_LOG__OTLP_ENDPOINT", &endpoint),
+            ("INBOXGROVE_LOG__OTLP_SERVICE", "inboxgrove-otlp-test"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ]),
+    )
+    .await;
+    let res = reqwest::get(r.app.url("/login")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let has =
+        |body: &[u8], needle: &str| body.windows(needle.len()).any(|w| w == needle.as_bytes());
+    crate::replicas::wait_until("a trace export carrying the request span", async || {
+        collector
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .any(|req| {
+                req.headers
+                    .get("content-type")
+                    .is_some_and(|v| v == "application/x-protobuf")
+                    && has(&req.body, "inboxgrove-otlp-test")
+                    && has(&req.body, "request")
+                    && has(&req.body, "/login")
+            })
+    })
+    .await;
 }
 
 /// KumoMTA hangs: the publish gives up at `relay.request_timeout_ms`, the job waits to retry

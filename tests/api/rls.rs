@@ -270,6 +270,36 @@ async fn every_tenant_owned_table_has_forced_row_level_security(pool: PgPool) {
     assert!(missing.is_empty(), "tables without RLS: {missing:?}");
 }
 
+/// A policy that compares each row with `current_setting(...)` calls the function per row; in
+/// a scalar subquery it is read once per statement (an InitPlan). Every policy reads its
+/// settings the second way, including those of tables added later.
+#[sqlx::test]
+async fn every_policy_reads_its_settings_once_per_statement(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let per_row: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename || '.' || policyname FROM pg_policies
+          WHERE schemaname = 'public'
+            AND (regexp_replace(coalesce(qual, ''), '\\(\\s*SELECT\\s+\\(?(NULLIF\\()?current_setting\\(', '', 'gi')
+                     ~* 'current_setting\\('
+              OR regexp_replace(coalesce(with_check, ''), '\\(\\s*SELECT\\s+\\(?(NULLIF\\()?current_setting\\(', '', 'gi')
+                     ~* 'current_setting\\(')
+          ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        per_row.is_empty(),
+        "policies reading a setting per row: {per_row:?}"
+    );
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_policies WHERE schemaname = 'public'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(total > 40, "{total}");
+}
+
 /// Staff-only notes about a tenant stay out of the tenant's own transaction.
 #[sqlx::test]
 async fn a_tenant_cannot_read_the_staff_notes_about_itself(pool: PgPool) {
