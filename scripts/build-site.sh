@@ -8,7 +8,8 @@
 # building cargo-leptos from source costs ~25 of a fresh machine's minutes (there is no
 # prebuilt binary on the registries this machine reaches), and its debug build compiles the
 # server with `--cfg erase_components`, i.e. every crate a second time after `cargo test` has
-# built them once. Here the debug server is the very binary the Rust tests already built.
+# built them once. Here the debug server reuses the Rust tests' build (only the crates whose
+# features the test-only dependencies change are compiled again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
