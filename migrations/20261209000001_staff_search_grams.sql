@@ -15,12 +15,13 @@ CREATE INDEX search_grams_tenant_idx ON search_grams (tenant_id);
 
 ALTER TABLE search_grams ENABLE ROW LEVEL SECURITY;
 ALTER TABLE search_grams FORCE ROW LEVEL SECURITY;
+-- The settings read once per statement (see 20261209000003_rls_once_per_statement.sql).
 CREATE POLICY system_path ON search_grams
-    USING (current_setting('app.rls_scope', true) = 'system')
-    WITH CHECK (current_setting('app.rls_scope', true) = 'system');
+    USING ((SELECT current_setting('app.rls_scope', true)) = 'system')
+    WITH CHECK ((SELECT current_setting('app.rls_scope', true)) = 'system');
 CREATE POLICY tenant_rows ON search_grams
-    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid);
+    USING (tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid))
+    WITH CHECK (tenant_id = (SELECT nullif(current_setting('app.tenant_id', true), '')::uuid));
 
 -- The distinct 3-character pieces of a text, as the search cuts its query (db::admin::search).
 CREATE FUNCTION search_grams_of(s text) RETURNS SETOF text
@@ -50,16 +51,17 @@ BEGIN
 END
 $$;
 
+-- Each trigger below takes the old text's pieces out (UPDATE, DELETE) and puts the new one's in
+-- (INSERT, UPDATE); an UPDATE that leaves the text alone does nothing.
 CREATE FUNCTION search_grams_tenants() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        IF NEW.name IS DISTINCT FROM OLD.name THEN
-            PERFORM search_grams_bump(OLD.id, OLD.name, -1);
-            PERFORM search_grams_bump(NEW.id, NEW.name, 1);
-        END IF;
-    ELSE
-        PERFORM search_grams_bump(NEW.id, NEW.name, 1);
+    IF TG_OP = 'UPDATE' AND NEW.name IS NOT DISTINCT FROM OLD.name THEN
+        RETURN NULL;
     END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM search_grams_bump(OLD.id, OLD.name, -1);
+    END IF;
+    PERFORM search_grams_bump(NEW.id, NEW.name, 1);
     RETURN NULL;
 END
 $$;
@@ -68,15 +70,14 @@ CREATE TRIGGER search_grams AFTER INSERT OR UPDATE OF name ON tenants
 
 CREATE FUNCTION search_grams_domains() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        IF TG_OP = 'DELETE' OR NEW.name IS DISTINCT FROM OLD.name
-            OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id THEN
-            PERFORM search_grams_bump(OLD.tenant_id, OLD.name, -1);
-        ELSE
-            RETURN NULL;
-        END IF;
+    IF TG_OP = 'UPDATE' AND NEW.name IS NOT DISTINCT FROM OLD.name
+        AND NEW.tenant_id IS NOT DISTINCT FROM OLD.tenant_id THEN
+        RETURN NULL;
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM search_grams_bump(OLD.tenant_id, OLD.name, -1);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
         PERFORM search_grams_bump(NEW.tenant_id, NEW.name, 1);
     END IF;
     RETURN NULL;
@@ -98,36 +99,29 @@ $$;
 CREATE TRIGGER search_grams AFTER INSERT OR DELETE ON memberships
     FOR EACH ROW EXECUTE FUNCTION search_grams_memberships();
 
+-- A user's email counts in each workspace it is a member of. A deleted user's memberships go
+-- by cascade, after the user row, when their own trigger can no longer read the email: so the
+-- user's trigger takes its pieces out BEFORE the delete.
 CREATE FUNCTION search_grams_users() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     t uuid;
 BEGIN
-    IF NEW.email IS DISTINCT FROM OLD.email THEN
-        FOR t IN SELECT tenant_id FROM memberships WHERE user_id = NEW.id LOOP
-            PERFORM search_grams_bump(t, OLD.email, -1);
-            PERFORM search_grams_bump(t, NEW.email, 1);
-        END LOOP;
+    IF TG_OP = 'UPDATE' AND NEW.email IS NOT DISTINCT FROM OLD.email THEN
+        RETURN NULL;
     END IF;
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER search_grams AFTER UPDATE OF email ON users
-    FOR EACH ROW EXECUTE FUNCTION search_grams_users();
-
--- A deleted user's memberships go by cascade, after the user row: by then their triggers cannot
--- read the email, so the user's own trigger takes its pieces out first.
-CREATE FUNCTION search_grams_users_gone() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    t uuid;
-BEGIN
     FOR t IN SELECT tenant_id FROM memberships WHERE user_id = OLD.id LOOP
         PERFORM search_grams_bump(t, OLD.email, -1);
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM search_grams_bump(t, NEW.email, 1);
+        END IF;
     END LOOP;
     RETURN OLD;
 END
 $$;
+CREATE TRIGGER search_grams AFTER UPDATE OF email ON users
+    FOR EACH ROW EXECUTE FUNCTION search_grams_users();
 CREATE TRIGGER search_grams_gone BEFORE DELETE ON users
-    FOR EACH ROW EXECUTE FUNCTION search_grams_users_gone();
+    FOR EACH ROW EXECUTE FUNCTION search_grams_users();
 
 -- What exists already.
 INSERT INTO search_grams (gram, tenant_id, n)

@@ -1290,6 +1290,19 @@ async fn staff_search_finds_workspaces_by_any_part_of_name_member_or_domain_and_
     );
     assert_eq!(found(&app, &staff, "bob@bol", &ours).await, none);
     assert_eq!(found(&app, &staff, "_mail", &ours).await, just(b));
+    // A huge or odd query is only a query.
+    let huge = "Acme ".repeat(2_000);
+    assert_eq!(found(&app, &staff, &huge, &ours).await, none);
+    assert_eq!(
+        found(&app, &staff, "\u{0}'); DROP TABLE tenants;--", &ours).await,
+        none
+    );
+    // A user deleted with their memberships (the cascade) takes their email's pieces along.
+    sqlx::query("DELETE FROM users WHERE email = 'ann@quince.test'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(found(&app, &staff, "quince", &ours).await, none);
     // What the triggers kept is exactly what the texts give, counted.
     let drift: i64 = sqlx::query_scalar(
         "WITH fresh AS (

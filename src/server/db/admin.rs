@@ -46,6 +46,11 @@ pub async fn search(
     offset: i64,
     limit: i64,
 ) -> super::Result<(Vec<TenantRow>, i64)> {
+    if q.contains('\0') {
+        // Postgres text cannot hold NUL, so no name, email or domain contains it (and sending
+        // it would be an error, not an answer).
+        return Ok((Vec::new(), 0));
+    }
     let grams = if q.chars().count() >= 3 {
         // The query's pieces with how many workspaces hold each (counted up to a cap: enough
         // to tell a rare piece from a common one, never a scan of a common one).
@@ -68,33 +73,28 @@ pub async fn search(
     let filter = search_filter(q.is_empty(), grams.len());
     let pattern = format!("%{}%", like_escape(q));
     let status = status.map_or("", |s| s.as_str());
-    // Not prepared for reuse: each search is planned with its own pieces, whose frequencies
-    // decide where the join starts.
-    let count_sql = format!("SELECT count(*) FROM tenants t WHERE {filter}");
-    let mut count = sqlx::query_scalar(&count_sql)
+    // Not prepared for reuse: each search is planned with its own pieces (an unnamed
+    // statement is planned with its values), whose frequencies decide where the join starts.
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM tenants t WHERE {filter}"))
         .persistent(false)
         .bind(&pattern)
         .bind(status)
-        .bind(plan);
-    for g in &grams {
-        count = count.bind(g);
-    }
-    let total: i64 = count.fetch_one(pool).await?;
-    let n = grams.len();
-    let sql = format!(
-        "{TENANT_SELECT} WHERE {filter} ORDER BY t.created_at DESC OFFSET ${} LIMIT ${}",
-        4 + n,
-        5 + n
-    );
-    let mut page = sqlx::query_as(&sql)
-        .persistent(false)
-        .bind(&pattern)
-        .bind(status)
-        .bind(plan);
-    for g in &grams {
-        page = page.bind(g);
-    }
-    let rows = page.bind(offset).bind(limit).fetch_all(pool).await?;
+        .bind(plan)
+        .bind(&grams)
+        .fetch_one(pool)
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "{TENANT_SELECT} WHERE {filter} ORDER BY t.created_at DESC OFFSET $5 LIMIT $6"
+    ))
+    .persistent(false)
+    .bind(&pattern)
+    .bind(status)
+    .bind(plan)
+    .bind(&grams)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     Ok((rows, total))
 }
 
@@ -136,8 +136,8 @@ fn like_escape(q: &str) -> String {
     out
 }
 
-/// The WHERE clause over `tenants t`: `$1` the LIKE pattern, `$2` status, `$3` plan, then one
-/// parameter per piece from `$4`.
+/// The WHERE clause over `tenants t`: `$1` the LIKE pattern, `$2` status, `$3` plan, `$4` the
+/// pieces (a text array; one join per piece, `$4[1]`, `$4[2]`, …).
 fn search_filter(everything: bool, grams: usize) -> String {
     const STATUS_PLAN: &str = "($2 = '' OR t.status = $2)
     AND ($3 = '' OR ($3 = 'trial' AND t.plan_id IS NULL) OR t.plan_id = $3)";
@@ -157,13 +157,13 @@ fn search_filter(everything: bool, grams: usize) -> String {
     let joins: String = (1..grams)
         .map(|i| {
             format!(
-                " JOIN search_grams g{i} ON g{i}.gram = ${} AND g{i}.tenant_id = g0.tenant_id",
-                4 + i
+                " JOIN search_grams g{i} ON g{i}.gram = $4[{}] AND g{i}.tenant_id = g0.tenant_id",
+                i + 1
             )
         })
         .collect();
     format!(
-        "t.id IN (SELECT g0.tenant_id FROM search_grams g0{joins} WHERE g0.gram = $4)
+        "t.id IN (SELECT g0.tenant_id FROM search_grams g0{joins} WHERE g0.gram = $4[1])
     AND (t.name ILIKE $1
         OR EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
                     WHERE m.tenant_id = t.id AND u.email ILIKE $1)
@@ -509,12 +509,14 @@ mod tests {
         );
         assert_eq!(rarest_grams(probed(&[("abc", 3)])), ["abc"]);
         assert_eq!(like_escape(r"100%_a\b"), r"100\%\_a\\b");
-        // One join per piece after the first, parameters from $4 in order.
+        // One join per piece after the first, each taking its own element of $4.
         let f = search_filter(false, 3);
         assert!(
-            f.contains("g0.gram = $4") && f.contains("g1.gram = $5") && f.contains("g2.gram = $6")
+            f.contains("g0.gram = $4[1]")
+                && f.contains("g1.gram = $4[2]")
+                && f.contains("g2.gram = $4[3]")
         );
-        assert!(!f.contains("$7"));
+        assert!(!f.contains("$4[4]"));
         assert!(search_filter(false, 0).contains("UNION"));
         assert!(!search_filter(true, 0).contains("ILIKE"));
     }

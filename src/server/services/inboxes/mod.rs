@@ -434,14 +434,13 @@ pub async fn list(
     let page = page.max(1);
     let total = db::inboxes::count(&mut *tx, tenant, &f).await?;
     // A page past the end is shown as the last one.
-    let last = ((total + size - 1) / size).max(1);
-    let page = page.min(last);
+    let pages = ((total + size - 1) / size).max(1);
+    let page = page.min(pages);
     let rows = if total > 0 {
         db::inboxes::list(&mut *tx, tenant, &f, (page - 1) * size, size).await?
     } else {
         Vec::new()
     };
-    let pages = ((total + size - 1) / size).max(1);
     let domains = db::domains::active(&mut *tx, tenant).await?;
     end_read(tx);
     Ok(InboxesView {
