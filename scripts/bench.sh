@@ -5,7 +5,8 @@
 #     under wrk, 50 connections for 10 s,
 #     each next to ../shared/bench/ref-axum (a bare axum + sqlx signed-in page, the ceiling)
 #     measured on the same Postgres a moment before: req/s, p50, p99, errors, the ratio to the
-#     reference, and the server's peak RSS;
+#     reference, CPU microseconds per request of each server and of Postgres (where the time
+#     goes), and the server's peak RSS;
 #  1b. the per-tenant rate limiter alone: ns per check, 2 threads; and the API meter alone:
 #      ns per metered call, 2 threads, and one flush of 1,000 workspaces' counts;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
@@ -57,8 +58,11 @@ rss_kib() { awk "/^$1/ {print \$2}" "/proc/$pid/status"; }
 echo "server RSS before load: $(( $(rss_kib VmRSS) / 1024 )) MiB"
 
 # The customer whose pages are measured: one active domain, 50 inboxes (not timed).
-eval "$(DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
-    cargo run -q --release --no-default-features --features ssr --example page_bench_setup)"
+# Kept in .bench/page-bench.env too, for loading or profiling a page by hand afterwards.
+DATABASE_URL="$base/inboxgrove_bench" BENCH_URL="http://$addr" \
+    cargo run -q --release --no-default-features --features ssr --example page_bench_setup \
+    > .bench/page-bench.env
+source .bench/page-bench.env
 : "${BENCH_COOKIE:?the page bench set-up printed no cookie}"
 : "${BENCH_API_KEY:?the page bench set-up printed no API key}"
 for path in /dashboard /domains /inboxes "/domains/$BENCH_DOMAIN"; do
@@ -83,12 +87,27 @@ else
     echo "!! no reference at $ref_dir (set REF_AXUM_DIR): the table has no ratios" >&2
 fi
 
-# One wrk run; prints "req/s p50 p99 errors" (the full report goes to .bench/wrk.log).
-load() { # url cookie-or-header [method]
+# CPU time (ticks) of a process, and of the whole machine (every core's busy time: the server,
+# Postgres, wrk and the kernel; summing Postgres' own processes is unreliable, as a backend that
+# exits takes its ticks with it).
+ticks_of() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+hz=$(getconf CLK_TCK)
+# One wrk run against the server with pid $4; prints "req/s p50 p99 errors app-us machine-us":
+# CPU microseconds per request spent by that server, and by the whole machine, during the run
+# (the difference is mostly Postgres and wrk). The full report goes to .bench/wrk.log.
+load() { # url cookie-or-header method pid
     local h="Cookie: $2"
     case "$2" in Authorization:*) h="$2" ;; esac
-    WRK_METHOD="${3:-}" wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua \
-        -H "$h" "$1" | tee -a .bench/wrk.log | awk '/^summary:/ {print $2, $3, $4, $5}'
+    local a0 m0 out
+    a0=$(ticks_of "$4"); m0=$(machine_ticks)
+    out=$(WRK_METHOD="${3:-}" wrk -t2 -c"$conns" -d"$duration" -s scripts/bench-report.lua -H "$h" "$1")
+    echo "$out" >> .bench/wrk.log
+    echo "$out" | awk -v a=$(( $(ticks_of "$4") - a0 )) -v m=$(( $(machine_ticks) - m0 )) -v hz="$hz" '
+        /^requests:/ { n = $2 }
+        /^summary:/ { s = $2 " " $3 " " $4 " " $5 }
+        END { us = 1e6 / hz / (n > 0 ? n : 1)
+              printf "%s %.0f %.0f\n", s, a * us, m * us }'
 }
 : > .bench/wrk.log
 # Warm both (connection pools, statement caches) before anything is counted.
@@ -98,22 +117,26 @@ wrk -t2 -c"$conns" -d"$BENCH_DURATION_WARM" -H "Cookie: $BENCH_COOKIE" "http://$
 
 echo "== the page table: signed-in pages, wrk $conns connections, $duration each, release build;"
 echo "   ref = ../shared/bench/ref-axum's signed-in /dashboard measured just before each row"
-printf '%-32s %9s %8s %8s %7s %9s %9s %7s\n' page "req/s" "p50 ms" "p99 ms" errors "ref req/s" "ref p99" ratio
+echo "   CPU us/req: CPU microseconds per request of the server (app) and of the whole machine"
+echo "   (Postgres, wrk and the kernel included) during the row's run; ref's likewise for its run"
+printf '%-32s %9s %8s %8s %7s %9s %9s %7s %14s %14s\n' page "req/s" "p50 ms" "p99 ms" errors "ref req/s" "ref p99" ratio \
+    "app/all us/req" "ref app/all"
 for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
     for page in "/dashboard" "/domains" "/inboxes" "/domains/$BENCH_DOMAIN" "POST /api/dashboard" "/v1/inboxes?limit=50"; do
         method=; path="$page"; cred="$BENCH_COOKIE"
         case "$page" in "POST "*) method=POST; path="${page#POST }" ;; esac
         case "$page" in /v1/*) cred="Authorization: Bearer $BENCH_API_KEY" ;; esac
-        ref="- - - -"
-        [ -n "$ref_pid" ] && ref=$(load "http://$ref_addr/dashboard" "sid=benchsession")
-        app=$(load "http://$addr$path" "$cred" "$method")
+        ref="- - - - - -"
+        [ -n "$ref_pid" ] && ref=$(load "http://$ref_addr/dashboard" "sid=benchsession" "" "$ref_pid")
+        app=$(load "http://$addr$path" "$cred" "$method" "$pid")
         label="$page"; [ "$path" = "/domains/$BENCH_DOMAIN" ] && label="/domains/{id}"
         [ "$method" = POST ] && label="$page (server fn)"
         case "$page" in /v1/*) label="GET /v1/inboxes (API key, 50)" ;; esac
-        read -r a_rps a_p50 a_p99 a_err <<< "$app"
-        read -r r_rps _ r_p99 _ <<< "$ref"
+        read -r a_rps a_p50 a_p99 a_err a_cpu a_all <<< "$app"
+        read -r r_rps _ r_p99 _ r_cpu r_all <<< "$ref"
         ratio=$(awk -v a="$a_rps" -v r="$r_rps" 'BEGIN { if (r + 0 > 0) printf "%.2f", a / r; else print "-" }')
-        printf '%-32s %9s %8s %8s %7s %9s %9s %7s\n' "$label" "$a_rps" "$a_p50" "$a_p99" "$a_err" "$r_rps" "$r_p99" "$ratio"
+        printf '%-32s %9s %8s %8s %7s %9s %9s %7s %14s %14s\n' "$label" "$a_rps" "$a_p50" "$a_p99" "$a_err" \
+            "$r_rps" "$r_p99" "$ratio" "$a_cpu/$a_all" "$r_cpu/$r_all"
     done
 done
 echo "targets: ratio >= 0.5, p99 < 25 ms, 0 errors, peak RSS < 150 MiB"
