@@ -5,8 +5,8 @@
 #     under wrk, 50 connections for 10 s,
 #     each next to ../shared/bench/ref-axum (a bare axum + sqlx signed-in page, the ceiling)
 #     measured on the same Postgres a moment before: req/s, p50, p99, errors, the ratio to the
-#     reference, CPU microseconds per request of each server and of Postgres (where the time
-#     goes), and the server's peak RSS;
+#     reference, CPU microseconds per request of each server and of the whole machine
+#     (Postgres, wrk and the kernel included: where the time goes), and the server's peak RSS;
 #  1b. the per-tenant rate limiter alone: ns per check, 2 threads; and the API meter alone:
 #      ns per metered call, 2 threads, and one flush of 1,000 workspaces' counts;
 #  2. 1,000 signed Stripe webhook events at concurrency 20: events/s, p50/p99 apply latency;
